@@ -1,0 +1,48 @@
+"""Collab Lab's core: collaborative filtering on a small, fast PyTorch library.
+
+Names are loaded lazily, so ``from collab import read_ratings`` does not pay for
+importing torch; the first use of a training name does.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    # data contract and sources
+    "Ratings": "collab.data",
+    "Split": "collab.data",
+    "DataError": "collab.data",
+    "read_ratings": "collab.sources",
+    "read_items": "collab.sources",
+    "sniff_ratings": "collab.sources",
+    "load_movielens": "collab.sources",
+    "demo_ratings": "collab.sources",
+    "DemoTruth": "collab.sources",
+    # training
+    "TrainConfig": "collab.config",
+    "build_model": "collab.models",
+    "train": "collab.training",
+    "TrainResult": "collab.training",
+    "EpochStats": "collab.training",
+    "load": "collab.training",
+    "estimate_memory": "collab.memory",
+    "MemoryEstimate": "collab.memory",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _EXPORTS.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'collab' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
