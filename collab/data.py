@@ -1,15 +1,26 @@
 """The one data contract, `Ratings`: integer ids, float ratings, labels, and a content fingerprint.
 
-SKELETON written to fix the interface; the data-layer work fills in validation, splits,
-crosstab and summary (see issue 2). Field names and meanings here are the contract.
+Every source (demo, MovieLens, CSV) ends in `Ratings.from_frame`, which validates the rows and
+builds the dense id vocabulary; bad input raises `DataError` naming the problem, the column, the
+count, the first offending line and the fix. Splits keep the parent's full vocabulary, so ids
+index the same embedding tables in train and valid.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import Literal
 
 import numpy as np
+import pandas as pd
+
+MAX_RATINGS = 30_000_000  # rows; more than this is refused before it is parsed in full
+
+SplitMethod = Literal["random", "by_time", "by_user"]
+SPLIT_METHODS: tuple[str, ...] = ("random", "by_time", "by_user")
 
 
 class DataError(ValueError):
@@ -31,10 +42,161 @@ class Ratings:
     name: str = "ratings"
     truth: object | None = None  # ground truth of a planted (demo) set: collab.sources.DemoTruth
     fingerprint: str = field(default="", compare=False)
+    notes: tuple[str, ...] = field(default=(), compare=False)  # what loading fixed, e.g. duplicates dropped
 
     def __post_init__(self) -> None:
+        # Normalise dtypes once, so code that builds Ratings by hand gets the contract's types.
+        for name, dtype in (("user_ids", np.int64), ("item_ids", np.int64), ("ratings", np.float32)):
+            object.__setattr__(self, name, np.ascontiguousarray(getattr(self, name), dtype=dtype))
+        for name in ("user_labels", "item_labels", "titles"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, np.ndarray) or value.dtype.kind != "U"):
+                object.__setattr__(self, name, np.asarray(value, dtype=str))
+        if self.timestamps is not None:
+            object.__setattr__(self, "timestamps", np.ascontiguousarray(self.timestamps, dtype=np.int64))
+        n = len(self.ratings)
+        if len(self.user_ids) != n or len(self.item_ids) != n:
+            raise ValueError(f"user_ids, item_ids and ratings differ in length: {len(self.user_ids)}, {len(self.item_ids)}, {n}")
+        if self.timestamps is not None and len(self.timestamps) != n:
+            raise ValueError(f"timestamps has {len(self.timestamps)} entries for {n} ratings")
+        if self.titles is not None and len(self.titles) != self.n_items:
+            raise ValueError(f"titles has {len(self.titles)} entries for {self.n_items} items")
+        if self.genres is not None and len(self.genres) != self.n_items:
+            raise ValueError(f"genres has {len(self.genres)} entries for {self.n_items} items")
+        if n and (self.user_ids.min() < 0 or self.user_ids.max() >= self.n_users):
+            raise ValueError(f"user_ids must lie in 0..{self.n_users - 1} (one per user label)")
+        if n and (self.item_ids.min() < 0 or self.item_ids.max() >= self.n_items):
+            raise ValueError(f"item_ids must lie in 0..{self.n_items - 1} (one per item label)")
         if not self.fingerprint:
             object.__setattr__(self, "fingerprint", _fingerprint(self))
+
+    # ---- construction ---------------------------------------------------------------------------
+
+    @classmethod
+    def from_frame(
+        cls,
+        df: pd.DataFrame,
+        user_col: str = "user",
+        item_col: str = "item",
+        rating_col: str = "rating",
+        timestamp_col: str | None = None,
+        *,
+        title_col: str | None = None,
+        name: str = "ratings",
+        max_rows: int = MAX_RATINGS,
+        duplicates: Literal["last", "error"] = "last",
+        lines: int | np.ndarray | None = None,
+    ) -> Ratings:
+        """Validate a frame of (user, item, rating[, timestamp]) rows and build the dense vocabulary.
+
+        `lines` maps rows to places in the source file for error messages: the file line of the
+        first row (int), the line of every row (array), or None for "row N" of the frame.
+        Duplicate (user, item) pairs keep the last rating and are reported in `notes`
+        (`duplicates="error"` raises instead). Labels are sorted: numbers numerically, text
+        lexicographically, so the vocabulary does not depend on row order.
+        """
+        where = _Locator(lines)
+        columns = [user_col, item_col, rating_col] + [c for c in (timestamp_col, title_col) if c is not None]
+        for column in columns:
+            if column not in df.columns:
+                raise DataError(
+                    f"column {column!r} not found; the columns are {list(map(str, df.columns))}. "
+                    "Pick the right column names (user, item, rating)."
+                )
+        n = len(df)
+        if n == 0:
+            raise DataError("no ratings: the data has a header but no rows. Check that you picked the right file.")
+        if n > max_rows:
+            raise DataError(
+                f"too many ratings: more than {max_rows:,} rows (the size limit). "
+                "Use a sample of the file, or raise the limit (max_rows) on a machine with enough memory."
+            )
+        for column in [user_col, item_col, rating_col] + ([timestamp_col] if timestamp_col else []):
+            missing = df[column].isna().to_numpy()
+            if missing.any():
+                first = int(np.flatnonzero(missing)[0])
+                raise DataError(
+                    f"column {column!r} has {int(missing.sum()):,} empty or NaN cells (first: {where(first)}). "
+                    "Fill them in or delete those rows."
+                )
+
+        rating_values = _numeric(df[rating_col], rating_col, where, "ratings")
+        timestamps = None
+        if timestamp_col is not None:
+            timestamps = _timestamps(df[timestamp_col], timestamp_col, where)
+        if np.all(rating_values == rating_values[0]):
+            raise DataError(
+                f"column {rating_col!r} has the same value ({_fmt(rating_values[0])}) in all {n:,} rows; "
+                "a model cannot learn from that. Check that the rating column is the right one."
+            )
+
+        user_ids, user_labels = _vocab(df[user_col])
+        item_ids, item_labels = _vocab(df[item_col])
+        if len(user_labels) < 2:
+            raise DataError(
+                f"column {user_col!r} has a single user ({user_labels[0]!r}) in {n:,} rows; collaborative "
+                "filtering needs at least 2 users. Check that the user column is the right one."
+            )
+        if len(item_labels) < 2:
+            raise DataError(
+                f"column {item_col!r} has a single item ({item_labels[0]!r}) in {n:,} rows; collaborative "
+                "filtering needs at least 2 items. Check that the item column is the right one."
+            )
+
+        titles = None
+        if title_col is not None:
+            titles = np.full(len(item_labels), "", dtype=object)
+            titles[item_ids[::-1]] = df[title_col].fillna("").astype(str).to_numpy()[::-1]  # first title wins
+            titles = titles.astype(str)
+
+        notes: list[str] = []
+        pair = user_ids * len(item_labels) + item_ids
+        dropped = pd.Series(pair).duplicated(keep="last").to_numpy()
+        n_duplicates = int(dropped.sum())
+        if n_duplicates:
+            first = int(np.flatnonzero(dropped)[0])
+            message = (
+                f"{n_duplicates:,} duplicate (user, item) rows in columns {user_col!r}, {item_col!r} "
+                f"(first: {where(first)}, user {user_labels[user_ids[first]]!r}, item {item_labels[item_ids[first]]!r})"
+            )
+            if duplicates == "error":
+                raise DataError(f"{message}. Keep one rating per user and item.")
+            notes.append(f"{message}; kept the last rating of each pair.")
+            keep = ~dropped
+            user_ids, item_ids, rating_values = user_ids[keep], item_ids[keep], rating_values[keep]
+            timestamps = timestamps[keep] if timestamps is not None else None
+
+        return cls(
+            user_ids=user_ids,
+            item_ids=item_ids,
+            ratings=rating_values.astype(np.float32),
+            user_labels=user_labels,
+            item_labels=item_labels,
+            timestamps=timestamps,
+            titles=titles,
+            name=name,
+            notes=tuple(notes),
+        )
+
+    def with_items(self, items: pd.DataFrame) -> Ratings:
+        """Attach titles (and genres) from a frame indexed by item label with columns `title`[, `genres`]."""
+        index = items.index.astype(str)
+        table = items.set_axis(index)
+        table = table[~index.duplicated(keep="first")]
+        aligned = table.reindex(pd.Index(self.item_labels))
+        known = aligned["title"].notna().to_numpy()
+        titles = aligned["title"].fillna("").astype(str).to_numpy().astype(str)
+        genres = None
+        if "genres" in aligned.columns:
+            genres = tuple(g if isinstance(g, tuple) else () for g in aligned["genres"].tolist())
+        notes = list(self.notes)
+        n_unknown = int((~known).sum())
+        if n_unknown:
+            first = self.item_labels[np.flatnonzero(~known)[0]]
+            notes.append(f"{n_unknown:,} of {self.n_items:,} items have no entry in the items file (first: {first!r}).")
+        return replace(self, titles=titles, genres=genres, notes=tuple(notes), fingerprint=self.fingerprint)
+
+    # ---- views ------------------------------------------------------------------------------------
 
     @property
     def n_users(self) -> int:
@@ -50,6 +212,256 @@ class Ratings:
 
     def __len__(self) -> int:
         return self.n_ratings
+
+    @cached_property
+    def rating_values(self) -> np.ndarray:
+        """The distinct rating values, sorted (the classes of a rating classifier)."""
+        return np.unique(self.ratings)
+
+    def item_display_names(self) -> np.ndarray:
+        """One name per item index: its title where there is one, else its label."""
+        if self.titles is None:
+            return self.item_labels.copy()
+        return np.where(self.titles != "", self.titles, self.item_labels)
+
+    def user_index(self, labels: str | Sequence[str] | np.ndarray) -> np.ndarray:
+        """Map user labels to user ids; unknown labels raise `DataError` naming the first of them."""
+        return _lookup(self._user_positions, labels, "user")
+
+    def item_index(self, labels: str | Sequence[str] | np.ndarray) -> np.ndarray:
+        """Map item labels to item ids; unknown labels raise `DataError` naming the first of them."""
+        return _lookup(self._item_positions, labels, "item")
+
+    @cached_property
+    def _user_positions(self) -> pd.Index:
+        return pd.Index(self.user_labels)
+
+    @cached_property
+    def _item_positions(self) -> pd.Index:
+        return pd.Index(self.item_labels)
+
+    def frame(self) -> pd.DataFrame:
+        """The ratings as a table of labels: user, item, rating[, timestamp][, title]."""
+        columns: dict[str, object] = {
+            "user": pd.Categorical.from_codes(self.user_ids, categories=self.user_labels),
+            "item": pd.Categorical.from_codes(self.item_ids, categories=self.item_labels),
+            "rating": self.ratings,
+        }
+        if self.timestamps is not None:
+            columns["timestamp"] = self.timestamps
+        if self.titles is not None:
+            columns["title"] = self.titles[self.item_ids]
+        return pd.DataFrame(columns)
+
+    def subset(self, rows: np.ndarray | Sequence[int] | Sequence[bool]) -> Ratings:
+        """The ratings at `rows` (a boolean mask or integer positions), with the same vocabulary."""
+        index = np.asarray(rows)
+        if index.dtype == bool and len(index) != self.n_ratings:
+            raise ValueError(f"mask has {len(index)} entries for {self.n_ratings} ratings")
+        return replace(
+            self,
+            user_ids=self.user_ids[index],
+            item_ids=self.item_ids[index],
+            ratings=self.ratings[index],
+            timestamps=self.timestamps[index] if self.timestamps is not None else None,
+            fingerprint="",
+            notes=(),
+        )
+
+    def split(self, valid_pct: float = 0.2, seed: int = 42, method: SplitMethod = "random") -> Split:
+        """Split into train and valid; valid rows whose user or item is absent from train are dropped.
+
+        - "random": a seeded random `valid_pct` of all ratings.
+        - "by_time": the latest `valid_pct` of ratings by timestamp (one global cutoff, ties by row
+          order), the honest "predict the future" split; needs timestamps.
+        - "by_user": a seeded random `valid_pct` of each user's ratings (rounded; every user keeps
+          at least one rating in train).
+        """
+        if not 0.0 < valid_pct < 1.0:
+            raise ValueError(f"valid_pct must be between 0 and 1 (exclusive), got {valid_pct}")
+        if method not in SPLIT_METHODS:
+            raise ValueError(f"method must be one of {', '.join(SPLIT_METHODS)}; got {method!r}")
+        rng = np.random.default_rng(seed)
+        n = self.n_ratings
+        n_valid = int(round(n * valid_pct))
+        is_valid = np.zeros(n, dtype=bool)
+        if method == "random":
+            is_valid[rng.permutation(n)[:n_valid]] = True
+        elif method == "by_time":
+            if self.timestamps is None:
+                raise DataError(
+                    f"{self.name} has no timestamps, so it cannot be split by time. Use method='random' or 'by_user'."
+                )
+            order = np.argsort(self.timestamps, kind="stable")
+            is_valid[order[n - n_valid :]] = True
+        else:
+            # Rank each user's ratings in a random order, then take the first share of each user.
+            order = np.lexsort((rng.random(n), self.user_ids))  # grouped by user, shuffled within
+            counts = np.bincount(self.user_ids, minlength=self.n_users)
+            starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+            rank = np.arange(n) - starts[self.user_ids[order]]
+            share = np.minimum(np.floor(counts * valid_pct + 0.5), counts - 1)
+            is_valid[order] = rank < share[self.user_ids[order]]
+
+        train = self.subset(~is_valid)
+        seen_user = np.bincount(train.user_ids, minlength=self.n_users) > 0
+        seen_item = np.bincount(train.item_ids, minlength=self.n_items) > 0
+        keep = is_valid & seen_user[self.user_ids] & seen_item[self.item_ids]
+        return Split(
+            train=train,
+            valid=self.subset(keep),
+            n_dropped=int(is_valid.sum() - keep.sum()),
+            method=method,
+            valid_pct=valid_pct,
+            seed=seed,
+        )
+
+    def crosstab(self, n_users: int = 15, n_items: int = 15) -> pd.DataFrame:
+        """The most active users x the most rated items, NaN where a user did not rate an item."""
+        user_counts = np.bincount(self.user_ids, minlength=self.n_users)
+        item_counts = np.bincount(self.item_ids, minlength=self.n_items)
+        top_users = np.argsort(-user_counts, kind="stable")[:n_users]
+        top_items = np.argsort(-item_counts, kind="stable")[:n_items]
+        row_of = np.full(self.n_users, -1)
+        row_of[top_users] = np.arange(len(top_users))
+        col_of = np.full(self.n_items, -1)
+        col_of[top_items] = np.arange(len(top_items))
+        rows, cols = row_of[self.user_ids], col_of[self.item_ids]
+        inside = (rows >= 0) & (cols >= 0)
+        table = np.full((len(top_users), len(top_items)), np.nan)  # (n_users, n_items)
+        table[rows[inside], cols[inside]] = self.ratings[inside]
+        return pd.DataFrame(
+            table,
+            index=pd.Index(self.user_labels[top_users], name="user"),
+            columns=pd.Index(self.item_display_names()[top_items], name="item"),
+        )
+
+    def summary(self) -> RatingsSummary:
+        """Counts, sparsity, the rating histogram and per-user / per-item count distributions."""
+        values, counts = np.unique(self.ratings, return_counts=True)
+        n_cells = self.n_users * self.n_items
+        return RatingsSummary(
+            n_ratings=self.n_ratings,
+            n_users=self.n_users,
+            n_items=self.n_items,
+            sparsity=1.0 - self.n_ratings / n_cells if n_cells else 1.0,
+            rating_counts={float(v): int(c) for v, c in zip(values, counts, strict=True)},
+            per_user_counts=np.bincount(self.user_ids, minlength=self.n_users),
+            per_item_counts=np.bincount(self.item_ids, minlength=self.n_items),
+            mean_rating=float(self.ratings.mean()) if self.n_ratings else float("nan"),
+            min_rating=float(values[0]) if len(values) else float("nan"),
+            max_rating=float(values[-1]) if len(values) else float("nan"),
+            has_timestamps=self.timestamps is not None,
+            has_titles=self.titles is not None,
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class Split:
+    """Train and valid ratings over one shared vocabulary; unpacks as `train, valid = ratings.split()`."""
+
+    train: Ratings
+    valid: Ratings
+    n_dropped: int  # valid rows dropped because their user or item never occurs in train
+    method: str = "random"
+    valid_pct: float = 0.2
+    seed: int = 42
+
+    def __iter__(self) -> Iterator[Ratings]:
+        return iter((self.train, self.valid))
+
+
+@dataclass(frozen=True, eq=False)
+class RatingsSummary:
+    """What a dataset holds, for the Data page."""
+
+    n_ratings: int
+    n_users: int
+    n_items: int
+    sparsity: float  # share of the user x item table that is empty
+    rating_counts: dict[float, int]  # rating value -> number of ratings, sorted by value
+    per_user_counts: np.ndarray  # (n_users,) ratings per user
+    per_item_counts: np.ndarray  # (n_items,) ratings per item
+    mean_rating: float
+    min_rating: float
+    max_rating: float
+    has_timestamps: bool
+    has_titles: bool
+
+
+class _Locator:
+    """Says where row i of a frame came from: 'line N' of the file, or 'row N' of the frame."""
+
+    def __init__(self, lines: int | np.ndarray | None) -> None:
+        self.lines = lines
+
+    def __call__(self, row: int) -> str:
+        if self.lines is None:
+            return f"row {row}"
+        if isinstance(self.lines, np.ndarray):
+            return f"line {int(self.lines[row])}"
+        return f"line {self.lines + row}"
+
+
+def _fmt(value: object) -> str:
+    return f"{value:g}" if isinstance(value, float | np.floating) else repr(value)
+
+
+def _numeric(column: pd.Series, name: str, where: _Locator, what: str) -> np.ndarray:
+    """The column as float64; non-numeric or infinite values raise `DataError`."""
+    if pd.api.types.is_bool_dtype(column.dtype) or not pd.api.types.is_numeric_dtype(column.dtype):
+        values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    else:
+        values = column.to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            f"column {name!r} has {int(bad.sum()):,} non-numeric {what} (first: {column.iloc[first]!r} on "
+            f"{where(first)}). Use numbers such as 4 or 3.5, or pick another column."
+        )
+    return values
+
+
+def _timestamps(column: pd.Series, name: str, where: _Locator) -> np.ndarray:
+    """Seconds since the epoch as int64, from numbers or from date-time text."""
+    if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
+        return _numeric(column, name, where, "timestamps").astype(np.int64)
+    parsed = pd.to_datetime(column, errors="coerce", utc=True, format="mixed")
+    bad = parsed.isna().to_numpy()
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            f"column {name!r} has {int(bad.sum()):,} values that are neither numbers nor dates (first: "
+            f"{column.iloc[first]!r} on {where(first)}). Use Unix seconds or ISO dates, or leave out the timestamp column."
+        )
+    return ((parsed - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)).to_numpy(dtype=np.int64)
+
+
+def _vocab(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Dense ids and sorted str labels: numbers sort numerically, text lexicographically."""
+    values = column
+    if pd.api.types.is_float_dtype(values.dtype):
+        as_int = values.to_numpy()
+        if np.all(as_int == np.round(as_int)):  # ids read as floats (1.0) are integers
+            values = values.astype(np.int64)
+    elif not pd.api.types.is_numeric_dtype(values.dtype):
+        values = values.astype(str)
+    codes, uniques = pd.factorize(values, sort=True)
+    labels = np.asarray(uniques.astype(str), dtype=str)
+    return codes.astype(np.int64), labels
+
+
+def _lookup(index: pd.Index, labels: str | Sequence[str] | np.ndarray, kind: str) -> np.ndarray:
+    wanted = np.atleast_1d(np.asarray(labels, dtype=str))
+    positions = index.get_indexer(wanted)
+    unknown = positions < 0
+    if unknown.any():
+        raise DataError(
+            f"{int(unknown.sum())} unknown {kind} label(s) (first: {wanted[unknown][0]!r}); "
+            f"use a {kind} that occurs in the ratings."
+        )
+    return positions.astype(np.int64)
 
 
 def _fingerprint(r: Ratings) -> str:

@@ -1,0 +1,116 @@
+"""`TrainConfig`: every training knob in one frozen, validated, hashable value (the cache key)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+MODEL_LABELS: dict[str, str] = {
+    "dot": "Dot product + biases",
+    "nn": "Neural network (EmbeddingNN)",
+    "bias": "Biases only (baseline)",
+    "classifier": "Rating classifier (cross-entropy)",
+}
+SCHEDULES = ("one_cycle", "constant")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+SPARSE_MODES = ("auto", "dense", "sparse")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """What to train and how; the defaults are the app's default preset (tuned on MovieLens 100K u1)."""
+
+    model: str = "dot"
+    n_factors: int = 64
+    epochs: int = 8
+    batch_size: int = 512
+    accum_steps: int = 1
+    lr: float = 0.02
+    weight_decay: float = 0.1
+    decay_biases: bool = False
+    y_range: tuple[float, float] | None = None  # None: from the data, min to max + 0.5
+    schedule: str = "one_cycle"
+    seed: int = 42
+    device: str = "auto"
+    amp: bool = False  # bf16 autocast, only on CUDA
+    hidden: tuple[int, ...] = (100,)  # EmbeddingNN hidden layer widths
+    dropout: float = 0.1  # EmbeddingNN dropout after each hidden layer
+    sparse: str = "auto"  # "sparse": row-wise optimizer touching only batch rows; "auto": by table size
+
+    def __post_init__(self) -> None:
+        if self.model not in MODEL_LABELS:
+            raise ValueError(f"model must be one of {sorted(MODEL_LABELS)}, got {self.model!r}")
+        _check_int("n_factors", self.n_factors, 1, 4096)
+        _check_int("epochs", self.epochs, 1, 1000)
+        _check_int("batch_size", self.batch_size, 8, 1 << 22)
+        if self.batch_size % 8:
+            low = self.batch_size // 8 * 8
+            raise ValueError(
+                f"batch_size must be a multiple of 8 (hardware works in blocks of 8; tensor cores and "
+                f"vector units waste the rest), got {self.batch_size}: try {max(low, 8)} or {low + 8}"
+            )
+        _check_int("accum_steps", self.accum_steps, 1, 1024)
+        if not (isinstance(self.lr, int | float) and 0 < self.lr <= 10):
+            raise ValueError(f"lr must be a number in (0, 10], got {self.lr!r}")
+        if not (isinstance(self.weight_decay, int | float) and 0 <= self.weight_decay <= 100):
+            raise ValueError(f"weight_decay must be a number in [0, 100], got {self.weight_decay!r}")
+        if self.y_range is not None:
+            if len(self.y_range) != 2 or not float(self.y_range[0]) < float(self.y_range[1]):
+                raise ValueError(f"y_range must be (low, high) with low < high, got {self.y_range!r}")
+            object.__setattr__(self, "y_range", (float(self.y_range[0]), float(self.y_range[1])))
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {list(SCHEDULES)}, got {self.schedule!r}")
+        if self.device not in DEVICES:
+            raise ValueError(f"device must be one of {list(DEVICES)}, got {self.device!r}")
+        if self.sparse not in SPARSE_MODES:
+            raise ValueError(f"sparse must be one of {list(SPARSE_MODES)}, got {self.sparse!r}")
+        hidden = tuple(self.hidden)
+        if not hidden or any(not isinstance(h, int) or h < 1 for h in hidden):
+            raise ValueError(f"hidden must be one or more positive layer widths, got {self.hidden!r}")
+        object.__setattr__(self, "hidden", hidden)
+        if not (isinstance(self.dropout, int | float) and 0 <= self.dropout < 1):
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        if not isinstance(self.seed, int):
+            raise ValueError(f"seed must be an integer, got {self.seed!r}")
+
+    @property
+    def effective_batch(self) -> int:
+        """Ratings behind one optimizer step: batch_size x accum_steps."""
+        return self.batch_size * self.accum_steps
+
+    def describe(self) -> str:
+        """One line for the UI: model, size, schedule and regularisation."""
+        accum = f" x {self.accum_steps} accum = {self.effective_batch}" if self.accum_steps > 1 else ""
+        return (
+            f"{MODEL_LABELS[self.model]}, {self.n_factors} factors, {self.epochs} epochs, "
+            f"batch {self.batch_size}{accum}, lr {self.lr:g} ({self.schedule}), wd {self.weight_decay:g}"
+            f"{' (biases too)' if self.decay_biases else ''}, seed {self.seed}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready fields."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, fields: dict[str, Any]) -> TrainConfig:
+        """Rebuild (and re-validate) from `to_dict` output; unknown keys raise ValueError."""
+        unknown = set(fields) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown TrainConfig fields: {sorted(unknown)}")
+        values = dict(fields)
+        if values.get("y_range") is not None:
+            values["y_range"] = tuple(values["y_range"])
+        if "hidden" in values:
+            values["hidden"] = tuple(values["hidden"])
+        return cls(**values)
+
+
+PRESETS: dict[str, TrainConfig] = {
+    "default": TrainConfig(),
+    "best": TrainConfig(),  # replaced below once tuned
+}
+
+
+def _check_int(name: str, value: object, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}")

@@ -1,0 +1,98 @@
+"""Rating metrics (RMSE, MAE) and ranking metrics on a validation set (precision, recall, NDCG at k).
+
+Ranking metrics rank each user's *validation* items by predicted score (ties keep input order);
+an item is relevant when its true rating is >= `threshold` (4 by default, "liked").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+RELEVANT_RATING = 4.0
+
+
+def rmse(predictions: np.ndarray, ratings: np.ndarray) -> float:
+    """Root mean squared error."""
+    diff = np.asarray(predictions, dtype=np.float64) - np.asarray(ratings, dtype=np.float64)
+    return float(np.sqrt(np.mean(diff**2))) if diff.size else float("nan")
+
+
+def mae(predictions: np.ndarray, ratings: np.ndarray) -> float:
+    """Mean absolute error."""
+    diff = np.asarray(predictions, dtype=np.float64) - np.asarray(ratings, dtype=np.float64)
+    return float(np.mean(np.abs(diff))) if diff.size else float("nan")
+
+
+def _per_user_hits(
+    user_ids: np.ndarray, scores: np.ndarray, ratings: np.ndarray, k: int, threshold: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per user with validation rows: (hits in top k, rated count, relevant count, DCG at k)."""
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    user_ids = np.asarray(user_ids)
+    order = np.lexsort((-np.asarray(scores, dtype=np.float64), user_ids))  # by user, then best score first
+    users = user_ids[order]
+    relevant = np.asarray(ratings)[order] >= threshold
+    starts = np.flatnonzero(np.r_[True, users[1:] != users[:-1]])  # first row of each user
+    counts = np.diff(np.r_[starts, len(users)])
+    rank = np.arange(len(users)) - np.repeat(starts, counts)  # 0-based rank within the user
+    in_top = rank < k
+    hits = np.add.reduceat((relevant & in_top).astype(np.int64), starts)
+    n_relevant = np.add.reduceat(relevant.astype(np.int64), starts)
+    gains = np.where(relevant & in_top, 1.0 / np.log2(rank + 2.0), 0.0)
+    dcg = np.add.reduceat(gains, starts)
+    return hits, counts, n_relevant, dcg
+
+
+def precision_at_k(
+    user_ids: np.ndarray, scores: np.ndarray, ratings: np.ndarray, k: int = 10, threshold: float = RELEVANT_RATING
+) -> float:
+    """Mean over users of relevant items among their top k, divided by min(k, items the user rated)."""
+    if len(user_ids) == 0:
+        return float("nan")
+    hits, counts, _, _ = _per_user_hits(user_ids, scores, ratings, k, threshold)
+    return float(np.mean(hits / np.minimum(counts, k)))
+
+
+def recall_at_k(
+    user_ids: np.ndarray, scores: np.ndarray, ratings: np.ndarray, k: int = 10, threshold: float = RELEVANT_RATING
+) -> float:
+    """Mean over users with a relevant item of the share of their relevant items found in their top k."""
+    if len(user_ids) == 0:
+        return float("nan")
+    hits, _, n_relevant, _ = _per_user_hits(user_ids, scores, ratings, k, threshold)
+    has = n_relevant > 0
+    return float(np.mean(hits[has] / n_relevant[has])) if has.any() else float("nan")
+
+
+def ndcg_at_k(
+    user_ids: np.ndarray, scores: np.ndarray, ratings: np.ndarray, k: int = 10, threshold: float = RELEVANT_RATING
+) -> float:
+    """Mean over users with a relevant item of DCG@k / ideal DCG@k, binary gains, log2(rank + 2) discount."""
+    if len(user_ids) == 0:
+        return float("nan")
+    _, _, n_relevant, dcg = _per_user_hits(user_ids, scores, ratings, k, threshold)
+    has = n_relevant > 0
+    if not has.any():
+        return float("nan")
+    discounts = np.cumsum(1.0 / np.log2(np.arange(k) + 2.0))  # ideal DCG with 1..k relevant items
+    ideal = discounts[np.minimum(n_relevant[has], k) - 1]
+    return float(np.mean(dcg[has] / ideal))
+
+
+def find_overfit_epoch(history: Sequence[Any], tolerance: float = 0.002) -> int | None:
+    """The epoch (1-based) where validation loss bottoms out before rising while training loss keeps
+    falling; None when it never turns up (by more than `tolerance`, relative) or there is no valid loss."""
+    valid = np.array([getattr(h, "valid_loss", float("nan")) for h in history], dtype=np.float64)
+    train = np.array([h.train_loss for h in history], dtype=np.float64)
+    if len(valid) < 3 or np.isnan(valid).any():
+        return None
+    best = int(np.argmin(valid))
+    if best == len(valid) - 1:
+        return None
+    rises = valid[best + 1 :].max() > valid[best] * (1 + tolerance)
+    train_falls = train[-1] < train[best]
+    return best + 1 if rises and train_falls else None

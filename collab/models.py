@@ -1,0 +1,196 @@
+"""The models: dot product with biases, an embedding MLP, a bias-only baseline and a rating classifier.
+
+Every model maps `(user_ids, item_ids)` to a raw output (`forward`), turns it into ratings
+(`predict_ratings`) and scores it against the true ratings with a *summed* per-sample loss
+(`loss_sum`), so the trainer can divide by the true number of ratings behind an optimizer step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from collab.config import TrainConfig
+
+DEFAULT_Y_RANGE = (0.0, 5.5)
+DEFAULT_RATING_VALUES = (1.0, 2.0, 3.0, 4.0, 5.0)
+MAX_CLASSES = 20
+INIT_STD = 0.01  # fastai's embedding init: small, so the first predictions sit mid-range
+
+
+def sigmoid_range(x: torch.Tensor, low: float, high: float) -> torch.Tensor:
+    """Squash to (low, high) with a sigmoid."""
+    return torch.sigmoid(x) * (high - low) + low
+
+
+def embedding_size(n: int) -> int:
+    """fastai's rule of thumb for an embedding width: min(600, round(1.6 * n ** 0.56))."""
+    return min(600, round(1.6 * n**0.56))
+
+
+def _embedding(n: int, dim: int, sparse: bool, std: float = INIT_STD) -> nn.Embedding:
+    table = nn.Embedding(n, dim, sparse=sparse)
+    if std:
+        nn.init.normal_(table.weight, 0.0, std)
+    else:
+        nn.init.zeros_(table.weight)
+    return table
+
+
+class CollabModel(nn.Module):
+    """Shared interface: raw output, ratings, summed loss."""
+
+    y_range: tuple[float, float]
+
+    def predict_ratings(self, user_ids: torch.Tensor, item_ids: torch.Tensor) -> torch.Tensor:
+        """Predicted ratings on the rating scale, (batch,)."""
+        return self(user_ids, item_ids)
+
+    def loss_sum(self, output: torch.Tensor, ratings: torch.Tensor) -> torch.Tensor:
+        """Sum over the batch of the per-rating loss (squared error here)."""
+        return (output.float() - ratings).pow(2).sum()
+
+    def output_to_ratings(self, output: torch.Tensor) -> torch.Tensor:
+        """Turn `forward` output into ratings."""
+        return output.float()
+
+
+class DotProductBias(CollabModel):
+    """The lesson's model: sigmoid_range(user . item + user_bias + item_bias)."""
+
+    def __init__(
+        self, n_users: int, n_items: int, n_factors: int, y_range: tuple[float, float], sparse: bool = False
+    ) -> None:
+        super().__init__()
+        self.y_range = y_range
+        self.user_factors = _embedding(n_users, n_factors, sparse)
+        self.item_factors = _embedding(n_items, n_factors, sparse)
+        self.user_bias = _embedding(n_users, 1, sparse, std=0.0)
+        self.item_bias = _embedding(n_items, 1, sparse, std=0.0)
+
+    def forward(self, user_ids: torch.Tensor, item_ids: torch.Tensor) -> torch.Tensor:
+        users = self.user_factors(user_ids)  # (batch, k)
+        items = self.item_factors(item_ids)  # (batch, k)
+        raw = (users * items).sum(1) + self.user_bias(user_ids)[:, 0] + self.item_bias(item_ids)[:, 0]
+        return sigmoid_range(raw, *self.y_range)  # (batch,)
+
+
+class BiasOnly(CollabModel):
+    """Baseline without factors: sigmoid_range(user_bias + item_bias); how far popularity alone gets."""
+
+    def __init__(self, n_users: int, n_items: int, y_range: tuple[float, float], sparse: bool = False) -> None:
+        super().__init__()
+        self.y_range = y_range
+        self.user_bias = _embedding(n_users, 1, sparse, std=0.0)
+        self.item_bias = _embedding(n_items, 1, sparse, std=0.0)
+
+    def forward(self, user_ids: torch.Tensor, item_ids: torch.Tensor) -> torch.Tensor:
+        raw = self.user_bias(user_ids)[:, 0] + self.item_bias(item_ids)[:, 0]
+        return sigmoid_range(raw, *self.y_range)  # (batch,)
+
+
+class EmbeddingNN(CollabModel):
+    """fastai's collab NN: concatenated user and item embeddings through an MLP (no batch norm, so
+    gradient accumulation stays exact)."""
+
+    def __init__(
+        self,
+        n_users: int,
+        n_items: int,
+        y_range: tuple[float, float],
+        hidden: Sequence[int] = (100,),
+        dropout: float = 0.1,
+        sparse: bool = False,
+    ) -> None:
+        super().__init__()
+        self.y_range = y_range
+        self.user_factors = _embedding(n_users, embedding_size(n_users), sparse)
+        self.item_factors = _embedding(n_items, embedding_size(n_items), sparse)
+        layers: list[nn.Module] = []
+        width = self.user_factors.embedding_dim + self.item_factors.embedding_dim
+        for size in hidden:
+            layers += [nn.Linear(width, size), nn.ReLU()]
+            if dropout:
+                layers.append(nn.Dropout(dropout))
+            width = size
+        layers.append(nn.Linear(width, 1))
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, user_ids: torch.Tensor, item_ids: torch.Tensor) -> torch.Tensor:
+        joined = torch.cat([self.user_factors(user_ids), self.item_factors(item_ids)], dim=1)  # (batch, du+di)
+        return sigmoid_range(self.layers(joined)[:, 0], *self.y_range)  # (batch,)
+
+
+class RatingClassifier(CollabModel):
+    """Ratings as classes, trained with cross-entropy; the prediction is the expected rating.
+
+    logits = head(user * item) + user_bias + item_bias, with per-class biases.
+    """
+
+    def __init__(
+        self,
+        n_users: int,
+        n_items: int,
+        n_factors: int,
+        rating_values: Sequence[float] = DEFAULT_RATING_VALUES,
+        sparse: bool = False,
+    ) -> None:
+        super().__init__()
+        values = sorted({float(v) for v in rating_values})
+        if not 2 <= len(values) <= MAX_CLASSES:
+            raise ValueError(
+                f"the rating classifier needs 2 to {MAX_CLASSES} distinct rating values, got {len(values)}; "
+                "use a regression model for continuous ratings"
+            )
+        self.y_range = (values[0], values[-1])
+        n_classes = len(values)
+        self.register_buffer("rating_values", torch.tensor(values, dtype=torch.float32))
+        self.user_factors = _embedding(n_users, n_factors, sparse)
+        self.item_factors = _embedding(n_items, n_factors, sparse)
+        self.user_bias = _embedding(n_users, n_classes, sparse, std=0.0)
+        self.item_bias = _embedding(n_items, n_classes, sparse, std=0.0)
+        self.head = nn.Linear(n_factors, n_classes)
+
+    def forward(self, user_ids: torch.Tensor, item_ids: torch.Tensor) -> torch.Tensor:
+        product = self.user_factors(user_ids) * self.item_factors(item_ids)  # (batch, k)
+        return self.head(product) + self.user_bias(user_ids) + self.item_bias(item_ids)  # (batch, classes)
+
+    def rating_classes(self, ratings: torch.Tensor) -> torch.Tensor:
+        """Index of the nearest rating value, (batch,) int64."""
+        return (ratings[:, None] - self.rating_values).abs().argmin(1)
+
+    def loss_sum(self, output: torch.Tensor, ratings: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(output.float(), self.rating_classes(ratings), reduction="sum")
+
+    def output_to_ratings(self, output: torch.Tensor) -> torch.Tensor:
+        return output.float().softmax(1) @ self.rating_values  # (batch,) expected rating
+
+    def predict_ratings(self, user_ids: torch.Tensor, item_ids: torch.Tensor) -> torch.Tensor:
+        return self.output_to_ratings(self(user_ids, item_ids))
+
+
+def build_model(
+    config: TrainConfig,
+    n_users: int,
+    n_items: int,
+    y_range: tuple[float, float] | None = None,
+    rating_values: Sequence[float] | None = None,
+    sparse: bool = False,
+) -> CollabModel:
+    """The model `config.model` names, sized for the vocabulary; y_range falls back to config then 0-5.5."""
+    y_range = config.y_range or y_range or DEFAULT_Y_RANGE
+    if config.model == "dot":
+        return DotProductBias(n_users, n_items, config.n_factors, y_range, sparse)
+    if config.model == "nn":
+        return EmbeddingNN(n_users, n_items, y_range, config.hidden, config.dropout, sparse)
+    if config.model == "bias":
+        return BiasOnly(n_users, n_items, y_range, sparse)
+    return RatingClassifier(n_users, n_items, config.n_factors, rating_values or DEFAULT_RATING_VALUES, sparse)
+
+
+def is_no_decay(name: str) -> bool:
+    """Biases (embedding biases and layer biases) are the parameters that decay only on request."""
+    return name.endswith(".bias") or "_bias." in name

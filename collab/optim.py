@@ -1,0 +1,86 @@
+"""A row-wise AdamW for huge embedding tables: each step touches only the rows in the batch.
+
+`torch.optim.AdamW` updates every row of every table at every step, so an epoch costs
+O(steps x table size). With sparse embedding gradients this optimizer updates, decays and keeps
+moments only for the rows that appear in the batch ("lazy" Adam, as in TensorFlow's LazyAdam and
+PyTorch's SparseAdam, plus decoupled weight decay on the touched rows). Dense gradients (MLP weights
+of a model whose tables are sparse) get the ordinary AdamW update.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import torch
+
+
+class RowAdamW(torch.optim.Optimizer):
+    """AdamW with decoupled weight decay; sparse gradients update only their rows."""
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.01,
+    ) -> None:
+        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay})
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], float] | None = None) -> float | None:  # type: ignore[override]
+        """One update of every parameter that has a gradient."""
+        loss = closure() if closure is not None else None
+        for group in self.param_groups:
+            lr, (beta1, beta2), eps, decay = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+            for param in group["params"]:
+                if param.grad is None:
+                    continue
+                state = self.state[param]
+                if not state:
+                    state["step"] = 0
+                    state["exp_avg"] = torch.zeros_like(param)
+                    state["exp_avg_sq"] = torch.zeros_like(param)
+                state["step"] += 1
+                correction1 = 1 - beta1 ** state["step"]
+                correction2 = 1 - beta2 ** state["step"]
+                exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+                grad = param.grad
+                if grad.is_sparse:
+                    _row_update(param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, decay, correction1, correction2)
+                    continue
+                param.mul_(1 - lr * decay)
+                exp_avg.lerp_(grad, 1 - beta1)
+                exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+                denom = (exp_avg_sq / correction2).sqrt_().add_(eps)
+                param.addcdiv_(exp_avg, denom, value=-lr / correction1)
+        return loss
+
+
+def _row_update(
+    param: torch.Tensor,
+    grad: torch.Tensor,
+    exp_avg: torch.Tensor,
+    exp_avg_sq: torch.Tensor,
+    lr: float,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    decay: float,
+    correction1: float,
+    correction2: float,
+) -> None:
+    """AdamW on the rows named by a sparse gradient; duplicates are summed first."""
+    grad = grad.coalesce()
+    rows = grad.indices()[0]  # (n_touched,) unique, sorted
+    values = grad.values()  # (n_touched, dim)
+    avg = exp_avg.index_select(0, rows).lerp_(values, 1 - beta1)
+    avg_sq = exp_avg_sq.index_select(0, rows).mul_(beta2).addcmul_(values, values, value=1 - beta2)
+    exp_avg.index_copy_(0, rows, avg)
+    exp_avg_sq.index_copy_(0, rows, avg_sq)
+    weights = param.index_select(0, rows)
+    if decay:
+        weights.mul_(1 - lr * decay)
+    weights.addcdiv_(avg, avg_sq.div_(correction2).sqrt_().add_(eps), value=-lr / correction1)
+    param.index_copy_(0, rows, weights)

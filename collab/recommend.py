@@ -1,0 +1,376 @@
+"""What a trained model is for: top-N unseen items, similar items, new-user fold-in, ranking quality.
+
+Core functions take plain numpy arrays; the adapters at the bottom take a `TrainResult` and `Ratings`.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from collab.embeddings import Metric, Neighbours, nearest_neighbours
+
+if TYPE_CHECKING:
+    from collab.data import Ratings
+    from collab.training import TrainResult
+
+
+def sigmoid_range(x: np.ndarray, y_range: tuple[float, float]) -> np.ndarray:
+    """Squash `x` into `y_range` with a sigmoid, as the dot-product model does."""
+    low, high = y_range
+    return low + (high - low) / (1.0 + np.exp(-np.asarray(x, dtype=np.float64)))
+
+
+def top_n_unseen(scores: np.ndarray, seen: np.ndarray, n: int) -> np.ndarray:
+    """Indices of the `n` best-scored items not in `seen`, best first (ties: lower index first)."""
+    s = np.asarray(scores, dtype=np.float64)
+    mask = np.ones(len(s), dtype=bool)
+    mask[np.asarray(seen, dtype=np.int64)] = False
+    pool = np.flatnonzero(mask)
+    order = np.lexsort((pool, -s[pool]))
+    return pool[order[:n]]
+
+
+@dataclass(frozen=True)
+class Recommendations:
+    """Items recommended to one user, best first, with the parts of each prediction."""
+
+    item_ids: np.ndarray  # (n,) item indices
+    predicted: np.ndarray  # (n,) predicted rating on the rating scale
+    item_bias: np.ndarray  # (n,) learned item bias, NaN when the model has none
+    dot: np.ndarray  # (n,) user·item dot-product part (before the sigmoid), NaN for non-dot models
+
+
+def recommend(
+    scores: np.ndarray,
+    seen: np.ndarray,
+    n: int,
+    item_bias: np.ndarray | None = None,
+    dot: np.ndarray | None = None,
+) -> Recommendations:
+    """The top-`n` unseen items by `scores`, carrying each item's bias and dot-product part along."""
+    ids = top_n_unseen(scores, seen, n)
+    nan = np.full(len(ids), np.nan)
+    return Recommendations(
+        item_ids=ids,
+        predicted=np.asarray(scores, dtype=np.float64)[ids],
+        item_bias=nan if item_bias is None else np.asarray(item_bias, dtype=np.float64).reshape(-1)[ids],
+        dot=nan.copy() if dot is None else np.asarray(dot, dtype=np.float64)[ids],
+    )
+
+
+def similar_items(
+    item_factors: np.ndarray, item_id: int, n: int = 10, metric: Metric = "cosine"
+) -> Neighbours:
+    """Items whose factors are nearest `item_id`'s ("more like this")."""
+    return nearest_neighbours(item_factors, item_id, n=n, metric=metric)
+
+
+@dataclass(frozen=True)
+class FoldIn:
+    """A new user's vector and bias fitted against frozen item factors."""
+
+    user_vector: np.ndarray  # (k,)
+    user_bias: float
+    fitted: np.ndarray  # (n_rated,) the model's ratings for the items the user rated
+    iterations: int
+
+    def scores(
+        self, item_factors: np.ndarray, item_bias: np.ndarray, y_range: tuple[float, float]
+    ) -> np.ndarray:
+        """Predicted ratings of every item for this user."""
+        return sigmoid_range(
+            self.dot(item_factors) + self.user_bias + np.asarray(item_bias).reshape(-1), y_range
+        )
+
+    def dot(self, item_factors: np.ndarray) -> np.ndarray:
+        """The dot-product part for every item."""
+        return np.asarray(item_factors, dtype=np.float64) @ self.user_vector  # (n_items,)
+
+
+def fold_in(
+    item_factors: np.ndarray,
+    item_bias: np.ndarray,
+    item_ids: np.ndarray,
+    ratings: np.ndarray,
+    y_range: tuple[float, float],
+    *,
+    prior_mean: np.ndarray | None = None,
+    prior_var: np.ndarray | None = None,
+    noise_var: float = 1.0,
+    max_iter: int = 50,
+) -> FoldIn:
+    """Fit one user's vector and bias to a few ratings with the item factors frozen.
+
+    Minimises sum((sigmoid_range(v_i·u + b + c_i) - r_i)^2) + noise_var * sum((theta - mean)^2 / var),
+    the MAP estimate under a Gaussian prior over (u, b) (by default the trained users' spread), by
+    Gauss-Newton steps with backtracking: k+1 unknowns, so each step is a tiny linear solve.
+    """
+    v = np.asarray(item_factors, dtype=np.float64)[np.asarray(item_ids, dtype=np.int64)]  # (m, k)
+    c = np.asarray(item_bias, dtype=np.float64).reshape(-1)[np.asarray(item_ids, dtype=np.int64)]  # (m,)
+    r = np.asarray(ratings, dtype=np.float64)  # (m,)
+    if len(r) != len(v):
+        raise ValueError(f"{len(v)} items but {len(r)} ratings")
+    k = v.shape[1]
+    design = np.hstack([v, np.ones((len(v), 1))])  # (m, k+1): theta = (u, b)
+    mean = np.zeros(k + 1) if prior_mean is None else np.asarray(prior_mean, dtype=np.float64)
+    var = np.ones(k + 1) if prior_var is None else np.asarray(prior_var, dtype=np.float64)
+    precision = noise_var / np.maximum(var, 1e-8)  # (k+1,)
+    low, high = y_range
+
+    def objective(theta: np.ndarray) -> float:
+        residual = sigmoid_range(design @ theta + c, y_range) - r
+        return float(residual @ residual + ((theta - mean) ** 2 * precision).sum())
+
+    theta = mean.copy()
+    current = objective(theta)
+    iterations = 0
+    for iterations in range(1, max_iter + 1):  # noqa: B007 (reported below)
+        z = design @ theta + c
+        s = 1.0 / (1.0 + np.exp(-z))
+        residual = low + (high - low) * s - r
+        jac = design * ((high - low) * s * (1 - s))[:, None]  # (m, k+1)
+        grad = jac.T @ residual + precision * (theta - mean)
+        hessian = jac.T @ jac + np.diag(precision)
+        step = np.linalg.solve(hessian, -grad)
+        scale, improved = 1.0, False
+        while scale > 1e-4:
+            candidate = theta + scale * step
+            value = objective(candidate)
+            if value <= current:
+                improved = True
+                break
+            scale /= 2
+        if not improved:
+            break
+        done = current - value < 1e-10 * max(1.0, current)
+        theta, current = candidate, value
+        if done:
+            break
+    fitted = sigmoid_range(design @ theta + c, y_range)
+    return FoldIn(user_vector=theta[:k], user_bias=float(theta[k]), fitted=fitted, iterations=iterations)
+
+
+def suggest_items_to_rate(
+    item_factors: np.ndarray, counts: np.ndarray, n: int = 10, pool_size: int = 100
+) -> np.ndarray:
+    """Popular and diverse items to ask a new user about: farthest-point picks (cosine) among the most rated."""
+    x = np.asarray(item_factors, dtype=np.float64)
+    pool = np.lexsort((np.arange(len(counts)), -np.asarray(counts)))[:pool_size]
+    unit = x[pool] / np.maximum(np.linalg.norm(x[pool], axis=1, keepdims=True), 1e-12)
+    chosen = [0]  # the most rated item first
+    nearest = unit @ unit[0]  # (pool,) highest similarity to anything chosen so far
+    while len(chosen) < min(n, len(pool)):
+        nearest[chosen] = np.inf
+        pick = int(np.argmin(nearest))
+        chosen.append(pick)
+        nearest = np.maximum(nearest, unit @ unit[pick])
+    return pool[np.asarray(chosen)]
+
+
+def popularity_scores(item_ids: np.ndarray, n_items: int) -> np.ndarray:
+    """The popularity baseline's score: how many ratings each item has."""
+    return np.bincount(np.asarray(item_ids, dtype=np.int64), minlength=n_items).astype(np.float64)
+
+
+# --- ranking quality ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RankingQuality:
+    """Ranking metrics at k for the model and the popularity baseline on a validation set."""
+
+    k: int
+    n_users: int  # validation users with at least one relevant item
+    model: dict[str, float]  # "precision", "recall", "ndcg"
+    popularity: dict[str, float]
+
+
+def ranking_metrics(ranked: np.ndarray, relevant: list[np.ndarray], k: int) -> dict[str, float]:
+    """Mean precision@k, recall@k and NDCG@k of ranked lists (rows of `ranked`) against relevant item sets."""
+    precision, recall, ndcg = [], [], []
+    discounts = 1.0 / np.log2(np.arange(2, k + 2))  # (k,)
+    for row, rel in zip(ranked, relevant, strict=True):
+        hits = np.isin(row[:k], rel)  # (k,)
+        n_hits = int(hits.sum())
+        precision.append(n_hits / k)
+        recall.append(n_hits / len(rel))
+        ideal = discounts[: min(len(rel), k)].sum()
+        ndcg.append(float((hits * discounts[: len(hits)]).sum() / ideal))
+    return {
+        "precision": float(np.mean(precision)) if precision else float("nan"),
+        "recall": float(np.mean(recall)) if recall else float("nan"),
+        "ndcg": float(np.mean(ndcg)) if ndcg else float("nan"),
+    }
+
+
+def ranking_quality(
+    score_users: Callable[[np.ndarray], np.ndarray],
+    train: Ratings,
+    valid: Ratings,
+    k: int = 10,
+    threshold: float = 4.0,
+    max_users: int | None = None,
+) -> RankingQuality:
+    """Precision/recall/NDCG@k of top-k unseen lists vs the popularity baseline; relevant = valid ratings >= threshold.
+
+    `score_users(user_ids) -> (len(user_ids), n_items)` gives the model's predicted ratings.
+    """
+    relevant_mask = valid.ratings >= threshold
+    users = np.unique(valid.user_ids[relevant_mask])
+    if max_users is not None:
+        users = users[:max_users]
+    n_items = train.n_items
+    # rated-in-train items are excluded from every list, for the model and the baseline alike
+    seen = np.zeros((len(users), n_items), dtype=bool)  # (n_users_eval, n_items)
+    position = np.full(train.n_users, -1)
+    position[users] = np.arange(len(users))
+    in_train = position[train.user_ids] >= 0
+    seen[position[train.user_ids[in_train]], train.item_ids[in_train]] = True
+    rel_users, rel_items = valid.user_ids[relevant_mask], valid.item_ids[relevant_mask]
+    order = np.argsort(rel_users, kind="stable")
+    rel_users, rel_items = rel_users[order], rel_items[order]
+    starts = np.searchsorted(rel_users, users)
+    ends = np.searchsorted(rel_users, users, side="right")
+    relevant = [rel_items[a:b] for a, b in zip(starts, ends, strict=True)]
+
+    popularity = popularity_scores(train.item_ids, n_items)
+    model_ranked, pop_ranked = [], []
+    for start in range(0, len(users), 256):  # chunks bound memory on large catalogues
+        chunk = users[start : start + 256]
+        block_seen = seen[start : start + 256]
+        scores = np.asarray(score_users(chunk), dtype=np.float64)  # (chunk, n_items)
+        model_ranked.append(_top_k_rows(np.where(block_seen, -np.inf, scores), k))
+        pop = np.where(block_seen, -np.inf, popularity[None, :])
+        pop_ranked.append(_top_k_rows(pop, k))
+    model_top = np.vstack(model_ranked) if model_ranked else np.empty((0, k), dtype=np.int64)
+    pop_top = np.vstack(pop_ranked) if pop_ranked else np.empty((0, k), dtype=np.int64)
+    return RankingQuality(
+        k=k,
+        n_users=len(users),
+        model=ranking_metrics(model_top, relevant, k),
+        popularity=ranking_metrics(pop_top, relevant, k),
+    )
+
+
+def _top_k_rows(scores: np.ndarray, k: int) -> np.ndarray:
+    """Column indices of each row's k largest scores, largest first."""
+    k = min(k, scores.shape[1])
+    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]  # (rows, k), unordered
+    part_scores = np.take_along_axis(scores, part, axis=1)
+    order = np.argsort(-part_scores, axis=1, kind="stable")
+    return np.take_along_axis(part, order, axis=1)
+
+
+# --- adapters over a trained model -------------------------------------------------------------
+
+
+def has_dot_product(result: TrainResult) -> bool:
+    """Whether the model predicts sigmoid_range(u·v + b_u + b_i), so fold-in and the score split apply."""
+    return result.config.model == "dot" and result.item_bias() is not None and result.user_bias() is not None
+
+
+def seen_items(ratings: Ratings, user_id: int) -> np.ndarray:
+    """Item indices that `user_id` rated in `ratings`."""
+    return np.unique(ratings.item_ids[ratings.user_ids == user_id])
+
+
+def predict_all(result: TrainResult, user_ids: np.ndarray, n_items: int) -> np.ndarray:
+    """Predicted ratings of every item for each user: (len(user_ids), n_items)."""
+    users = np.asarray(user_ids, dtype=np.int64)
+    user_col = np.repeat(users, n_items)
+    item_col = np.tile(np.arange(n_items, dtype=np.int64), len(users))
+    return np.asarray(result.predict_ids(user_col, item_col), dtype=np.float64).reshape(len(users), n_items)
+
+
+def recommend_for_user(result: TrainResult, seen_in: Ratings, user_id: int, n: int = 10) -> Recommendations:
+    """Top-`n` items that `user_id` has not rated in `seen_in`, with the bias and dot-product parts."""
+    n_items = len(result.item_labels)
+    scores = predict_all(result, np.array([user_id]), n_items)[0]
+    dot = None
+    if has_dot_product(result):
+        dot = result.item_factors() @ result.user_factors()[user_id]  # (n_items,)
+    return recommend(scores, seen_items(seen_in, user_id), n, item_bias=result.item_bias(), dot=dot)
+
+
+def fold_in_user(result: TrainResult, item_ids: np.ndarray, ratings: np.ndarray) -> FoldIn:
+    """Fit a new user to a few ratings against `result`'s frozen item factors, with the trained users as prior."""
+    if not has_dot_product(result):
+        raise ValueError(
+            f"fold-in needs the dot-product model with biases; this model is {result.config.model!r}"
+        )
+    users = np.hstack([result.user_factors(), result.user_bias().reshape(-1, 1)])  # (n_users, k+1)
+    rmse = float(result.metrics.get("rmse", 1.0))
+    return fold_in(
+        result.item_factors(),
+        result.item_bias(),
+        item_ids,
+        ratings,
+        tuple(result.y_range),
+        prior_mean=users.mean(axis=0),
+        prior_var=users.var(axis=0),
+        noise_var=rmse**2 if np.isfinite(rmse) else 1.0,
+    )
+
+
+def recommend_for_new_user(
+    result: TrainResult, fit: FoldIn, rated: np.ndarray, n: int = 10
+) -> Recommendations:
+    """Top-`n` items for a folded-in user, excluding the items they rated."""
+    item_factors, item_bias = result.item_factors(), result.item_bias()
+    scores = fit.scores(item_factors, item_bias, tuple(result.y_range))
+    return recommend(scores, rated, n, item_bias=item_bias, dot=fit.dot(item_factors))
+
+
+def ranking_quality_of(result: TrainResult, train: Ratings, valid: Ratings, k: int = 10) -> RankingQuality:
+    """Ranking quality of a trained model against popularity on the validation set."""
+    n_items = len(result.item_labels)
+    return ranking_quality(lambda users: predict_all(result, users, n_items), train, valid, k=k)
+
+
+def model_mismatch(result: TrainResult, ratings: Ratings) -> str | None:
+    """Why `result` cannot be used with `ratings` (different user or item vocabulary), or None if it can."""
+    for kind, model_labels, data_labels in (
+        ("users", result.user_labels, ratings.user_labels),
+        ("items", result.item_labels, ratings.item_labels),
+    ):
+        model_labels = np.asarray(model_labels).astype(str)
+        data_labels = np.asarray(data_labels).astype(str)
+        if len(model_labels) != len(data_labels):
+            return (
+                f"the model has {len(model_labels):,} {kind} but the dataset '{ratings.name}' has "
+                f"{len(data_labels):,}: it was trained on another dataset"
+            )
+        differ = np.flatnonzero(model_labels != data_labels)
+        if len(differ):
+            first = differ[0]
+            return (
+                f"{len(differ):,} {kind} labels differ from the dataset '{ratings.name}' "
+                f"(first: index {first} is '{model_labels[first]}' in the model, '{data_labels[first]}' in the data)"
+            )
+    return None
+
+
+def predictions_csv(result: TrainResult, valid: Ratings) -> str:
+    """The validation set with the model's predictions, as CSV text (user, item, title, rating, predicted)."""
+    import pandas as pd
+
+    predicted = np.asarray(result.predict_ids(valid.user_ids, valid.item_ids), dtype=np.float64)
+    frame = pd.DataFrame(
+        {
+            "user": np.asarray(valid.user_labels)[valid.user_ids],
+            "item": np.asarray(valid.item_labels)[valid.item_ids],
+            "title": (
+                np.asarray(valid.titles) if valid.titles is not None else np.asarray(valid.item_labels)
+            )[valid.item_ids],
+            "rating": valid.ratings,
+            "predicted": np.round(predicted, 4),
+        }
+    )
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False)
+    return buffer.getvalue()

@@ -1,0 +1,24 @@
+"""Data: pick a source (demo, MovieLens, upload), then see what the ratings look like."""
+
+import streamlit as st
+
+from ui import data_view, state
+
+SOURCES = {"demo": "Built-in demo set", "movielens": "MovieLens", "upload": "Upload a file"}
+
+st.title(":material/table_chart: Data")
+notice = state.pop_flash()
+if notice:
+    st.success(notice, icon=":material/check_circle:")
+
+with st.container(border=True):
+    source = st.radio("Source", list(SOURCES), format_func=SOURCES.get, horizontal=True, key="data_source")
+    if source == "demo":
+        data_view.demo_source()
+    elif source == "movielens":
+        data_view.movielens_source()
+    else:
+        data_view.upload_source()
+
+st.header(f"Loaded: {state.dataset_source()}")
+data_view.summary_panel(state.ratings())

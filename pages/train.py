@@ -1,0 +1,44 @@
+"""Train: the lesson's knobs, cached training with live progress, results, a weight-decay sweep."""
+
+import streamlit as st
+
+from ui import state, training_view, widgets
+
+st.title(":material/model_training: Train")
+data = state.ratings()
+st.caption(f"On **{state.dataset_source()}**: {data.n_ratings:,} ratings, {data.n_users:,} users, {data.n_items:,} items.")
+
+with st.container(border=True):
+    st.markdown("**Validation split**")
+    widgets.split_form()
+    split = state.split()
+    if split.n_dropped:
+        st.caption(
+            f"{split.n_dropped:,} validation ratings were dropped: their user or item never appears in training, "
+            "so no model could know them."
+        )
+
+with st.container(border=True):
+    config = widgets.train_config_form(data)
+    training_view.cost_panel(config)
+
+if st.button("Train", type="primary", key="train_button", icon=":material/play_arrow:"):
+    result, from_cache = training_view.train_and_record(config)
+    if from_cache:
+        st.info("Loaded from cache: this dataset, split and settings were trained before.", icon=":material/bolt:")
+    else:
+        st.success(f"Trained in {result.seconds:.2f} s on {result.device}.", icon=":material/check_circle:")
+
+result = state.result()
+if result is None:
+    st.info("Set the knobs and press **Train**. The defaults train a good model in a few seconds.")
+else:
+    training_view.results_panel(result)
+
+sweep_tab, lab_tab, runs_tab = st.tabs(["Weight-decay sweep", "Gradient-accumulation lab", "All runs"])
+with sweep_tab:
+    training_view.sweep_section(config)
+with lab_tab:
+    training_view.accumulation_lab(config)
+with runs_tab:
+    training_view.runs_table()

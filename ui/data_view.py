@@ -1,0 +1,145 @@
+"""Data-page pieces: the three sources (demo, MovieLens, upload) and the summary of the loaded set."""
+
+from __future__ import annotations
+
+import io
+
+import streamlit as st
+
+from collab.data import DataError, Ratings
+from collab.plots import data as data_plots
+from ui import cached, state
+
+MOVIELENS = {
+    "100k": "MovieLens 100K (100,000 ratings, 5 MB download)",
+    "latest-small": "MovieLens latest-small (100,836 ratings, 1 MB)",
+    "1m": "MovieLens 1M (1,000,209 ratings, 6 MB)",
+}
+NONE = "(none)"
+
+
+def use(ratings: Ratings, source: str) -> None:
+    """Make `ratings` current and say so on the next run."""
+    state.set_ratings(ratings, source)
+    state.flash(f"Loaded {source}: {ratings.n_ratings:,} ratings, {ratings.n_users:,} users, {ratings.n_items:,} items.")
+    st.rerun()
+
+
+def demo_source() -> None:
+    st.markdown(
+        "About 600 users and 400 films in eight genres, with tastes planted by us: because the true model "
+        "is known, the app can show how close training gets to the best possible error."
+    )
+    if st.button("Use the demo set", key="data_use_demo", icon=":material/science:"):
+        use(cached.demo(), "Built-in demo set")
+
+
+def movielens_source() -> None:
+    from collab.sources import load_movielens
+
+    name = st.selectbox("Which MovieLens", list(MOVIELENS), format_func=MOVIELENS.get, key="data_movielens")
+    st.caption("Downloaded once from GroupLens, then cached on disk for every session of this server.")
+    if st.button("Load MovieLens", key="data_load_movielens", icon=":material/download:"):
+        bar = st.progress(0.0, text="Connecting…")
+
+        def progress(done: int, total: int | None) -> None:
+            share = min(done / total, 1.0) if total else 0.0
+            size = f" of {total / 1e6:.1f} MB" if total else ""
+            bar.progress(share, text=f"Downloading: {done / 1e6:.1f} MB{size}")
+
+        try:
+            ratings = load_movielens(name, progress=progress)
+        except DataError as error:
+            bar.empty()
+            st.error(str(error), icon=":material/error:")
+            return
+        use(ratings, f"MovieLens {name}")
+
+
+def upload_source() -> None:
+    from collab.sources import read_items, read_ratings, sniff_ratings
+
+    upload = st.file_uploader(
+        "Ratings file (CSV, TSV or '::'-separated; one row per rating)",
+        type=["csv", "tsv", "txt", "dat", "data"],
+        key="data_upload",
+    )
+    items_upload = st.file_uploader(
+        "Optional items file for titles and genres (MovieLens movies.csv, movies.dat or u.item)",
+        type=["csv", "tsv", "txt", "dat", "item"],
+        key="data_items_upload",
+    )
+    if upload is None:
+        st.caption("Needs a user column, an item column and a numeric rating column; a timestamp is optional.")
+        return
+    raw = upload.getvalue()
+    try:
+        sniff = sniff_ratings(io.BytesIO(raw))
+    except DataError as error:
+        st.error(f"**{upload.name}**: {error}", icon=":material/error:")
+        return
+    st.markdown(
+        f"Detected separator **{sniff.separator!r}**, "
+        f"{'a header row' if sniff.has_header else 'no header row'}, {len(sniff.columns)} columns."
+    )
+    st.dataframe(sniff.preview, hide_index=True, key="data_preview")
+    mapping = column_mapping(sniff.columns, sniff.mapping)
+    if st.button("Load this file", type="primary", key="data_load_upload", icon=":material/upload:"):
+        try:
+            ratings = read_ratings(
+                io.BytesIO(raw),
+                user_col=mapping["user"],
+                item_col=mapping["item"],
+                rating_col=mapping["rating"],
+                timestamp_col=mapping["timestamp"],
+                sep=sniff.separator,
+                name=upload.name,
+            )
+            if items_upload is not None:
+                ratings = ratings.with_items(read_items(io.BytesIO(items_upload.getvalue())))
+        except DataError as error:
+            st.error(f"**Could not load {upload.name}.** {error}", icon=":material/error:")
+            st.caption("The dataset you had before is still loaded.")
+            return
+        use(ratings, f"Upload: {upload.name}")
+
+
+def column_mapping(columns: list[str], detected: dict[str, str | None]) -> dict[str, str | None]:
+    """Four select boxes: which column holds the user, item, rating and (optionally) timestamp."""
+    labels = {"user": "User column", "item": "Item column", "rating": "Rating column", "timestamp": "Timestamp column"}
+    cols = st.columns(4)
+    mapping: dict[str, str | None] = {}
+    for col, (role, label) in zip(cols, labels.items(), strict=True):
+        options = ([NONE] if role == "timestamp" else []) + [str(c) for c in columns]
+        guess = detected.get(role)
+        index = options.index(str(guess)) if guess is not None and str(guess) in options else 0
+        choice = col.selectbox(label, options, index=index, key=f"data_map_{role}")
+        mapping[role] = None if choice == NONE else choice
+    return mapping
+
+
+def summary_panel(ratings: Ratings) -> None:
+    """Counts, sparsity, rating histogram, long tails and the crosstab heatmap."""
+    summary = ratings.summary()
+    cols = st.columns(4)
+    cols[0].metric("Ratings", f"{summary.n_ratings:,}")
+    cols[1].metric("Users", f"{summary.n_users:,}")
+    cols[2].metric("Items", f"{summary.n_items:,}")
+    cols[3].metric(
+        "Filled cells", f"{1 - summary.sparsity:.2%}", help="Share of the users x items table that has a rating."
+    )
+    values, counts = zip(*sorted(summary.rating_counts.items()), strict=True)
+    left, right = st.columns(2)
+    left.plotly_chart(data_plots.rating_histogram(values, counts), key="data_hist")
+    right.plotly_chart(data_plots.long_tail(summary.per_user_counts, "user"), key="data_tail_users")
+    left.plotly_chart(data_plots.long_tail(summary.per_item_counts, "item"), key="data_tail_items")
+    with right:
+        st.markdown(
+            "**Few users rate a lot, most rate little**, and the same for items: that long tail is why "
+            "a model needs biases and why rare items get shaky factors."
+        )
+    st.subheader("The lesson's spreadsheet view")
+    st.caption(
+        "The 15 most active users and the 15 most rated items. Collaborative filtering fills the blank cells."
+    )
+    st.plotly_chart(data_plots.crosstab_heatmap(ratings.crosstab(15, 15)), key="data_crosstab")

@@ -1,0 +1,25 @@
+"""The sidebar status shown on every page: dataset, model, device."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import cached, state
+
+
+def status() -> None:
+    """Draw the dataset, model and device status in the sidebar."""
+    with st.sidebar:
+        data = state.ratings()
+        st.markdown("**Dataset**")
+        st.caption(
+            f"{state.dataset_source()}  \n{data.n_ratings:,} ratings · {data.n_users:,} users · {data.n_items:,} items"
+        )
+        st.markdown("**Model**")
+        result = state.result()
+        if result is None:
+            st.caption("None trained yet: open **Train**.")
+        else:
+            st.caption(f"{result.config.describe()}  \nvalid RMSE **{result.metrics['rmse']:.4f}**")
+        st.markdown("**Device**")
+        st.caption(cached.device_label())

@@ -1,0 +1,121 @@
+"""Reusable forms: widgets in, core objects (TrainConfig, SplitParams) out."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import streamlit as st
+
+from collab.config import MODEL_LABELS, TrainConfig
+from ui import cached, state
+
+if TYPE_CHECKING:
+    from collab.data import Ratings
+
+WEIGHT_DECAYS = [0.0, 0.001, 0.01, 0.1, 1.0]
+LEARNING_RATES = [1e-4, 3e-4, 1e-3, 3e-3, 5e-3, 1e-2, 2e-2, 3e-2, 5e-2, 1e-1]
+SPLIT_METHODS = {
+    "random": "Random ratings",
+    "by_time": "Latest ratings (by time)",
+    "by_user": "A share of each user's ratings",
+}
+BATCH_HELP = (
+    "How many ratings go into one forward pass. It moves in steps of 8 because GPUs and vector "
+    "units work in blocks of 8: a batch of 100 costs the same as one of 104, so the core only "
+    "accepts multiples of 8."
+)
+WD_HELP = (
+    "Weight decay adds the squared size of the factors to the loss, so the model prefers small, "
+    "smooth factors and overfits less. The lesson's advice: start at 0.1 and divide by 10 until "
+    "validation loss stops improving."
+)
+ACCUM_HELP = (
+    "Gradient accumulation: run this many micro-batches, add up their gradients, then take one "
+    "optimizer step. The update equals one batch of batch size x steps, with the memory of one micro-batch."
+)
+
+
+def _nearest(options: list[float], value: float) -> float:
+    return min(options, key=lambda option: abs(option - value))
+
+
+def split_form() -> state.SplitParams:
+    """Validation share, split method and seed; stored in session state and returned."""
+    current = state.split_params()
+    data = state.ratings()
+    methods = [m for m in SPLIT_METHODS if m != "by_time" or data.timestamps is not None]
+    cols = st.columns(3)
+    valid_pct = cols[0].slider(
+        "Validation share", 0.05, 0.5, float(current.valid_pct), 0.05, key="train_valid_pct",
+        help="Ratings held out to measure how well the model predicts ratings it has not seen.",
+    )  # fmt: skip
+    method = cols[1].selectbox(
+        "Split", methods, index=methods.index(current.method) if current.method in methods else 0,
+        format_func=SPLIT_METHODS.get, key="train_split_method",
+    )  # fmt: skip
+    seed = cols[2].number_input("Seed", 0, 1_000_000, int(current.seed), key="train_seed")
+    params = state.SplitParams(valid_pct=round(float(valid_pct), 2), seed=int(seed), method=method)
+    state.set_split_params(params)
+    return params
+
+
+def train_config_form(data: Ratings) -> TrainConfig:
+    """Every training knob of the lesson; returns a validated TrainConfig (seeded like the split)."""
+    default = TrainConfig()
+    models = list(MODEL_LABELS)
+    model = st.selectbox("Model", models, format_func=MODEL_LABELS.get, key="train_model")
+    cols = st.columns(3)
+    with cols[0]:
+        n_factors = st.slider(
+            "Latent factors", 1, 200, default.n_factors, key="train_n_factors", disabled=model == "bias",
+            help="The length of each user and item vector. More factors can capture more, need more data, "
+            "and cost more memory.",
+        )  # fmt: skip
+        weight_decay = st.select_slider(
+            "Weight decay", WEIGHT_DECAYS, value=_nearest(WEIGHT_DECAYS, default.weight_decay),
+            format_func=lambda v: f"{v:g}", key="train_wd", help=WD_HELP,
+        )  # fmt: skip
+    with cols[1]:
+        batch_size = st.slider(
+            "Batch size", 8, 4096, default.batch_size, step=8, key="train_batch_size", help=BATCH_HELP
+        )
+        accum_steps = st.slider(
+            "Gradient-accumulation steps", 1, 16, default.accum_steps, key="train_accum", help=ACCUM_HELP
+        )
+    with cols[2]:
+        lr = st.select_slider(
+            "Learning rate (log scale)", LEARNING_RATES, value=_nearest(LEARNING_RATES, default.lr),
+            format_func=lambda v: f"{v:g}", key="train_lr",
+            help="Peak learning rate of the one-cycle schedule: it warms up to this value, then anneals.",
+        )  # fmt: skip
+        epochs = st.slider("Epochs", 1, 50, default.epochs, key="train_epochs")
+    with st.expander("More settings", icon=":material/tune:"):
+        more = st.columns(3)
+        schedule = more[0].radio(
+            "Schedule", ["one_cycle", "constant"], key="train_schedule",
+            format_func={"one_cycle": "One cycle", "constant": "Constant"}.get,
+        )  # fmt: skip
+        decay_biases = more[0].checkbox("Decay the biases too", default.decay_biases, key="train_decay_biases")
+        devices = ["auto", "cpu"] + [d for d in ("cuda", "mps") if d in cached.device_label().lower()]
+        device = more[1].selectbox("Device", devices, key="train_device", help=f"auto = {cached.device_label()}")
+        amp = more[1].checkbox(
+            "Mixed precision (bf16, CUDA only)", False, key="train_amp", disabled="CUDA" not in cached.device_label()
+        )
+        hidden = more[2].slider("Hidden units (neural net)", 8, 512, default.hidden[0], 8, key="train_hidden")
+        dropout = more[2].slider("Dropout (neural net)", 0.0, 0.8, default.dropout, 0.05, key="train_dropout")
+    return TrainConfig(
+        model=model,
+        n_factors=int(n_factors),
+        epochs=int(epochs),
+        batch_size=int(batch_size),
+        accum_steps=int(accum_steps),
+        lr=float(lr),
+        weight_decay=float(weight_decay),
+        decay_biases=bool(decay_biases),
+        schedule=schedule,
+        seed=state.split_params().seed,
+        device=device,
+        amp=bool(amp),
+        hidden=(int(hidden),),
+        dropout=float(dropout),
+    )
