@@ -12,7 +12,9 @@ PAGES = [
     st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
     st.Page("pages/embeddings.py", title="Embeddings", icon=":material/scatter_plot:", url_path="embeddings"),
     st.Page("pages/recommend.py", title="Recommend", icon=":material/recommend:", url_path="recommend"),
-    st.Page("pages/loss_playground.py", title="Loss playground", icon=":material/functions:", url_path="loss"),
+    st.Page(
+        "pages/loss_playground.py", title="Loss playground", icon=":material/functions:", url_path="loss"
+    ),
 ]
 
 page = st.navigation(PAGES)

@@ -21,6 +21,11 @@ _EXPORTS: dict[str, str] = {
     "load_movielens": "collab.sources",
     "demo_ratings": "collab.sources",
     "DemoTruth": "collab.sources",
+    "RatingsSummary": "collab.data",
+    "MAX_RATINGS": "collab.data",
+    "Sniff": "collab.sources",
+    "MAX_UPLOAD_MB": "collab.sources",
+    "load_movielens_dir": "collab.sources",
     # training
     "TrainConfig": "collab.config",
     "build_model": "collab.models",
@@ -30,6 +35,13 @@ _EXPORTS: dict[str, str] = {
     "load": "collab.training",
     "estimate_memory": "collab.memory",
     "MemoryEstimate": "collab.memory",
+    "MODEL_LABELS": "collab.config",
+    "PRESETS": "collab.config",
+    "compare_accumulation": "collab.training",
+    "AccumulationCheck": "collab.training",
+    "UnknownLabelError": "collab.training",
+    "ModelFileError": "collab.io",
+    "find_overfit_epoch": "collab.metrics",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -22,11 +22,11 @@ class TrainConfig:
 
     model: str = "dot"
     n_factors: int = 64
-    epochs: int = 8
+    epochs: int = 5
     batch_size: int = 512
     accum_steps: int = 1
-    lr: float = 0.02
-    weight_decay: float = 0.1
+    lr: float = 0.01
+    weight_decay: float = 0.7
     decay_biases: bool = False
     y_range: tuple[float, float] | None = None  # None: from the data, min to max + 0.5
     schedule: str = "one_cycle"
@@ -42,12 +42,13 @@ class TrainConfig:
             raise ValueError(f"model must be one of {sorted(MODEL_LABELS)}, got {self.model!r}")
         _check_int("n_factors", self.n_factors, 1, 4096)
         _check_int("epochs", self.epochs, 1, 1000)
-        _check_int("batch_size", self.batch_size, 8, 1 << 22)
+        _check_int("batch_size", self.batch_size, 1, 1 << 22)
         if self.batch_size % 8:
             low = self.batch_size // 8 * 8
+            nearest = " or ".join(str(n) for n in sorted({max(low, 8), low + 8}))
             raise ValueError(
-                f"batch_size must be a multiple of 8 (hardware works in blocks of 8; tensor cores and "
-                f"vector units waste the rest), got {self.batch_size}: try {max(low, 8)} or {low + 8}"
+                f"batch_size must be a multiple of 8 (hardware works in blocks of 8: vector units and "
+                f"tensor cores waste the remainder), got {self.batch_size}; try {nearest}"
             )
         _check_int("accum_steps", self.accum_steps, 1, 1024)
         if not (isinstance(self.lr, int | float) and 0 < self.lr <= 10):
@@ -105,12 +106,12 @@ class TrainConfig:
         return cls(**values)
 
 
+def _check_int(name: str, value: object, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
+
+
 PRESETS: dict[str, TrainConfig] = {
     "default": TrainConfig(),
     "best": TrainConfig(),  # replaced below once tuned
 }
-
-
-def _check_int(name: str, value: object, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}")

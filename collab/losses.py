@@ -198,7 +198,7 @@ def temperature_curve(
     temperatures = torch.logspace(math.log10(low), math.log10(high), n)  # (n,)
     scaled = values.unsqueeze(0) / temperatures.unsqueeze(1)  # (n, n_classes)
     log_probs = log_softmax(scaled)[:, target]  # (n,)
-    return TemperatureCurve(temperatures.numpy(), (-log_probs).numpy(), log_probs.exp().numpy())
+    return TemperatureCurve(temperatures.numpy(), (0.0 - log_probs).numpy(), log_probs.exp().numpy())
 
 
 @dataclass(frozen=True)
@@ -386,16 +386,17 @@ def check_logits(
 
 
 def _cell_to_float(value: object, row: int) -> float:
+    empty = f"row {row} has no logit (empty or not a number): type a number there or delete the row"
     if value is None or (isinstance(value, str) and not value.strip()):
-        raise LossInputError(f"row {row} has no logit: type a number there or delete the row")
+        raise LossInputError(empty)
     if isinstance(value, bool):
         raise LossInputError(f"row {row}: the logit must be a number, not {value!r}")
     try:
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise LossInputError(f"row {row}: the logit {value!r} is not a number; type one like 2.5 or -1") from None
-    if math.isnan(number):
-        raise LossInputError(f"row {row} has no logit (NaN): type a number there or delete the row")
+    if math.isnan(number):  # a cleared cell in the table arrives as NaN
+        raise LossInputError(empty)
     if math.isinf(number):
         raise LossInputError(f"row {row}: the logit is infinite; use a finite number (even 1e6 works)")
     if abs(number) > 1e30:

@@ -48,7 +48,11 @@ def _per_user_hits(
 
 
 def precision_at_k(
-    user_ids: np.ndarray, scores: np.ndarray, ratings: np.ndarray, k: int = 10, threshold: float = RELEVANT_RATING
+    user_ids: np.ndarray,
+    scores: np.ndarray,
+    ratings: np.ndarray,
+    k: int = 10,
+    threshold: float = RELEVANT_RATING,
 ) -> float:
     """Mean over users of relevant items among their top k, divided by min(k, items the user rated)."""
     if len(user_ids) == 0:
@@ -58,7 +62,11 @@ def precision_at_k(
 
 
 def recall_at_k(
-    user_ids: np.ndarray, scores: np.ndarray, ratings: np.ndarray, k: int = 10, threshold: float = RELEVANT_RATING
+    user_ids: np.ndarray,
+    scores: np.ndarray,
+    ratings: np.ndarray,
+    k: int = 10,
+    threshold: float = RELEVANT_RATING,
 ) -> float:
     """Mean over users with a relevant item of the share of their relevant items found in their top k."""
     if len(user_ids) == 0:
@@ -69,7 +77,11 @@ def recall_at_k(
 
 
 def ndcg_at_k(
-    user_ids: np.ndarray, scores: np.ndarray, ratings: np.ndarray, k: int = 10, threshold: float = RELEVANT_RATING
+    user_ids: np.ndarray,
+    scores: np.ndarray,
+    ratings: np.ndarray,
+    k: int = 10,
+    threshold: float = RELEVANT_RATING,
 ) -> float:
     """Mean over users with a relevant item of DCG@k / ideal DCG@k, binary gains, log2(rank + 2) discount."""
     if len(user_ids) == 0:

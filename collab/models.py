@@ -81,7 +81,9 @@ class DotProductBias(CollabModel):
 class BiasOnly(CollabModel):
     """Baseline without factors: sigmoid_range(user_bias + item_bias); how far popularity alone gets."""
 
-    def __init__(self, n_users: int, n_items: int, y_range: tuple[float, float], sparse: bool = False) -> None:
+    def __init__(
+        self, n_users: int, n_items: int, y_range: tuple[float, float], sparse: bool = False
+    ) -> None:
         super().__init__()
         self.y_range = y_range
         self.user_bias = _embedding(n_users, 1, sparse, std=0.0)
@@ -120,7 +122,9 @@ class EmbeddingNN(CollabModel):
         self.layers = nn.Sequential(*layers)
 
     def forward(self, user_ids: torch.Tensor, item_ids: torch.Tensor) -> torch.Tensor:
-        joined = torch.cat([self.user_factors(user_ids), self.item_factors(item_ids)], dim=1)  # (batch, du+di)
+        joined = torch.cat(
+            [self.user_factors(user_ids), self.item_factors(item_ids)], dim=1
+        )  # (batch, du+di)
         return sigmoid_range(self.layers(joined)[:, 0], *self.y_range)  # (batch,)
 
 
@@ -188,7 +192,9 @@ def build_model(
         return EmbeddingNN(n_users, n_items, y_range, config.hidden, config.dropout, sparse)
     if config.model == "bias":
         return BiasOnly(n_users, n_items, y_range, sparse)
-    return RatingClassifier(n_users, n_items, config.n_factors, rating_values or DEFAULT_RATING_VALUES, sparse)
+    return RatingClassifier(
+        n_users, n_items, config.n_factors, rating_values or DEFAULT_RATING_VALUES, sparse
+    )
 
 
 def is_no_decay(name: str) -> bool:

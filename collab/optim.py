@@ -42,13 +42,29 @@ class RowAdamW(torch.optim.Optimizer):
                     state["step"] = 0
                     state["exp_avg"] = torch.zeros_like(param)
                     state["exp_avg_sq"] = torch.zeros_like(param)
+                    if param.grad.is_sparse and param.device.type == "cpu":
+                        state["slot"] = torch.full((param.shape[0],), -1, dtype=torch.long)
                 state["step"] += 1
                 correction1 = 1 - beta1 ** state["step"]
                 correction2 = 1 - beta2 ** state["step"]
                 exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
                 grad = param.grad
                 if grad.is_sparse:
-                    _row_update(param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, decay, correction1, correction2)
+                    rows, values = _sum_rows(grad, state.get("slot"))
+                    _row_update(
+                        param,
+                        rows,
+                        values,
+                        exp_avg,
+                        exp_avg_sq,
+                        lr,
+                        beta1,
+                        beta2,
+                        eps,
+                        decay,
+                        correction1,
+                        correction2,
+                    )
                     continue
                 param.mul_(1 - lr * decay)
                 exp_avg.lerp_(grad, 1 - beta1)
@@ -58,9 +74,35 @@ class RowAdamW(torch.optim.Optimizer):
         return loss
 
 
+def _sum_rows(grad: torch.Tensor, slot: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(unique rows, summed gradient rows) of an uncoalesced sparse gradient.
+
+    `coalesce` sorts the indices; on the CPU a scratch array of one slot per table row finds the
+    duplicates in O(batch) instead (table rows are never scanned: the slots are reset after use).
+    On GPUs `coalesce` is kept: it is fast there and, unlike index_add_, deterministic.
+    """
+    if slot is None:
+        grad = grad.coalesce()
+        return grad.indices()[0], grad.values()
+    ids = grad._indices()[0]  # (n,) with repeats
+    values = grad._values()  # (n, dim)
+    positions = torch.arange(len(ids))
+    slot.index_put_((ids,), positions)  # one representative position per distinct row
+    representative = slot.index_select(0, ids)  # (n,)
+    is_first = representative == positions
+    rows = ids[is_first]  # (n_touched,)
+    compact = torch.cumsum(is_first, 0) - 1  # position -> index among the distinct rows
+    summed = torch.zeros((len(rows), values.shape[1]), dtype=values.dtype).index_add_(
+        0, compact.index_select(0, representative), values
+    )
+    slot.index_fill_(0, rows, -1)
+    return rows, summed
+
+
 def _row_update(
     param: torch.Tensor,
-    grad: torch.Tensor,
+    rows: torch.Tensor,
+    values: torch.Tensor,
     exp_avg: torch.Tensor,
     exp_avg_sq: torch.Tensor,
     lr: float,
@@ -71,10 +113,7 @@ def _row_update(
     correction1: float,
     correction2: float,
 ) -> None:
-    """AdamW on the rows named by a sparse gradient; duplicates are summed first."""
-    grad = grad.coalesce()
-    rows = grad.indices()[0]  # (n_touched,) unique, sorted
-    values = grad.values()  # (n_touched, dim)
+    """AdamW on the given distinct rows with their summed gradients (n_touched, dim)."""
     avg = exp_avg.index_select(0, rows).lerp_(values, 1 - beta1)
     avg_sq = exp_avg_sq.index_select(0, rows).mul_(beta2).addcmul_(values, values, value=1 - beta2)
     exp_avg.index_copy_(0, rows, avg)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -180,14 +180,44 @@ def popularity_scores(item_ids: np.ndarray, n_items: int) -> np.ndarray:
 # --- ranking quality ------------------------------------------------------------------------------
 
 
+Protocol = Literal["rated", "catalogue"]
+PROTOCOLS: dict[str, str] = {
+    "rated": "rank each user's validation items (as the Train page's metrics)",
+    "catalogue": "rank every item the user has not rated in training",
+}
+
+
 @dataclass(frozen=True)
 class RankingQuality:
     """Ranking metrics at k for the model and the popularity baseline on a validation set."""
 
     k: int
-    n_users: int  # validation users with at least one relevant item
+    protocol: str  # a key of PROTOCOLS
+    n_users: int  # validation users the means are over
     model: dict[str, float]  # "precision", "recall", "ndcg"
     popularity: dict[str, float]
+
+
+def rated_ranking_quality(
+    valid: Ratings, model_scores: np.ndarray, popularity: np.ndarray, k: int = 10
+) -> RankingQuality:
+    """Rank each user's validation items by the model's scores and by popularity (`collab.metrics`)."""
+    from collab import metrics
+
+    def measure(scores: np.ndarray) -> dict[str, float]:
+        return {
+            "precision": metrics.precision_at_k(valid.user_ids, scores, valid.ratings, k),
+            "recall": metrics.recall_at_k(valid.user_ids, scores, valid.ratings, k),
+            "ndcg": metrics.ndcg_at_k(valid.user_ids, scores, valid.ratings, k),
+        }
+
+    return RankingQuality(
+        k=k,
+        protocol="rated",
+        n_users=len(np.unique(valid.user_ids)),
+        model=measure(np.asarray(model_scores, dtype=np.float64)),
+        popularity=measure(np.asarray(popularity, dtype=np.float64)[valid.item_ids]),
+    )
 
 
 def ranking_metrics(ranked: np.ndarray, relevant: list[np.ndarray], k: int) -> dict[str, float]:
@@ -208,7 +238,7 @@ def ranking_metrics(ranked: np.ndarray, relevant: list[np.ndarray], k: int) -> d
     }
 
 
-def ranking_quality(
+def catalogue_ranking_quality(
     score_users: Callable[[np.ndarray], np.ndarray],
     train: Ratings,
     valid: Ratings,
@@ -251,6 +281,7 @@ def ranking_quality(
     pop_top = np.vstack(pop_ranked) if pop_ranked else np.empty((0, k), dtype=np.int64)
     return RankingQuality(
         k=k,
+        protocol="catalogue",
         n_users=len(users),
         model=ranking_metrics(model_top, relevant, k),
         popularity=ranking_metrics(pop_top, relevant, k),
@@ -326,10 +357,18 @@ def recommend_for_new_user(
     return recommend(scores, rated, n, item_bias=item_bias, dot=fit.dot(item_factors))
 
 
-def ranking_quality_of(result: TrainResult, train: Ratings, valid: Ratings, k: int = 10) -> RankingQuality:
+def ranking_quality_of(
+    result: TrainResult, train: Ratings, valid: Ratings, k: int = 10, protocol: Protocol = "rated"
+) -> RankingQuality:
     """Ranking quality of a trained model against popularity on the validation set."""
-    n_items = len(result.item_labels)
-    return ranking_quality(lambda users: predict_all(result, users, n_items), train, valid, k=k)
+    popularity = popularity_scores(train.item_ids, train.n_items)
+    if protocol == "rated":
+        model_scores = result.predict_ids(valid.user_ids, valid.item_ids)
+        return rated_ranking_quality(valid, model_scores, popularity, k)
+    if protocol == "catalogue":
+        n_items = len(result.item_labels)
+        return catalogue_ranking_quality(lambda users: predict_all(result, users, n_items), train, valid, k=k)
+    raise ValueError(f"protocol must be one of {sorted(PROTOCOLS)}, got {protocol!r}")
 
 
 def model_mismatch(result: TrainResult, ratings: Ratings) -> str | None:
@@ -349,7 +388,7 @@ def model_mismatch(result: TrainResult, ratings: Ratings) -> str | None:
         if len(differ):
             first = differ[0]
             return (
-                f"{len(differ):,} {kind} labels differ from the dataset '{ratings.name}' "
+                f"{len(differ):,} {kind[:-1]} labels differ from the dataset '{ratings.name}' "
                 f"(first: index {first} is '{model_labels[first]}' in the model, '{data_labels[first]}' in the data)"
             )
     return None

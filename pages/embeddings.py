@@ -1,5 +1,35 @@
-"""Placeholder until this page is written."""
+"""Embeddings: what the trained model learned, made visible (PCA map, neighbours, biases, lookups, export)."""
 
 import streamlit as st
 
-st.title("Coming soon")
+from ui import analysis_widgets as aw
+from ui import state
+
+st.title(":material/scatter_plot: Embeddings")
+st.caption(
+    "Every user and item is a short vector of learned factors. Similar items end up near each other; "
+    "the bias says how an item is rated regardless of taste."
+)
+result = aw.model_or_notice()
+if result is None:
+    st.stop()
+ratings = state.ratings()
+
+map_col, side_col = st.columns([2.2, 1], gap="large")
+with map_col:
+    st.subheader("Map of the factors", anchor=False)
+    clicked = aw.projection_section(result, ratings)
+with side_col:
+    st.subheader("Nearest neighbours", anchor=False)
+    aw.neighbours_section(result, ratings, clicked)
+
+st.subheader("Biases", anchor=False)
+aw.bias_section(result, ratings)
+
+aw.recovery_section(result, ratings)
+
+st.subheader("An embedding is a lookup", anchor=False)
+aw.lookup_section(result, ratings)
+
+st.subheader("Export for the Embedding Projector", anchor=False)
+aw.export_section(result, ratings)

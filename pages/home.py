@@ -31,7 +31,9 @@ with col_train, st.container(border=True):
     if result is None:
         st.markdown("No model yet. A dot-product model on the demo set trains in about a second.")
     else:
-        st.markdown(f"Trained: **{result.config.describe()}**, validation RMSE **{result.metrics['rmse']:.4f}**.")
+        st.markdown(
+            f"Trained: **{result.config.describe()}**, validation RMSE **{result.metrics['rmse']:.4f}**."
+        )
     st.page_link("pages/train.py", label="Train a model", icon=":material/arrow_forward:")
 with col_use, st.container(border=True):
     st.subheader(":material/scatter_plot: 3. Look inside")

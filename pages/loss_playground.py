@@ -1,5 +1,25 @@
-"""Placeholder until this page is written."""
+"""Loss playground: move the numbers at the last layer and watch softmax, cross-entropy and BCE respond."""
 
 import streamlit as st
 
-st.title("Coming soon")
+from ui import loss_widgets
+
+st.title(":material/functions: Loss playground")
+st.markdown(
+    "A model's last layer gives raw numbers, **logits**. The loss turns them into one number to minimise. "
+    "Edit the logits, pick the right answer, and see every step from logits to loss, checked against PyTorch."
+)
+
+multiclass, binary, multilabel = st.tabs(
+    [
+        ":material/bar_chart: Softmax & cross-entropy",
+        ":material/toggle_on: Binary cross-entropy",
+        ":material/checklist: Multi-label",
+    ]
+)
+with multiclass:
+    loss_widgets.multiclass_section()
+with binary:
+    loss_widgets.binary_section()
+with multilabel:
+    loss_widgets.multilabel_section()

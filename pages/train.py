@@ -6,7 +6,9 @@ from ui import state, training_view, widgets
 
 st.title(":material/model_training: Train")
 data = state.ratings()
-st.caption(f"On **{state.dataset_source()}**: {data.n_ratings:,} ratings, {data.n_users:,} users, {data.n_items:,} items.")
+st.caption(
+    f"On **{state.dataset_source()}**: {data.n_ratings:,} ratings, {data.n_users:,} users, {data.n_items:,} items."
+)
 
 with st.container(border=True):
     st.markdown("**Validation split**")
@@ -25,7 +27,9 @@ with st.container(border=True):
 if st.button("Train", type="primary", key="train_button", icon=":material/play_arrow:"):
     result, from_cache = training_view.train_and_record(config)
     if from_cache:
-        st.info("Loaded from cache: this dataset, split and settings were trained before.", icon=":material/bolt:")
+        st.info(
+            "Loaded from cache: this dataset, split and settings were trained before.", icon=":material/bolt:"
+        )
     else:
         st.success(f"Trained in {result.seconds:.2f} s on {result.device}.", icon=":material/check_circle:")
 

@@ -21,7 +21,9 @@ NONE = "(none)"
 def use(ratings: Ratings, source: str) -> None:
     """Make `ratings` current and say so on the next run."""
     state.set_ratings(ratings, source)
-    state.flash(f"Loaded {source}: {ratings.n_ratings:,} ratings, {ratings.n_users:,} users, {ratings.n_items:,} items.")
+    state.flash(
+        f"Loaded {source}: {ratings.n_ratings:,} ratings, {ratings.n_users:,} users, {ratings.n_items:,} items."
+    )
     st.rerun()
 
 
@@ -70,7 +72,9 @@ def upload_source() -> None:
         key="data_items_upload",
     )
     if upload is None:
-        st.caption("Needs a user column, an item column and a numeric rating column; a timestamp is optional.")
+        st.caption(
+            "Needs a user column, an item column and a numeric rating column; a timestamp is optional."
+        )
         return
     raw = upload.getvalue()
     try:
@@ -79,24 +83,33 @@ def upload_source() -> None:
         st.error(f"**{upload.name}**: {error}", icon=":material/error:")
         return
     st.markdown(
-        f"Detected separator **{sniff.separator!r}**, "
+        f"Detected separator **{sniff.sep_name}**, "
         f"{'a header row' if sniff.has_header else 'no header row'}, {len(sniff.columns)} columns."
     )
     st.dataframe(sniff.preview, hide_index=True, key="data_preview")
-    mapping = column_mapping(sniff.columns, sniff.mapping)
+    for problem in sniff.problems:
+        st.warning(problem, icon=":material/help:")
+    detected = {
+        "user": sniff.user_col,
+        "item": sniff.item_col,
+        "rating": sniff.rating_col,
+        "timestamp": sniff.timestamp_col,
+    }
+    mapping = column_mapping(list(sniff.columns), detected)
     if st.button("Load this file", type="primary", key="data_load_upload", icon=":material/upload:"):
         try:
+            items = None if items_upload is None else read_items(io.BytesIO(items_upload.getvalue()))
             ratings = read_ratings(
                 io.BytesIO(raw),
                 user_col=mapping["user"],
                 item_col=mapping["item"],
                 rating_col=mapping["rating"],
-                timestamp_col=mapping["timestamp"],
-                sep=sniff.separator,
+                timestamp_col=mapping["timestamp"] or False,  # None would mean "detect it"
+                sep=sniff.sep,
+                has_header=sniff.has_header,
+                items=items,
                 name=upload.name,
             )
-            if items_upload is not None:
-                ratings = ratings.with_items(read_items(io.BytesIO(items_upload.getvalue())))
         except DataError as error:
             st.error(f"**Could not load {upload.name}.** {error}", icon=":material/error:")
             st.caption("The dataset you had before is still loaded.")
@@ -106,7 +119,12 @@ def upload_source() -> None:
 
 def column_mapping(columns: list[str], detected: dict[str, str | None]) -> dict[str, str | None]:
     """Four select boxes: which column holds the user, item, rating and (optionally) timestamp."""
-    labels = {"user": "User column", "item": "Item column", "rating": "Rating column", "timestamp": "Timestamp column"}
+    labels = {
+        "user": "User column",
+        "item": "Item column",
+        "rating": "Rating column",
+        "timestamp": "Timestamp column",
+    }
     cols = st.columns(4)
     mapping: dict[str, str | None] = {}
     for col, (role, label) in zip(cols, labels.items(), strict=True):
@@ -121,12 +139,16 @@ def column_mapping(columns: list[str], detected: dict[str, str | None]) -> dict[
 def summary_panel(ratings: Ratings) -> None:
     """Counts, sparsity, rating histogram, long tails and the crosstab heatmap."""
     summary = ratings.summary()
+    for note in ratings.notes:
+        st.info(note, icon=":material/info:")
     cols = st.columns(4)
     cols[0].metric("Ratings", f"{summary.n_ratings:,}")
     cols[1].metric("Users", f"{summary.n_users:,}")
     cols[2].metric("Items", f"{summary.n_items:,}")
     cols[3].metric(
-        "Filled cells", f"{1 - summary.sparsity:.2%}", help="Share of the users x items table that has a rating."
+        "Filled cells",
+        f"{1 - summary.sparsity:.2%}",
+        help="Share of the users x items table that has a rating.",
     )
     values, counts = zip(*sorted(summary.rating_counts.items()), strict=True)
     left, right = st.columns(2)

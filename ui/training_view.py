@@ -87,11 +87,14 @@ def results_panel(result: TrainResult) -> None:
     cols[1].metric("Validation MAE", f"{result.metrics['mae']:.4f}")
     if oracle is not None:
         cols[2].metric(
-            "Best possible RMSE", f"{oracle:.4f}", help="The planted true model's error on these noisy ratings."
+            "Best possible RMSE",
+            f"{oracle:.4f}",
+            help="The planted true model's error on these noisy ratings.",
         )
     cols[3].metric("Training time", f"{result.seconds:.2f} s", help=f"on {result.device}")
     st.plotly_chart(
-        training_plots.loss_figure(result.history, oracle_rmse=oracle, overfit_epoch=overfit), key="train_loss_chart"
+        training_plots.loss_figure(result.history, oracle_rmse=oracle, overfit_epoch=overfit),
+        key="train_loss_chart",
     )
     if overfit is not None:
         st.warning(
@@ -147,14 +150,20 @@ def cost_panel(config: TrainConfig) -> None:
     memory = estimate_memory(config, data.n_users, data.n_items)
     cols = st.columns(5)
     cols[0].metric(
-        "Effective batch", f"{config.effective_batch:,}", help="batch size x accumulation steps: ratings per update"
+        "Effective batch",
+        f"{config.effective_batch:,}",
+        help="batch size x accumulation steps: ratings per update",
     )
-    cols[1].metric("Parameters", _mb(memory.parameters), help=f"{memory.n_parameters:,} numbers in float32")
-    cols[2].metric("Gradients", _mb(memory.gradients))
-    cols[3].metric("Optimizer state", _mb(memory.optimizer_state), help="AdamW keeps two moving averages per parameter")
-    cols[4].metric("One micro-batch", _mb(memory.activations), help="activations of one forward and backward pass")
+    cols[1].metric("Parameters", _mb(memory.parameter_bytes), help=f"{memory.n_parameters:,} numbers in float32")
+    cols[2].metric("Gradients", _mb(memory.gradient_bytes))
+    cols[3].metric(
+        "Optimizer state", _mb(memory.optimizer_bytes), help="AdamW keeps two moving averages per parameter"
+    )
+    cols[4].metric(
+        "One micro-batch", _mb(memory.activation_bytes), help="activations of one forward and backward pass"
+    )
     st.caption(
-        f"About **{_mb(memory.total)}** in all while training. More factors mean more parameters, and "
+        f"About **{_mb(memory.total_bytes)}** in all while training. More factors mean more parameters, and "
         "every parameter also needs a gradient and two optimizer numbers: more memory, on a GPU too."
     )
 
@@ -175,7 +184,8 @@ def sweep_section(config: TrainConfig) -> None:
     sweep = state.sweep()
     if sweep:
         st.plotly_chart(
-            training_plots.sweep_figure({wd: result.history for wd, result in sweep.items()}), key="train_sweep_chart"
+            training_plots.sweep_figure({wd: result.history for wd, result in sweep.items()}),
+            key="train_sweep_chart",
         )
         best = min(sweep, key=lambda wd: sweep[wd].metrics["rmse"])
         st.success(f"Lowest validation RMSE: weight decay {best:g} ({sweep[best].metrics['rmse']:.4f}).")
@@ -190,7 +200,9 @@ def accumulation_lab(config: TrainConfig) -> None:
         "Scaled correctly, it computes **exactly** the gradient of one big batch, with the memory of a small one."
     )
     cols = st.columns(2)
-    micro = cols[0].select_slider("Micro-batch b", [8, 16, 32, 64, 128, 256, 512, 1024], 64, key="train_lab_micro")
+    micro = cols[0].select_slider(
+        "Micro-batch b", [8, 16, 32, 64, 128, 256, 512, 1024], 64, key="train_lab_micro"
+    )
     steps = cols[1].select_slider("Micro-batches k", [1, 2, 4, 8, 16, 32], 8, key="train_lab_steps")
     if st.button("Compare the gradients", key="train_lab_button", icon=":material/compare_arrows:"):
         data = state.ratings()
@@ -199,13 +211,18 @@ def accumulation_lab(config: TrainConfig) -> None:
         cols[0].metric("Largest gradient difference", f"{check.max_abs_diff:.2e}")
         cols[1].metric(f"Gradient norm, {steps} x {micro}", f"{check.grad_norm_accum:.6f}")
         cols[2].metric(f"Gradient norm, 1 x {steps * micro}", f"{check.grad_norm_big:.6f}")
-        source = "measured peak allocation" if check.memory_measured else "estimate (CPU: no allocator counter)"
+        source = (
+            "measured peak allocation" if check.memory_measured else "estimate (CPU: no allocator counter)"
+        )
         st.dataframe(
             pd.DataFrame(
                 {
                     "way": [f"{steps} micro-batches of {micro}", f"one batch of {steps * micro}"],
                     "peak memory": [_mb(check.peak_bytes_accum), _mb(check.peak_bytes_big)],
-                    "time per step (ms)": [check.seconds_per_step_accum * 1e3, check.seconds_per_step_big * 1e3],
+                    "time per step (ms)": [
+                        check.seconds_per_step_accum * 1e3,
+                        check.seconds_per_step_big * 1e3,
+                    ],
                 }
             ),
             hide_index=True,

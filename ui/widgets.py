@@ -79,6 +79,12 @@ def train_config_form(data: Ratings) -> TrainConfig:
         batch_size = st.slider(
             "Batch size", 8, 4096, default.batch_size, step=8, key="train_batch_size", help=BATCH_HELP
         )
+        if batch_size % 8:  # the slider moves in 8s; a value typed around it is snapped, with the reason
+            low = max(8, int(batch_size) // 8 * 8)
+            st.warning(
+                f"Batch size must be a multiple of 8: {batch_size} is not, so {low} is used (or pick {low + 8})."
+            )
+            batch_size = low
         accum_steps = st.slider(
             "Gradient-accumulation steps", 1, 16, default.accum_steps, key="train_accum", help=ACCUM_HELP
         )
@@ -95,11 +101,18 @@ def train_config_form(data: Ratings) -> TrainConfig:
             "Schedule", ["one_cycle", "constant"], key="train_schedule",
             format_func={"one_cycle": "One cycle", "constant": "Constant"}.get,
         )  # fmt: skip
-        decay_biases = more[0].checkbox("Decay the biases too", default.decay_biases, key="train_decay_biases")
+        decay_biases = more[0].checkbox(
+            "Decay the biases too", default.decay_biases, key="train_decay_biases"
+        )
         devices = ["auto", "cpu"] + [d for d in ("cuda", "mps") if d in cached.device_label().lower()]
-        device = more[1].selectbox("Device", devices, key="train_device", help=f"auto = {cached.device_label()}")
+        device = more[1].selectbox(
+            "Device", devices, key="train_device", help=f"auto = {cached.device_label()}"
+        )
         amp = more[1].checkbox(
-            "Mixed precision (bf16, CUDA only)", False, key="train_amp", disabled="CUDA" not in cached.device_label()
+            "Mixed precision (bf16, CUDA only)",
+            False,
+            key="train_amp",
+            disabled="CUDA" not in cached.device_label(),
         )
         hidden = more[2].slider("Hidden units (neural net)", 8, 512, default.hidden[0], 8, key="train_hidden")
         dropout = more[2].slider("Dropout (neural net)", 0.0, 0.8, default.dropout, 0.05, key="train_dropout")

@@ -28,7 +28,9 @@ def _layout(fig: go.Figure, title: str, x_title: str, y_title: str) -> go.Figure
 def rating_histogram(values: Sequence[float], counts: Sequence[int]) -> go.Figure:
     """Bars of how many ratings each rating value has."""
     labels = [f"{value:g}" for value in values]
-    fig = go.Figure(go.Bar(x=labels, y=list(counts), marker_color=BLUE, text=list(counts), textposition="outside"))
+    fig = go.Figure(
+        go.Bar(x=labels, y=list(counts), marker_color=BLUE, text=list(counts), textposition="outside")
+    )
     fig.update_xaxes(type="category")
     return _layout(fig, "How often each rating is given", "rating", "number of ratings")
 
@@ -37,7 +39,9 @@ def long_tail(counts: np.ndarray, what: str) -> go.Figure:
     """Ratings per user (or item), sorted from most to fewest: the long tail of activity."""
     ordered = np.sort(np.asarray(counts))[::-1]  # (n,)
     rank = np.arange(1, len(ordered) + 1)
-    fig = go.Figure(go.Scatter(x=rank, y=ordered, mode="lines", line={"color": BLUE, "width": 3}, fill="tozeroy"))
+    fig = go.Figure(
+        go.Scatter(x=rank, y=ordered, mode="lines", line={"color": BLUE, "width": 3}, fill="tozeroy")
+    )
     fig.update_yaxes(type="log")
     return _layout(fig, f"Ratings per {what}, most active first", f"{what} rank", "ratings (log scale)")
 

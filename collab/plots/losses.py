@@ -57,11 +57,33 @@ def softmax_steps_figure(breakdown: SoftmaxBreakdown) -> go.Figure:
     for col, (_, values) in enumerate(panels, start=1):
         heights, text = _finite_or_nan(values)
         fig.add_trace(
-            go.Bar(x=labels, y=heights, text=text, textposition="auto", marker_color=colours, cliponaxis=False),
+            go.Bar(
+                x=labels,
+                y=heights,
+                text=text,
+                textposition="outside",
+                textangle=0,
+                marker_color=colours,
+                cliponaxis=False,
+            ),
             row=1,
             col=col,
         )
-    fig.update_yaxes(range=[0, 1.05], row=1, col=2)
+        broken = [i for i, v in enumerate(values) if not np.isfinite(v)]
+        if broken:  # a missing bar must not look like a zero: say what happened in its place
+            fig.add_trace(
+                go.Scatter(
+                    x=[labels[i] for i in broken],
+                    y=[0.0] * len(broken),
+                    mode="text",
+                    text=[f"<b>{text[i]}</b>" for i in broken],
+                    textposition="top center",
+                    textfont={"size": 17, "color": RED},
+                ),
+                row=1,
+                col=col,
+            )
+    fig.update_yaxes(range=[0, 1.15], row=1, col=2)
     fig.update_xaxes(type="category", tickfont={"size": 15})
     title = f"From logits to loss: the right class is <b>{breakdown.labels[breakdown.target]}</b> (orange)"
     return _layout(fig, title, height=400)
@@ -103,9 +125,14 @@ def temperature_figure(
         horizontal_spacing=0.12,
     )
     names = list(labels)
-    fig.add_trace(go.Bar(x=names, y=probs_at_one, name="T = 1", marker_color=GREY), row=1, col=1)
+    fig.add_trace(go.Bar(x=names, y=probs_at_one, name="p at T = 1", marker_color=GREY), row=1, col=1)
     fig.add_trace(
-        go.Bar(x=names, y=probs_at_t, name=f"T = {temperature:g}", marker_color=_colours(len(names), target)),
+        go.Bar(
+            x=names,
+            y=probs_at_t,
+            name=f"p at your T = {temperature:g} (target orange)",
+            marker_color=_colours(len(names), target),
+        ),
         row=1,
         col=1,
     )
@@ -119,11 +146,9 @@ def temperature_figure(
         go.Scatter(
             x=[temperature],
             y=[current],
-            mode="markers+text",
-            marker={"color": ORANGE, "size": 14},
-            text=[f"T = {temperature:g}"],
-            textposition="top right",
-            name="chosen T",
+            mode="markers",
+            marker={"color": ORANGE, "size": 15, "line": {"color": "#333", "width": 1}},
+            name=f"loss at your T: {current:.4f}",
         ),
         row=1,
         col=2,
@@ -150,12 +175,14 @@ def batch_loss_figure(batch: BatchBreakdown) -> go.Figure:
         line_dash="dash",
         line_color=ORANGE,
         annotation_text=f"mean = {batch.loss:.4f}",
-        annotation_position="top left",
+        annotation_position="right",
         annotation_font={"size": 16, "color": ORANGE},
     )
     fig.update_yaxes(title="−log p(target)", rangemode="tozero")
     fig.update_xaxes(type="category")
-    return _layout(fig, "Loss of each image in the batch; the batch loss is their mean")
+    _layout(fig, "Loss of each image (text: p of its right class); the batch loss is their mean", height=340)
+    fig.update_layout(margin={"l": 60, "r": 130, "t": 70, "b": 50})
+    return fig
 
 
 def bce_figure(curves: BceCurves, point: BinaryBreakdown) -> go.Figure:
@@ -179,11 +206,9 @@ def bce_figure(curves: BceCurves, point: BinaryBreakdown) -> go.Figure:
         go.Scatter(
             x=[point.prob],
             y=[point.loss],
-            mode="markers+text",
+            mode="markers",
             marker={"color": ORANGE, "size": 16, "line": {"color": "#333", "width": 1}},
-            text=[f"p = {point.prob:.3f}, loss = {point.loss:.3f}"],
-            textposition="top center" if point.prob < 0.5 else "top left",
-            name="your prediction",
+            name=f"your prediction: p = {point.prob:.3f}, loss = {point.loss:.3f}",
         )
     )
     fig.update_xaxes(title="predicted probability p of class 1", range=[0, 1])
@@ -224,7 +249,7 @@ def multilabel_figure(breakdown: MultiLabelBreakdown) -> go.Figure:
         line_dash="dash",
         line_color=RED,
         annotation_text=f"threshold {breakdown.threshold:g}",
-        annotation_position="top right",
+        annotation_position="right",
         annotation_font={"size": 15, "color": RED},
     )
     fig.update_layout(barmode="group")
@@ -232,4 +257,5 @@ def multilabel_figure(breakdown: MultiLabelBreakdown) -> go.Figure:
     fig.update_xaxes(type="category")
     _layout(fig, "Sigmoid per label (orange: target 1) versus one softmax over all labels", height=420)
     fig.update_layout(showlegend=True, legend={"orientation": "h", "y": -0.22, "x": 0})
+    fig.update_layout(margin={"l": 60, "r": 140, "t": 70, "b": 50})
     return fig

@@ -7,7 +7,9 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-ARTIFACTS = Path(os.environ.get("COLLAB_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts"))
+ARTIFACTS = Path(
+    os.environ.get("COLLAB_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts")
+)
 
 
 def wait_idle(page: Page, timeout_ms: int = 120_000) -> None:
@@ -20,7 +22,8 @@ def open_page(page: Page, app_url: str, path: str) -> None:
     """Open one page of the app by its url path ('' for home) and wait until it has rendered."""
     page.goto(f"{app_url}/{path}")
     page.wait_for_selector('[data-testid="stApp"]', timeout=60_000)
-    page.wait_for_selector('[data-testid="stMainBlockContainer"]', timeout=60_000)
+    # every page starts with a title; before the script has run the main block is empty
+    page.wait_for_selector('[data-testid="stMainBlockContainer"] h1', timeout=90_000)
     wait_idle(page)
 
 
@@ -39,7 +42,9 @@ def shot(page: Page, name: str, full: bool = True) -> Path:
             "() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
             " return m ? m.scrollHeight : document.body.scrollHeight; }"
         )
-        page.set_viewport_size({"width": viewport["width"], "height": max(viewport["height"], min(int(height) + 40, 8000))})
+        page.set_viewport_size(
+            {"width": viewport["width"], "height": max(viewport["height"], min(int(height) + 40, 8000))}
+        )
         page.wait_for_timeout(500)
     page.screenshot(path=str(path))
     if full:

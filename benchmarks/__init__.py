@@ -1,0 +1,1 @@
+"""Benchmark scripts: `python -m benchmarks.NAME` prints a table (and can write JSON)."""

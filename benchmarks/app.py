@@ -1,0 +1,146 @@
+"""App benchmark: cold start to first render, MovieLens 100K load and train, cached re-train, server peak RSS.
+
+    python -m benchmarks.app [--data ../shared/data/ml-100k] [--json out.json]
+
+Serves a zip built from the local MovieLens 100K folder on 127.0.0.1 (the app's real download
+path, no internet), starts `streamlit run` on a free port, and drives it with headless Chromium.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.server
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "ml-100k"
+ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _zip_ml100k(folder: Path, dest: Path) -> None:
+    with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.iterdir()):
+            archive.write(path, f"ml-100k/{path.name}")
+
+
+def _serve(directory: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
+    handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(*a, directory=str(directory), **k)  # noqa: E731
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/"
+
+
+def _peak_rss_mb(pid: int) -> float:
+    """VmHWM (peak resident set) of the server process, in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--data", default=str(DEFAULT_DATA), help="a MovieLens 100K folder (u.data, u.item, ...)"
+    )
+    parser.add_argument("--json", help="also write the numbers here")
+    args = parser.parse_args()
+
+    from playwright.sync_api import expect, sync_playwright
+
+    sys.path.insert(0, str(ROOT))
+    from tests.browser.helpers import wait_idle
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        (tmp_path / "www").mkdir()
+        _zip_ml100k(Path(args.data), tmp_path / "www" / "ml-100k.zip")
+        file_server, base_url = _serve(tmp_path / "www")
+        port = _free_port()
+        env = dict(os.environ, COLLAB_DATA_DIR=str(tmp_path / "cache"), COLLAB_MOVIELENS_URL=base_url)
+        started = time.perf_counter()
+        server = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
+             "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        url = f"http://127.0.0.1:{port}"
+        numbers: dict[str, float] = {}
+        try:
+            while True:
+                try:
+                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
+                        if response.read() == b"ok":
+                            break
+                except OSError:
+                    time.sleep(0.1)
+            numbers["server up (s)"] = time.perf_counter() - started
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(
+                    executable_path="/usr/bin/chromium", headless=True, args=ARGS
+                )
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                page.set_default_timeout(300_000)
+                page.goto(url)
+                page.wait_for_selector('[data-testid="stMainBlockContainer"] h1')
+                expect(page.get_by_text("Built-in demo set").first).to_be_visible()
+                numbers["cold start to first render (s)"] = time.perf_counter() - started
+
+                page.goto(f"{url}/data")
+                page.wait_for_selector('[data-testid="stMainBlockContainer"] h1')
+                wait_idle(page)
+                page.get_by_text("MovieLens", exact=True).click()
+                wait_idle(page)
+                clock = time.perf_counter()
+                page.get_by_role("button", name="Load MovieLens").click()
+                expect(page.get_by_text("Loaded MovieLens 100k").first).to_be_visible()
+                wait_idle(page)
+                numbers["MovieLens 100K download + parse + Data page (s)"] = time.perf_counter() - clock
+
+                page.get_by_role("link", name="Train").first.click()
+                page.wait_for_selector('button:has-text("Train")')
+                wait_idle(page)
+                clock = time.perf_counter()
+                page.get_by_role("button", name="Train", exact=True).click()
+                expect(page.get_by_text("Trained in").first).to_be_visible()
+                wait_idle(page)
+                numbers["train default preset on ML-100K, click to chart (s)"] = time.perf_counter() - clock
+                clock = time.perf_counter()
+                page.get_by_role("button", name="Train", exact=True).click()
+                expect(page.get_by_text("Loaded from cache").first).to_be_visible()
+                wait_idle(page)
+                numbers["cached re-train, click to chart (s)"] = time.perf_counter() - clock
+                numbers["server peak RSS (MB)"] = _peak_rss_mb(server.pid)
+                browser.close()
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+            file_server.shutdown()
+
+    width = max(map(len, numbers))
+    print(f"{'measure':<{width}}  value")
+    for name, value in numbers.items():
+        print(f"{name:<{width}}  {value:8.2f}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(numbers, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+"""Save and load a `TrainResult` as one safetensors file: raw tensors plus JSON metadata, never pickle.
+
+The header's metadata holds the config, vocabulary, history, metrics, a format version and a
+checksum of the tensor bytes; loading validates all of it and rebuilds the model from the config,
+so a foreign, tampered or truncated file raises `ModelFileError` (a ValueError) and runs no code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+
+from collab.config import TrainConfig
+from collab.models import build_model
+
+if TYPE_CHECKING:
+    from collab.training import TrainResult
+
+FORMAT = "collab-lab-model"
+FORMAT_VERSION = 1
+METADATA_KEY = "collab_lab"
+
+
+class ModelFileError(ValueError):
+    """A file that is not a valid Collab Lab model (foreign, tampered, truncated or too new)."""
+
+
+def _checksum(tensors: dict[str, torch.Tensor]) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    for name in sorted(tensors):
+        digest.update(name.encode())
+        digest.update(str(tuple(tensors[name].shape)).encode())
+        digest.update(tensors[name].contiguous().view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _model_args(result: TrainResult) -> dict[str, Any]:
+    values = getattr(result.model, "rating_values", None)
+    return {
+        "n_users": len(result.user_labels),
+        "n_items": len(result.item_labels),
+        "y_range": list(result.y_range),
+        "rating_values": None if values is None else [float(v) for v in values],
+        "sparse": bool(result.sparse),
+    }
+
+
+def save_result(result: TrainResult, path: str | Path) -> Path:
+    """Write `result` to `path` (conventionally *.safetensors) and return the path."""
+    path = Path(path)
+    tensors = {name: t.detach().cpu().contiguous() for name, t in result.model.state_dict().items()}
+    metadata = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "config": result.config.to_dict(),
+        "model_args": _model_args(result),
+        "user_labels": [str(label) for label in result.user_labels],
+        "item_labels": [str(label) for label in result.item_labels],
+        "history": [asdict(stats) for stats in result.history],
+        "metrics": {k: float(v) for k, v in result.metrics.items()},
+        "seconds": float(result.seconds),
+        "device": result.device,
+        "best_epoch": int(result.best_epoch),
+        "stopped_early": bool(result.stopped_early),
+        "checksum": _checksum(tensors),
+    }
+    save_file(tensors, str(path), metadata={METADATA_KEY: json.dumps(metadata)})
+    return path
+
+
+def _read(path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as handle:
+            header = handle.metadata() or {}
+            tensors = {name: handle.get_tensor(name) for name in handle.keys()}  # noqa: SIM118
+    except (SafetensorError, OSError, ValueError, RuntimeError) as error:
+        if isinstance(error, FileNotFoundError):
+            raise
+        raise ModelFileError(f"{path.name} is not a safetensors model file: {error}") from None
+    if METADATA_KEY not in header:
+        raise ModelFileError(
+            f"{path.name} is a safetensors file but not a Collab Lab model (no {METADATA_KEY!r} metadata)"
+        )
+    try:
+        metadata = json.loads(header[METADATA_KEY])
+    except json.JSONDecodeError as error:
+        raise ModelFileError(f"{path.name}: the model metadata is not valid JSON ({error})") from None
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
+        raise ModelFileError(f"{path.name}: metadata does not describe a {FORMAT!r} file")
+    return metadata, tensors
+
+
+def load_result(path: str | Path) -> TrainResult:
+    """Read and validate a file written by `save_result`."""
+    from collab.training import EpochStats, TrainResult
+
+    path = Path(path)
+    metadata, tensors = _read(path)
+    version = metadata.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ModelFileError(
+            f"{path.name} has format version {version!r}; this Collab Lab reads version {FORMAT_VERSION}"
+        )
+    if metadata.get("checksum") != _checksum(tensors):
+        raise ModelFileError(f"{path.name}: tensor checksum mismatch, the file was modified or truncated")
+    try:
+        config = TrainConfig.from_dict(metadata["config"])
+        args = metadata["model_args"]
+        user_labels = np.array([str(x) for x in metadata["user_labels"]])
+        item_labels = np.array([str(x) for x in metadata["item_labels"]])
+        if len(user_labels) != args["n_users"] or len(item_labels) != args["n_items"]:
+            raise ValueError("label counts do not match the model's table sizes")
+        y_range = (float(args["y_range"][0]), float(args["y_range"][1]))
+        model = build_model(
+            config,
+            int(args["n_users"]),
+            int(args["n_items"]),
+            y_range,
+            args["rating_values"],
+            bool(args["sparse"]),
+        )
+        model.load_state_dict(tensors, strict=True)
+        history = tuple(EpochStats(**stats) for stats in metadata["history"])
+        metrics = {str(k): float(v) for k, v in metadata["metrics"].items()}
+        result = TrainResult(
+            model=model.eval(),
+            config=config,
+            user_labels=user_labels,
+            item_labels=item_labels,
+            y_range=y_range,
+            history=history,
+            metrics=metrics,
+            seconds=float(metadata["seconds"]),
+            device=str(metadata["device"]),
+            best_epoch=int(metadata["best_epoch"]),
+            stopped_early=bool(metadata["stopped_early"]),
+            sparse=bool(args["sparse"]),
+        )
+    except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as error:
+        raise ModelFileError(
+            f"{path.name}: invalid model metadata or tensors ({type(error).__name__}: {error})"
+        ) from None
+    if not all(math.isfinite(float(t.float().abs().max())) for t in tensors.values() if t.numel()):
+        raise ModelFileError(f"{path.name}: the model has non-finite weights")
+    return result

@@ -1,0 +1,59 @@
+"""AppTest fixtures: the app from its entry script, with caches cleared and no network."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+ENTRY = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")  # from_file resolves relative paths oddly
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path) -> Iterator[None]:
+    """Process-wide Streamlit caches are cleared around each test; downloads point at a dead address."""
+    monkeypatch.setenv("COLLAB_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("COLLAB_MOVIELENS_URL", "http://127.0.0.1:9/")
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def app() -> AppTest:
+    """The app, run once from the entry script (it opens on Home with the demo set)."""
+    at = AppTest.from_file(ENTRY, default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def charts(at: AppTest) -> list[dict[str, Any]]:
+    """Every plotly chart on the page as its JSON spec."""
+    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+
+
+def texts(at: AppTest) -> str:
+    """All markdown, caption, metric and alert text on the page, joined."""
+    parts: list[str] = []
+    for kind in (
+        "markdown",
+        "caption",
+        "success",
+        "info",
+        "warning",
+        "error",
+        "title",
+        "header",
+        "subheader",
+    ):
+        parts.extend(str(el.value) for el in getattr(at, kind))
+    parts.extend(f"{m.label} {m.value}" for m in at.metric)
+    return "\n".join(parts)

@@ -1,0 +1,179 @@
+"""Embeddings page: no model, then a tiny trained model: map controls, neighbours, biases, recovery, lookup."""
+
+from __future__ import annotations
+
+import base64
+
+import numpy as np
+import pytest
+
+from collab.config import TrainConfig
+from collab.sources import demo_ratings
+from collab.training import TrainResult, train
+from tests.app.conftest import charts, texts
+from ui import analysis_widgets
+from ui.state import RESULT, SplitParams, TrainedModel
+
+PAGE = "pages/embeddings.py"
+
+
+@pytest.fixture(scope="module")
+def tiny_model() -> TrainResult:
+    """A small, fast dot-product model on the demo set's default split (what the app would train)."""
+    ratings = demo_ratings(seed=0)
+    params = SplitParams()
+    train_set, valid_set = ratings.split(valid_pct=params.valid_pct, seed=params.seed, method=params.method)
+    return train(train_set, valid_set, TrainConfig(epochs=3, n_factors=16, seed=0))
+
+
+@pytest.fixture
+def with_model(app, tiny_model):
+    app.session_state[RESULT] = TrainedModel(tiny_model, demo_ratings(seed=0).fingerprint, SplitParams())
+    app.switch_page(PAGE).run()
+    assert not app.exception, app.exception
+    return app
+
+
+def _length(values: list | dict) -> int:
+    """Length of a plotly array: a list, or plotly 7's base64 {"dtype", "bdata"} encoding."""
+    if isinstance(values, list):
+        return len(values)
+    return len(np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]))
+
+
+def scatter_points(spec: dict) -> int:
+    """Number of points drawn by the map's marker traces (not the highlight ring)."""
+    return sum(_length(trace["x"]) for trace in spec["data"] if trace.get("name") != "highlighted")
+
+
+def frames(app) -> list:
+    """Every dataframe's value, in page order (plain st.dataframe has no key to find it by)."""
+    return [element.value for element in app.dataframe]
+
+
+def neighbours_table(app):
+    found = [f for f in frames(app) if "mean rating" in f.columns and "bias" not in f.columns]
+    assert len(found) == 1
+    return found[0]
+
+
+def bias_tables(app) -> tuple:
+    low, high = [f for f in frames(app) if "bias" in f.columns]
+    return low, high
+
+
+def lookup_product(app):
+    (found,) = [f for f in frames(app) if "one-hot @ factors" in f.index]
+    return found
+
+
+def map_spec(app) -> dict:
+    found = [s for s in charts(app) if "PC1" in str(s["layout"].get("xaxis", {})) or "scene" in s["layout"]]
+    assert len(found) == 1, "exactly one PCA map"
+    return found[0]
+
+
+def test_without_a_model_the_page_says_what_to_do(app):
+    app.switch_page(PAGE).run()
+    assert not app.exception, app.exception
+    assert "no trained model" in texts(app)
+    assert not charts(app)
+    links = app.get("page_link")
+    assert links and "train" in links[0].proto.page.lower()
+
+
+def test_map_shows_items_by_planted_genre_with_variance_shares(with_model):
+    spec = map_spec(with_model)
+    assert "of variance" in spec["layout"]["xaxis"]["title"]["text"]
+    genres = {t["name"] for t in spec["data"]}
+    assert {"Sci-Fi", "Romance", "Horror"} <= genres
+    assert scatter_points(spec) == 400  # the demo set has 400 items, all within the 1000 default
+    assert "Share of variance" in texts(with_model)
+
+
+def test_map_controls_change_the_figure(with_model):
+    app = with_model
+    app.slider(key="emb_n_items").set_value(50).run()
+    assert scatter_points(map_spec(app)) == 50
+    app.selectbox(key="emb_colour_items").set_value("bias").run()
+    spec = map_spec(app)
+    assert spec["data"][0]["marker"]["showscale"] is True
+    app.button_group(key="emb_dims").set_value("3-D").run()
+    assert not app.exception, app.exception
+    assert "scene" in map_spec(app)["layout"]
+    app.button_group(key="emb_table").set_value("users").run()
+    assert not app.exception, app.exception
+    assert "users" in texts(app)
+
+
+def test_search_highlights_matching_titles(with_model):
+    app = with_model
+    app.text_input(key="emb_search").input("the").run()
+    spec = map_spec(app)
+    ring = [t for t in spec["data"] if t.get("name") == "highlighted"]
+    assert ring and len(ring[0]["text"]) > 10
+    assert "matching titles are among" in texts(app)
+
+
+def test_neighbours_follow_the_picked_item_and_metric(with_model):
+    app = with_model
+    before = neighbours_table(app)
+    assert len(before) == 10 and "cosine similarity" in before.columns
+    assert before["cosine similarity"].is_monotonic_decreasing
+    picker = app.selectbox(key="emb_item")
+    picked_title = picker.options[5].rsplit(" (", 1)[0]  # options are the formatted labels
+    picker.select_index(5).run()
+    after = neighbours_table(app)
+    assert list(after["title"]) != list(before["title"])
+    assert picked_title not in set(after["title"])  # an item is not its own neighbour
+    app.button_group(key="emb_metric").set_value("euclidean").run()
+    table = neighbours_table(app)
+    assert "distance" in table.columns and table["distance"].is_monotonic_increasing
+    app.number_input(key="emb_n_neighbours").set_value(3).run()
+    assert len(neighbours_table(app)) == 3
+
+
+def test_biases_tables_and_scatter(with_model, tiny_model):
+    app = with_model
+    low, high = bias_tables(app)
+    assert low["bias"].is_monotonic_increasing and high["bias"].is_monotonic_decreasing
+    assert (low["ratings"] >= 20).all()
+    app.slider(key="emb_bias_min_count").set_value(100).run()
+    assert (bias_tables(app)[0]["ratings"] >= 100).all()
+    assert any(s["layout"]["yaxis"]["title"]["text"] == "learned item bias" for s in charts(app))
+
+
+def test_recovery_of_the_planted_truth_is_shown(with_model):
+    metrics = {m.label: m.value for m in with_model.metric}
+    assert float(metrics["Bias correlation (learned vs planted)"]) > 0.8
+    assert float(metrics["Genre from factors (accuracy)"].rstrip("%")) > 80
+
+
+def test_one_hot_lookup_is_computed_for_the_chosen_user(with_model, tiny_model):
+    app = with_model
+    user = app.selectbox(key="emb_lookup_user").options[3]
+    app.selectbox(key="emb_lookup_user").select_index(3).run()
+    product = lookup_product(app)
+    index = int(app.selectbox(key="emb_lookup_user").value)
+    np.testing.assert_allclose(product.iloc[0].to_numpy(), product.iloc[1].to_numpy())
+    np.testing.assert_allclose(
+        product.iloc[1].to_numpy(), tiny_model.user_factors()[index][:6].round(4), atol=1e-4
+    )
+    assert "identical" in texts(app) and user
+
+
+def test_export_buttons_exist(with_model):
+    app = with_model
+    assert app.get("download_button")
+    app.button_group(key="emb_export_table").set_value("users").run()
+    assert not app.exception, app.exception
+
+
+def test_a_click_on_the_map_picks_the_item_once():
+    """The selection handler turns a point's customdata into an item, once per click, not on every rerun."""
+    store: dict = {}
+    event = {"selection": {"points": [{"customdata": ["7", "12 ratings"]}]}}
+    assert analysis_widgets.clicked_item(event, store) == 7
+    assert analysis_widgets.clicked_item(event, store) is None  # the same selection, seen again on a rerun
+    assert analysis_widgets.clicked_item({"selection": {"points": []}}, store) is None
+    assert analysis_widgets.clicked_item(event, store) == 7

@@ -1,0 +1,169 @@
+"""Recommend page: no model, a user's top-N, more like this, cold start, ranking quality, downloads, uploads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from collab.config import TrainConfig
+from collab.data import Ratings
+from collab.sources import demo_ratings
+from collab.training import TrainResult, load, train
+from tests.app.conftest import charts, texts
+from ui import analysis_widgets
+from ui.state import RESULT, SplitParams, TrainedModel
+
+PAGE = "pages/recommend.py"
+
+
+@pytest.fixture(scope="module")
+def tiny_model() -> TrainResult:
+    """A small, fast dot-product model on the demo set's default split (what the app would train)."""
+    ratings = demo_ratings(seed=0)
+    params = SplitParams()
+    train_set, valid_set = ratings.split(valid_pct=params.valid_pct, seed=params.seed, method=params.method)
+    return train(train_set, valid_set, TrainConfig(epochs=3, n_factors=16, seed=0))
+
+
+@pytest.fixture(scope="module")
+def model_file(tiny_model, tmp_path_factory) -> bytes:
+    return tiny_model.save(tmp_path_factory.mktemp("model") / "demo.safetensors").read_bytes()
+
+
+@pytest.fixture
+def with_model(app, tiny_model):
+    app.session_state[RESULT] = TrainedModel(tiny_model, demo_ratings(seed=0).fingerprint, SplitParams())
+    app.switch_page(PAGE).run()
+    assert not app.exception, app.exception
+    return app
+
+
+def recommendation_tables(app) -> list:
+    """The tables with predicted ratings, in page order: a user's list, then the new user's."""
+    return [element.value for element in app.dataframe if "predicted" in element.value.columns]
+
+
+def upload(app, name: str, data: bytes) -> None:
+    app.file_uploader(key="rec_upload").set_value((name, data, "application/octet-stream")).run()
+
+
+def test_without_a_model_the_page_links_to_train_and_offers_an_upload(app):
+    app.switch_page(PAGE).run()
+    assert not app.exception, app.exception
+    assert "no trained model" in texts(app)
+    assert any("train" in link.proto.page.lower() for link in app.get("page_link"))
+    assert app.file_uploader(key="rec_upload")
+    assert not recommendation_tables(app)
+
+
+def test_top_n_for_a_user_excludes_rated_items_and_shows_the_parts(with_model):
+    app = with_model
+    ratings = demo_ratings(seed=0)
+    table = recommendation_tables(app)[0]
+    assert len(table) == 10
+    assert {"item bias", "user·item"} <= set(table.columns)
+    assert table["predicted"].is_monotonic_decreasing
+    user = app.selectbox(key="rec_user").value  # options are user indices, shown by label
+    rated_titles = set(ratings.titles[ratings.item_ids[ratings.user_ids == user]])
+    assert not rated_titles & set(table["title"])
+    app.number_input(key="rec_n").set_value(5).run()
+    assert len(recommendation_tables(app)[0]) == 5
+    app.selectbox(key="rec_user").select_index(10).run()
+    assert not app.exception, app.exception
+    assert "Rated highest" in texts(app)
+
+
+def test_more_like_this_lists_similar_items(with_model):
+    app = with_model
+    app.selectbox(key="rec_similar_item").select_index(3).run()
+    similar = [e.value for e in app.dataframe if "cosine similarity" in e.value.columns]
+    assert len(similar) == 1 and len(similar[0]) == 10
+
+
+def test_cold_start_fold_in_recommends_for_a_new_user(with_model):
+    app = with_model
+    assert "Rate at least one item" in texts(app)
+    radios = [r for r in app.radio if (r.key or "").startswith("rec_new_")]
+    assert len(radios) == 8
+    for radio, stars in zip(radios[:4], (5, 5, 1, 2), strict=True):
+        radio.set_value(stars)
+    app.run()
+    assert not app.exception, app.exception
+    assert "Recommended for you" in texts(app)
+    assert "from 4 ratings" in texts(app)
+    new_user = recommendation_tables(app)[1]
+    assert len(new_user) == 10 and new_user["predicted"].is_monotonic_decreasing
+    rated = {radio.label for radio in radios[:4]}
+    assert not rated & set(new_user["title"])
+
+
+def test_cold_start_can_add_searched_items(with_model):
+    app = with_model
+    search = app.multiselect(key="rec_new_search")
+    search.select(search.options[-1]).run()
+    assert len([r for r in app.radio if (r.key or "").startswith("rec_new_")]) == 9
+
+
+def test_ranking_quality_against_popularity_with_selectable_k(with_model):
+    app = with_model
+    (spec,) = [s for s in charts(app) if any(t.get("name") == "popularity" for t in s["data"])]
+    assert list(spec["data"][0]["x"]) == ["precision@10", "recall@10", "ndcg@10"]
+    app.slider(key="rec_k").set_value(5).run()
+    app.radio(key="rec_protocol").set_value("catalogue").run()
+    assert not app.exception, app.exception
+    (spec,) = [s for s in charts(app) if any(t.get("name") == "popularity" for t in s["data"])]
+    assert spec["data"][0]["x"][0] == "precision@5"
+
+
+def test_downloaded_model_bytes_load_back(tiny_model, tmp_path: Path):
+    data = analysis_widgets.model_bytes(tiny_model)
+    path = tmp_path / "m.safetensors"
+    path.write_bytes(data)
+    loaded = load(path)
+    np.testing.assert_allclose(loaded.item_factors(), tiny_model.item_factors())
+
+
+def test_uploading_a_saved_model_makes_it_current(app, model_file):
+    app.switch_page(PAGE).run()
+    upload(app, "demo.safetensors", model_file)
+    assert not app.exception, app.exception
+    assert "Loaded the model from demo.safetensors" in texts(app)
+    assert recommendation_tables(app), "the page shows recommendations once a model is loaded"
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("notes.safetensors", b"this is not a model at all", "Could not load the model"),
+        ("../../evil.safetensors", b"\x00" * 64, "Could not load the model"),
+    ],
+    ids=["foreign-bytes", "path-in-name"],
+)
+def test_a_foreign_file_gives_a_clear_error(app, name, data, message):
+    app.switch_page(PAGE).run()
+    upload(app, name, data)
+    assert not app.exception, app.exception
+    errors = [e.value for e in app.error]
+    assert errors and message in errors[0]
+    assert "no trained model" in texts(app)
+
+
+def test_a_model_of_another_dataset_is_refused(app, tmp_path: Path):
+    other = Ratings(
+        user_ids=np.array([0, 1, 2, 0]),
+        item_ids=np.array([0, 1, 2, 2]),
+        ratings=np.array([1.0, 3.0, 5.0, 4.0], dtype=np.float32),
+        user_labels=np.array(["a", "b", "c"]),
+        item_labels=np.array(["x", "y", "z"]),
+        name="other",
+    )
+    foreign = train(other, None, TrainConfig(epochs=1, n_factors=4, batch_size=8))
+    data = foreign.save(tmp_path / "other.safetensors").read_bytes()
+    app.switch_page(PAGE).run()
+    upload(app, "other.safetensors", data)
+    assert not app.exception, app.exception
+    (error,) = [e.value for e in app.error]
+    assert "does not fit the current dataset" in error and "the model has 3 users" in error
+    assert "no trained model" in texts(app)

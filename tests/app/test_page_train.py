@@ -1,0 +1,76 @@
+"""Train page: a full train on the demo set, the cache, the batch-size rule, the sweep and the lab."""
+
+from __future__ import annotations
+
+from tests.app.conftest import charts, texts
+
+
+def _open_train(app, epochs: int = 3):
+    app.switch_page("pages/train.py").run()
+    assert not app.exception, app.exception
+    app.slider(key="train_epochs").set_value(epochs).run()
+    return app
+
+
+def test_full_train_shows_chart_metrics_and_run_table(app):
+    _open_train(app)
+    app.button(key="train_button").click().run()
+    assert not app.exception, app.exception
+    metrics = {m.label: m.value for m in app.metric}
+    rmse = float(metrics["Validation RMSE"])
+    oracle = float(metrics["Best possible RMSE"])
+    assert oracle < rmse < 1.2
+    loss_charts = [
+        s for s in charts(app) if len(s["data"]) >= 2 and "loss" in str(s["layout"].get("title", "")).lower()
+    ]
+    assert loss_charts, "the train/valid loss chart must be shown"
+    assert "Trained in" in texts(app)
+    sidebar = "\n".join(str(c.value) for c in app.sidebar.caption)
+    assert "valid RMSE" in sidebar
+    assert len(app.dataframe(key="train_runs_table").value) == 1
+
+
+def test_second_identical_train_hits_the_cache(app):
+    _open_train(app)
+    app.button(key="train_button").click().run()
+    first = {m.label: m.value for m in app.metric}["Validation RMSE"]
+    app.button(key="train_button").click().run()
+    assert not app.exception, app.exception
+    assert "Loaded from cache" in texts(app)
+    assert {m.label: m.value for m in app.metric}["Validation RMSE"] == first
+    assert len(app.dataframe(key="train_runs_table").value) == 2
+
+
+def test_batch_size_moves_in_steps_of_eight(app):
+    app.switch_page("pages/train.py").run()
+    slider = app.slider(key="train_batch_size")
+    assert slider.step == 8 and slider.min % 8 == 0 and slider.max % 8 == 0
+    slider.set_value(100).run()  # a value the real slider cannot produce
+    assert not app.exception, app.exception
+    assert "multiple of 8" in texts(app)
+    assert "104" in texts(app) or "96" in texts(app)
+
+
+def test_memory_estimate_grows_with_factors(app):
+    app.switch_page("pages/train.py").run()
+    before = {m.label: m.value for m in app.metric}["Parameters"]
+    app.slider(key="train_n_factors").set_value(150).run()
+    after = {m.label: m.value for m in app.metric}["Parameters"]
+    assert before != after
+
+
+def test_weight_decay_sweep_draws_one_curve_per_value(app):
+    _open_train(app, epochs=2)
+    app.button(key="train_sweep_button").click().run()
+    assert not app.exception, app.exception
+    sweep = [s for s in charts(app) if "weight decay" in str(s["layout"].get("title", "")).lower()]
+    assert len(sweep) == 1
+    assert len([t for t in sweep[0]["data"] if t.get("mode", "lines") != "markers"]) >= 4
+
+
+def test_accumulation_lab_shows_equal_gradients(app):
+    app.switch_page("pages/train.py").run()
+    app.button(key="train_lab_button").click().run()
+    assert not app.exception, app.exception
+    diff = float({m.label: m.value for m in app.metric}["Largest gradient difference"])
+    assert diff < 1e-5

@@ -1,0 +1,57 @@
+"""Real browser: Home, Data (upload through the real file input) and Train (train, see the chart)."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.helpers import assert_no_exception, open_page, shot, wait_idle
+
+pytestmark = pytest.mark.browser
+
+CSV = "userId,movieId,rating\n" + "".join(
+    f"{u},{i},{(u * 7 + i * 3) % 5 + 1}\n" for u in range(1, 31) for i in range(1, 21) if (u * i) % 4
+)
+
+
+def test_home_opens_on_demo_data(browser_page, app_url):
+    page = browser_page
+    open_page(page, app_url, "")
+    expect(page.get_by_role("heading", name="Collab Lab")).to_be_visible()
+    expect(page.get_by_text("Built-in demo set").first).to_be_visible()
+    assert_no_exception(page)
+    shot(page, "home")
+
+
+def test_data_page_uploads_a_csv(browser_page, app_url, tmp_path):
+    page = browser_page
+    open_page(page, app_url, "data")
+    expect(page.locator('[data-testid="stPlotlyChart"]')).to_have_count(4, timeout=60_000)
+    shot(page, "data-demo")
+    page.get_by_text("Upload a file").click()
+    wait_idle(page)
+    csv_path = tmp_path / "class_ratings.csv"
+    csv_path.write_text(CSV)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(csv_path))
+    expect(page.get_by_text("Detected separator")).to_be_visible(timeout=60_000)
+    page.get_by_role("button", name="Load this file").click()
+    expect(page.get_by_text("Loaded Upload: class_ratings.csv")).to_be_visible(timeout=60_000)
+    wait_idle(page)
+    expect(page.get_by_text("30 users").first).to_be_visible()
+    assert_no_exception(page)
+    shot(page, "data-upload")
+
+
+def test_train_page_trains_and_draws_the_loss_chart(browser_page, app_url):
+    page = browser_page
+    open_page(page, app_url, "train")
+    assert_no_exception(page)
+    page.get_by_role("button", name="Train", exact=True).click()
+    expect(page.get_by_text("Validation RMSE").first).to_be_visible(timeout=120_000)
+    wait_idle(page)
+    expect(page.locator('[data-testid="stPlotlyChart"]').first).to_be_visible()
+    assert_no_exception(page)
+    shot(page, "train")
+    for path in ("embeddings", "recommend", "loss"):
+        open_page(page, app_url, path)
+        assert_no_exception(page)

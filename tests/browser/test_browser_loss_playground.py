@@ -1,0 +1,99 @@
+"""Real browser: the loss playground opens, a logit edited in the table changes the loss, every tab renders."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.helpers import assert_no_exception, open_page, shot, wait_idle
+
+pytestmark = pytest.mark.browser
+
+LOSS_LABEL = "Cross-entropy (ours, written out)"
+
+
+def metric_value(page: Page, label: str) -> str:
+    metric = page.locator('[data-testid="stMetric"]').filter(has_text=label).first
+    return metric.locator('[data-testid="stMetricValue"]').inner_text().strip()
+
+
+def edit_last_column(page: Page, editor_index: int, row: int, n_rows: int, text: str) -> None:
+    """Type into the last column of a data editor (a canvas grid): double-click the cell, type, press Enter.
+
+    The grid has no DOM cells, so the cell is found by geometry: the header, n_rows rows and the
+    empty 'add row' line share the height equally.
+    """
+    grid = page.locator('[data-testid="stDataFrame"]').nth(editor_index)
+    editor = page.locator('[data-testid="stDataFrameCellEditor"], .gdg-growing-entry, #portal input, #portal textarea')
+    for _ in range(3):  # the grid may still be laying out after a screenshot resized the viewport
+        grid.scroll_into_view_if_needed()
+        page.wait_for_timeout(500)
+        box = grid.bounding_box()
+        assert box is not None
+        row_height = box["height"] / (n_rows + 2)
+        page.mouse.dblclick(box["x"] + box["width"] - 40, box["y"] + row_height * (row + 1.5))
+        try:
+            expect(editor.first).to_be_visible(timeout=5_000)
+            break
+        except AssertionError:
+            page.keyboard.press("Escape")
+    expect(editor.first).to_be_visible()
+    page.keyboard.press("ControlOrMeta+a")
+    page.keyboard.type(text)
+    shot(page, "debug-typed", full=False)
+    page.keyboard.press("Enter")
+    shot(page, "debug-entered", full=False)
+    wait_idle(page)
+
+
+def dismiss_page_not_found(page: Page) -> None:
+    """On a fresh session, a deep link to /loss can flash Streamlit's 'Page not found' dialog (see the report)."""
+    dialog = page.get_by_role("dialog", name="Page not found")
+    if dialog.count():
+        dialog.get_by_role("button", name="Close").click()
+
+
+def test_loss_playground_edit_a_logit_and_see_the_loss_change(browser_page: Page, app_url: str) -> None:
+    page = browser_page
+    open_page(page, app_url, "loss")
+    dismiss_page_not_found(page)
+    expect(page.get_by_role("heading", name="Loss playground")).to_be_visible()
+    expect(page.locator('[data-testid="stPlotlyChart"]')).to_have_count(5, timeout=60_000)
+    assert_no_exception(page)
+    before = metric_value(page, LOSS_LABEL)
+    assert before == "0.0573"
+    shot(page, "loss-softmax")
+
+    edit_last_column(page, editor_index=0, row=0, n_rows=4, text="-3")  # the right class, cat: 4 -> -3
+    expect(page.locator('[data-testid="stMetric"]').filter(has_text=LOSS_LABEL).first).not_to_contain_text(
+        before, timeout=30_000
+    )
+    after = metric_value(page, LOSS_LABEL)
+    assert float(after) > float(before) + 3
+    assert_no_exception(page)
+    shot(page, "loss-edited")
+
+    presets = page.get_by_role("radiogroup", name="Start from")
+    presets.get_by_text("Huge logits").click()
+    wait_idle(page)
+    expect(page.get_by_text("The naive path fails")).to_be_visible()
+    # the target box shows the preset's own target (the browser's widget and the script agree)
+    expect(page.locator('[data-testid="stSelectbox"]').filter(has_text="Right class")).to_contain_text("dog")
+    shot(page, "loss-huge")
+
+    presets.get_by_text("fastbook chapter 5").click()
+    wait_idle(page)
+    expect(page.locator('[data-testid="stMetric"]').filter(has_text="Mean cross-entropy of the batch")).to_contain_text(
+        "1.8045"
+    )
+    shot(page, "loss-fastbook")
+
+    page.get_by_role("tab", name="Binary cross-entropy").click()
+    wait_idle(page)
+    expect(page.locator('[data-testid="stMetric"]').filter(has_text="BCE (ours)").first).to_be_visible()
+    shot(page, "loss-binary")
+    page.get_by_role("tab", name="Multi-label").click()
+    wait_idle(page)
+    expect(page.locator('[data-testid="stMetric"]').filter(has_text="Accuracy at 0.5").first).to_be_visible()
+    assert_no_exception(page)
+    shot(page, "loss-multilabel")

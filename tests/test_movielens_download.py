@@ -1,0 +1,202 @@
+"""`load_movielens` against a local HTTP server serving zips the tests build (no network needed)."""
+
+from __future__ import annotations
+
+import io
+import socket
+import threading
+import zipfile
+from collections import Counter
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from collab.data import DataError
+from collab.sources import load_movielens
+
+U_DATA = (
+    "1\t1\t5\t881250949\n1\t2\t3\t881250950\n2\t1\t4\t881250951\n2\t3\t1\t881250952\n3\t2\t2\t881250953\n"
+)
+U_ITEM = (
+    "1|Toy Story (1995)|01-Jan-1995||http://x|0|0|0|1|1|1|0|0|0|0|0|0|0|0|0|0|0|0|0\n"
+    "2|Misérables, Les (1995)|01-Jan-1995||http://x|0|0|0|0|0|0|0|0|1|0|0|0|0|0|0|0|0|1|0\n"
+    "3|unknown||||1|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0\n"
+)
+
+
+def build_zip(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+GOOD_ZIP = build_zip(
+    {
+        "ml-100k/u.data": U_DATA.encode(),
+        "ml-100k/u.item": U_ITEM.encode("latin-1"),
+        "ml-100k/README": b"x" * 5000,
+    }
+)
+WRONG_ZIP = build_zip({"ml-latest-small/ratings.csv": b"userId,movieId,rating\n1,1,4\n"})
+# Same size as the good zip, one byte of u.data changed after the CRC was computed.
+DAMAGED_ZIP = GOOD_ZIP.replace(b"881250953", b"881250954")
+
+
+class Server:
+    """A 127.0.0.1 server: /good, /truncated, /wrong, /html, /damaged each serve ml-100k.zip; the rest 404."""
+
+    def __init__(self) -> None:
+        self.hits: Counter[str] = Counter()
+        hits = self.hits
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+                hits[self.path] += 1
+                bodies = {
+                    "/good/": GOOD_ZIP,
+                    "/wrong/": WRONG_ZIP,
+                    "/damaged/": DAMAGED_ZIP,
+                    "/truncated/": GOOD_ZIP,
+                }
+                folder = self.path.rsplit("/", 1)[0] + "/"
+                if self.path.endswith("/ml-100k.zip") and folder in bodies:
+                    body = bodies[folder]
+                elif self.path == "/html/ml-100k.zip":
+                    body = b"<html>Sorry, we moved.</html>"
+                else:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if folder == "/truncated/":
+                    self.wfile.write(body[: len(body) // 2])
+                    self.close_connection = True
+                    return
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Server]:
+    running = Server()
+    yield running
+    running.close()
+
+
+@pytest.fixture(autouse=True)
+def no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COLLAB_DATA_DIR", raising=False)
+    monkeypatch.delenv("COLLAB_MOVIELENS_URL", raising=False)
+
+
+def closed_port_url() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*")) if folder.exists() else []
+
+
+def test_download_verifies_extracts_parses_and_reports_progress(server: Server, tmp_path: Path) -> None:
+    progress: list[tuple[int, int | None]] = []
+    ratings = load_movielens(
+        "100k",
+        cache_dir=tmp_path,
+        base_url=f"{server.url}/good",
+        progress=lambda d, t: progress.append((d, t)),
+    )
+    assert (ratings.n_users, ratings.n_items, ratings.n_ratings) == (3, 3, 5)
+    assert ratings.name == "MovieLens 100K"
+    assert ratings.titles.tolist() == ["Toy Story (1995)", "Misérables, Les (1995)", "unknown"]
+    assert ratings.genres[1] == ("Drama", "War") and ratings.genres[2] == ("unknown",)
+    assert progress[0] == (0, len(GOOD_ZIP)) and progress[-1] == (len(GOOD_ZIP), len(GOOD_ZIP))
+    assert leftovers(tmp_path) == ["ml-100k", "ml-100k.zip", "ml-100k/u.data", "ml-100k/u.item"]
+
+
+def test_the_cache_is_used_the_second_time(server: Server, tmp_path: Path) -> None:
+    url = f"{server.url}/good"
+    first = load_movielens("100k", cache_dir=tmp_path, base_url=url)
+    hits = server.hits["/good/ml-100k.zip"]
+    second = load_movielens("100k", cache_dir=tmp_path, base_url=url)
+    assert server.hits["/good/ml-100k.zip"] == hits
+    assert second.fingerprint == first.fingerprint
+
+
+def test_environment_variables_choose_the_folder_and_the_server(
+    server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLLAB_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("COLLAB_MOVIELENS_URL", f"{server.url}/good/")
+    assert load_movielens("100k").n_ratings == 5
+    assert (tmp_path / "data" / "ml-100k.zip").is_file()
+
+
+BROKEN = [
+    ("truncated", "/truncated", ["cut short", "of 5", "bytes", "put the zip at"]),
+    (
+        "wrong archive",
+        "/wrong",
+        ["not the MovieLens 100K archive", "lacks u.data, u.item", "ml-latest-small/ratings.csv"],
+    ),
+    ("not a zip", "/html", ["not a valid zip archive"]),
+    ("damaged", "/damaged", ["damaged", "u.data fails its CRC check"]),
+    ("not found", "/nowhere", ["answered HTTP 404", "put the zip at"]),
+]
+
+
+@pytest.mark.parametrize(("path", "expected"), [c[1:] for c in BROKEN], ids=[c[0] for c in BROKEN])
+def test_a_bad_download_raises_and_leaves_nothing_behind(
+    server: Server, tmp_path: Path, path: str, expected: list[str]
+) -> None:
+    with pytest.raises(DataError) as caught:
+        load_movielens("100k", cache_dir=tmp_path, base_url=server.url + path)
+    for text in expected:
+        assert text in str(caught.value)
+    assert leftovers(tmp_path) == []  # no partial zip, no half-extracted folder
+
+
+def test_offline_says_where_to_put_the_zip_by_hand(tmp_path: Path) -> None:
+    url = closed_port_url()
+    with pytest.raises(DataError) as caught:
+        load_movielens("100k", cache_dir=tmp_path, base_url=url)
+    message = str(caught.value)
+    assert "are you offline?" in message and f"{url}/ml-100k.zip" in message
+    assert f"put the zip at {tmp_path / 'ml-100k.zip'}" in message and "COLLAB_DATA_DIR" in message
+    assert leftovers(tmp_path) == []
+
+
+def test_a_zip_placed_by_hand_is_used_without_the_network(tmp_path: Path) -> None:
+    (tmp_path / "ml-100k.zip").write_bytes(GOOD_ZIP)
+    ratings = load_movielens("100k", cache_dir=tmp_path, base_url=closed_port_url())
+    assert ratings.n_ratings == 5
+
+
+def test_a_damaged_zip_placed_by_hand_is_reported_and_kept(tmp_path: Path) -> None:
+    (tmp_path / "ml-100k.zip").write_bytes(DAMAGED_ZIP)
+    with pytest.raises(DataError, match="archive at .* is damaged.*download ml-100k.zip again"):
+        load_movielens("100k", cache_dir=tmp_path, base_url=closed_port_url())
+    assert leftovers(tmp_path) == ["ml-100k.zip"]  # the user's file stays; nothing half-written
+
+
+def test_unknown_dataset_names_the_choices(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="unknown MovieLens set '25m'.*100k, latest-small, 1m"):
+        load_movielens("25m", cache_dir=tmp_path)

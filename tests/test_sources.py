@@ -1,0 +1,436 @@
+"""Readers (sniffing, ratings, items, MovieLens folders), their error messages, and the demo set."""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from collab.data import DataError
+from collab.sources import (
+    MAX_RATINGS,
+    MAX_UPLOAD_MB,
+    DemoTruth,
+    demo_ratings,
+    load_movielens_dir,
+    read_items,
+    read_ratings,
+    sniff_ratings,
+)
+
+# u.item lines: id|title|release|video release|url|19 genre flags (latin-1 on disk).
+U_ITEM = (
+    "1|Toy Story (1995)|01-Jan-1995||http://x|0|0|0|1|1|1|0|0|0|0|0|0|0|0|0|0|0|0|0\n"
+    "2|Misérables, Les (1995)|01-Jan-1995||http://x|0|0|0|0|0|0|0|0|1|0|0|0|0|0|0|0|0|1|0\n"
+    "3|unknown||||1|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0\n"
+)
+U_DATA = "1\t1\t5\t881250949\n1\t2\t3\t881250950\n2\t1\t4\t881250951\n2\t3\t1\t881250952\n"
+
+
+# ---- sniffing -----------------------------------------------------------------------------------
+
+SNIFF_CASES = [
+    (
+        "csv header",
+        b"userId,movieId,rating,timestamp\n1,10,4.0,9\n2,11,3.5,8\n",
+        ",",
+        True,
+        ("userId", "movieId", "rating", "timestamp"),
+    ),
+    ("tsv no header", U_DATA.encode(), "\t", False, ("column 1", "column 2", "column 3", "column 4")),
+    (
+        "'::' no header",
+        b"1::10::4::9\n2::11::3::8\n",
+        "::",
+        False,
+        ("column 1", "column 2", "column 3", "column 4"),
+    ),
+    (
+        "semicolon",
+        b"user_id;item_id;score\nann;x;4\nbob;y;3\n",
+        ";",
+        True,
+        ("user_id", "item_id", "score", None),
+    ),
+    ("pipe", b"user|item|stars\n1|2|3\n2|3|4\n", "|", True, ("user", "item", "stars", None)),
+    ("spaces", b"1 10 4\n2 11 3\n", r"\s+", False, ("column 1", "column 2", "column 3", None)),
+    ("short header names", b"u,i,r\n1,2,3\n2,3,4\n", ",", True, (None, None, None, None)),
+]
+
+
+@pytest.mark.parametrize(
+    ("data", "sep", "has_header", "roles"), [c[1:] for c in SNIFF_CASES], ids=[c[0] for c in SNIFF_CASES]
+)
+def test_sniff_detects_separator_header_and_roles(
+    data: bytes, sep: str, has_header: bool, roles: tuple
+) -> None:
+    sniff = sniff_ratings(io.BytesIO(data))
+    assert (sniff.sep, sniff.has_header) == (sep, has_header)
+    assert (sniff.user_col, sniff.item_col, sniff.rating_col, sniff.timestamp_col) == roles
+    assert sniff.ok == (roles[2] is not None)
+    assert len(sniff.preview) == len(data.splitlines()) - has_header
+    assert sniff.preview.shape[1] == len(sniff.columns) and sniff.preview.iloc[:, -1].notna().all()
+
+
+def test_sniff_reports_problems_without_raising_and_accepts_corrections() -> None:
+    data = b"u,i,r\n1,2,3\n2,3,4\n"
+    sniff = sniff_ratings(io.BytesIO(data))
+    assert not sniff.ok and any("no user column" in p for p in sniff.problems)
+    fixed = sniff_ratings(io.BytesIO(data), user_col="u", item_col="i", rating_col="r")
+    assert fixed.ok and (fixed.user_col, fixed.item_col, fixed.rating_col) == ("u", "i", "r")
+    assert sniff.preview.columns.tolist() == ["u", "i", "r"]
+
+
+def test_columns_can_be_switched_off_or_chosen_by_position() -> None:
+    data = b"1,10,4,100\n2,10,3,200\n2,11,5,300\n"
+    assert read_ratings(data, timestamp_col=False).timestamps is None
+    sniff = sniff_ratings(data, user_col=1)
+    assert sniff.user_col == "column 2" and not sniff.ok
+    assert "no item column: choose one of" in sniff.problems[0]
+    swapped = read_ratings(data, user_col=1, item_col=0)
+    assert swapped.user_labels.tolist() == ["10", "11"] and swapped.timestamps is not None
+
+
+def test_sniff_leaves_an_upload_buffer_readable() -> None:
+    buffer = io.BytesIO(b"user,item,rating\n1,2,3\n2,3,4\n")
+    sniff_ratings(buffer)
+    assert read_ratings(buffer).n_ratings == 2
+
+
+# ---- reading ratings ----------------------------------------------------------------------------
+
+
+def test_read_csv_with_header_and_timestamps(tmp_path: Path) -> None:
+    path = tmp_path / "ratings.csv"
+    path.write_text("userId,movieId,rating,timestamp\n1,10,4.0,100\n2,10,3.5,200\n2,11,5,300\n")
+    ratings = read_ratings(path)
+    assert ratings.name == "ratings"
+    assert ratings.user_labels.tolist() == ["1", "2"] and ratings.item_labels.tolist() == ["10", "11"]
+    assert ratings.ratings.tolist() == [4.0, 3.5, 5.0]
+    assert ratings.timestamps.tolist() == [100, 200, 300]
+
+
+def test_read_movielens_dat_and_tsv_formats() -> None:
+    dat = read_ratings(b"1::10::4::100\n2::10::3::200\n2::11::5::300\n")
+    tsv = read_ratings(b"1\t10\t4\t100\n2\t10\t3\t200\n2\t11\t5\t300\n")
+    for ratings in (dat, tsv):
+        assert ratings.item_labels.tolist() == ["10", "11"] and ratings.timestamps.tolist() == [100, 200, 300]
+
+
+def test_explicit_columns_by_name_or_position_win_over_detection() -> None:
+    data = b"when,who,what,stars,score\n5,ann,x,4,1\n6,bob,y,2,2\n7,bob,x,5,3\n"
+    by_name = read_ratings(data, user_col="who", item_col="what", rating_col="stars", timestamp_col="when")
+    by_position = read_ratings(data, 1, 2, 3, 0)
+    for ratings in (by_name, by_position):
+        assert ratings.user_labels.tolist() == ["ann", "bob"] and ratings.ratings.tolist() == [4.0, 2.0, 5.0]
+        assert ratings.timestamps.tolist() == [5, 6, 7]
+
+
+def test_titles_in_the_ratings_file_are_attached() -> None:
+    data = b'userId,movieId,title,rating\n1,10,"Heat, The (1995)",4\n2,11,Up (2009),3\n2,10,"Heat, The (1995)",2\n'
+    ratings = read_ratings(data)
+    assert ratings.item_labels.tolist() == ["10", "11"]
+    assert ratings.titles.tolist() == ["Heat, The (1995)", "Up (2009)"]
+
+
+def test_a_title_column_alone_serves_as_the_item() -> None:
+    ratings = read_ratings(b'user,title,rating\n1,"Heat, The (1995)",4\n2,Up,3\n')
+    assert ratings.item_labels.tolist() == ["Heat, The (1995)", "Up"] and ratings.titles is None
+
+
+def test_latin1_files_are_decoded() -> None:
+    data = "user,item,rating\nJosé,Misérables,4\nAnn,Up,3\n".encode("latin-1")
+    assert read_ratings(data).item_labels.tolist() == ["Misérables", "Up"]
+
+
+def test_utf8_with_bom_and_windows_line_endings() -> None:
+    data = "\ufeffuser,item,rating\r\nJosé,Misérables,4\r\nAnn,Up,3\r\n".encode()
+    ratings = read_ratings(data)
+    assert ratings.user_labels.tolist() == ["Ann", "José"] and ratings.ratings.tolist() == [4.0, 3.0]
+
+
+def test_items_argument_attaches_titles_and_genres(tmp_path: Path) -> None:
+    (tmp_path / "u.item").write_bytes(U_ITEM.encode("latin-1"))
+    ratings = read_ratings(U_DATA.encode(), items=tmp_path / "u.item")
+    assert ratings.titles.tolist() == ["Toy Story (1995)", "Misérables, Les (1995)", "unknown"]
+    assert ratings.genres[2] == ("unknown",)
+
+
+def test_blank_lines_are_skipped_and_line_numbers_stay_true() -> None:
+    assert read_ratings(b"user,item,rating\n1,2,3\n\n2,3,4\n\n").n_ratings == 2
+    with pytest.raises(DataError, match="'x' on line 5"):
+        read_ratings(b"user,item,rating\n1,2,3\n\n2,3,4\n2,2,x\n")
+
+
+# ---- bad input: one table, asserting on the message ---------------------------------------------
+
+BAD_FILES = [
+    ("empty file", b"", {}, ["the file is empty"]),
+    ("whitespace only", b"\n\n  \n", {}, ["the file is empty"]),
+    ("header without rows", b"user,item,rating\n", {}, ["no ratings", "header but no rows"]),
+    (
+        "no header, two columns",
+        b"1,2\n3,4\n",
+        {},
+        ["no header and only 2 column(s)", "need 3", "add a header row"],
+    ),
+    (
+        "missing rating column",
+        b"user,movie,foo\n1,2,3\n",
+        {},
+        ["no rating column found", "'foo'", "rating_col=", "rating, score or stars"],
+    ),
+    (
+        "ambiguous user",
+        b"user,user_id,item,rating\n1,1,2,3\n",
+        {},
+        ["ambiguous user column", "'user', 'user_id'", "user_col="],
+    ),
+    (
+        "one column, two roles",
+        b"user,item,rating\n1,2,3\n",
+        {"user_col": "user", "item_col": "user"},
+        ["the user and item columns are both 'user'", "choose different columns"],
+    ),
+    (
+        "unknown explicit column",
+        b"user,item,rating\n1,2,3\n",
+        {"rating_col": "stars"},
+        ["rating column 'stars' not found"],
+    ),
+    (
+        "non-numeric ratings",
+        b"user,item,rating\n1,2,3\n1,3,five\n2,3,4\n2,4,n/a?\n",
+        {},
+        ["column 'rating' has 2 non-numeric ratings", "'five' on line 3", "Use numbers"],
+    ),
+    (
+        "empty cell",
+        b"user,item,rating\n1,2,3\n1,,4\n2,3,4\n",
+        {},
+        ["column 'item' has 1 empty or NaN cells", "line 3", "Fill them in"],
+    ),
+    (
+        "NaN rating",
+        b"user,item,rating\n1,2,3\n1,3,NaN\n2,3,4\n",
+        {},
+        ["column 'rating' has 1 empty or NaN", "line 3"],
+    ),
+    ("all ratings equal", b"user,item,rating\n1,2,3\n1,3,3\n2,3,3\n", {}, ["same value (3) in all 3 rows"]),
+    (
+        "duplicates refused",
+        b"user,item,rating\n1,2,3\n1,3,4\n1,2,5\n2,3,1\n",
+        {"duplicates": "error"},
+        ["1 duplicate (user, item) rows", "line 2", "user '1', item '2'"],
+    ),
+    ("single user", b"user,item,rating\n1,2,3\n1,3,4\n", {}, ["column 'user' has a single user ('1')"]),
+    ("single item", b"user,item,rating\n1,2,3\n2,2,4\n", {}, ["column 'item' has a single item ('2')"]),
+    (
+        "too many rows",
+        b"user,item,rating\n1,2,3\n1,3,4\n2,3,5\n",
+        {"max_rows": 2},
+        ["more than 2 rows (the size limit)"],
+    ),
+    (
+        "too many megabytes",
+        b"user,item,rating\n" + b"1,2,3\n" * 400_000,
+        {"max_mb": 1},
+        ["2.3 MB, more than the size limit of 1 MB"],
+    ),
+    (
+        "ragged line",
+        b"user,item,rating\n1,2,3\n1,2,3,4,5\n",
+        {},
+        ["could not split", "comma separator", "line 3", "saw 5"],
+    ),
+    ("zip upload", b"PK\x03\x04\x14\x00rest", {}, ["not text", "zip archive"]),
+    ("binary bytes", b"user,item\x00,rating\n1,2,3\n", {}, ["not text", "NUL byte on line 1"]),
+    ("UTF-16", "user,item,rating\n".encode("utf-16"), {}, ["not text", "UTF-16", "save it as UTF-8"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("data", "options", "expected"), [c[1:] for c in BAD_FILES], ids=[c[0] for c in BAD_FILES]
+)
+def test_bad_files_raise_a_message_naming_the_problem(
+    data: bytes, options: dict, expected: list[str]
+) -> None:
+    with pytest.raises(DataError) as caught:
+        read_ratings(io.BytesIO(data), **options)
+    for text in expected:
+        assert text in str(caught.value)
+
+
+def test_duplicates_are_dropped_by_default_and_noted() -> None:
+    ratings = read_ratings(b"user,item,rating\n1,2,3\n1,3,4\n1,2,5\n2,3,1\n")
+    assert ratings.ratings.tolist() == [4.0, 5.0, 1.0]
+    assert "1 duplicate (user, item) rows" in ratings.notes[0] and "line 2" in ratings.notes[0]
+
+
+def test_size_limits_are_exported_and_uploads_default_to_them() -> None:
+    assert MAX_RATINGS >= 25_000_000 and MAX_UPLOAD_MB >= 100
+
+    class Upload(io.BytesIO):  # Streamlit's UploadedFile says its size
+        size = (MAX_UPLOAD_MB + 1) * 2**20
+
+    with pytest.raises(DataError, match=f"more than the size limit of {MAX_UPLOAD_MB} MB"):
+        read_ratings(Upload(b"user,item,rating\n1,2,3\n2,3,4\n"))
+
+
+def test_missing_path_is_a_data_error(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="no such file"):
+        read_ratings(tmp_path / "nope.csv")
+
+
+# ---- round trip ---------------------------------------------------------------------------------
+
+labels = st.one_of(
+    st.integers(min_value=0, max_value=10**9).map(str),
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyzéü_-", min_size=1, max_size=8).map(lambda s: "x" + s),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=st.lists(
+        st.tuples(labels, labels, st.sampled_from([0.5, 1.0, 2.5, 3.0, 4.0, 5.0])),
+        min_size=2,
+        max_size=30,
+        unique_by=lambda row: (row[0], row[1]),
+    ),
+    sep=st.sampled_from([",", "\t", ";", "::"]),
+)
+def test_round_trip_keeps_counts_and_labels(rows: list[tuple[str, str, float]], sep: str) -> None:
+    users = {r[0] for r in rows}
+    items = {r[1] for r in rows}
+    values = {r[2] for r in rows}
+    if len(users) < 2 or len(items) < 2 or len(values) < 2:
+        return  # invalid by design (single user/item, constant ratings): covered by the error table
+    text = sep.join(["user", "item", "rating"]) + "\n" + "".join(f"{u}{sep}{i}{sep}{r}\n" for u, i, r in rows)
+    ratings = read_ratings(text.encode())
+    assert ratings.n_ratings == len(rows)
+    assert set(ratings.user_labels.tolist()) == users and set(ratings.item_labels.tolist()) == items
+    pairs = zip(
+        ratings.user_labels[ratings.user_ids],
+        ratings.item_labels[ratings.item_ids],
+        ratings.ratings,
+        strict=True,
+    )
+    assert sorted((str(u), str(i), float(r)) for u, i, r in pairs) == sorted(rows)
+
+
+# ---- items --------------------------------------------------------------------------------------
+
+
+def test_read_u_item_latin1_with_unknown_item() -> None:
+    items = read_items((U_ITEM + "\n").encode("latin-1"))
+    assert items.index.tolist() == ["1", "2", "3"]
+    assert items.loc["2", "title"] == "Misérables, Les (1995)"
+    assert items.loc["1", "genres"] == ("Animation", "Children's", "Comedy")
+    assert items.loc["3", "title"] == "unknown" and items.loc["3", "genres"] == ("unknown",)
+
+
+def test_read_movies_csv_with_quoted_titles_and_no_genres() -> None:
+    data = 'movieId,title,genres\n1,Toy Story (1995),Adventure|Animation\n2,"American President, The (1995)",(no genres listed)\n'
+    items = read_items(data.encode())
+    assert items.loc["2", "title"] == "American President, The (1995)"
+    assert items.loc["1", "genres"] == ("Adventure", "Animation") and items.loc["2", "genres"] == ()
+
+
+def test_read_movies_dat_latin1() -> None:
+    data = '1::Toy Story (1995)::Animation|Children\'s\n2::Misérables, Les: "Part 1" (1995)::Drama\n'
+    items = read_items(data.encode("latin-1"))
+    assert items.loc["2", "title"] == 'Misérables, Les: "Part 1" (1995)'
+    assert items.loc["1", "genres"] == ("Animation", "Children's")
+
+
+def test_items_file_without_a_title_column_is_refused() -> None:
+    with pytest.raises(DataError, match="one id column and one title column.*movieId"):
+        read_items(b"movieId,name\n1,x\n")
+
+
+@pytest.mark.parametrize(
+    ("files", "n_ratings"),
+    [
+        ({"u.data": U_DATA.encode(), "u.item": U_ITEM.encode("latin-1")}, 4),
+        (
+            {
+                "ratings.csv": b"userId,movieId,rating,timestamp\n1,1,4.0,1\n2,2,3.5,2\n",
+                "movies.csv": b"movieId,title,genres\n1,A (2000),Drama\n2,B (2001),Comedy|Drama\n",
+            },
+            2,
+        ),
+        (
+            {
+                "ratings.dat": b"1::1::5::1\n2::2::3::2\n2::1::1::3\n",
+                "movies.dat": "1::Amélie (2001)::Comedy\n2::B (1999)::Drama\n".encode("latin-1"),
+            },
+            3,
+        ),
+    ],
+    ids=["ml-100k", "ml-latest-small", "ml-1m"],
+)
+def test_load_movielens_dir_reads_each_layout(
+    tmp_path: Path, files: dict[str, bytes], n_ratings: int
+) -> None:
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    ratings = load_movielens_dir(tmp_path)
+    assert ratings.n_ratings == n_ratings and ratings.name.startswith("MovieLens")
+    assert ratings.titles is not None and all(ratings.titles) and ratings.genres is not None
+
+
+def test_load_movielens_dir_names_what_it_needs(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="not a MovieLens folder.*u.data \\+ u.item"):
+        load_movielens_dir(tmp_path)
+
+
+# ---- the demo set -------------------------------------------------------------------------------
+
+
+def test_demo_set_has_the_promised_shape_and_truth() -> None:
+    start = time.perf_counter()
+    ratings = demo_ratings(seed=0)
+    assert time.perf_counter() - start < 0.5
+    assert (ratings.n_users, ratings.n_items) == (600, 400)
+    assert 40_000 <= ratings.n_ratings <= 60_000
+    summary = ratings.summary()
+    assert summary.per_item_counts.min() >= 1 and summary.per_user_counts.min() >= 20
+    assert set(ratings.rating_values.tolist()) == {1.0, 2.0, 3.0, 4.0, 5.0}
+    counts = np.sort(summary.per_item_counts)[::-1]
+    assert counts[:40].sum() > 3 * counts[-40:].sum() * 2  # a popularity skew
+    truth = ratings.truth
+    assert isinstance(truth, DemoTruth) and len(truth.genre_names) == 8
+    assert truth.user_factors.shape == (600, truth.item_factors.shape[1])
+    assert ratings.genres[0] == (truth.genre_names[truth.item_genre[0]],)
+    assert len(set(ratings.titles.tolist())) == 400 and ratings.titles[0].startswith("The ")
+    assert pd.Series(ratings.titles).str.fullmatch(r"The \w+ \w+ \(\d{4}\)").all()
+
+
+def test_demo_oracle_rmse_is_the_true_models_error_and_beats_the_mean() -> None:
+    ratings = demo_ratings(seed=3)
+    truth = ratings.truth
+    predicted = truth.predict(ratings.user_ids, ratings.item_ids)
+    assert truth.oracle_rmse == pytest.approx(np.sqrt(np.mean((predicted - ratings.ratings) ** 2)), rel=1e-5)
+    baseline = np.sqrt(np.mean((ratings.ratings - ratings.ratings.mean()) ** 2))
+    assert truth.oracle_rmse < 0.75 * baseline
+
+
+def test_demo_set_is_deterministic_per_seed() -> None:
+    assert demo_ratings(seed=1).fingerprint == demo_ratings(seed=1).fingerprint
+    assert demo_ratings(seed=1).fingerprint != demo_ratings(seed=2).fingerprint
+    assert demo_ratings(seed=1).titles.tolist() == demo_ratings(seed=1).titles.tolist()
+
+
+def test_users_rate_more_of_their_favourite_genre() -> None:
+    ratings = demo_ratings(seed=0)
+    truth = ratings.truth
+    favourite = truth.user_taste.argmax(axis=1)  # (n_users,)
+    share = np.mean(truth.item_genre[ratings.item_ids] == favourite[ratings.user_ids])
+    assert share > 1.5 / len(truth.genre_names)

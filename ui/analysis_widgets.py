@@ -1,0 +1,535 @@
+"""Sections of the Embeddings and Recommend pages: widgets in, one call into `collab`, tables and figures out."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import time
+from collections.abc import MutableMapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from collab import embeddings as emb
+from collab import recommend as rec
+from collab.plots import embeddings as plots
+from ui import state
+
+if TYPE_CHECKING:
+    from collab.data import Ratings
+    from collab.training import TrainResult
+
+TRAIN_PAGE = "pages/train.py"
+MAX_MODEL_MB = 200
+MAX_GENRE_COLOURS = 11  # rarer genres are drawn as "other" so colours stay distinguishable
+CLICK_KEY = "emb_last_click"  # the map selection already applied to the item picker
+
+
+def model_or_notice(extra: str = "") -> TrainResult | None:
+    """The current model; without one, say what to do and link to the Train page."""
+    result = state.result()
+    if result is None:
+        st.info(
+            "There is no trained model for this dataset yet. Train one on the **Train** page "
+            f"(the defaults take a few seconds){extra}.",
+            icon=":material/info:",
+        )
+        st.page_link(TRAIN_PAGE, label="Go to Train", icon=":material/model_training:")
+    return result
+
+
+def item_picker(
+    label: str, ratings: Ratings, key: str, counts: np.ndarray, default: int | None = None, where: Any = st
+) -> int:
+    """A select box over items, most rated first, labelled by title and rating count."""
+    names = emb.item_names(ratings)
+    options = emb.most_rated(counts, len(counts)).tolist()
+    if key not in st.session_state and default is not None:
+        st.session_state[key] = int(default)
+    return int(
+        where.selectbox(label, options, format_func=lambda i: f"{names[i]} ({counts[i]:,} ratings)", key=key)
+    )
+
+
+def user_picker(label: str, ratings: Ratings, key: str, where: Any = st) -> int:
+    """A select box over users, most active first, labelled by original id and rating count."""
+    counts = np.bincount(ratings.user_ids, minlength=ratings.n_users)
+    options = emb.most_rated(counts, ratings.n_users).tolist()
+    labels = ratings.user_labels
+    return int(
+        where.selectbox(
+            label, options, format_func=lambda u: f"user {labels[u]} ({counts[u]:,} ratings)", key=key
+        )
+    )
+
+
+# --- Embeddings page -----------------------------------------------------------------------------
+
+
+def _colour_options(result: TrainResult, ratings: Ratings, table: str) -> dict[str, str]:
+    has_bias = (result.item_bias() if table == "items" else result.user_bias()) is not None
+    options = {"genre": "Planted genre" if ratings.truth is not None else "Genre"}
+    if table == "users":
+        options = {"genre": "Favourite planted genre"} if ratings.truth is not None else {}
+    if has_bias:
+        options["bias"] = "Learned bias"
+    options["count"] = "Number of ratings"
+    return options
+
+
+def _colours(
+    kind: str, result: TrainResult, ratings: Ratings, table: str, rows: np.ndarray
+) -> tuple[np.ndarray, bool]:
+    """Colour values for the plotted rows and whether they are categories."""
+    if kind == "genre":
+        if table == "items":
+            genre = emb.item_genre_names(ratings)[rows]
+        else:
+            truth = ratings.truth
+            genre = np.asarray(truth.genre_names)[np.asarray(truth.user_taste)[rows].argmax(axis=1)]
+        common = pd.Series(genre).value_counts().index[:MAX_GENRE_COLOURS]
+        return np.where(np.isin(genre, common), genre, "other"), True
+    if kind == "bias":
+        bias = result.item_bias() if table == "items" else result.user_bias()
+        return np.asarray(bias)[rows], False
+    ids = ratings.item_ids if table == "items" else ratings.user_ids
+    counts = np.bincount(ids, minlength=ratings.n_items if table == "items" else ratings.n_users)
+    return counts[rows], False
+
+
+def projection_section(result: TrainResult, ratings: Ratings) -> int | None:
+    """The PCA map with its controls; returns the item clicked on the map, if any (new this run)."""
+    factors = {"items": result.item_factors(), "users": result.user_factors()}
+    if factors["items"].shape[1] < 2:
+        st.warning(
+            "This model has no embeddings to project (the bias-only model learns one number per item)."
+        )
+        return None
+    cols = st.columns([1.1, 1, 1.4, 1.6])
+    table = (
+        cols[0].segmented_control(
+            "Project", ["items", "users"], default="items", key="emb_table", format_func=str.capitalize
+        )
+        or "items"
+    )
+    dims = cols[1].segmented_control("View", ["2-D", "3-D"], default="2-D", key="emb_dims") or "2-D"
+    colour_options = _colour_options(result, ratings, table)
+    colour = cols[2].selectbox(
+        "Colour by", list(colour_options), format_func=colour_options.get, key=f"emb_colour_{table}"
+    )
+    n_total = ratings.n_items if table == "items" else ratings.n_users
+    n_default = min(1000, n_total)
+    n_shown = cols[3].slider(
+        f"Most-rated {table} shown", min(10, n_total), n_total, n_default, key=f"emb_n_{table}",
+        help="The lesson projected the 1000 most-rated films: rarely rated ones have noisy factors.",
+    )  # fmt: skip
+    ids = ratings.item_ids if table == "items" else ratings.user_ids
+    counts = np.bincount(ids, minlength=n_total)
+    rows = emb.most_rated(counts, n_shown)
+    projection = emb.pca(factors[table][rows], n_components=3)
+    names = (
+        emb.item_names(ratings) if table == "items" else np.char.add("user ", ratings.user_labels.astype(str))
+    )
+    values, categorical = _colours(colour, result, ratings, table, rows)
+    search = st.text_input(
+        "Highlight titles containing", key="emb_search", placeholder="e.g. Star Wars",
+        disabled=table != "items",
+    ).strip()  # fmt: skip
+    highlight = None
+    if search and table == "items":
+        highlight = np.char.find(np.char.lower(names[rows].astype(str)), search.lower()) >= 0
+        hits = int(np.count_nonzero(np.char.find(np.char.lower(names.astype(str)), search.lower()) >= 0))
+        st.caption(f"{int(highlight.sum())} of {hits} matching titles are among the {n_shown} shown.")
+    selected = st.session_state.get("emb_item") if table == "items" else None
+    fig = plots.projection_fig(
+        projection.coords[:, : 3 if dims == "3-D" else 2],
+        names[rows],
+        values,
+        colour_options[colour],
+        projection.explained,
+        categorical=categorical,
+        ids=rows,
+        highlight=highlight,
+        selected=selected,
+        hover_extra=[f"{c:,} ratings" for c in counts[rows]],
+    )
+    share = ", ".join(f"PC{i + 1} {100 * e:.1f}%" for i, e in enumerate(projection.explained))
+    st.caption(
+        f"PCA of the {n_shown} most-rated {table}' {factors[table].shape[1]} factors. Share of variance: {share}."
+        + (" Click a point to see its neighbours." if table == "items" and dims == "2-D" else "")
+    )
+    event = st.plotly_chart(fig, on_select="rerun", selection_mode="points", key=f"emb_map_{table}_{dims}")
+    if table != "items":
+        return None
+    return clicked_item(event)
+
+
+def clicked_item(event: Any, store: MutableMapping[str, Any] | None = None) -> int | None:
+    """The item of a new click on the map (once per click, not on every rerun), from the point's customdata."""
+    store = st.session_state if store is None else store
+    points = event.get("selection", {}).get("points", []) if event is not None else []
+    if not points:
+        store.pop(CLICK_KEY, None)
+        return None
+    custom = points[0].get("customdata")
+    if custom is None:
+        return None
+    item = int(float(custom[0] if isinstance(custom, list | tuple) else custom))
+    if store.get(CLICK_KEY) == item:
+        return None
+    store[CLICK_KEY] = item
+    return item
+
+
+def neighbours_section(result: TrainResult, ratings: Ratings, clicked: int | None) -> None:
+    """Pick an item (or click one on the map) and list its nearest neighbours."""
+    stats = emb.item_stats_of(ratings)
+    if clicked is not None:
+        st.session_state["emb_item"] = clicked  # before the select box exists, so it shows the click
+    item = item_picker(
+        "Item", ratings, "emb_item", stats.counts, default=int(emb.most_rated(stats.counts, 1)[0])
+    )
+    cols = st.columns(2)
+    metric = (
+        cols[0].segmented_control(
+            "Distance",
+            ["cosine", "euclidean"],
+            default="cosine",
+            key="emb_metric",
+            format_func=str.capitalize,
+        )
+        or "cosine"
+    )
+    n = cols[1].number_input("Neighbours", 1, 50, 10, key="emb_n_neighbours")
+    found = emb.nearest_neighbours(result.item_factors(), item, n=int(n), metric=metric)
+    st.dataframe(neighbours_frame(found, ratings, stats), hide_index=True, key="emb_neighbours_table")
+
+
+def neighbours_frame(found: emb.Neighbours, ratings: Ratings, stats: emb.ItemStats) -> pd.DataFrame:
+    """A table of neighbours: title, similarity or distance, rating count, mean rating."""
+    names = emb.item_names(ratings)
+    frame = pd.DataFrame({"title": names[found.indices]})
+    if found.metric == "cosine":
+        frame["cosine similarity"] = found.similarity.round(3)
+    else:
+        frame["distance"] = found.distance.round(3)
+    frame["ratings"] = stats.counts[found.indices]
+    frame["mean rating"] = stats.mean_rating[found.indices].round(2)
+    return frame
+
+
+def bias_section(result: TrainResult, ratings: Ratings) -> None:
+    """Lowest and highest learned item biases, and bias against mean rating."""
+    bias = result.item_bias()
+    if bias is None:
+        st.info("This model has no per-item bias (a neural network folds it into its weights).")
+        return
+    stats = emb.item_stats_of(ratings)
+    min_count = st.slider(
+        "Only items with at least this many ratings", 1, 100, 20, key="emb_bias_min_count",
+        help="Rarely rated items get extreme biases from a few ratings; the lesson looks at well-known films.",
+    )  # fmt: skip
+    ranking = emb.bias_ranking(bias, n=10, counts=stats.counts, min_count=min_count)
+    names = emb.item_names(ratings)
+
+    def frame(rows: np.ndarray) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "title": names[rows],
+                "bias": bias[rows].round(3),
+                "ratings": stats.counts[rows],
+                "mean rating": stats.mean_rating[rows].round(2),
+            }
+        )
+
+    cols = st.columns(2)
+    cols[0].markdown("**Lowest bias**: rated low even by people whose taste matches the item")
+    cols[0].dataframe(frame(ranking.lowest), hide_index=True, key="emb_bias_low")
+    cols[1].markdown("**Highest bias**: rated high even by people it does not fit")
+    cols[1].dataframe(frame(ranking.highest), hide_index=True, key="emb_bias_high")
+    keep = stats.counts >= min_count
+    st.plotly_chart(
+        plots.bias_scatter_fig(bias[keep], stats.mean_rating[keep], stats.counts[keep], names[keep]),
+        key="emb_bias_scatter",
+    )
+
+
+def recovery_section(result: TrainResult, ratings: Ratings) -> None:
+    """On the demo set: how well the learned factors and biases recover the planted ones."""
+    found = emb.recovery_of(result, ratings)
+    if found is None:
+        return
+    st.subheader("Did it find the planted structure?", anchor=False)
+    st.caption(
+        "The demo set was generated from known item factors, biases and genres. A model that learned "
+        "something real should recover them, up to a rotation of the factors."
+    )
+    cols = st.columns(3)
+    cols[0].metric("Bias correlation (learned vs planted)", f"{found.bias_correlation:.3f}")
+    cols[1].metric("Planted factors explained (R²)", f"{found.factor_r2:.3f}")
+    cols[2].metric(
+        "Genre from factors (accuracy)",
+        f"{found.genre_accuracy:.1%}",
+        delta=f"{found.genre_accuracy - found.genre_chance:+.1%} vs guessing",
+    )
+    truth = ratings.truth
+    if result.item_bias() is not None:
+        st.plotly_chart(
+            plots.recovery_fig(
+                truth.item_bias, result.item_bias(), emb.item_genre_names(ratings), emb.item_names(ratings)
+            ),
+            key="emb_recovery",
+        )
+
+
+def lookup_section(result: TrainResult, ratings: Ratings) -> None:
+    """Show that a one-hot vector times the user factor matrix equals the looked-up row."""
+    factors = result.user_factors()
+    if factors.shape[1] == 0:
+        st.info("This model has no user factors to look up.")
+        return
+    user = user_picker("User", ratings, "emb_lookup_user")
+    lookup = emb.one_hot_lookup(factors, user)
+    n_cols = min(6, factors.shape[1])
+    window = np.arange(max(0, user - 2), min(len(factors), user + 3))
+    st.markdown(
+        f"The one-hot vector for user **{ratings.user_labels[user]}** has {len(lookup.one_hot):,} entries, all 0 "
+        f"except a 1 at position {user}. Entries {window[0]}…{window[-1]}: `{lookup.one_hot[window].astype(int).tolist()}`"
+    )
+    columns = [f"factor {j}" for j in range(n_cols)]
+    shown = pd.DataFrame(factors[window][:, :n_cols], columns=columns, index=[f"row {i}" for i in window])
+    both = pd.DataFrame(
+        [lookup.product[:n_cols], lookup.row[:n_cols]],
+        columns=columns,
+        index=["one-hot @ factors", f"factors[{user}]"],
+    )
+    cols = st.columns(2)
+    cols[0].caption(
+        f"Rows {window[0]}–{window[-1]} of the user factor matrix (first {n_cols} of {factors.shape[1]} factors)"
+    )
+    cols[0].dataframe(shown.round(4), key="emb_lookup_rows")
+    cols[1].caption("The matrix product and the looked-up row")
+    cols[1].dataframe(both.round(4), key="emb_lookup_product")
+    verdict = "identical" if lookup.equal else "different"
+    st.markdown(
+        f"All {factors.shape[1]} numbers are **{verdict}**: an embedding layer is a matrix multiplication by a "
+        "one-hot vector, done as an index look-up because that skips multiplying by thousands of zeros."
+    )
+
+
+def export_section(result: TrainResult, ratings: Ratings) -> None:
+    """Download item or user vectors and metadata as TensorFlow Embedding Projector TSV files."""
+    table = (
+        st.segmented_control(
+            "Export", ["items", "users"], default="items", key="emb_export_table", format_func=str.capitalize
+        )
+        or "items"
+    )
+
+    def files() -> tuple[str, str]:
+        if table == "items":
+            stats = emb.item_stats_of(ratings)
+            metadata = {
+                "title": emb.item_names(ratings),
+                "genre": emb.item_genre_names(ratings),
+                "ratings": stats.counts,
+            }
+            return emb.projector_tsv(result.item_factors(), metadata)
+        counts = np.bincount(ratings.user_ids, minlength=ratings.n_users)
+        return emb.projector_tsv(result.user_factors(), {"user": ratings.user_labels, "ratings": counts})
+
+    cols = st.columns(2)
+    cols[0].download_button(
+        "Vectors (TSV)", lambda: files()[0], file_name=f"{table}_vectors.tsv", mime="text/tab-separated-values",
+        key="emb_export_vectors", icon=":material/download:",
+    )  # fmt: skip
+    cols[1].download_button(
+        "Metadata (TSV)", lambda: files()[1], file_name=f"{table}_metadata.tsv", mime="text/tab-separated-values",
+        key="emb_export_metadata", icon=":material/download:",
+    )  # fmt: skip
+    st.caption(
+        "Load both files at projector.tensorflow.org (Load → vectors, then metadata) to explore them in 3-D."
+    )
+
+
+# --- Recommend page ------------------------------------------------------------------------------
+
+
+def _recommendations_frame(recs: rec.Recommendations, ratings: Ratings) -> pd.DataFrame:
+    names = emb.item_names(ratings)
+    frame = pd.DataFrame({"title": names[recs.item_ids], "predicted": recs.predicted.round(2)})
+    if not np.isnan(recs.item_bias).all():
+        frame["item bias"] = recs.item_bias.round(3)
+    if not np.isnan(recs.dot).all():
+        frame["user·item"] = recs.dot.round(3)
+    return frame
+
+
+def user_recommendations_section(result: TrainResult, ratings: Ratings) -> None:
+    """Top-N unseen items for a chosen user beside the items that user rated highest."""
+    cols = st.columns([2, 1])
+    user = user_picker("User", ratings, "rec_user", where=cols[0])
+    n = cols[1].number_input("How many", 1, 50, 10, key="rec_n")
+    recs = rec.recommend_for_user(result, ratings, user, n=int(n))
+    left, right = st.columns(2)
+    left.markdown("**Recommended** (not yet rated)")
+    left.dataframe(_recommendations_frame(recs, ratings), hide_index=True, key="rec_table")
+    mine = ratings.user_ids == user
+    items, stars = ratings.item_ids[mine], ratings.ratings[mine]
+    order = np.lexsort((items, -stars))[: int(n)]
+    right.markdown("**Rated highest** by this user")
+    right.dataframe(
+        pd.DataFrame({"title": emb.item_names(ratings)[items[order]], "rating": stars[order]}),
+        hide_index=True,
+        key="rec_user_top",
+    )
+    if rec.has_dot_product(result):
+        st.caption(
+            "predicted = squash(user·item + user bias + item bias) into the rating range; the table shows the "
+            "item bias and the user·item part separately, so you can see whether taste or reputation ranks an item."
+        )
+
+
+def similar_section(result: TrainResult, ratings: Ratings) -> None:
+    """'More like this': the items nearest a chosen item."""
+    if result.item_factors().shape[1] == 0:
+        st.info("This model has no item factors, so it has no notion of similar items.")
+        return
+    stats = emb.item_stats_of(ratings)
+    item = item_picker("Item", ratings, "rec_similar_item", stats.counts)
+    found = rec.similar_items(result.item_factors(), item, n=10)
+    st.dataframe(neighbours_frame(found, ratings, stats), hide_index=True, key="rec_similar_table")
+
+
+RATING_CHOICES = ["skip", 1, 2, 3, 4, 5]
+
+
+def new_user_section(result: TrainResult, ratings: Ratings) -> None:
+    """Cold start: the visitor rates a few items; fold-in fits their vector; recommendations follow."""
+    st.markdown(
+        "The model has one learned row per user it saw in training, and none for you. Fold-in fits a new row "
+        "(your vector and bias) to a few ratings while every item's factors stay frozen: a tiny least-squares "
+        "problem, solved in milliseconds instead of retraining."
+    )
+    if not rec.has_dot_product(result):
+        st.warning(
+            "Fold-in needs the dot-product model with biases: train one with the model **Dot product + biases**."
+        )
+        return
+    stats = emb.item_stats_of(ratings)
+    names = emb.item_names(ratings)
+    suggested = rec.suggest_items_to_rate(result.item_factors(), stats.counts, n=8).tolist()
+    extra = st.multiselect(
+        "Add items to rate", emb.most_rated(stats.counts, ratings.n_items).tolist(),
+        format_func=lambda i: names[i], key="rec_new_search", placeholder="Search titles",
+    )  # fmt: skip
+    chosen = suggested + [i for i in extra if i not in suggested]
+    given: dict[int, float] = {}
+    cols = st.columns(2)
+    for position, item in enumerate(chosen):
+        choice = cols[position % 2].radio(
+            names[item], RATING_CHOICES, horizontal=True, key=f"rec_new_{ratings.item_labels[item]}"
+        )
+        if choice != "skip":
+            given[item] = float(choice)
+    if not given:
+        st.info("Rate at least one item (popular and varied ones are suggested) to get recommendations.")
+        return
+    rated = np.array(list(given), dtype=np.int64)
+    started = time.perf_counter()
+    fit = rec.fold_in_user(result, rated, np.array(list(given.values())))
+    recs = rec.recommend_for_new_user(result, fit, rated, n=10)
+    seconds = time.perf_counter() - started
+    st.markdown(
+        f"**Recommended for you** from {len(given)} ratings (fold-in and ranking took {1000 * seconds:.1f} ms)"
+    )
+    st.dataframe(_recommendations_frame(recs, ratings), hide_index=True, key="rec_new_table")
+    st.caption(
+        f"Your fitted bias {fit.user_bias:+.3f}; the model now predicts "
+        + ", ".join(f"{names[i]}: {p:.1f}" for i, p in zip(rated, fit.fitted, strict=True))
+        + " for what you rated."
+    )
+
+
+def ranking_section(result: TrainResult) -> None:
+    """Precision, recall and NDCG at k on the validation set beside the popularity baseline."""
+    train, valid = state.split()
+    if valid.n_ratings == 0:
+        st.info("There is no validation set to measure ranking quality on.")
+        return
+    cols = st.columns([1, 2])
+    k = cols[0].slider("k", 1, 50, 10, key="rec_k")
+    protocol = cols[1].radio(
+        "Rank", list(rec.PROTOCOLS), format_func=rec.PROTOCOLS.get, key="rec_protocol", horizontal=False
+    )
+    quality = rec.ranking_quality_of(result, train, valid, k=int(k), protocol=protocol)
+    st.plotly_chart(plots.ranking_fig(quality.model, quality.popularity, quality.k), key="rec_ranking_fig")
+    st.caption(
+        f"Means over {quality.n_users:,} validation users; an item is relevant when rated 4 or more. "
+        "Popularity ranks by how many ratings an item has in training: a model worth having beats it."
+    )
+
+
+def downloads_section(result: TrainResult) -> None:
+    """Download the model and the validation predictions."""
+    _, valid = state.split()
+    cols = st.columns(2)
+    cols[0].download_button(
+        "Trained model (.safetensors)", lambda: model_bytes(result), file_name="collab_model.safetensors",
+        mime="application/octet-stream", key="rec_download_model", icon=":material/download:",
+    )  # fmt: skip
+    cols[1].download_button(
+        "Validation predictions (CSV)", lambda: rec.predictions_csv(result, valid), file_name="predictions.csv",
+        mime="text/csv", key="rec_download_predictions", icon=":material/download:",
+    )  # fmt: skip
+
+
+def model_bytes(result: TrainResult) -> bytes:
+    """The model in the core's safe format, as bytes."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = result.save(Path(folder) / "model.safetensors")
+        return Path(path).read_bytes()
+
+
+def upload_section() -> None:
+    """Load a saved model; it must match the current dataset, and anything else gives a clear error."""
+    uploaded = st.file_uploader(
+        "Load a saved model", type=["safetensors"], key="rec_upload",
+        help="A file saved from this app (Download → Trained model), for the same dataset.",
+    )  # fmt: skip
+    if uploaded is None:
+        return
+    token = (uploaded.name, uploaded.size, getattr(uploaded, "file_id", ""))
+    if st.session_state.get("rec_upload_done") == token:
+        return  # already loaded; do not reload on every rerun
+    error = load_uploaded(uploaded.name, uploaded.getvalue())
+    if error:
+        st.error(error, icon=":material/error:")
+        return
+    st.session_state["rec_upload_done"] = token
+    state.flash(f"Loaded the model from {uploaded.name}.")
+    st.rerun()
+
+
+def load_uploaded(name: str, data: bytes) -> str | None:
+    """Load model bytes and make them the current model; the error message, or None on success."""
+    from collab.training import load
+
+    if len(data) > MAX_MODEL_MB * 1024 * 1024:
+        return f"{name} is {len(data) / 2**20:.0f} MB; a saved model may be at most {MAX_MODEL_MB} MB."
+    with tempfile.TemporaryDirectory() as folder:
+        safe_name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(name).name).lstrip(".") or "model.safetensors"
+        path = Path(folder) / safe_name
+        path.write_bytes(data)
+        try:
+            loaded = load(path)
+        except (ValueError, OSError, KeyError, RuntimeError) as err:
+            return f"Could not load the model: {err}"
+    mismatch = rec.model_mismatch(loaded, state.ratings())
+    if mismatch:
+        return f"{name} does not fit the current dataset: {mismatch}. Load that dataset first, or train here."
+    state.set_result(loaded)
+    return None
