@@ -18,5 +18,10 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
-sidebar.status()
-page.run()
+status_slot = st.sidebar.container()
+try:
+    page.run()
+finally:
+    # drawn after the page, so it shows what the page just did (a model trained, a dataset loaded);
+    # in `finally` so a page that calls st.stop() still gets it
+    sidebar.status(status_slot)

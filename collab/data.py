@@ -40,7 +40,7 @@ class Ratings:
     titles: np.ndarray | None = None  # (n_items,) str, or None
     genres: tuple[tuple[str, ...], ...] | None = None  # per item index, or None
     name: str = "ratings"
-    truth: object | None = None  # ground truth of a planted (demo) set: collab.sources.DemoTruth
+    truth: object | None = None  # ground truth of a planted (demo) set: collab.demo.DemoTruth
     fingerprint: str = field(default="", compare=False)
     notes: tuple[str, ...] = field(default=(), compare=False)  # what loading fixed, e.g. duplicates dropped
 
@@ -94,8 +94,9 @@ class Ratings:
         `lines` maps rows to places in the source file for error messages: the file line of the
         first row (int), the line of every row (array), or None for "row N" of the frame.
         Duplicate (user, item) pairs keep the last rating and are reported in `notes`
-        (`duplicates="error"` raises instead). Labels are sorted: numbers numerically, text
-        lexicographically, so the vocabulary does not depend on row order.
+        (`duplicates="error"` raises instead). Labels keep the ids' text ("007" stays "007"; give
+        id columns as text or categorical to keep it) and are sorted by `label_order`, so the
+        vocabulary does not depend on row order.
         """
         where = _Locator(lines)
         columns = [user_col, item_col, rating_col] + [c for c in (timestamp_col, title_col) if c is not None]
@@ -441,33 +442,53 @@ def _timestamps(column: pd.Series, name: str, where: _Locator) -> np.ndarray:
     return ((parsed - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)).to_numpy(dtype=np.int64)
 
 
-def label_values(column: pd.Series) -> pd.Series:
-    """Ids as they should become labels: integral floats (1.0) as ints, text as str, numbers kept."""
-    if pd.api.types.is_float_dtype(column.dtype):
-        values = column.to_numpy()
-        if np.all(values == np.round(values)):
-            return column.astype(np.int64)
-        return column
-    if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
-        return column
-    return column.astype(str)
-
-
 def _vocab(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Dense ids and sorted str labels: numbers sort numerically, text lexicographically."""
-    values = label_values(column)
+    """Dense ids and str labels holding each id's text; see `label_order` for the order."""
+    if isinstance(column.dtype, pd.CategoricalDtype):  # read_ratings' id columns: codes + the distinct texts
+        codes = column.cat.codes.to_numpy(dtype=np.int64)
+        return _ordered(codes, _as_text(column.cat.categories.to_series()))
+    values = column
+    if pd.api.types.is_float_dtype(values.dtype) and np.all(values.to_numpy() == np.round(values.to_numpy())):
+        values = values.astype(np.int64)  # a frame's 1.0 is the id 1 (NaN-free here: checked before)
     if pd.api.types.is_integer_dtype(values.dtype) and len(values):
         ids = values.to_numpy(dtype=np.int64)
         low, high = int(ids.min()), int(ids.max())
         if low >= 0 and high < 4 * len(ids) + 1_000_000:
-            # Small non-negative ids (the usual case): a presence table beats hashing and sorting.
+            # Small non-negative ids: a presence table beats hashing and sorting, and numeric order
+            # is already the order `label_order` gives their text.
             present = np.zeros(high + 1, dtype=bool)
             present[ids] = True
             dense = np.cumsum(present) - 1
             return dense[ids], np.flatnonzero(present).astype(str)
-    codes, uniques = pd.factorize(values, sort=True)
-    labels = np.asarray(uniques.astype(str), dtype=str)
-    return codes.astype(np.int64), labels
+    codes, uniques = pd.factorize(values)
+    return _ordered(codes.astype(np.int64), _as_text(pd.Series(uniques)))
+
+
+def _as_text(values: pd.Series) -> np.ndarray:
+    """Distinct id values as str: text unchanged, numbers (from a frame built in code) as written by str."""
+    if pd.api.types.is_float_dtype(values.dtype) and np.all(values.to_numpy() == np.round(values.to_numpy())):
+        values = values.astype(np.int64)
+    return np.asarray(values.astype(str), dtype=str)
+
+
+def label_order(labels: np.ndarray) -> np.ndarray:
+    """The vocabulary order of distinct labels: numeric when every label is a plain non-negative integer
+    without leading zeros ("9" < "10"), else by text (code points: "007" < "10" < "9" < "B" < "a")."""
+    if len(labels) and pd.Index(labels).str.fullmatch("0|[1-9][0-9]*").all():
+        return np.lexsort((labels, np.strings.str_len(labels)))  # shorter first = smaller, any length
+    return np.argsort(labels, kind="stable")
+
+
+def _ordered(codes: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes into `labels` (distinct) renumbered to `label_order`; surrounding spaces are dropped."""
+    stripped = np.strings.strip(labels)
+    if (stripped != labels).any():  # " 7" and "7" are one id: spaces around a field are layout, not text
+        labels, merged = np.unique(stripped, return_inverse=True)
+        codes = merged[codes]
+    order = label_order(labels)
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return rank[codes], labels[order]
 
 
 def _duplicated_pairs(pair: np.ndarray) -> np.ndarray:

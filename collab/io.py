@@ -57,7 +57,8 @@ def _model_args(result: TrainResult) -> dict[str, Any]:
 def save_result(result: TrainResult, path: str | Path) -> Path:
     """Write `result` to `path` (conventionally *.safetensors) and return the path."""
     path = Path(path)
-    tensors = {name: t.detach().cpu().contiguous() for name, t in result.model.state_dict().items()}
+    # clone: parameters may be views into one optimizer buffer, and safetensors refuses shared storage
+    tensors = {name: t.detach().cpu().clone() for name, t in result.model.state_dict().items()}
     metadata = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,

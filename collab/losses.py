@@ -230,7 +230,9 @@ def batch_breakdown(
     logits: torch.Tensor, targets: torch.Tensor, labels: Sequence[str] | None = None
 ) -> BatchBreakdown:
     """Per-example softmax and cross-entropy for a (batch, n_classes) tensor of logits."""
-    assert logits.dim() == 2 and targets.shape == logits.shape[:1], "logits (batch, n_classes), targets (batch,)"
+    assert logits.dim() == 2 and targets.shape == logits.shape[:1], (
+        "logits (batch, n_classes), targets (batch,)"
+    )
     log_probs = log_softmax(logits)  # (batch, n_classes)
     losses = -log_probs.gather(1, targets.long().unsqueeze(1)).squeeze(1)  # (batch,)
     names = tuple(labels) if labels is not None else tuple(f"class {i}" for i in range(logits.shape[1]))
@@ -335,7 +337,10 @@ class MultiLabelBreakdown:
 
 
 def multilabel_breakdown(
-    logits: Sequence[float], targets: Sequence[int], labels: Sequence[str] | None = None, threshold: float = 0.5
+    logits: Sequence[float],
+    targets: Sequence[int],
+    labels: Sequence[str] | None = None,
+    threshold: float = 0.5,
 ) -> MultiLabelBreakdown:
     """Per-label sigmoid + BCE, mean loss, and accuracy at a threshold, as in fastbook chapter 6."""
     values = check_logits(logits, min_count=1, max_count=MAX_LABELS, what="label")
@@ -381,7 +386,9 @@ def check_logits(
             f"add at least {min_count} {what}{plural}"
         )
     if len(numbers) > max_count:
-        raise LossInputError(f"{len(numbers)} {what}{plural} is too many for the playground: keep at most {max_count}")
+        raise LossInputError(
+            f"{len(numbers)} {what}{plural} is too many for the playground: keep at most {max_count}"
+        )
     return numbers
 
 
@@ -394,7 +401,9 @@ def _cell_to_float(value: object, row: int) -> float:
     try:
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise LossInputError(f"row {row}: the logit {value!r} is not a number; type one like 2.5 or -1") from None
+        raise LossInputError(
+            f"row {row}: the logit {value!r} is not a number; type one like 2.5 or -1"
+        ) from None
     if math.isnan(number):  # a cleared cell in the table arrives as NaN
         raise LossInputError(empty)
     if math.isinf(number):

@@ -9,6 +9,7 @@ of a model whose tables are sparse) get the ordinary AdamW update.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -123,3 +124,65 @@ def _row_update(
         weights.mul_(1 - lr * decay)
     weights.addcdiv_(avg, avg_sq.div_(correction2).sqrt_().add_(eps), value=-lr / correction1)
     param.index_copy_(0, rows, weights)
+
+
+class FlatAdamW:
+    """AdamW over one flat buffer holding every parameter (and one for every gradient).
+
+    Same update as `torch.optim.AdamW`; weight decay is a per-element vector, so the decay groups
+    cost nothing. On small models the per-step cost is a handful of kernels instead of optimizer
+    bookkeeping per tensor. Parameters become views into the buffer; gradients stay allocated
+    (zeroed, never set to None) so autograd accumulates into the buffer in place.
+    """
+
+    def __init__(
+        self,
+        groups: list[dict[str, Any]],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+    ) -> None:
+        params = [p for group in groups for p in group["params"]]
+        total = sum(p.numel() for p in params)
+        like = params[0]
+        self.flat = torch.empty(total, dtype=like.dtype, device=like.device)
+        self.grad = torch.zeros_like(self.flat)
+        self.decay = torch.empty_like(self.flat)
+        offset = 0
+        for group in groups:
+            for param in group["params"]:
+                size = param.numel()
+                view = self.flat[offset : offset + size].view_as(param)
+                view.copy_(param.detach())
+                param.data = view
+                param.grad = self.grad[offset : offset + size].view_as(param)
+                self.decay[offset : offset + size] = group["weight_decay"]
+                offset += size
+        self.params = params
+        self.exp_avg = torch.zeros_like(self.flat)
+        self.exp_avg_sq = torch.zeros_like(self.flat)
+        self.steps = 0
+        self.param_groups = [{"lr": lr, "betas": betas, "eps": eps}]
+
+    def zero_grad(self, set_to_none: bool = False) -> None:
+        """Zero the gradient buffer (kept allocated whatever `set_to_none` says)."""
+        self.grad.zero_()
+
+    @torch.no_grad()
+    def step(self) -> None:
+        """One AdamW update of every parameter."""
+        group = self.param_groups[0]
+        lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
+        self.steps += 1
+        correction1 = 1 - beta1**self.steps
+        correction2 = 1 - beta2**self.steps
+        self.flat.addcmul_(self.flat, self.decay, value=-lr)  # decoupled decay: p *= 1 - lr * wd
+        self.exp_avg.lerp_(self.grad, 1 - beta1)
+        self.exp_avg_sq.mul_(beta2).addcmul_(self.grad, self.grad, value=1 - beta2)
+        denom = self.exp_avg_sq.sqrt().div_(math.sqrt(correction2)).add_(eps)
+        self.flat.addcdiv_(self.exp_avg, denom, value=-lr / correction1)
+
+    def release(self) -> None:
+        """Detach the gradients from the buffer (after training)."""
+        for param in self.params:
+            param.grad = None

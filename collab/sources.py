@@ -1,4 +1,4 @@
-"""Where ratings come from: uploaded or local text files, MovieLens (download + cache), the demo set.
+"""Ratings and items from uploaded or local text files: sniffing the layout, then one validated read.
 
 Every reader ends in `Ratings.from_frame`, so all sources share one validation and one set of
 `DataError` messages. Parsing is pandas' C engine throughout; nothing here loops over rows.
@@ -7,35 +7,26 @@ Every reader ends in `Ratings.from_frame`, so all sources share one validation a
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
-import http.client
+import importlib
 import io
 import os
 import re
-import shutil
-import tempfile
-import urllib.error
-import urllib.request
-import zipfile
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
 
 import numpy as np
 import pandas as pd
 
-from collab.data import MAX_RATINGS, DataError, Ratings, label_values
+from collab.data import MAX_RATINGS, DataError, Ratings
 
 __all__ = [
     "MAX_RATINGS",
     "MAX_UPLOAD_MB",
-    "MOVIELENS_DATASETS",
-    "DemoTruth",
     "Sniff",
-    "demo_ratings",
-    "load_movielens",
-    "load_movielens_dir",
     "read_items",
     "read_ratings",
     "sniff_ratings",
@@ -43,13 +34,13 @@ __all__ = [
 
 # Uploads larger than this are refused before parsing; .streamlit's server.maxUploadSize should match.
 MAX_UPLOAD_MB = 200
-MOVIELENS_URL = "https://files.grouplens.org/datasets/movielens/"
 
 Source = str | os.PathLike | bytes | IO[bytes] | IO[str]
-Progress = Callable[[int, int | None], None]
 Column = str | int | Literal[False] | None  # a name, a 0-based position, False for "none", None to detect
 
 _HEAD_BYTES = 64 * 1024
+# What pandas reads as missing by default; id columns use only "" (an id "NA" is an id).
+_NA_TEXT = sorted(pd.io.parsers.readers.STR_NA_VALUES)
 _SEPARATORS = ("\t", ",", ";", "|")
 _SEP_NAMES = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe", "::": "'::'", r"\s+": "whitespace"}
 # Column names we recognise, compared lower-case with punctuation removed ("user_id" -> "userid").
@@ -396,7 +387,8 @@ def _sniff(
     preview = pd.DataFrame()
     if n_preview:
         try:
-            preview = _parse(io.BytesIO(preview_text), sep, has_header, columns, encoding, n_preview)
+            ids = [c for c in (mapping["user"], mapping["item"]) if c is not None]
+            preview = _parse(io.BytesIO(preview_text), sep, has_header, columns, encoding, n_preview, ids)
         except DataError:
             preview = pd.DataFrame(body[:n_preview])
         preview = preview.dropna(how="all").head(n_preview)
@@ -422,8 +414,13 @@ def _parse(
     columns: tuple[str, ...],
     encoding: str,
     nrows: int | None,
+    text_cols: Sequence[str] = (),
 ) -> pd.DataFrame:
-    """pandas' C parser with our separator conventions; parse failures become `DataError`."""
+    """pandas' C parser with our separator conventions; parse failures become `DataError`.
+
+    `text_cols` (ids) are read as the text in the file: "007" stays "007", "NA" is an id, only an
+    empty cell is missing.
+    """
     options: dict[str, object] = {
         "sep": "\x1f" if sep == "::" else sep,
         "engine": "c",
@@ -433,6 +430,11 @@ def _parse(
         "skip_blank_lines": False,
         "encoding": encoding,
     }
+    text_cols = [c for c in text_cols if c in columns]
+    if text_cols:
+        options["dtype"] = dict.fromkeys(text_cols, object)
+        options["keep_default_na"] = False
+        options["na_values"] = {c: [""] if c in text_cols else _NA_TEXT for c in columns}
     if sep == "::":
         options["quoting"] = csv.QUOTE_NONE
     try:
@@ -442,7 +444,7 @@ def _parse(
             raise
         if isinstance(handle, io.BytesIO):
             handle.seek(0)
-        return _parse(handle, sep, has_header, columns, "latin-1", nrows)
+        return _parse(handle, sep, has_header, columns, "latin-1", nrows, text_cols)
     except pd.errors.EmptyDataError as error:
         raise DataError(
             "the file is empty: no lines to read. Choose a file with one rating per line."
@@ -495,11 +497,41 @@ def read_ratings(
     sniff = _sniff(source, sep, has_header, explicit, n_preview=0)
     if sniff.problems:
         raise DataError(" ".join(sniff.problems))
+    first_line = 2 if sniff.has_header else 1
+    options = {
+        "title_col": sniff.title_col,
+        "name": name or source.name,
+        "max_rows": max_rows,
+        "duplicates": duplicates,
+    }
+    roles = (sniff.user_col, sniff.item_col, sniff.rating_col, sniff.timestamp_col)
+    ratings = None
+    fast = _parse_clean(source, sniff, max_rows)
+    if fast is not None:
+        with contextlib.suppress(DataError):  # the C parser below finds it again and names its true line
+            ratings = Ratings.from_frame(fast, *roles, lines=first_line, **options)  # type: ignore[arg-type]
+        del fast
+    if ratings is None:
+        ratings = _read_ratings_c(source, sniff, first_line, roles, options)
+    if items is not None:
+        ratings = ratings.with_items(items if isinstance(items, pd.DataFrame) else read_items(items))
+    return ratings
+
+
+def _read_ratings_c(
+    source: _Input, sniff: Sniff, first_line: int, roles: tuple[str | None, ...], options: dict
+) -> Ratings:
+    """The careful read: pandas' C parser, blank lines skipped, every message naming its true line."""
     # All columns are parsed (no usecols): with usecols the C parser silently accepts ragged lines.
     frame = _parse(
-        source.handle(sniff.sep), sniff.sep, sniff.has_header, sniff.columns, sniff.encoding, max_rows + 1
+        source.handle(sniff.sep),
+        sniff.sep,
+        sniff.has_header,
+        sniff.columns,
+        sniff.encoding,
+        options["max_rows"] + 1,
+        text_cols=(sniff.user_col, sniff.item_col),  # type: ignore[arg-type]
     )
-    first_line = 2 if sniff.has_header else 1
     lines: int | np.ndarray = first_line
     maybe_blank = frame[sniff.user_col].isna().to_numpy()
     if maybe_blank.any():  # blank lines parse as all-NaN rows; drop them but keep true line numbers
@@ -511,21 +543,60 @@ def read_ratings(
         raise DataError(
             "no ratings: the file has a header but no rows. Check that you picked the right file."
         )
-    ratings = Ratings.from_frame(
-        frame,
-        sniff.user_col,  # type: ignore[arg-type]
-        sniff.item_col,  # type: ignore[arg-type]
-        sniff.rating_col,  # type: ignore[arg-type]
-        sniff.timestamp_col,
-        title_col=sniff.title_col,
-        name=name or source.name,
-        max_rows=max_rows,
-        duplicates=duplicates,
-        lines=lines,
-    )
-    if items is not None:
-        ratings = ratings.with_items(items if isinstance(items, pd.DataFrame) else read_items(items))
-    return ratings
+    return Ratings.from_frame(frame, *roles, lines=lines, **options)  # type: ignore[arg-type]
+
+
+def _parse_clean(source: _Input, sniff: Sniff, max_rows: int) -> pd.DataFrame | None:
+    """A fast read of a clean file with pyarrow (ids as categorical text), or None: then the C parser decides.
+
+    Reading ids as text costs pandas' C parser about 4x its integer parse; pyarrow reads text
+    without a Python object per cell. Anything unusual (blank lines, ragged lines, missing
+    cells, non-UTF-8 bytes, text ratings or dates) returns None, so errors and their line
+    numbers always come from `_read_ratings_c`.
+    """
+    if sniff.sep == r"\s+" or sniff.encoding == "latin-1" or len(set(sniff.columns)) < len(sniff.columns):
+        return None
+    if source.size > max_rows * 4:  # surely too many rows: let the C parser stop at max_rows
+        return None
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pa_csv
+    except ImportError:  # pragma: no cover - pyarrow is pinned; the C parser still works without it
+        return None
+    ids = [sniff.user_col, sniff.item_col]
+    wanted = [c for c in (*ids, sniff.rating_col, sniff.timestamp_col, sniff.title_col) if c is not None]
+    try:
+        table = pa_csv.read_csv(
+            source.handle(sniff.sep),
+            read_options=pa_csv.ReadOptions(column_names=list(sniff.columns), skip_rows=int(sniff.has_header)),
+            parse_options=pa_csv.ParseOptions(
+                delimiter="\x1f" if sniff.sep == "::" else sniff.sep,
+                quote_char=False if sniff.sep == "::" else '"',
+                ignore_empty_lines=False,  # a blank line becomes a row of nulls, sending us to the C parser
+            ),
+            convert_options=pa_csv.ConvertOptions(
+                column_types=dict.fromkeys(ids, pa.string()), include_columns=wanted, strings_can_be_null=True
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError):
+        return None
+    numeric = [c for c in (sniff.rating_col, sniff.timestamp_col) if c is not None]
+    if any(not pa.types.is_integer(table[c].type) and not pa.types.is_floating(table[c].type) for c in numeric):
+        return None
+    if sniff.title_col is not None and not pa.types.is_string(table[sniff.title_col].type):
+        return None
+    if len(table) == 0 or len(table) > max_rows or any(table[c].null_count for c in wanted if c != sniff.title_col):
+        return None
+    columns: dict[str, object] = {}
+    for column in ids:
+        encoded = table[column].combine_chunks().dictionary_encode()
+        codes = encoded.indices.to_numpy(zero_copy_only=False)  # (n_rows,) int32
+        categories = pd.Index(encoded.dictionary.to_numpy(zero_copy_only=False), dtype=object)
+        columns[column] = pd.Categorical.from_codes(codes, categories=categories)
+    rest = table.select([c for c in wanted if c not in ids]).to_pandas()
+    for column in rest.columns:
+        columns[column] = rest[column]
+    return pd.DataFrame(columns)
 
 
 def read_items(path_or_buffer: Source, sep: str | None = None) -> pd.DataFrame:
@@ -541,7 +612,7 @@ def read_items(path_or_buffer: Source, sep: str | None = None) -> pd.DataFrame:
     first = next(line for line in text.splitlines() if line.strip())
     fields = first.split("|")
     if (sep in (None, "::")) and "::" in first:  # movies.dat: id::title::genre|genre
-        frame = _parse(source.handle("::"), "::", False, ("item", "title", "genres"), encoding, None)
+        frame = _parse(source.handle("::"), "::", False, ("item", "title", "genres"), encoding, None, ["item"])
         frame = frame.dropna(how="all").reset_index(drop=True)  # blank lines
         genres = _split_genres(frame["genres"])
     elif sep in (None, "|") and len(fields) >= 6 and all(f in ("0", "1") for f in fields[-19:]):  # u.item
@@ -551,7 +622,7 @@ def read_items(path_or_buffer: Source, sep: str | None = None) -> pd.DataFrame:
             else tuple(f"genre {i + 1}" for i in range(len(fields) - 5))
         )
         columns = ("item", "title", "release_date", "video_release_date", "url", *flag_names)
-        frame = _parse(source.handle("|"), "|", False, columns, encoding, None)
+        frame = _parse(source.handle("|"), "|", False, columns, encoding, None, ["item"])
         frame = frame.dropna(how="all").reset_index(drop=True)
         flags = frame[list(flag_names)].fillna(0).to_numpy(dtype=bool)  # (n_items, n_genres)
         names = np.array(flag_names, dtype=object)
@@ -568,7 +639,7 @@ def read_items(path_or_buffer: Source, sep: str | None = None) -> pd.DataFrame:
                 "Name them movieId (or item_id) and title, as in MovieLens movies.csv."
             )
         genre_cols = [c for c in header if _normalise(c) in ("genres", "genre")]
-        frame = _parse(source.handle(sep), sep, True, header, encoding, None)
+        frame = _parse(source.handle(sep), sep, True, header, encoding, None, id_cols)
         frame = frame.dropna(how="all").reset_index(drop=True)
         frame = frame.rename(columns={id_cols[0]: "item", title_cols[0]: "title"})
         genres = (
@@ -580,10 +651,10 @@ def read_items(path_or_buffer: Source, sep: str | None = None) -> pd.DataFrame:
             f"the items file has {int(missing.sum())} rows without an id (first: item number "
             f"{int(np.flatnonzero(missing)[0]) + 1}). Give every item an id."
         )
-    labels = label_values(frame["item"]).astype(str)
+    labels = frame["item"].astype(str).str.strip()  # the id's text, as ratings labels keep it
     return pd.DataFrame(
         {"title": frame["title"].fillna("").astype(str).str.strip().to_numpy(), "genres": genres.to_numpy()},
-        index=pd.Index(labels.to_numpy(), name="item"),
+        index=pd.Index(labels.to_numpy(dtype=str), name="item"),
     )
 
 
@@ -593,327 +664,21 @@ def _split_genres(column: pd.Series) -> pd.Series:
     return pd.Series([tuple(g for g in genres if g) for genres in text.str.split("|")], dtype=object)
 
 
-# ---- MovieLens ----------------------------------------------------------------------------------
+# ---- moved names ---------------------------------------------------------------------------------
 
-
-@dataclass(frozen=True)
-class MovieLensSpec:
-    """One MovieLens archive: its folder (and zip) name, the files we parse, and a display name."""
-
-    folder: str
-    ratings_file: str
-    items_file: str
-    title: str
-
-
-MOVIELENS_DATASETS: dict[str, MovieLensSpec] = {
-    "100k": MovieLensSpec("ml-100k", "u.data", "u.item", "MovieLens 100K"),
-    "latest-small": MovieLensSpec("ml-latest-small", "ratings.csv", "movies.csv", "MovieLens latest (small)"),
-    "1m": MovieLensSpec("ml-1m", "ratings.dat", "movies.dat", "MovieLens 1M"),
+# The demo set and MovieLens used to live here; these names stay importable from collab.sources
+# for existing callers. Resolved lazily (PEP 562) because collab.movielens imports this module.
+_MOVED = {
+    "DemoTruth": "collab.demo",
+    "demo_ratings": "collab.demo",
+    "MOVIELENS_DATASETS": "collab.movielens",
+    "load_movielens": "collab.movielens",
+    "load_movielens_dir": "collab.movielens",
+    "movielens_cache_dir": "collab.movielens",
 }
 
 
-def movielens_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
-    """Where MovieLens archives live: `cache_dir`, else $COLLAB_DATA_DIR, else the user's cache dir."""
-    if cache_dir is not None:
-        return Path(cache_dir)
-    if os.environ.get("COLLAB_DATA_DIR"):
-        return Path(os.environ["COLLAB_DATA_DIR"])
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("collab-lab"))
-
-
-def load_movielens(
-    name: str = "100k",
-    cache_dir: str | os.PathLike | None = None,
-    progress: Progress | None = None,
-    base_url: str | None = None,
-) -> Ratings:
-    """MovieLens with titles and genres: downloaded once from GroupLens, verified, cached, parsed.
-
-    The archive is fetched from `base_url` (else $COLLAB_MOVIELENS_URL, else GroupLens) into the
-    cache dir (see `movielens_cache_dir`) through a temporary file that is renamed only once the
-    download is complete and the zip is intact and holds the expected files. A zip placed there
-    by hand, or its extracted folder, is used without a download. `progress(bytes_done, bytes_total
-    or None)` is called as bytes arrive.
-    """
-    spec = _movielens_spec(name)
-    root = movielens_cache_dir(cache_dir)
-    folder = root / spec.folder
-    if not _is_extracted(folder, spec):
-        zip_path = root / f"{spec.folder}.zip"
-        if not zip_path.is_file():
-            base = base_url or os.environ.get("COLLAB_MOVIELENS_URL") or MOVIELENS_URL
-            _download(f"{base.rstrip('/')}/{spec.folder}.zip", zip_path, spec, progress)
-        _extract(zip_path, spec, folder)
-    return load_movielens_dir(folder)
-
-
-def load_movielens_dir(path: str | os.PathLike, name: str | None = None) -> Ratings:
-    """Parse an extracted MovieLens folder (ml-100k, ml-latest-small or ml-1m layout)."""
-    folder = Path(path)
-    for spec in MOVIELENS_DATASETS.values():
-        if _is_extracted(folder, spec):
-            break
-    else:
-        expected = " or ".join(f"{s.ratings_file} + {s.items_file}" for s in MOVIELENS_DATASETS.values())
-        raise DataError(f"{folder} is not a MovieLens folder: it needs {expected}.")
-    ratings_path = folder / spec.ratings_file
-    if spec.ratings_file == "ratings.csv":
-        ratings = read_ratings(
-            ratings_path, "userId", "movieId", "rating", "timestamp", sep=",", has_header=True
-        )
-    else:
-        sep = "\t" if spec.ratings_file == "u.data" else "::"
-        ratings = read_ratings(ratings_path, 0, 1, 2, 3, sep=sep, has_header=False)
-    return replace(ratings.with_items(read_items(folder / spec.items_file)), name=name or spec.title)
-
-
-def _movielens_spec(name: str) -> MovieLensSpec:
-    if name not in MOVIELENS_DATASETS:
-        raise DataError(f"unknown MovieLens set {name!r}; choose one of {', '.join(MOVIELENS_DATASETS)}.")
-    return MOVIELENS_DATASETS[name]
-
-
-def _is_extracted(folder: Path, spec: MovieLensSpec) -> bool:
-    return (folder / spec.ratings_file).is_file() and (folder / spec.items_file).is_file()
-
-
-def _download(url: str, dest: Path, spec: MovieLensSpec, progress: Progress | None) -> None:
-    """Fetch `url` to `dest` through a temporary file; only a complete, valid zip is renamed into place."""
-    manual = (
-        f"To install it by hand, download {url} on a machine with internet access and put the zip at {dest} "
-        "(or set COLLAB_DATA_DIR to a folder holding it), then try again."
-    )
-    try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise DataError(
-            f"cannot create the data folder {dest.parent}: {error}. Set COLLAB_DATA_DIR to a writable folder."
-        ) from error
-    fd, partial = tempfile.mkstemp(dir=dest.parent, prefix=f".{spec.folder}-", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            try:
-                with urllib.request.urlopen(url, timeout=30) as response:
-                    length = response.headers.get("Content-Length")
-                    total = int(length) if length and length.isdigit() else None
-                    done = 0
-                    if progress is not None:
-                        progress(0, total)
-                    while chunk := response.read(1 << 16):
-                        out.write(chunk)
-                        done += len(chunk)
-                        if progress is not None:
-                            progress(done, total)
-            except urllib.error.HTTPError as error:
-                raise DataError(
-                    f"could not download {spec.title}: {url} answered HTTP {error.code}. {manual}"
-                ) from error
-            except http.client.IncompleteRead as error:
-                raise DataError(
-                    f"the download of {spec.title} was cut short ({done + len(error.partial):,} of "
-                    f"{total or 0:,} bytes). Try again. {manual}"
-                ) from error
-            except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
-                reason = getattr(error, "reason", error)
-                raise DataError(
-                    f"could not download {spec.title} from {url} ({reason}); are you offline? {manual}"
-                ) from error
-        if total is not None and done != total:
-            raise DataError(
-                f"the download of {spec.title} was cut short ({done:,} of {total:,} bytes). Try again. {manual}"
-            )
-        _check_zip(Path(partial), spec, what=f"the file downloaded from {url}")
-        os.replace(partial, dest)
-    finally:
-        if os.path.exists(partial):
-            os.unlink(partial)
-
-
-def _zip_members(archive: zipfile.ZipFile, spec: MovieLensSpec, what: str) -> dict[str, zipfile.ZipInfo]:
-    """The archive's ratings and items members, found by file name (the folder inside may vary)."""
-    by_name = {Path(info.filename).name: info for info in archive.infolist() if not info.is_dir()}
-    missing = [f for f in (spec.ratings_file, spec.items_file) if f not in by_name]
-    if missing:
-        found = ", ".join(sorted(i.filename for i in archive.infolist())[:5]) or "nothing"
-        raise DataError(
-            f"{what} is not the {spec.title} archive: it lacks {', '.join(missing)} (it holds {found}). "
-            f"Delete it and download {spec.folder}.zip again."
-        )
-    return {f: by_name[f] for f in (spec.ratings_file, spec.items_file)}
-
-
-def _check_zip(path: Path, spec: MovieLensSpec, what: str) -> None:
-    """The zip opens, holds the expected files, and their CRCs match."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            _zip_members(archive, spec, what)
-            bad = archive.testzip()
-    except zipfile.BadZipFile as error:
-        raise DataError(
-            f"{what} is not a valid zip archive ({error}). Delete it and download {spec.folder}.zip again."
-        ) from error
-    if bad is not None:
-        raise DataError(
-            f"{what} is damaged: {bad} fails its CRC check. Delete it and download {spec.folder}.zip again."
-        )
-
-
-def _extract(zip_path: Path, spec: MovieLensSpec, folder: Path) -> None:
-    """Copy the two files we parse out of the zip, each through a temporary file and an atomic rename."""
-    what = f"the archive at {zip_path}"
-    folder.mkdir(parents=True, exist_ok=True)
-    try:
-        with zipfile.ZipFile(zip_path) as archive:
-            for file_name, info in _zip_members(archive, spec, what).items():
-                fd, partial = tempfile.mkstemp(dir=folder, prefix=f".{file_name}-", suffix=".part")
-                try:
-                    with os.fdopen(fd, "wb") as out, archive.open(info) as member:
-                        shutil.copyfileobj(member, out)
-                    os.replace(partial, folder / file_name)
-                finally:
-                    if os.path.exists(partial):
-                        os.unlink(partial)
-    except zipfile.BadZipFile as error:
-        if not any(folder.iterdir()):
-            folder.rmdir()  # leave no empty folder behind
-        raise DataError(
-            f"{what} is damaged ({error}). Delete it and download {spec.folder}.zip again."
-        ) from error
-
-
-# ---- the demo set -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, eq=False)
-class DemoTruth:
-    """The planted model behind `demo_ratings`: rating = global + biases + user·item + noise."""
-
-    user_factors: np.ndarray  # (n_users, k)
-    item_factors: np.ndarray  # (n_items, k)
-    user_bias: np.ndarray  # (n_users,)
-    item_bias: np.ndarray  # (n_items,)
-    global_mean: float
-    genre_names: tuple[str, ...]
-    item_genre: np.ndarray  # (n_items,) index into genre_names
-    user_taste: np.ndarray  # (n_users, n_genres) how much each user likes each genre
-    noise_std: float
-    oracle_rmse: float  # RMSE of the true (unrounded, unclipped) model on the observed ratings
-
-    def predict(self, user_ids: np.ndarray, item_ids: np.ndarray) -> np.ndarray:
-        """The true model's (unrounded, unclipped) ratings for (user, item) index pairs."""
-        dot = np.einsum("nk,nk->n", self.user_factors[user_ids], self.item_factors[item_ids])
-        return self.global_mean + self.user_bias[user_ids] + self.item_bias[item_ids] + dot
-
-
-# Words for made-up titles: "The {adjective} {noun} (year)"; one vocabulary per genre.
-_DEMO_GENRES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "Sci-Fi": (
-        ("Last", "Silent", "Distant", "Frozen", "Final", "Hidden", "Broken", "Eternal"),
-        ("Orbit", "Nebula", "Signal", "Colony", "Horizon", "Android", "Frontier", "Eclipse"),
-    ),
-    "Romance": (
-        ("Summer", "Paper", "Secret", "Golden", "Second", "Endless", "Sweet", "Little"),
-        ("Promise", "Letters", "Kiss", "Garden", "Waltz", "Vows", "Heart", "Affair"),
-    ),
-    "Comedy": (
-        ("Wrong", "Lucky", "Crazy", "Accidental", "Big", "Awkward", "Reluctant", "Noisy"),
-        ("Wedding", "Neighbours", "Vacation", "Roommate", "Uncle", "Reunion", "Detour", "Plan"),
-    ),
-    "Horror": (
-        ("Hollow", "Crimson", "Dead", "Whispering", "Black", "Rotten", "Howling", "Pale"),
-        ("House", "Woods", "Cellar", "Mirror", "Harvest", "Ritual", "Doll", "Lake"),
-    ),
-    "Western": (
-        ("Dusty", "Lone", "Iron", "Red", "Dry", "Wild", "Long", "High"),
-        ("Trail", "Rider", "Canyon", "Gulch", "Saddle", "Sheriff", "Mesa", "Outlaw"),
-    ),
-    "Documentary": (
-        ("Unseen", "Deep", "Forgotten", "Living", "Quiet", "Vanishing", "Ancient", "Restless"),
-        ("Ocean", "Planet", "Kingdom", "Machines", "Forests", "Empire", "River", "Cities"),
-    ),
-    "Animation": (
-        ("Brave", "Tiny", "Magic", "Clever", "Flying", "Sleepy", "Jolly", "Clockwork"),
-        ("Dragon", "Mouse", "Robot", "Castle", "Balloon", "Penguin", "Teapot", "Fox"),
-    ),
-    "Thriller": (
-        ("Cold", "Seventh", "Double", "Blind", "Midnight", "Burning", "Perfect", "Quiet"),
-        ("Witness", "Protocol", "Cipher", "Alibi", "Verdict", "Contract", "Target", "Hostage"),
-    ),
-}
-
-
-def demo_ratings(seed: int = 0) -> Ratings:
-    """A planted-structure set (600 users, 400 items, ~50k ratings in 8 named genres) with its ground truth.
-
-    rating = clip(round(global + user_bias + item_bias + user·item + noise), 1, 5), where items
-    sit near their genre's axis and users have genre tastes; who rates what follows item
-    popularity (a long tail), user activity, and taste (people watch what they like).
-    """
-    rng = np.random.default_rng(seed)
-    n_users, n_items, target_ratings, noise_std = 600, 400, 50_000, 0.5
-    genre_names = tuple(_DEMO_GENRES)
-    n_genres = len(genre_names)
-
-    item_genre = rng.permutation(np.repeat(np.arange(n_genres), n_items // n_genres))  # (n_items,)
-    item_factors = np.eye(n_genres)[item_genre] + rng.normal(0.0, 0.2, (n_items, n_genres))  # (n_items, k)
-    user_taste = rng.normal(0.0, 0.45, (n_users, n_genres))  # (n_users, n_genres)
-    user_taste[np.arange(n_users), rng.integers(0, n_genres, n_users)] += 0.9  # a favourite genre each
-    user_factors = user_taste.copy()  # (n_users, k): the genre axes are the latent factors
-    popularity = 1.0 / (rng.permutation(n_items) + 8.0)  # (n_items,) Zipf-like long tail
-    log_popularity = np.log(popularity)
-    user_bias = rng.normal(0.0, 0.3, n_users)
-    popularity_z = (log_popularity - log_popularity.mean()) / log_popularity.std()
-    item_bias = 0.25 * popularity_z + rng.normal(0.0, 0.3, n_items)  # popular items rate a bit higher
-    global_mean = 3.0
-    interaction = user_factors @ item_factors.T  # (n_users, n_items)
-    true_scores = global_mean + user_bias[:, None] + item_bias[None, :] + interaction  # (n_users, n_items)
-
-    # Who rates what: each user rates their top-n items under Gumbel-perturbed log weights
-    # (sampling without replacement, vectorised), weights = popularity x taste.
-    activity = rng.lognormal(0.0, 0.7, n_users)
-    n_rated = np.clip(np.round(activity * target_ratings / activity.sum()), 20, n_items // 2).astype(np.int64)
-    keys = log_popularity[None, :] + 0.8 * interaction + rng.gumbel(size=(n_users, n_items))
-    rank = np.argsort(np.argsort(-keys, axis=1), axis=1)  # (n_users, n_items) 0 = first choice
-    user_ids, item_ids = np.nonzero(rank < n_rated[:, None])
-
-    truth_values = true_scores[user_ids, item_ids]
-    observed = np.clip(np.round(truth_values + rng.normal(0.0, noise_std, len(user_ids))), 1, 5)
-    oracle_rmse = float(np.sqrt(np.mean((truth_values - observed) ** 2)))
-    timestamps = 1_420_070_400 + rng.integers(0, 3 * 365 * 86_400, len(user_ids))  # 2015-2017
-    order = np.argsort(timestamps, kind="stable")
-
-    titles = np.empty(n_items, dtype=object)
-    for genre, (adjectives, nouns) in enumerate(_DEMO_GENRES.values()):
-        members = np.flatnonzero(item_genre == genre)
-        combos = rng.permutation(len(adjectives) * len(nouns))[: len(members)]
-        years = rng.integers(1950, 2024, len(members))
-        for item, combo, year in zip(members, combos, years, strict=True):
-            titles[item] = f"The {adjectives[combo // len(nouns)]} {nouns[combo % len(nouns)]} ({year})"
-
-    truth = DemoTruth(
-        user_factors=user_factors,
-        item_factors=item_factors,
-        user_bias=user_bias,
-        item_bias=item_bias,
-        global_mean=global_mean,
-        genre_names=genre_names,
-        item_genre=item_genre,
-        user_taste=user_taste,
-        noise_std=noise_std,
-        oracle_rmse=oracle_rmse,
-    )
-    return Ratings(
-        user_ids=user_ids[order],
-        item_ids=item_ids[order],
-        ratings=observed[order],
-        user_labels=np.arange(1, n_users + 1).astype(str),
-        item_labels=np.arange(1, n_items + 1).astype(str),
-        timestamps=timestamps[order],
-        titles=titles.astype(str),
-        genres=tuple((genre_names[g],) for g in item_genre),
-        name=f"Demo (planted, seed {seed})",
-        truth=truth,
-    )
+def __getattr__(name: str) -> object:
+    if name not in _MOVED:
+        raise AttributeError(f"module 'collab.sources' has no attribute {name!r}")
+    return getattr(importlib.import_module(_MOVED[name]), name)

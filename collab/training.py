@@ -22,9 +22,12 @@ from collab import metrics
 from collab.config import TrainConfig
 from collab.data import Ratings
 from collab.models import CollabModel, build_model, is_no_decay
-from collab.optim import RowAdamW
+from collab.optim import FlatAdamW, RowAdamW
 
-SPARSE_MIN_ROWS = 50_000  # "auto": row-wise updates once the tables hold this many rows
+# "auto" goes row-wise when the tables are big and a step touches at most a quarter of their rows;
+# below about 20k rows a dense step over one flat buffer costs less than the row-wise bookkeeping
+SPARSE_MIN_ROWS = 20_000
+SPARSE_ROW_SHARE = 0.25
 EVAL_CHUNK = 1 << 16
 TOP_K = 10
 
@@ -146,7 +149,9 @@ def use_sparse(config: TrainConfig, n_users: int, n_items: int) -> bool:
     """Row-wise (sparse) updates for big tables, where a dense optimizer step would touch every row."""
     if config.sparse != "auto":
         return config.sparse == "sparse"
-    return n_users + n_items >= SPARSE_MIN_ROWS
+    rows = n_users + n_items
+    rows_per_step = 2 * config.effective_batch  # at most one user row and one item row per rating
+    return rows >= SPARSE_MIN_ROWS and rows_per_step <= SPARSE_ROW_SHARE * rows
 
 
 def data_y_range(ratings: np.ndarray) -> tuple[float, float]:
@@ -177,7 +182,7 @@ def parameter_groups(model: torch.nn.Module, weight_decay: float, decay_biases: 
 
 def make_optimizer(
     model: torch.nn.Module, config: TrainConfig, sparse: bool, device: torch.device
-) -> torch.optim.Optimizer:
+) -> torch.optim.Optimizer | FlatAdamW:
     """AdamW (dense tables) or the row-wise RowAdamW (sparse tables), with decay groups."""
     groups = [g for g in parameter_groups(model, config.weight_decay, config.decay_biases) if g["params"]]
     if sparse:
@@ -207,7 +212,7 @@ def _cos(start: float, end: float, t: float) -> float:
     return end + (start - end) * (1 + math.cos(math.pi * t)) / 2
 
 
-def _set_schedule(optimizer: torch.optim.Optimizer, lr: float, beta1: float) -> None:
+def _set_schedule(optimizer: torch.optim.Optimizer | FlatAdamW, lr: float, beta1: float) -> None:
     for group in optimizer.param_groups:
         group["lr"] = lr
         group["betas"] = (beta1, group["betas"][1])
@@ -278,6 +283,11 @@ def accumulate_group(
     total = torch.zeros((), device=users.device)
     for start in range(0, group_size, batch_size):
         micro = slice(start, start + batch_size)
+        if not amp:
+            loss_sum = model.accumulate_gradients(users[micro], items[micro], ratings[micro], group_size)
+            if loss_sum is not None:
+                total += loss_sum
+                continue
         with _autocast(users.device, amp):
             output = model(users[micro], items[micro])
         loss_sum = model.loss_sum(output, ratings[micro])
@@ -365,6 +375,8 @@ def train(
             if on_epoch is not None and on_epoch(stats) is False:
                 stopped = epoch < config.epochs
                 break
+        if isinstance(optimizer, FlatAdamW):
+            optimizer.release()
         if stopped and best_state is not None:
             model.load_state_dict(best_state)
         if valid_tensors is None:

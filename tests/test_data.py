@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from collab.data import DataError, Ratings, Split
+from collab.data import DataError, Ratings, Split, label_order
 
 
 def frame(rows: list[tuple], columns: tuple[str, ...] = ("user", "item", "rating")) -> pd.DataFrame:
@@ -121,6 +121,42 @@ def test_labels_are_sorted_naturally_and_ids_are_dense() -> None:
     assert ratings.item_ids.tolist() == [0, 1, 0]
     text = Ratings.from_frame(frame([("b", "y", 1.0), ("a", "x", 2.0), ("B", "x", 3.0)]))
     assert text.user_labels.tolist() == ["B", "a", "b"]  # text sorts lexicographically
+
+
+LABEL_CASES = [
+    ("plain integers: numeric", ["10", "9", "100", "0"], ["0", "9", "10", "100"]),
+    ("leading zeros: text", ["007", "7", "10"], ["007", "10", "7"]),
+    ("mixed text and numbers: text", ["10", "9", "x1", "B"], ["10", "9", "B", "x1"]),
+    ("float-looking: text", ["1e3", "1000", "1.0", "2"], ["1.0", "1000", "1e3", "2"]),
+    ("negative: text", ["-5", "3", "12"], ["-5", "12", "3"]),
+    ("beyond int64: numeric", ["99999999999999999999", "8"], ["8", "99999999999999999999"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("labels", "expected"), [c[1:] for c in LABEL_CASES], ids=[c[0] for c in LABEL_CASES]
+)
+def test_text_labels_keep_their_text_and_sort_numerically_only_when_plain(
+    labels: list[str], expected: list[str]
+) -> None:
+    rows = [(label, f"i{n % 2}", float(n % 5 + 1)) for n, label in enumerate(labels)]
+    ratings = Ratings.from_frame(frame(rows))
+    assert ratings.user_labels.tolist() == expected
+    assert ratings.user_labels[ratings.user_ids].tolist() == labels  # every row keeps its own label
+    assert label_order(np.array(labels)).tolist() == [labels.index(x) for x in expected]
+
+
+def test_numbers_from_code_become_their_plain_text() -> None:
+    ints = Ratings.from_frame(frame([(1, 1.0, 3.0), (2, 2.0, 4.0)]))
+    assert ints.user_labels.tolist() == ["1", "2"] and ints.item_labels.tolist() == ["1", "2"]
+    text = Ratings.from_frame(frame([("1", "1", 3.0), ("2", "2", 4.0)]))
+    assert ints.fingerprint == text.fingerprint  # the same ids as numbers or as text: the same data
+
+
+def test_spaces_around_a_label_are_not_part_of_it() -> None:
+    ratings = Ratings.from_frame(frame([(" 7", "a ", 3.0), ("7", "b", 4.0), ("8 ", "a", 5.0)]))
+    assert ratings.user_labels.tolist() == ["7", "8"] and ratings.item_labels.tolist() == ["a", "b"]
+    assert ratings.user_ids.tolist() == [0, 0, 1] and ratings.item_ids.tolist() == [0, 1, 0]
 
 
 def test_contract_dtypes_and_fingerprint() -> None:

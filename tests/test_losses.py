@@ -257,20 +257,28 @@ def test_figures_carry_the_numbers() -> None:
     huge = losses.PRESETS["huge"]
     b = losses.softmax_breakdown(huge.logits, huge.target, huge.labels)
     steps = loss_plots.softmax_steps_figure(b)
-    assert [trace.type for trace in steps.data] == ["bar", "scatter", "bar", "bar", "bar"]
+    assert [trace.type for trace in steps.data] == ["bar", "scatter", "bar", "bar", "bar", "bar"]
     assert math.isnan(steps.data[0].y[0])  # exp(120) has no bar...
     assert list(steps.data[1].text) == ["<b>inf</b>"] * 3  # ...but the overflow is spelled out in its place
     assert list(steps.data[2].y) == pytest.approx(b.probs.tolist())
-    assert len(loss_plots.softmax_steps_figure(losses.softmax_breakdown([1.0, 2.0], 0)).data) == 4
+    assert list(steps.data[4].y) == [0.0, 1.0, 0.0, 0.0]  # the one-hot actuals
+    assert len(loss_plots.softmax_steps_figure(losses.softmax_breakdown([1.0, 2.0], 0)).data) == 5
     grad = loss_plots.gradient_figure(b)
     assert list(grad.data[0].y) == pytest.approx(b.grad.tolist())
     assert grad.data[0].marker.color[1] == loss_plots.ORANGE  # the target
     curve = losses.temperature_curve([4.0, 1.0], 0)
     temp = loss_plots.temperature_figure(
-        ("a", "b"), 0, losses.softmax(torch.tensor([4.0, 1.0])).numpy(), np.array([0.6, 0.4]), 2.0, curve
+        ("a", "b"),
+        0,
+        losses.softmax(torch.tensor([4.0, 1.0])).numpy(),
+        np.array([0.6, 0.4]),
+        2.0,
+        0.51,
+        curve,
     )
     assert len(temp.data) == 4 and temp.data[3].x[0] == 2.0
     assert temp.data[0].name != temp.data[1].name
+    assert temp.data[3].y[0] == 0.51  # the exact loss, not a point read off the curve
     acts, targets = losses.fastbook_activations()
     batch = loss_plots.batch_loss_figure(losses.batch_breakdown(acts, targets))
     assert len(batch.data[0].y) == 6

@@ -77,3 +77,22 @@ def test_sparse_tables_give_sparse_gradients() -> None:
     model = build_model(TrainConfig(n_factors=4), 5, 7, sparse=True)
     model.predict_ratings(USERS, ITEMS).sum().backward()
     assert model.user_factors.weight.grad.is_sparse
+
+
+@pytest.mark.parametrize("model", ["dot", "bias"])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_hand_written_gradient_matches_autograd(model: str, sparse: bool) -> None:
+    torch.manual_seed(0)
+    built = build_model(TrainConfig(model=model, n_factors=4), 5, 7, sparse=sparse)
+    with torch.no_grad():
+        for param in built.parameters():
+            param.normal_(0, 0.5)
+    ratings = torch.tensor([1.0, 5.0, 3.0, 4.0, 2.0, 5.0])
+    loss = built.accumulate_gradients(USERS, ITEMS, ratings, divisor=10)
+    manual = [p.grad.to_dense() for p in built.parameters()]
+    built.zero_grad(set_to_none=True)
+    expected = built.loss_sum(built(USERS, ITEMS), ratings)
+    (expected / 10).backward()
+    torch.testing.assert_close(loss, expected.detach())
+    for got, want in zip(manual, (p.grad.to_dense() for p in built.parameters()), strict=True):
+        torch.testing.assert_close(got, want)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from collab.data import DataError
-from collab.sources import load_movielens
+from collab.movielens import load_movielens
 
 U_DATA = (
     "1\t1\t5\t881250949\n1\t2\t3\t881250950\n2\t1\t4\t881250951\n2\t3\t1\t881250952\n3\t2\t2\t881250953\n"

@@ -17,16 +17,17 @@ from collab.io import ModelFileError
 from collab.training import train
 from tests.test_training import TRAIN, VALID, small
 
+MODELS = ("dot", "nn", "bias", "classifier")
+
 
 @pytest.fixture(scope="module")
 def results() -> dict[str, collab.TrainResult]:
-    return {
-        model: train(TRAIN, VALID, small(model=model, epochs=1))
-        for model in ("dot", "nn", "bias", "classifier")
-    }
+    trained = {model: train(TRAIN, VALID, small(model=model, epochs=1, sparse="dense")) for model in MODELS}
+    trained["dot-sparse"] = train(TRAIN, VALID, small(epochs=1, sparse="sparse"))
+    return trained
 
 
-@pytest.mark.parametrize("model", ["dot", "nn", "bias", "classifier"])
+@pytest.mark.parametrize("model", [*MODELS, "dot-sparse"])
 def test_round_trip_gives_identical_predictions(results: dict, model: str, tmp_path: Path) -> None:
     result = results[model]
     path = result.save(tmp_path / "model.safetensors")

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -13,16 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from collab.data import DataError
-from collab.sources import (
-    MAX_RATINGS,
-    MAX_UPLOAD_MB,
-    DemoTruth,
-    demo_ratings,
-    load_movielens_dir,
-    read_items,
-    read_ratings,
-    sniff_ratings,
-)
+from collab.demo import DemoTruth, demo_ratings
+from collab.movielens import load_movielens_dir
+from collab.sources import MAX_RATINGS, MAX_UPLOAD_MB, read_items, read_ratings, sniff_ratings
 
 # u.item lines: id|title|release|video release|url|19 genre flags (latin-1 on disk).
 U_ITEM = (
@@ -166,6 +162,105 @@ def test_blank_lines_are_skipped_and_line_numbers_stay_true() -> None:
     assert read_ratings(b"user,item,rating\n1,2,3\n\n2,3,4\n\n").n_ratings == 2
     with pytest.raises(DataError, match="'x' on line 5"):
         read_ratings(b"user,item,rating\n1,2,3\n\n2,3,4\n2,2,x\n")
+
+
+# ---- ids keep their text ------------------------------------------------------------------------
+
+ID_CASES = [
+    ("leading zeros", ["007", "7", "0042", "42"], ["0042", "007", "42", "7"]),
+    ("mixed text and numbers", ["10", "9", "ann", "B7"], ["10", "9", "B7", "ann"]),
+    ("float-looking", ["1e3", "1000", "1.0", "1.50"], ["1.0", "1.50", "1000", "1e3"]),
+    ("NA-looking", ["NA", "null", "1"], ["1", "NA", "null"]),
+    ("plain integers", ["10", "9", "100"], ["9", "10", "100"]),
+]
+
+
+@pytest.mark.parametrize("blank_line", [False, True], ids=["fast read", "careful read"])
+@pytest.mark.parametrize(("ids", "expected"), [c[1:] for c in ID_CASES], ids=[c[0] for c in ID_CASES])
+def test_ids_keep_the_text_of_the_file(ids: list[str], expected: list[str], blank_line: bool) -> None:
+    rows = [f"{label},{label},{n % 5 + 1}\n" for n, label in enumerate(ids)]
+    if blank_line:  # a blank line sends the file through the C parser instead of pyarrow
+        rows.insert(1, "\n")
+    ratings = read_ratings(("user,item,rating\n" + "".join(rows)).encode())
+    assert ratings.user_labels.tolist() == expected and ratings.item_labels.tolist() == expected
+    assert ratings.user_labels[ratings.user_ids].tolist() == ids
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"1\t007\t4\n2\t7\t3\n", b"1::007::4\n2::7::3\n", b"user;item;rating\n1;007;4\n2;7;3\n"],
+    ids=["tsv", "dat", "semicolon"],
+)
+def test_every_format_keeps_leading_zeros(data: bytes) -> None:
+    assert read_ratings(data).item_labels.tolist() == ["007", "7"]
+
+
+def test_spaces_around_ids_are_layout_not_text() -> None:
+    ratings = read_ratings(b"user, item, rating\n1, 007, 4\n2, 7, 3\n2 ,007 ,5\n")
+    assert ratings.user_labels.tolist() == ["1", "2"] and ratings.item_labels.tolist() == ["007", "7"]
+
+
+def test_the_preview_shows_ids_as_written() -> None:
+    sniff = sniff_ratings(b"user,item,rating\n007,1e3,4\n7,1000,3\n")
+    assert sniff.preview["user"].tolist() == ["007", "7"] and sniff.preview["item"].tolist() == [
+        "1e3",
+        "1000",
+    ]
+
+
+@pytest.mark.parametrize(
+    "items",
+    [
+        b"movieId,title,genres\n007,Bond (1962),Action\n7,Seven (1995),Crime\n1e3,Kilo (2000),\n",
+        b"007::Bond (1962)::Action\n7::Seven (1995)::Crime\n1e3::Kilo (2000)::\n",
+    ],
+    ids=["movies.csv", "movies.dat"],
+)
+def test_items_join_on_the_ids_text(items: bytes) -> None:
+    ratings = read_ratings(b"userId,movieId,rating\n1,007,4\n1,7,3\n2,1e3,5\n", items=items)
+    assert ratings.item_labels.tolist() == ["007", "1e3", "7"]
+    assert ratings.titles.tolist() == ["Bond (1962)", "Kilo (2000)", "Seven (1995)"]
+    assert ratings.genres[0] == ("Action",) and not ratings.notes
+
+
+def test_movielens_numeric_ids_join_their_items(tmp_path: Path) -> None:
+    (tmp_path / "u.item").write_bytes(U_ITEM.encode("latin-1"))
+    ratings = read_ratings(U_DATA.encode(), items=tmp_path / "u.item")
+    assert ratings.item_labels.tolist() == ["1", "2", "3"] and all(ratings.titles) and not ratings.notes
+
+
+numberish = st.one_of(
+    st.integers(min_value=0, max_value=10**12).map(str),
+    st.integers(min_value=0, max_value=999).map(lambda n: f"{n:04d}"),  # leading zeros
+    st.from_regex(r"-?[0-9]{1,3}(\.[0-9]{1,2})?(e[+-]?[0-9])?", fullmatch=True),  # floats, exponents, signs
+    st.sampled_from(["NA", "nan", "null", "None", "+1", "1_000", "0x1F"]),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=st.lists(
+        st.tuples(numberish, numberish, st.sampled_from([1.0, 2.0, 3.5, 5.0])),
+        min_size=2,
+        max_size=25,
+        unique_by=lambda row: (row[0], row[1]),
+    ),
+    sep=st.sampled_from([",", "\t", "::"]),
+)
+def test_number_like_ids_round_trip_as_text(rows: list[tuple[str, str, float]], sep: str) -> None:
+    users, items = {r[0] for r in rows}, {r[1] for r in rows}
+    if len(users) < 2 or len(items) < 2 or len({r[2] for r in rows}) < 2:
+        return  # invalid by design: covered by the error table
+    body = "".join(f"{u}{sep}{i}{sep}{r}\n" for u, i, r in rows)
+    fast = read_ratings(f"user{sep}item{sep}rating\n{body}".encode())
+    careful = read_ratings(f"user{sep}item{sep}rating\n\n{body}".encode())  # blank line: the C parser
+    for ratings in (fast, careful):
+        pairs = zip(ratings.user_labels[ratings.user_ids], ratings.item_labels[ratings.item_ids], strict=True)
+        assert sorted((str(u), str(i)) for u, i in pairs) == sorted((u, i) for u, i, _ in rows)
+        for labels, wanted in ((ratings.user_labels, users), (ratings.item_labels, items)):
+            plain = all(re.fullmatch("0|[1-9][0-9]*", label) for label in wanted)
+            assert labels.tolist() == sorted(wanted, key=int if plain else None)
+    assert fast.fingerprint == careful.fingerprint
 
 
 # ---- bad input: one table, asserting on the message ---------------------------------------------
@@ -434,3 +529,21 @@ def test_users_rate_more_of_their_favourite_genre() -> None:
     favourite = truth.user_taste.argmax(axis=1)  # (n_users,)
     share = np.mean(truth.item_genre[ratings.item_ids] == favourite[ratings.user_ids])
     assert share > 1.5 / len(truth.genre_names)
+
+
+# ---- moved names --------------------------------------------------------------------------------
+
+
+def test_moved_names_stay_importable_from_sources_in_any_import_order() -> None:
+    import collab.demo
+    import collab.movielens
+    import collab.sources
+
+    assert collab.sources.demo_ratings is collab.demo.demo_ratings
+    assert collab.sources.DemoTruth is collab.demo.DemoTruth
+    assert collab.sources.load_movielens is collab.movielens.load_movielens
+    assert collab.sources.load_movielens_dir is collab.movielens.load_movielens_dir
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        collab.sources.nope  # noqa: B018
+    code = "import collab.movielens; from collab.sources import load_movielens, demo_ratings, DemoTruth"
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -209,3 +209,27 @@ def test_loss_and_sweep_figures() -> None:
     assert len(fig.layout.shapes) == 2  # noise floor and overfit marker
     sweep = sweep_figure({0.1: history, 0.01: history[:2]})
     assert [trace.name for trace in sweep.data] == ["wd 0.1", "wd 0.01"]
+
+
+def test_flat_and_row_wise_adamw_match_torch_adamw() -> None:
+    from collab.optim import FlatAdamW, RowAdamW
+
+    torch.manual_seed(0)
+    reference = torch.nn.Embedding(6, 3)
+    models = [torch.nn.Embedding(6, 3), torch.nn.Embedding(6, 3, sparse=True)]
+    for model in models:
+        model.load_state_dict(reference.state_dict())
+    torch_opt = torch.optim.AdamW(
+        reference.parameters(), lr=0.1, betas=(0.9, 0.99), eps=1e-5, weight_decay=0.3
+    )
+    groups = [{"params": list(models[0].parameters()), "weight_decay": 0.3}]
+    flat = FlatAdamW(groups, lr=0.1, betas=(0.9, 0.99), eps=1e-5)
+    rows = RowAdamW(models[1].parameters(), lr=0.1, betas=(0.9, 0.99), eps=1e-5, weight_decay=0.3)
+    ids = torch.tensor([0, 1, 2, 3, 4, 5, 5, 0])  # every row, with repeats: lazy updates equal dense ones
+    for _ in range(3):
+        for model, optimizer in zip([reference, *models], [torch_opt, flat, rows], strict=True):
+            optimizer.zero_grad()
+            model(ids).pow(2).sum().backward()
+            optimizer.step()
+    torch.testing.assert_close(models[0].weight, reference.weight)
+    torch.testing.assert_close(models[1].weight, reference.weight)

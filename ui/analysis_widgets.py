@@ -162,6 +162,7 @@ def projection_section(result: TrainResult, ratings: Ratings) -> int | None:
         + (" Click a point to see its neighbours." if table == "items" and dims == "2-D" else "")
     )
     event = st.plotly_chart(fig, on_select="rerun", selection_mode="points", key=f"emb_map_{table}_{dims}")
+    print("DEBUGEVENT", time.time(), event, flush=True)
     if table != "items":
         return None
     return clicked_item(event)

@@ -54,11 +54,13 @@ def multiclass_section() -> None:
         key="loss_preset",
     )
     preset = losses.PRESETS[key]
-    choice = key  # the target and T widgets are per preset (and per fastbook image), so each starts from its own
+    choice = (
+        key  # the target and T widgets are per preset (and per fastbook image), so each starts from its own
+    )
     if key == "fastbook":
         row = _fastbook_batch()
         preset, choice = losses.fastbook_row(row), f"fastbook_{row}"
-    st.caption(preset.note)
+    st.caption(f"Preset as loaded: {preset.note}")
     left, right = st.columns([2, 3], gap="large")
     with left:
         table = st.data_editor(
@@ -85,7 +87,13 @@ def multiclass_section() -> None:
             key=f"loss_target_{choice}",
         )
         temperature = st.slider(
-            "Temperature T (logits ÷ T)", 0.1, 5.0, 1.0, step=0.1, key=f"loss_temperature_{choice}", format="%.1f"
+            "Temperature T (logits ÷ T)",
+            0.1,
+            5.0,
+            1.0,
+            step=0.1,
+            key=f"loss_temperature_{choice}",
+            format="%.1f",
         )
     b = losses.softmax_breakdown(logits, target, labels, temperature)
     with right:
@@ -131,7 +139,9 @@ def _temperature_panel(b: losses.SoftmaxBreakdown) -> None:
     st.subheader("Temperature")
     at_one = losses.softmax_breakdown(b.logits.tolist(), b.target, b.labels, 1.0)
     curve = losses.temperature_curve(b.logits.tolist(), b.target)
-    fig = loss_plots.temperature_figure(b.labels, b.target, at_one.probs, b.probs, b.temperature, curve)
+    fig = loss_plots.temperature_figure(
+        b.labels, b.target, at_one.probs, b.probs, b.temperature, b.loss, curve
+    )
     st.plotly_chart(fig, key="loss_temperature_fig")
     with st.expander("What the temperature does", icon=":material/lightbulb:"):
         st.markdown(explain_temperature(b, at_one))
@@ -181,7 +191,9 @@ def stability_table(b: losses.SoftmaxBreakdown) -> pd.DataFrame:
     """The naive path (exp, divide, log) beside the stable log-softmax, per class."""
     return pd.DataFrame(
         {
-            "logit" if b.temperature == 1.0 else f"logit ÷ {b.temperature:g}": [_fmt(v) for v in b.scaled_logits],
+            "logit" if b.temperature == 1.0 else f"logit ÷ {b.temperature:g}": [
+                _fmt(v) for v in b.scaled_logits
+            ],
             "naive exp": [_fmt(v) for v in b.exps],
             "naive p = exp / sum": [_fmt(v) for v in b.naive_probs],
             "naive log p": [_fmt(v) for v in b.naive_log_probs],
@@ -226,12 +238,18 @@ def explain_steps(b: losses.SoftmaxBreakdown) -> str:
 
 def explain_temperature(b: losses.SoftmaxBreakdown, at_one: losses.SoftmaxBreakdown) -> str:
     top = int(at_one.probs.argmax())
+    if b.temperature == 1.0:
+        now = "Move the slider to see the grey bars (T = 1) and the coloured ones (your T) part ways."
+    else:
+        now = (
+            f"At T = 1 the top class *{b.labels[top]}* gets {at_one.probs[top]:.1%}; at T = {b.temperature:g} it "
+            f"gets {b.probs[top]:.1%}, and the loss goes from {at_one.loss:.4f} to {b.loss:.4f}."
+        )
     return (
-        f"Dividing the logits by T before the softmax changes how sharp the distribution is, not its order. "
-        f"At T = 1 the top class *{b.labels[top]}* gets {at_one.probs[top]:.1%}; at T = {b.temperature:g} it gets "
-        f"{b.probs[top]:.1%}. Below 1 the gaps grow and the softmax heads for a one-hot vote; above 1 they shrink "
-        f"and it heads for the uniform 1/{b.n_classes} = {1 / b.n_classes:.1%}. The loss moves with it: "
-        f"{at_one.loss:.4f} at T = 1, {b.loss:.4f} now. When the model is right, sharper means a lower loss; "
+        f"Dividing the logits by T before the softmax changes how sharp the distribution is, not the order of "
+        f"the classes. {now} Below 1 the gaps between logits grow and the softmax heads for all-or-nothing; above "
+        f"1 they shrink and it heads for the uniform 1/{b.n_classes} = {1 / b.n_classes:.1%} (loss "
+        f"log {b.n_classes} = {math.log(b.n_classes):.4f}). When the model is right, sharper means a lower loss; "
         f"when it is wrong, sharper punishes it harder."
     )
 
@@ -243,7 +261,7 @@ def explain_stability(b: losses.SoftmaxBreakdown) -> str:
         f"exp(−m) cancels between top and bottom. Log-softmax takes m = the largest logit ({_fmt(largest, 2)} "
         f"here): then the biggest exp is exp(0) = 1, nothing can overflow, and "
         f"log p = x − m − log(Σ exp(x − m)). The naive path forms exp(x) first; float32 holds numbers up to "
-        f"about 3.4 × 10³⁸, so any logit above {b.overflow_limit:.1f} becomes inf and the rest of the sum is lost."
+        f"about 3.4 × 10³⁸, so exp of any logit above {b.overflow_limit:.1f} is inf, and inf / inf is nan."
     )
 
 
@@ -256,7 +274,8 @@ def explain_gradient(b: losses.SoftmaxBreakdown) -> str:
         f"gradient, so this logit goes **up**. Every other class gets +p and goes **down**; the strongest push "
         f"is on *{b.labels[worst]}* ({b.grad[worst]:+.4f}), the class that takes the most probability away from "
         f"*{right}*. A confident wrong answer makes both bars close to ±1; a confident right one makes them all "
-        f"close to 0. The bars always sum to 0 (here {b.grad.sum():+.1e})."
+        f"close to 0. The bars always sum to 0 (here {abs(float(b.grad.sum())):.4f}), because both p and the one-hot "
+        f"vector sum to 1."
     )
 
 
@@ -267,11 +286,11 @@ def binary_section() -> None:
     """BCE for one prediction: a probability (or a logit through a sigmoid), a label, the formula filled in."""
     left, right = st.columns([2, 3], gap="large")
     with left:
-        mode = st.radio(
-            "Prediction given as", ["probability", "logit"], horizontal=True, key="loss_bce_mode"
-        )
+        mode = st.radio("Prediction given as", ["probability", "logit"], horizontal=True, key="loss_bce_mode")
         if mode == "probability":
-            value = st.slider("Predicted probability p of class 1", 0.01, 0.99, 0.7, 0.01, key="loss_bce_prob")
+            value = st.slider(
+                "Predicted probability p of class 1", 0.01, 0.99, 0.7, 0.01, key="loss_bce_prob"
+            )
         else:
             value = st.slider("Logit x (p = sigmoid(x))", -8.0, 8.0, 1.0, 0.1, key="loss_bce_logit")
         label = st.radio("True label y", [1, 0], horizontal=True, key="loss_bce_label")
@@ -285,7 +304,7 @@ def binary_section() -> None:
         ours.metric("BCE (ours)", f"{b.loss:.4f}")
         prob_col.metric("PyTorch, from p", f"{b.torch_loss:.4f}", help="F.binary_cross_entropy(p, y)")
         logit_col.metric(
-            "PyTorch, from the logit", f"{b.torch_logits_loss:.4f}", help="F.binary_cross_entropy_with_logits(x, y)"
+            "PyTorch, from x", f"{b.torch_logits_loss:.4f}", help="F.binary_cross_entropy_with_logits(x, y)"
         )
         _agreement(b.loss, b.torch_logits_loss, b.agrees, "binary_cross_entropy_with_logits")
     st.latex(
@@ -325,7 +344,9 @@ def multilabel_section() -> None:
         threshold = st.slider("Threshold", 0.05, 0.95, 0.5, 0.05, key="loss_threshold")
         try:
             labels = losses.class_names(table["label"].tolist())
-            logits = losses.check_logits(table["logit"].tolist(), min_count=1, max_count=losses.MAX_LABELS, what="label")
+            logits = losses.check_logits(
+                table["logit"].tolist(), min_count=1, max_count=losses.MAX_LABELS, what="label"
+            )
             targets = [int(bool(t)) if t is not None and t == t else 0 for t in table["target"].tolist()]
         except losses.LossInputError as error:
             st.error(f"Can't compute the loss: {error}.", icon=ERROR_ICON)
@@ -334,7 +355,9 @@ def multilabel_section() -> None:
     with right:
         bce_col, torch_col, acc_col = st.columns(3)
         bce_col.metric("Mean BCE (ours)", f"{m.loss:.4f}")
-        torch_col.metric("PyTorch", f"{m.torch_loss:.4f}", help="F.binary_cross_entropy_with_logits(logits, targets)")
+        torch_col.metric(
+            "PyTorch", f"{m.torch_loss:.4f}", help="F.binary_cross_entropy_with_logits(logits, targets)"
+        )
         acc_col.metric(f"Accuracy at {threshold:g}", f"{m.accuracy:.0%}")
         _agreement(m.loss, m.torch_loss, m.agrees, "binary_cross_entropy_with_logits")
         st.table(multilabel_table(m))

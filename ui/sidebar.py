@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from ui import cached, state
 
 
-def status() -> None:
-    """Draw the dataset, model and device status in the sidebar."""
-    with st.sidebar:
+def status(container: DeltaGenerator) -> None:
+    """Draw the dataset, model and device status into `container` (a slot in the sidebar)."""
+    with container:
         data = state.ratings()
         st.markdown("**Dataset**")
         st.caption(

@@ -9,8 +9,8 @@ import pandas as pd
 import streamlit as st
 
 from collab.config import MODEL_LABELS, TrainConfig
+from collab.metrics import find_overfit_epoch
 from collab.plots import training as training_plots
-from collab.training import find_overfit_epoch
 from ui import cached, state
 
 if TYPE_CHECKING:

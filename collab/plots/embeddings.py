@@ -121,8 +121,6 @@ def projection_fig(
         layout["scene"] = axis_titles
     else:
         layout.update(axis_titles)
-        layout["dragmode"] = "pan"
-        layout["clickmode"] = "event+select"
     fig.update_layout(**layout)
     return fig
 

@@ -8,8 +8,14 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from collab.losses import BatchBreakdown, BceCurves, BinaryBreakdown, MultiLabelBreakdown, SoftmaxBreakdown
-from collab.losses import TemperatureCurve
+from collab.losses import (
+    BatchBreakdown,
+    BceCurves,
+    BinaryBreakdown,
+    MultiLabelBreakdown,
+    SoftmaxBreakdown,
+    TemperatureCurve,
+)
 
 BLUE = "#1f5fa8"
 ORANGE = "#d9822b"  # the target class, in every figure
@@ -27,7 +33,11 @@ def _layout(fig: go.Figure, title: str, height: int = 380) -> go.Figure:
         margin={"l": 60, "r": 20, "t": 70, "b": 50},
         height=height,
         showlegend=False,
+        legend={"font": {"size": 15}},
     )
+    # explicit sizes: the Streamlit chart theme otherwise shrinks ticks to ~12 px, too small on a projector
+    fig.update_xaxes(tickfont={"size": 15}, title_font={"size": 16})
+    fig.update_yaxes(tickfont={"size": 15}, title_font={"size": 16})
     fig.update_annotations(font={"size": 16})  # subplot titles
     return fig
 
@@ -44,16 +54,19 @@ def _finite_or_nan(values: np.ndarray) -> tuple[list[float], list[str]]:
 
 
 def softmax_steps_figure(breakdown: SoftmaxBreakdown) -> go.Figure:
-    """Four panels, one per step: exp(logit), softmax p, log-softmax, and actual × log(p); the target in orange."""
+    """Five panels, one per step: exp(logit), softmax p, log p, the one-hot actuals, actual × log p; target orange."""
     labels = list(breakdown.labels)
     colours = _colours(breakdown.n_classes, breakdown.target)
     panels = [
         ("exp(logit)", breakdown.exps),
         ("softmax p (sums to 1)", breakdown.probs),
         ("log-softmax: log p", breakdown.log_probs),
+        ("actual (one-hot)", breakdown.actuals),
         ("actual × log p", breakdown.terms),
     ]
-    fig = make_subplots(rows=1, cols=4, subplot_titles=[title for title, _ in panels], horizontal_spacing=0.07)
+    fig = make_subplots(
+        rows=1, cols=5, subplot_titles=[title for title, _ in panels], horizontal_spacing=0.06
+    )
     for col, (_, values) in enumerate(panels, start=1):
         heights, text = _finite_or_nan(values)
         fig.add_trace(
@@ -84,9 +97,12 @@ def softmax_steps_figure(breakdown: SoftmaxBreakdown) -> go.Figure:
                 col=col,
             )
     fig.update_yaxes(range=[0, 1.15], row=1, col=2)
+    fig.update_yaxes(range=[0, 1.15], row=1, col=4)
     fig.update_xaxes(type="category", tickfont={"size": 15})
     title = f"From logits to loss: the right class is <b>{breakdown.labels[breakdown.target]}</b> (orange)"
-    return _layout(fig, title, height=400)
+    _layout(fig, title, height=420)
+    fig.update_layout(uniformtext={"minsize": 13, "mode": "show"})  # plotly shrinks labels on narrow bars
+    return fig
 
 
 def gradient_figure(breakdown: SoftmaxBreakdown) -> go.Figure:
@@ -115,6 +131,7 @@ def temperature_figure(
     probs_at_one: np.ndarray,
     probs_at_t: np.ndarray,
     temperature: float,
+    loss: float,
     curve: TemperatureCurve,
 ) -> go.Figure:
     """Left: the distribution at T = 1 and at the chosen T. Right: the loss across T, the chosen T marked."""
@@ -137,18 +154,19 @@ def temperature_figure(
         col=1,
     )
     fig.add_trace(
-        go.Scatter(x=curve.temperatures, y=curve.losses, mode="lines", line={"color": BLUE, "width": 3}, name="loss"),
+        go.Scatter(
+            x=curve.temperatures, y=curve.losses, mode="lines", line={"color": BLUE, "width": 3}, name="loss"
+        ),
         row=1,
         col=2,
     )
-    current = float(np.interp(np.log(temperature), np.log(curve.temperatures), curve.losses))
     fig.add_trace(
         go.Scatter(
             x=[temperature],
-            y=[current],
+            y=[loss],
             mode="markers",
             marker={"color": ORANGE, "size": 15, "line": {"color": "#333", "width": 1}},
-            name=f"loss at your T: {current:.4f}",
+            name=f"loss at your T: {loss:.4f}",
         ),
         row=1,
         col=2,
@@ -158,8 +176,10 @@ def temperature_figure(
     fig.update_xaxes(type="category", row=1, col=1)
     fig.update_xaxes(type="log", title="temperature T (log scale)", row=1, col=2)
     fig.update_yaxes(title="cross-entropy", rangemode="tozero", row=1, col=2)
-    _layout(fig, "Temperature: divide the logits by T before the softmax", height=400)
-    fig.update_layout(showlegend=True, legend={"orientation": "h", "y": -0.2, "x": 0})
+    _layout(fig, "Temperature: divide the logits by T before the softmax", height=420)
+    fig.update_layout(
+        showlegend=True, legend={"orientation": "h", "y": -0.25, "x": 0, "font": {"size": 15}}, margin_b=110
+    )
     return fig
 
 
@@ -190,7 +210,11 @@ def bce_figure(curves: BceCurves, point: BinaryBreakdown) -> go.Figure:
     fig = go.Figure()
     fig.add_trace(
         go.Scatter(
-            x=curves.probs, y=curves.loss_if_one, mode="lines", name="y = 1: −log p", line={"color": GREEN, "width": 3}
+            x=curves.probs,
+            y=curves.loss_if_one,
+            mode="lines",
+            name="y = 1: −log p",
+            line={"color": GREEN, "width": 3},
         )
     )
     fig.add_trace(
@@ -214,7 +238,9 @@ def bce_figure(curves: BceCurves, point: BinaryBreakdown) -> go.Figure:
     fig.update_xaxes(title="predicted probability p of class 1", range=[0, 1])
     fig.update_yaxes(title="binary cross-entropy", range=[0, 5.5])
     _layout(fig, f"Binary cross-entropy for label y = {point.label}", height=420)
-    fig.update_layout(showlegend=True, legend={"orientation": "h", "y": -0.22, "x": 0})
+    fig.update_layout(
+        showlegend=True, legend={"orientation": "h", "y": -0.25, "x": 0, "font": {"size": 15}}, margin_b=110
+    )
     return fig
 
 
@@ -256,6 +282,8 @@ def multilabel_figure(breakdown: MultiLabelBreakdown) -> go.Figure:
     fig.update_yaxes(range=[0, 1.12], title="probability")
     fig.update_xaxes(type="category")
     _layout(fig, "Sigmoid per label (orange: target 1) versus one softmax over all labels", height=420)
-    fig.update_layout(showlegend=True, legend={"orientation": "h", "y": -0.22, "x": 0})
-    fig.update_layout(margin={"l": 60, "r": 140, "t": 70, "b": 50})
+    fig.update_layout(
+        showlegend=True, legend={"orientation": "h", "y": -0.25, "x": 0, "font": {"size": 15}}, margin_b=110
+    )
+    fig.update_layout(margin_r=140)
     return fig

@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from collab import losses
 from tests.app.conftest import charts, texts
 
-ENTRY = Path(__file__).resolve().parents[2] / "streamlit_app.py"  # absolute: AppTest resolves relative paths
-PAGE = "pages/loss_playground.py"  # against the calling file
+PAGE = "pages/loss_playground.py"
 
 
 @pytest.fixture
-def page() -> AppTest:
+def page(app: AppTest) -> AppTest:
     """The app from its entry script, switched to the loss playground."""
-    at = AppTest.from_file(str(ENTRY), default_timeout=60)
-    at.run()
-    at.switch_page(PAGE).run()
-    assert not at.exception, at.exception
-    return at
+    app.switch_page(PAGE).run()
+    assert not app.exception, app.exception
+    return app
 
 
 def metric(at: AppTest, label: str) -> float:
@@ -58,7 +53,7 @@ def test_page_opens_with_every_section_and_agreement(page: AppTest) -> None:
     assert not page.error
     specs = charts(page)
     assert len(specs) == 5  # steps, temperature, gradient, BCE curves, multi-label
-    assert [trace["type"] for trace in specs[0]["data"]] == ["bar"] * 4
+    assert [trace["type"] for trace in specs[0]["data"]] == ["bar"] * 5
     assert "sum" in page.table[0].value.index
 
 
@@ -137,7 +132,9 @@ def metric_text(at: AppTest, label: str) -> str:
         pytest.param({"edited_rows": {1: {"class": "cat"}}}, "both named 'cat'", id="duplicate-name"),
     ],
 )
-def test_bad_cells_show_a_message_and_the_rest_keeps_working(page: AppTest, edits: dict, message: str) -> None:
+def test_bad_cells_show_a_message_and_the_rest_keeps_working(
+    page: AppTest, edits: dict, message: str
+) -> None:
     edit(page, "loss_logits", **edits)
     assert not page.exception
     assert any(message in e.value for e in page.error), [e.value for e in page.error]
@@ -175,7 +172,7 @@ def test_binary_tab_from_a_logit_and_label_zero(page: AppTest) -> None:
     assert not page.exception
     expected = losses.binary_breakdown(0, logit=2.0)
     assert metric(page, "BCE (ours)") == pytest.approx(expected.loss, abs=1e-4)
-    assert metric(page, "PyTorch, from the logit") == pytest.approx(expected.torch_logits_loss, abs=1e-4)
+    assert metric(page, "PyTorch, from x") == pytest.approx(expected.torch_logits_loss, abs=1e-4)
     assert f"{expected.loss:.4f}" in texts(page)  # the formula filled in with the numbers
     bce = charts(page)[3]
     assert bce["data"][2]["name"].startswith("your prediction: p = 0.881")

@@ -5,6 +5,13 @@ from __future__ import annotations
 from tests.app.conftest import charts, texts
 
 
+def _runs(app):
+    """The session's run table (the dataframe with a 'valid RMSE' column)."""
+    tables = [df.value for df in app.dataframe if "valid RMSE" in df.value.columns]
+    assert len(tables) == 1
+    return tables[0]
+
+
 def _open_train(app, epochs: int = 3):
     app.switch_page("pages/train.py").run()
     assert not app.exception, app.exception
@@ -27,7 +34,7 @@ def test_full_train_shows_chart_metrics_and_run_table(app):
     assert "Trained in" in texts(app)
     sidebar = "\n".join(str(c.value) for c in app.sidebar.caption)
     assert "valid RMSE" in sidebar
-    assert len(app.dataframe(key="train_runs_table").value) == 1
+    assert len(_runs(app)) == 1
 
 
 def test_second_identical_train_hits_the_cache(app):
@@ -38,7 +45,7 @@ def test_second_identical_train_hits_the_cache(app):
     assert not app.exception, app.exception
     assert "Loaded from cache" in texts(app)
     assert {m.label: m.value for m in app.metric}["Validation RMSE"] == first
-    assert len(app.dataframe(key="train_runs_table").value) == 2
+    assert len(_runs(app)) == 2
 
 
 def test_batch_size_moves_in_steps_of_eight(app):

@@ -21,29 +21,38 @@ def edit_last_column(page: Page, editor_index: int, row: int, n_rows: int, text:
     """Type into the last column of a data editor (a canvas grid): double-click the cell, type, press Enter.
 
     The grid has no DOM cells, so the cell is found by geometry: the header, n_rows rows and the
-    empty 'add row' line share the height equally.
+    empty 'add row' line share the height equally. The overlay editor is checked to hold `text`
+    before Enter; a try that missed (the grid still settling after a re-render) is retried.
     """
     grid = page.locator('[data-testid="stDataFrame"]').nth(editor_index)
-    editor = page.locator('[data-testid="stDataFrameCellEditor"], .gdg-growing-entry, #portal input, #portal textarea')
-    for _ in range(3):  # the grid may still be laying out after a screenshot resized the viewport
+    editor = page.locator("#portal textarea, #portal input").first
+    for attempt in range(4):
         grid.scroll_into_view_if_needed()
-        page.wait_for_timeout(500)
+        page.wait_for_timeout(700)
         box = grid.bounding_box()
         assert box is not None
         row_height = box["height"] / (n_rows + 2)
         page.mouse.dblclick(box["x"] + box["width"] - 40, box["y"] + row_height * (row + 1.5))
         try:
-            expect(editor.first).to_be_visible(timeout=5_000)
-            break
+            expect(editor).to_be_visible(timeout=5_000)
+            page.keyboard.press("ControlOrMeta+a")
+            page.keyboard.type(text)
+            expect(editor).to_have_value(text, timeout=2_000)
         except AssertionError:
+            shot(page, f"loss-edit-retry-{attempt}", full=False)
             page.keyboard.press("Escape")
-    expect(editor.first).to_be_visible()
-    page.keyboard.press("ControlOrMeta+a")
-    page.keyboard.type(text)
-    shot(page, "debug-typed", full=False)
-    page.keyboard.press("Enter")
-    shot(page, "debug-entered", full=False)
-    wait_idle(page)
+            continue
+        page.keyboard.press("Enter")
+        wait_idle(page)
+        return
+    raise AssertionError("could not open the data editor's cell editor")
+
+
+def expect_target(page: Page, name: str) -> None:
+    """The 'right class' box shows `name` (each preset has its own box; wait for the old one to go)."""
+    box = page.get_by_role("combobox", name="Right class (target)")
+    expect(box).to_have_count(1, timeout=30_000)
+    expect(box).to_have_value(name)
 
 
 def dismiss_page_not_found(page: Page) -> None:
@@ -78,14 +87,15 @@ def test_loss_playground_edit_a_logit_and_see_the_loss_change(browser_page: Page
     wait_idle(page)
     expect(page.get_by_text("The naive path fails")).to_be_visible()
     # the target box shows the preset's own target (the browser's widget and the script agree)
-    expect(page.locator('[data-testid="stSelectbox"]').filter(has_text="Right class")).to_contain_text("dog")
+    expect_target(page, "dog")
     shot(page, "loss-huge")
 
     presets.get_by_text("fastbook chapter 5").click()
     wait_idle(page)
-    expect(page.locator('[data-testid="stMetric"]').filter(has_text="Mean cross-entropy of the batch")).to_contain_text(
-        "1.8045"
-    )
+    expect(
+        page.locator('[data-testid="stMetric"]').filter(has_text="Mean cross-entropy of the batch")
+    ).to_contain_text("1.8045")
+    expect_target(page, "3")  # image 0 is a 3
     shot(page, "loss-fastbook")
 
     page.get_by_role("tab", name="Binary cross-entropy").click()
