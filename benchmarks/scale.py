@@ -86,6 +86,7 @@ def main() -> None:
                 "total s": time.perf_counter() - started,
             }
         )
+        print(f"  {name} {mode}: {seconds:.2f} s/epoch", flush=True)
         del data, result
     print(f"# scale: 50 factors, batch 4096, one-cycle; {machine()}")
     print_table(

@@ -474,8 +474,14 @@ def _as_text(values: pd.Series) -> np.ndarray:
 def label_order(labels: np.ndarray) -> np.ndarray:
     """The vocabulary order of distinct labels: numeric when every label is a plain non-negative integer
     without leading zeros ("9" < "10"), else by text (code points: "007" < "10" < "9" < "B" < "a")."""
-    if len(labels) and pd.Index(labels).str.fullmatch("0|[1-9][0-9]*").all():
-        return np.lexsort((labels, np.strings.str_len(labels)))  # shorter first = smaller, any length
+    lengths = np.strings.str_len(labels)
+    ascii_only = labels.size == 0 or labels.view(np.uint32).max() < 128  # isdigit alone accepts "²" and "٣"
+    if (
+        ascii_only
+        and np.strings.isdigit(labels).all()
+        and not (np.strings.startswith(labels, "0") & (lengths > 1)).any()
+    ):
+        return np.lexsort((labels, lengths))  # shorter first = smaller, at any length
     return np.argsort(labels, kind="stable")
 
 

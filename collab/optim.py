@@ -149,7 +149,9 @@ class FlatAdamW:
         self.grad = torch.zeros_like(self.flat)
         self.decay = torch.empty_like(self.flat)
         offset = 0
+        self.segments: list[tuple[int, int, float, torch.Tensor]] = []  # (start, end, decay, step count)
         for group in groups:
+            start = offset
             for param in group["params"]:
                 size = param.numel()
                 view = self.flat[offset : offset + size].view_as(param)
@@ -158,6 +160,9 @@ class FlatAdamW:
                 param.grad = self.grad[offset : offset + size].view_as(param)
                 self.decay[offset : offset + size] = group["weight_decay"]
                 offset += size
+            step_count = torch.zeros((), dtype=torch.float32, device=like.device)
+            self.segments.append((start, offset, float(group["weight_decay"]), step_count))
+        self.fused = like.device.type in ("cpu", "cuda")
         self.params = params
         self.exp_avg = torch.zeros_like(self.flat)
         self.exp_avg_sq = torch.zeros_like(self.flat)
@@ -174,6 +179,26 @@ class FlatAdamW:
         group = self.param_groups[0]
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
         self.steps += 1
+        if self.fused:  # PyTorch's fused AdamW kernel: one pass over memory per decay group
+            segments = [(a, b, wd, steps) for a, b, wd, steps in self.segments if b > a]
+            for start, end, decay, step_count in segments:
+                step_count += 1
+                torch._fused_adamw_(
+                    [self.flat[start:end]],
+                    [self.grad[start:end]],
+                    [self.exp_avg[start:end]],
+                    [self.exp_avg_sq[start:end]],
+                    [],
+                    [step_count],
+                    lr=lr,
+                    beta1=beta1,
+                    beta2=beta2,
+                    weight_decay=decay,
+                    eps=eps,
+                    amsgrad=False,
+                    maximize=False,
+                )
+            return
         correction1 = 1 - beta1**self.steps
         correction2 = 1 - beta2**self.steps
         self.flat.addcmul_(self.flat, self.decay, value=-lr)  # decoupled decay: p *= 1 - lr * wd

@@ -41,6 +41,7 @@ Column = str | int | Literal[False] | None  # a name, a 0-based position, False 
 _HEAD_BYTES = 64 * 1024
 # What pandas reads as missing by default; id columns use only "" (an id "NA" is an id).
 _NA_TEXT = sorted(pd.io.parsers.readers.STR_NA_VALUES)
+_POWERS_OF_TEN = 10 ** np.arange(1, 19, dtype=np.int64)  # 10 .. 10**18: the digit count of an int64
 _SEPARATORS = ("\t", ",", ";", "|")
 _SEP_NAMES = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe", "::": "'::'", r"\s+": "whitespace"}
 # Column names we recognise, compared lower-case with punctuation removed ("user_id" -> "userid").
@@ -568,7 +569,9 @@ def _parse_clean(source: _Input, sniff: Sniff, max_rows: int) -> pd.DataFrame | 
     try:
         table = pa_csv.read_csv(
             source.handle(sniff.sep),
-            read_options=pa_csv.ReadOptions(column_names=list(sniff.columns), skip_rows=int(sniff.has_header)),
+            read_options=pa_csv.ReadOptions(
+                column_names=list(sniff.columns), skip_rows=int(sniff.has_header)
+            ),
             parse_options=pa_csv.ParseOptions(
                 delimiter="\x1f" if sniff.sep == "::" else sniff.sep,
                 quote_char=False if sniff.sep == "::" else '"',
@@ -581,15 +584,26 @@ def _parse_clean(source: _Input, sniff: Sniff, max_rows: int) -> pd.DataFrame | 
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError):
         return None
     numeric = [c for c in (sniff.rating_col, sniff.timestamp_col) if c is not None]
-    if any(not pa.types.is_integer(table[c].type) and not pa.types.is_floating(table[c].type) for c in numeric):
+    if any(
+        not pa.types.is_integer(table[c].type) and not pa.types.is_floating(table[c].type) for c in numeric
+    ):
         return None
     if sniff.title_col is not None and not pa.types.is_string(table[sniff.title_col].type):
         return None
-    if len(table) == 0 or len(table) > max_rows or any(table[c].null_count for c in wanted if c != sniff.title_col):
+    if (
+        len(table) == 0
+        or len(table) > max_rows
+        or any(table[c].null_count for c in wanted if c != sniff.title_col)
+    ):
         return None
     columns: dict[str, object] = {}
     for column in ids:
-        encoded = table[column].combine_chunks().dictionary_encode()
+        text = table[column].combine_chunks()
+        numbers = _plain_integers(text, pa)
+        if numbers is not None:  # the usual case: the ints' own text is the file's text, and ints are cheap
+            columns[column] = numbers
+            continue
+        encoded = text.dictionary_encode()
         codes = encoded.indices.to_numpy(zero_copy_only=False)  # (n_rows,) int32
         categories = pd.Index(encoded.dictionary.to_numpy(zero_copy_only=False), dtype=object)
         columns[column] = pd.Categorical.from_codes(codes, categories=categories)
@@ -597,6 +611,22 @@ def _parse_clean(source: _Input, sniff: Sniff, max_rows: int) -> pd.DataFrame | 
     for column in rest.columns:
         columns[column] = rest[column]
     return pd.DataFrame(columns)
+
+
+def _plain_integers(text: object, pa: object) -> np.ndarray | None:
+    """Ids as int64 when every one is written as a plain non-negative integer ("42", not "042" or "-0")."""
+    import pyarrow.compute as pa_compute
+
+    try:
+        numbers = text.cast(pa.int64()).to_numpy(zero_copy_only=False)  # type: ignore[attr-defined]  # (n_rows,)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # type: ignore[attr-defined]
+        return None
+    if len(numbers) == 0 or numbers.min() < 0:
+        return None
+    # The text is plain exactly when it is no longer than the number's digits ("007" is 3 for 1 digit).
+    digits = np.searchsorted(_POWERS_OF_TEN, numbers, side="right") + 1  # (n_rows,)
+    lengths = pa_compute.binary_length(text).to_numpy(zero_copy_only=False)  # (n_rows,)
+    return numbers if np.array_equal(lengths, digits) else None
 
 
 def read_items(path_or_buffer: Source, sep: str | None = None) -> pd.DataFrame:
@@ -612,7 +642,9 @@ def read_items(path_or_buffer: Source, sep: str | None = None) -> pd.DataFrame:
     first = next(line for line in text.splitlines() if line.strip())
     fields = first.split("|")
     if (sep in (None, "::")) and "::" in first:  # movies.dat: id::title::genre|genre
-        frame = _parse(source.handle("::"), "::", False, ("item", "title", "genres"), encoding, None, ["item"])
+        frame = _parse(
+            source.handle("::"), "::", False, ("item", "title", "genres"), encoding, None, ["item"]
+        )
         frame = frame.dropna(how="all").reset_index(drop=True)  # blank lines
         genres = _split_genres(frame["genres"])
     elif sep in (None, "|") and len(fields) >= 6 and all(f in ("0", "1") for f in fields[-19:]):  # u.item

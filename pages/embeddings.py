@@ -15,13 +15,13 @@ if result is None:
     st.stop()
 ratings = state.ratings()
 
-map_col, side_col = st.columns([2.2, 1], gap="large")
+st.subheader("Map of the factors", anchor=False)
+choice = aw.map_controls(result, ratings)
+map_col, side_col = st.columns([1.4, 1], gap="medium")
 with map_col:
-    st.subheader("Map of the factors", anchor=False)
-    clicked = aw.projection_section(result, ratings)
+    aw.map_chart(result, ratings, choice)
 with side_col:
-    st.subheader("Nearest neighbours", anchor=False)
-    aw.neighbours_section(result, ratings, clicked)
+    aw.neighbours_section(result, ratings)
 
 st.subheader("Biases", anchor=False)
 aw.bias_section(result, ratings)

@@ -150,3 +150,21 @@ def test_recovery_is_perfect_for_an_invertible_map_of_the_truth() -> None:
     noise = recovery(rng.normal(size=(60, 3)), None, truth, true_bias, genre)
     assert np.isnan(noise.bias_correlation)
     assert noise.factor_r2 < 0.3 and noise.genre_separation < found.genre_separation
+
+
+def test_a_small_model_recovers_the_planted_demo_structure() -> None:
+    from collab.config import TrainConfig
+    from collab.embeddings import recovery_of
+    from collab.sources import demo_ratings
+    from collab.training import train
+
+    ratings = demo_ratings(seed=0)
+    train_set, valid_set = ratings.split(valid_pct=0.2, seed=42)
+    result = train(
+        train_set, valid_set, TrainConfig(epochs=4, n_factors=8, lr=0.03, weight_decay=0.1, seed=0)
+    )
+    found = recovery_of(result, ratings)
+    assert found.bias_correlation > 0.85
+    assert found.factor_r2 > 0.5
+    assert found.genre_accuracy > 0.8 > 5 * found.genre_chance
+    assert found.genre_separation > 0.2

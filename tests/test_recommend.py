@@ -175,3 +175,51 @@ def test_predictions_csv_has_labels_titles_and_predictions() -> None:
     assert lines[0] == "user,item,title,rating,predicted"
     assert lines[1] == "u1,i2,Title 2,4.0,1.2"
     assert lines[2] == "u0,i0,Title 0,2.0,0.0"
+
+
+# --- on the demo set, with a small trained model ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_model():
+    from collab.config import TrainConfig
+    from collab.sources import demo_ratings
+    from collab.training import train
+
+    ratings = demo_ratings(seed=0)
+    train_set, valid_set = ratings.split(valid_pct=0.2, seed=42)
+    config = TrainConfig(epochs=4, n_factors=8, lr=0.03, weight_decay=0.1, seed=0)
+    return ratings, train_set, train(train_set, valid_set, config)
+
+
+def test_fold_in_beats_popularity_for_every_planted_taste(demo_model) -> None:
+    """A new user who loves one planted genre rates ten suggested items; fold-in's list suits them better."""
+    from collab.recommend import fold_in_user, popularity_scores, recommend_for_new_user
+
+    ratings, train_set, result = demo_model
+    truth = ratings.truth
+    counts = np.bincount(train_set.item_ids, minlength=ratings.n_items)
+    asked = suggest_items_to_rate(result.item_factors(), counts, n=10)
+    popular = top_n_unseen(popularity_scores(train_set.item_ids, ratings.n_items), asked, 10)
+    fold_share, popular_share = [], []
+    for genre in range(len(truth.genre_names)):
+        taste = np.zeros(len(truth.genre_names))
+        taste[genre] = 1.5
+        true_scores = truth.global_mean + truth.item_bias + truth.item_factors @ taste  # (n_items,)
+        stars = np.clip(np.round(true_scores[asked]), 1, 5)
+        recs = recommend_for_new_user(result, fold_in_user(result, asked, stars), asked, n=10)
+        assert not set(recs.item_ids) & set(asked)
+        assert true_scores[recs.item_ids].mean() > true_scores[popular].mean(), truth.genre_names[genre]
+        fold_share.append(np.mean(truth.item_genre[recs.item_ids] == genre))
+        popular_share.append(np.mean(truth.item_genre[popular] == genre))
+    assert np.mean(fold_share) > np.mean(popular_share) + 0.25
+
+
+def test_ranking_quality_of_the_demo_model_beats_popularity(demo_model) -> None:
+    from collab.recommend import ranking_quality_of
+
+    ratings, train_set, result = demo_model
+    valid_set = ratings.split(valid_pct=0.2, seed=42).valid
+    quality = ranking_quality_of(result, train_set, valid_set, k=10)
+    assert quality.model["ndcg"] > quality.popularity["ndcg"]
+    assert quality.model["precision"] == pytest.approx(result.metrics["precision@10"], abs=1e-9)

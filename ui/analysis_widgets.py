@@ -6,6 +6,7 @@ import re
 import tempfile
 import time
 from collections.abc import MutableMapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,7 @@ TRAIN_PAGE = "pages/train.py"
 MAX_MODEL_MB = 200
 MAX_GENRE_COLOURS = 11  # rarer genres are drawn as "other" so colours stay distinguishable
 CLICK_KEY = "emb_last_click"  # the map selection already applied to the item picker
+ITEM_KEY = "emb_item"  # the item picked on the map or in the neighbours panel
 
 
 def model_or_notice(extra: str = "") -> TrainResult | None:
@@ -100,15 +102,21 @@ def _colours(
     return counts[rows], False
 
 
-def projection_section(result: TrainResult, ratings: Ratings) -> int | None:
-    """The PCA map with its controls; returns the item clicked on the map, if any (new this run)."""
-    factors = {"items": result.item_factors(), "users": result.user_factors()}
-    if factors["items"].shape[1] < 2:
-        st.warning(
-            "This model has no embeddings to project (the bias-only model learns one number per item)."
-        )
-        return None
-    cols = st.columns([1.1, 1, 1.4, 1.6])
+@dataclass(frozen=True)
+class MapChoice:
+    """What the map shows, as chosen in its controls."""
+
+    table: str  # "items" or "users"
+    dims: int  # 2 or 3
+    colour: str  # a key of _colour_options
+    colour_label: str
+    n_shown: int
+    search: str
+
+
+def map_controls(result: TrainResult, ratings: Ratings) -> MapChoice:
+    """One row of controls for the map: items or users, 2-D or 3-D, colour, how many, a title search."""
+    cols = st.columns([1.1, 0.9, 1.3, 1.6, 1.8])
     table = (
         cols[0].segmented_control(
             "Project", ["items", "users"], default="items", key="emb_table", format_func=str.capitalize
@@ -121,34 +129,62 @@ def projection_section(result: TrainResult, ratings: Ratings) -> int | None:
         "Colour by", list(colour_options), format_func=colour_options.get, key=f"emb_colour_{table}"
     )
     n_total = ratings.n_items if table == "items" else ratings.n_users
-    n_default = min(1000, n_total)
     n_shown = cols[3].slider(
-        f"Most-rated {table} shown", min(10, n_total), n_total, n_default, key=f"emb_n_{table}",
+        f"Most-rated {table} shown", min(10, n_total), n_total, min(1000, n_total), key=f"emb_n_{table}",
         help="The lesson projected the 1000 most-rated films: rarely rated ones have noisy factors.",
     )  # fmt: skip
-    ids = ratings.item_ids if table == "items" else ratings.user_ids
-    counts = np.bincount(ids, minlength=n_total)
-    rows = emb.most_rated(counts, n_shown)
-    projection = emb.pca(factors[table][rows], n_components=3)
+    search = cols[4].text_input(
+        "Highlight titles containing",
+        key="emb_search",
+        placeholder="e.g. Star Wars",
+        disabled=table != "items",
+    )
+    return MapChoice(
+        table=table,
+        dims=3 if dims == "3-D" else 2,
+        colour=colour,
+        colour_label=colour_options[colour],
+        n_shown=int(n_shown),
+        search=search.strip() if table == "items" else "",
+    )
+
+
+def map_chart(result: TrainResult, ratings: Ratings, choice: MapChoice) -> None:
+    """The PCA map of the chosen factors; a click on an item picks it for the neighbours panel."""
+    table = choice.table
+    factors = result.item_factors() if table == "items" else result.user_factors()
+    if factors.shape[1] < 2:
+        st.warning(
+            "This model has no embeddings to project (the bias-only model learns one number per item)."
+        )
+        return
+    n_total = len(factors)
+    counts = np.bincount(ratings.item_ids if table == "items" else ratings.user_ids, minlength=n_total)
+    rows = emb.most_rated(counts, choice.n_shown)
+    projection = emb.pca(factors[rows], n_components=3)
     names = (
         emb.item_names(ratings) if table == "items" else np.char.add("user ", ratings.user_labels.astype(str))
     )
-    values, categorical = _colours(colour, result, ratings, table, rows)
-    search = st.text_input(
-        "Highlight titles containing", key="emb_search", placeholder="e.g. Star Wars",
-        disabled=table != "items",
-    ).strip()  # fmt: skip
+    values, categorical = _colours(choice.colour, result, ratings, table, rows)
     highlight = None
-    if search and table == "items":
-        highlight = np.char.find(np.char.lower(names[rows].astype(str)), search.lower()) >= 0
-        hits = int(np.count_nonzero(np.char.find(np.char.lower(names.astype(str)), search.lower()) >= 0))
-        st.caption(f"{int(highlight.sum())} of {hits} matching titles are among the {n_shown} shown.")
-    selected = st.session_state.get("emb_item") if table == "items" else None
+    if choice.search:
+        needle = choice.search.lower()
+        highlight = np.char.find(np.char.lower(names[rows].astype(str)), needle) >= 0
+        hits = int(np.count_nonzero(np.char.find(np.char.lower(names.astype(str)), needle) >= 0))
+        st.caption(f"{int(highlight.sum())} of {hits} matching titles are among the {choice.n_shown} shown.")
+    chart_key = f"emb_map_{table}_{choice.dims}d"
+    selected = None
+    if table == "items":
+        # apply a click before drawing, so the ring and the picker show the new item in this same run
+        clicked = clicked_item(st.session_state.get(chart_key))
+        if clicked is not None:
+            st.session_state[ITEM_KEY] = clicked
+        selected = st.session_state.setdefault(ITEM_KEY, int(rows[0]))
     fig = plots.projection_fig(
-        projection.coords[:, : 3 if dims == "3-D" else 2],
+        projection.coords[:, : choice.dims],
         names[rows],
         values,
-        colour_options[colour],
+        choice.colour_label,
         projection.explained,
         categorical=categorical,
         ids=rows,
@@ -157,15 +193,11 @@ def projection_section(result: TrainResult, ratings: Ratings) -> int | None:
         hover_extra=[f"{c:,} ratings" for c in counts[rows]],
     )
     share = ", ".join(f"PC{i + 1} {100 * e:.1f}%" for i, e in enumerate(projection.explained))
+    click = " Click a point to see its neighbours." if table == "items" and choice.dims == 2 else ""
     st.caption(
-        f"PCA of the {n_shown} most-rated {table}' {factors[table].shape[1]} factors. Share of variance: {share}."
-        + (" Click a point to see its neighbours." if table == "items" and dims == "2-D" else "")
+        f"PCA of the {choice.n_shown} most-rated {table}' {factors.shape[1]} factors. Share of variance: {share}.{click}"
     )
-    event = st.plotly_chart(fig, on_select="rerun", selection_mode="points", key=f"emb_map_{table}_{dims}")
-    print("DEBUGEVENT", time.time(), event, flush=True)
-    if table != "items":
-        return None
-    return clicked_item(event)
+    st.plotly_chart(fig, on_select="rerun", selection_mode="points", key=chart_key)
 
 
 def clicked_item(event: Any, store: MutableMapping[str, Any] | None = None) -> int | None:
@@ -185,13 +217,11 @@ def clicked_item(event: Any, store: MutableMapping[str, Any] | None = None) -> i
     return item
 
 
-def neighbours_section(result: TrainResult, ratings: Ratings, clicked: int | None) -> None:
+def neighbours_section(result: TrainResult, ratings: Ratings) -> None:
     """Pick an item (or click one on the map) and list its nearest neighbours."""
     stats = emb.item_stats_of(ratings)
-    if clicked is not None:
-        st.session_state["emb_item"] = clicked  # before the select box exists, so it shows the click
     item = item_picker(
-        "Item", ratings, "emb_item", stats.counts, default=int(emb.most_rated(stats.counts, 1)[0])
+        "Item", ratings, ITEM_KEY, stats.counts, default=int(emb.most_rated(stats.counts, 1)[0])
     )
     cols = st.columns(2)
     metric = (
@@ -210,15 +240,15 @@ def neighbours_section(result: TrainResult, ratings: Ratings, clicked: int | Non
 
 
 def neighbours_frame(found: emb.Neighbours, ratings: Ratings, stats: emb.ItemStats) -> pd.DataFrame:
-    """A table of neighbours: title, similarity or distance, rating count, mean rating."""
+    """A table of neighbours: title, cosine similarity or distance, rating count, mean rating."""
     names = emb.item_names(ratings)
     frame = pd.DataFrame({"title": names[found.indices]})
     if found.metric == "cosine":
-        frame["cosine similarity"] = found.similarity.round(3)
+        frame["cosine"] = found.similarity.round(3)
     else:
         frame["distance"] = found.distance.round(3)
     frame["ratings"] = stats.counts[found.indices]
-    frame["mean rating"] = stats.mean_rating[found.indices].round(2)
+    frame["mean"] = stats.mean_rating[found.indices].round(2)
     return frame
 
 
@@ -445,7 +475,8 @@ def new_user_section(result: TrainResult, ratings: Ratings) -> None:
     recs = rec.recommend_for_new_user(result, fit, rated, n=10)
     seconds = time.perf_counter() - started
     st.markdown(
-        f"**Recommended for you** from {len(given)} ratings (fold-in and ranking took {1000 * seconds:.1f} ms)"
+        f"**Recommended for you** from {len(given)} rating{'s' if len(given) != 1 else ''} "
+        f"(fold-in and ranking took {1000 * seconds:.1f} ms)"
     )
     st.dataframe(_recommendations_frame(recs, ratings), hide_index=True, key="rec_new_table")
     st.caption(

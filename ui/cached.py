@@ -7,6 +7,7 @@ itself the cached resource; the page trains outside it with its own progress ele
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -49,6 +50,10 @@ def device_label() -> str:
     """What `device='auto'` trains on here: a CUDA device name, MPS, or CPU."""
     import torch
 
+    if (os.cpu_count() or 1) <= 4:
+        # small shared hosts (Community Cloud, 2-core CI): one intra-op thread trains these small
+        # models fastest; a second thread mostly spins against the server's own work
+        torch.set_num_threads(1)
     if torch.cuda.is_available():
         return f"CUDA: {torch.cuda.get_device_name(0)}"
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from collab.training import EpochStats, TrainResult
 
 SWEEP_DECAYS = (0.1, 0.01, 0.001, 0.0)
+_LIVE_KEYS = itertools.count()
 
 
 class LiveProgress:
@@ -41,8 +43,10 @@ class LiveProgress:
                 f"valid loss {stats.valid_loss:.4f} · about {left:.1f} s left"
             ),
         )
+        # a fresh key per update: two runs of one script (a sweep) can draw identical figures
         self.chart.plotly_chart(
-            training_plots.loss_figure(self.history, oracle_rmse=self.oracle_rmse), key=None
+            training_plots.loss_figure(self.history, oracle_rmse=self.oracle_rmse),
+            key=f"live_loss_{next(_LIVE_KEYS)}",
         )
 
     def clear(self) -> None:
@@ -154,7 +158,9 @@ def cost_panel(config: TrainConfig) -> None:
         f"{config.effective_batch:,}",
         help="batch size x accumulation steps: ratings per update",
     )
-    cols[1].metric("Parameters", _mb(memory.parameter_bytes), help=f"{memory.n_parameters:,} numbers in float32")
+    cols[1].metric(
+        "Parameters", _mb(memory.parameter_bytes), help=f"{memory.n_parameters:,} numbers in float32"
+    )
     cols[2].metric("Gradients", _mb(memory.gradient_bytes))
     cols[3].metric(
         "Optimizer state", _mb(memory.optimizer_bytes), help="AdamW keeps two moving averages per parameter"
@@ -170,14 +176,15 @@ def cost_panel(config: TrainConfig) -> None:
 
 def sweep_section(config: TrainConfig) -> None:
     """Train the same settings at several weight decays and overlay their validation curves."""
+    decays = sorted({*SWEEP_DECAYS, config.weight_decay}, reverse=True)
     st.markdown(
         "Train the settings above at weight decay "
-        + ", ".join(f"{wd:g}" for wd in SWEEP_DECAYS)
+        + ", ".join(f"{wd:g}" for wd in decays)
         + " and compare the validation curves: too little decay overfits, too much underfits."
     )
     if st.button("Run the sweep", key="train_sweep_button", icon=":material/stacked_line_chart:"):
         results = {}
-        for wd in SWEEP_DECAYS:
+        for wd in decays:
             variant = TrainConfig(**{**config.to_dict(), "weight_decay": wd, "hidden": config.hidden})
             results[wd], _ = train_and_record(variant, label=f"weight decay {wd:g}")
         state.set_sweep(results)

@@ -13,6 +13,7 @@ PALETTE = (
 )  # fmt: skip
 MUTED = "#9aa5b1"
 HIGHLIGHT = "#111111"
+COUNT_TICKS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)
 
 
 def projection_fig(

@@ -16,6 +16,8 @@ def wait_idle(page: Page, timeout_ms: int = 120_000) -> None:
     """Wait until Streamlit has finished running the script (the 'Running' status widget is gone)."""
     page.wait_for_timeout(300)
     expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0, timeout=timeout_ms)
+    # widgets and charts load lazily and show grey skeletons until their code has arrived
+    expect(page.locator('[data-testid="stSkeleton"]')).to_have_count(0, timeout=timeout_ms)
 
 
 def open_page(page: Page, app_url: str, path: str) -> None:

@@ -17,38 +17,51 @@ def keyed(page: Page, key: str):
 
 def go_to(page: Page, title: str) -> None:
     """Move within the same session (a fresh URL would start a new session without the model)."""
-    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title).click()
+    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title, exact=True).click()
     wait_idle(page)
 
 
 def picked_item(page: Page) -> str:
-    return keyed(page, "emb_item").locator('[data-baseweb="select"]').inner_text().strip()
+    return keyed(page, "emb_item").locator("input").first.input_value()
+
+
+def click_point(page: Page, point) -> None:
+    """Click a plotly point like a person: hover first (plotly picks the hovered point), then press and release."""
+    point.scroll_into_view_if_needed()
+    box = point.bounding_box()
+    assert box is not None
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x - 4, y - 4)
+    page.wait_for_timeout(200)
+    page.mouse.move(x, y)
+    page.wait_for_timeout(400)
+    page.mouse.down()
+    page.wait_for_timeout(80)
+    page.mouse.up()
+    page.wait_for_timeout(800)
+    wait_idle(page)
 
 
 def test_train_explore_and_recommend(browser_page: Page, app_url: str) -> None:
     page = browser_page
-    open_page(page, app_url, "train")
-    epochs = keyed(page, "train_epochs").locator('[role="slider"], input[type="range"]').first
-    epochs.focus()
-    for _ in range(5):  # fewer epochs: a quick model is enough to look at
-        page.keyboard.press("ArrowLeft")
-    wait_idle(page)
+    open_page(page, app_url, "")  # start at the entry page, so navigation and the wide layout are the app's own
+    go_to(page, "Train")
     keyed(page, "train_button").locator("button").click()
     expect(page.get_by_text("Trained in").or_(page.get_by_text("Loaded from cache"))).to_be_visible(timeout=180_000)
     wait_idle(page)
 
     go_to(page, "Embeddings")
     expect(page.get_by_role("heading", name="Embeddings")).to_be_visible()
-    chart = keyed(page, "emb_map_items_2-D")
+    chart = keyed(page, "emb_map_items_2d")
     expect(chart.locator(".scatterlayer .point").first).to_be_visible(timeout=60_000)
     assert_no_exception(page)
     shot(page, "embeddings_map")
 
     before = picked_item(page)
     points = chart.locator(".scatterlayer .point")
+    page.wait_for_timeout(1000)  # let plotly finish laying out before the first hover
     for index in (7, 23, 41):  # one of these is not the default (most rated) item
-        points.nth(index).click(force=True)
-        wait_idle(page)
+        click_point(page, points.nth(index))
         if picked_item(page) != before:
             break
     assert picked_item(page) != before, "clicking a point picks its item"
