@@ -20,7 +20,13 @@ from pathlib import Path
 from collab.data import DataError, Ratings
 from collab.sources import read_items, read_ratings
 
-__all__ = ["MOVIELENS_DATASETS", "MovieLensSpec", "load_movielens", "load_movielens_dir", "movielens_cache_dir"]
+__all__ = [
+    "MOVIELENS_DATASETS",
+    "MovieLensSpec",
+    "load_movielens",
+    "load_movielens_dir",
+    "movielens_cache_dir",
+]
 
 MOVIELENS_URL = "https://files.grouplens.org/datasets/movielens/"
 

@@ -1,7 +1,9 @@
 """Ratings and items from uploaded or local text files: sniffing the layout, then one validated read.
 
 Every reader ends in `Ratings.from_frame`, so all sources share one validation and one set of
-`DataError` messages. Parsing is pandas' C engine throughout; nothing here loops over rows.
+`DataError` messages. Ids are read as the text in the file ("007" stays "007"). A clean ratings
+file is parsed by pyarrow; anything else, and every error message, by pandas' C parser. Nothing
+here loops over rows.
 """
 
 from __future__ import annotations
@@ -16,12 +18,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
 
 from collab.data import MAX_RATINGS, DataError, Ratings
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = [
     "MAX_RATINGS",
@@ -548,7 +553,7 @@ def _read_ratings_c(
 
 
 def _parse_clean(source: _Input, sniff: Sniff, max_rows: int) -> pd.DataFrame | None:
-    """A fast read of a clean file with pyarrow (ids as categorical text), or None: then the C parser decides.
+    """A fast read of a clean file with pyarrow (ids as ints if plainly written, else as text), or None.
 
     Reading ids as text costs pandas' C parser about 4x its integer parse; pyarrow reads text
     without a Python object per cell. Anything unusual (blank lines, ragged lines, missing
@@ -599,7 +604,7 @@ def _parse_clean(source: _Input, sniff: Sniff, max_rows: int) -> pd.DataFrame | 
     columns: dict[str, object] = {}
     for column in ids:
         text = table[column].combine_chunks()
-        numbers = _plain_integers(text, pa)
+        numbers = _plain_integers(text)
         if numbers is not None:  # the usual case: the ints' own text is the file's text, and ints are cheap
             columns[column] = numbers
             continue
@@ -613,13 +618,14 @@ def _parse_clean(source: _Input, sniff: Sniff, max_rows: int) -> pd.DataFrame | 
     return pd.DataFrame(columns)
 
 
-def _plain_integers(text: object, pa: object) -> np.ndarray | None:
+def _plain_integers(text: pa.StringArray) -> np.ndarray | None:
     """Ids as int64 when every one is written as a plain non-negative integer ("42", not "042" or "-0")."""
+    import pyarrow as pa
     import pyarrow.compute as pa_compute
 
     try:
-        numbers = text.cast(pa.int64()).to_numpy(zero_copy_only=False)  # type: ignore[attr-defined]  # (n_rows,)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # type: ignore[attr-defined]
+        numbers = text.cast(pa.int64()).to_numpy(zero_copy_only=False)  # (n_rows,)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
     if len(numbers) == 0 or numbers.min() < 0:
         return None

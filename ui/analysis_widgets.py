@@ -28,6 +28,8 @@ MAX_MODEL_MB = 200
 MAX_GENRE_COLOURS = 11  # rarer genres are drawn as "other" so colours stay distinguishable
 CLICK_KEY = "emb_last_click"  # the map selection already applied to the item picker
 ITEM_KEY = "emb_item"  # the item picked on the map or in the neighbours panel
+# long titles are cut (the full title shows on hover) so the numbers beside them stay visible
+COMPACT = {"title": st.column_config.TextColumn("title", width="medium")}
 
 
 def model_or_notice(extra: str = "") -> TrainResult | None:
@@ -236,7 +238,12 @@ def neighbours_section(result: TrainResult, ratings: Ratings) -> None:
     )
     n = cols[1].number_input("Neighbours", 1, 50, 10, key="emb_n_neighbours")
     found = emb.nearest_neighbours(result.item_factors(), item, n=int(n), metric=metric)
-    st.dataframe(neighbours_frame(found, ratings, stats), hide_index=True, key="emb_neighbours_table")
+    st.dataframe(
+        neighbours_frame(found, ratings, stats),
+        hide_index=True,
+        column_config=COMPACT,
+        key="emb_neighbours_table",
+    )
 
 
 def neighbours_frame(found: emb.Neighbours, ratings: Ratings, stats: emb.ItemStats) -> pd.DataFrame:
@@ -272,15 +279,15 @@ def bias_section(result: TrainResult, ratings: Ratings) -> None:
                 "title": names[rows],
                 "bias": bias[rows].round(3),
                 "ratings": stats.counts[rows],
-                "mean rating": stats.mean_rating[rows].round(2),
+                "mean": stats.mean_rating[rows].round(2),
             }
         )
 
     cols = st.columns(2)
     cols[0].markdown("**Lowest bias**: rated low even by people whose taste matches the item")
-    cols[0].dataframe(frame(ranking.lowest), hide_index=True, key="emb_bias_low")
+    cols[0].dataframe(frame(ranking.lowest), hide_index=True, column_config=COMPACT, key="emb_bias_low")
     cols[1].markdown("**Highest bias**: rated high even by people it does not fit")
-    cols[1].dataframe(frame(ranking.highest), hide_index=True, key="emb_bias_high")
+    cols[1].dataframe(frame(ranking.highest), hide_index=True, column_config=COMPACT, key="emb_bias_high")
     keep = stats.counts >= min_count
     st.plotly_chart(
         plots.bias_scatter_fig(bias[keep], stats.mean_rating[keep], stats.counts[keep], names[keep]),

@@ -26,7 +26,7 @@ MAX_MODELS = 24  # trained models kept per server; the oldest unused one goes fi
 @st.cache_resource(show_spinner=False)
 def demo() -> Ratings:
     """The built-in demo set (generated once per server)."""
-    from collab.sources import demo_ratings
+    from collab.demo import demo_ratings
 
     return demo_ratings(seed=0)
 
@@ -40,7 +40,7 @@ def split(_ratings: Ratings, fingerprint: str, params: Hashable) -> Split:
 @st.cache_resource(max_entries=4, show_spinner=False)
 def movielens(name: str) -> Ratings:
     """A MovieLens set parsed once per server (the zip is cached on disk by the core)."""
-    from collab.sources import load_movielens
+    from collab.movielens import load_movielens
 
     return load_movielens(name)
 

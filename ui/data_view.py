@@ -37,7 +37,7 @@ def demo_source() -> None:
 
 
 def movielens_source() -> None:
-    from collab.sources import load_movielens
+    from collab.movielens import load_movielens
 
     name = st.selectbox("Which MovieLens", list(MOVIELENS), format_func=MOVIELENS.get, key="data_movielens")
     st.caption("Downloaded once from GroupLens, then cached on disk for every session of this server.")

@@ -147,8 +147,8 @@ def bias_scatter_fig(
                 "showscale": True,
                 "colorbar": {
                     "title": {"text": "ratings"},
-                    "tickvals": [0, 1, 2, 3],
-                    "ticktext": ["1", "10", "100", "1000"],
+                    "tickvals": np.log10(COUNT_TICKS).tolist(),
+                    "ticktext": [f"{t:,}" for t in COUNT_TICKS],
                 },
             },
         )

@@ -6,6 +6,7 @@ COLLAB_REQUIRE_BROWSER=1 (as in CI) that skip becomes a failure.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -107,11 +108,30 @@ def browser() -> Iterator[object]:
         instance.close()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[object]:
+    report = yield
+    if report.when == "call":
+        item.stash[_FAILED] = report.failed
+    return report
+
+
+_FAILED = pytest.StashKey[bool]()
+
+
 @pytest.fixture
-def browser_page(browser) -> Iterator[object]:
-    """A fresh page (its own browser context, so its own Streamlit session) at a projector-like size."""
+def browser_page(browser, request: pytest.FixtureRequest) -> Iterator[object]:
+    """A fresh page (its own browser context, so its own Streamlit session) at a projector-like size.
+
+    A failing test leaves a screenshot, test-artifacts/FAILED-<test>.png, to show what the page looked like.
+    """
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.set_default_timeout(60_000)
     yield page
+    if request.node.stash.get(_FAILED, False):
+        from tests.browser.helpers import shot
+
+        with contextlib.suppress(Exception):  # the page may be gone; the failure itself is what matters
+            shot(page, f"FAILED-{request.node.name}", full=False)
     context.close()
