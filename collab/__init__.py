@@ -42,6 +42,13 @@ _EXPORTS: dict[str, str] = {
     "UnknownLabelError": "collab.training",
     "ModelFileError": "collab.io",
     "find_overfit_epoch": "collab.metrics",
+    # what a model learned, and what it is for
+    "pca": "collab.embeddings",
+    "nearest_neighbours": "collab.embeddings",
+    "projector_tsv": "collab.embeddings",
+    "recommend_for_user": "collab.recommend",
+    "fold_in": "collab.recommend",
+    "fold_in_user": "collab.recommend",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -107,6 +107,19 @@ class DotProductBias(CollabModel):
         _add_rows(self.item_bias.weight, item_ids, grad_raw, sparse)
         return loss_sum
 
+    def packed_gradients(
+        self, rows: torch.Tensor, ratings: torch.Tensor, divisor: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(summed loss, gradient rows) for packed [factors | bias] rows, users then items: (2 * batch, k + 1)."""
+        batch, k = len(ratings), self.user_factors.embedding_dim
+        users, items = rows[:batch], rows[batch:]  # (batch, k + 1) each
+        raw = (users[:, :k] * items[:, :k]).sum(1) + users[:, k] + items[:, k]  # (batch,)
+        grad_raw, loss_sum = _squared_error_grad(raw, ratings, self.y_range, divisor)  # (batch, 1)
+        # d raw / d user row = [item factors, 1] and the other way round: swap the halves and scale
+        grad_rows = rows.roll(batch, 0).mul_(grad_raw.repeat(2, 1))  # (2 * batch, k + 1)
+        grad_rows[:, k] = grad_raw[:, 0].repeat(2)
+        return loss_sum, grad_rows
+
 
 class BiasOnly(CollabModel):
     """Baseline without factors: sigmoid_range(user_bias + item_bias); how far popularity alone gets."""

@@ -15,6 +15,8 @@ from typing import Any
 
 import torch
 
+from collab.config import ROW_STATES
+
 
 class RowAdamW(torch.optim.Optimizer):
     """AdamW with decoupled weight decay; sparse gradients update only their rows."""
@@ -211,3 +213,120 @@ class FlatAdamW:
         """Detach the gradients from the buffer (after training)."""
         for param in self.params:
             param.grad = None
+
+
+class PackedRowAdamW:
+    """Row-wise AdamW for the dot model's big tables, with every row's state in one packed table.
+
+    Users and items share one (n_users + n_items, width) table; a row holds the factors and bias,
+    then the state: both Adam moments ("adamw", exactly `RowAdamW`'s lazy update), or one second
+    moment per row and no momentum ("rowwise", a third of the memory). On large tables a step is
+    bound by random memory access, so a step is one sort of the batch's ids, one gather of their
+    rows, the gradient summed per distinct row with one `index_add_`, the update on the gathered
+    rows, and one scatter back: nothing per step is as big as the table. The model's parameters
+    become views into the table, so it predicts with the current weights at any time.
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        weight_decay: float,
+        decay_biases: bool,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        state: str = "adamw",
+    ) -> None:
+        if state not in ROW_STATES:
+            raise ValueError(f"state must be one of {list(ROW_STATES)}, got {state!r}")
+        self.model = model
+        self.state = state
+        self.n_users = model.user_factors.num_embeddings
+        n_items = model.item_factors.num_embeddings
+        k = model.user_factors.embedding_dim
+        self.n_factors = k
+        self.width = width = k + 1  # factors, then the bias
+        state_width = 2 * width if state == "adamw" else 1
+        weight = model.user_factors.weight
+        self.table = torch.zeros(
+            (self.n_users + n_items, width + state_width), dtype=weight.dtype, device=weight.device
+        )  # (n_users + n_items, row width)
+        users, items = self.table[: self.n_users], self.table[self.n_users :]
+        bindings = [
+            (model.user_factors, users[:, :k]),
+            (model.user_bias, users[:, k:width]),
+            (model.item_factors, items[:, :k]),
+            (model.item_bias, items[:, k:width]),
+        ]
+        for module, view in bindings:
+            view.copy_(module.weight.detach())
+            module.weight.data = view  # the model reads and writes through the table
+        self.decay = torch.full((width,), float(weight_decay), dtype=weight.dtype, device=weight.device)
+        if not decay_biases:
+            self.decay[k] = 0.0
+        self.steps = 0
+        self.param_groups = [{"lr": lr, "betas": betas, "eps": eps}]
+
+    @torch.no_grad()
+    def train_group(
+        self, user_ids: torch.Tensor, item_ids: torch.Tensor, ratings: torch.Tensor, batch_size: int
+    ) -> torch.Tensor:
+        """One optimizer step on a group of ratings, gradients accumulated over micro-batches of
+        `batch_size` (the same update as one batch); returns the group's summed loss."""
+        group_size = len(user_ids)
+        ids = torch.cat([user_ids, item_ids + self.n_users])  # (2 * group,) users then items
+        rows_ids, inverse = torch.unique(ids, return_inverse=True)  # distinct rows, sorted
+        rows = self.table.index_select(0, rows_ids)  # (n_rows, row width)
+        weights = rows[:, : self.width]
+        grads = torch.zeros_like(weights)  # (n_rows, k + 1)
+        loss_sum = torch.zeros((), dtype=rows.dtype)
+        for start in range(0, group_size, batch_size):
+            stop = min(start + batch_size, group_size)
+            if start == 0 and stop == group_size:
+                micro_inverse = inverse
+            else:
+                micro_inverse = torch.cat([inverse[start:stop], inverse[group_size + start : group_size + stop]])
+            gathered = weights.index_select(0, micro_inverse)  # (2 * micro, k + 1)
+            micro_loss, grad_rows = self.model.packed_gradients(gathered, ratings[start:stop], group_size)
+            grads.index_add_(0, micro_inverse, grad_rows)
+            loss_sum += micro_loss
+        self._update(rows, grads)
+        self.table.index_copy_(0, rows_ids, rows)
+        return loss_sum
+
+    def _update(self, rows: torch.Tensor, grads: torch.Tensor) -> None:
+        group = self.param_groups[0]
+        lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
+        self.steps += 1
+        correction2 = 1 - beta2**self.steps
+        width = self.width
+        weights = rows[:, :width]
+        weights.mul_(1 - lr * self.decay)  # decoupled weight decay, on the touched rows only
+        if self.state == "adamw":
+            correction1 = 1 - beta1**self.steps
+            exp_avg, exp_avg_sq = rows[:, width : 2 * width], rows[:, 2 * width :]
+            exp_avg.lerp_(grads, 1 - beta1)
+            exp_avg_sq.mul_(beta2).addcmul_(grads, grads, value=1 - beta2)
+            # lr / c1 * m / (sqrt(v / c2) + eps), with the corrections folded into two scalars
+            root2 = math.sqrt(correction2)
+            denom = exp_avg_sq.sqrt().add_(eps * root2)
+            weights.addcdiv_(exp_avg, denom, value=-lr * root2 / correction1)
+            return
+        row_sq = rows[:, width]  # (n_rows,) one second moment per row
+        row_sq.mul_(beta2).add_(grads.square().mean(1), alpha=1 - beta2)
+        denom = (row_sq / correction2).sqrt_().add_(eps)  # (n_rows,)
+        weights.addcdiv_(grads, denom[:, None], value=-lr)
+
+    def zero_grad(self, set_to_none: bool = False) -> None:
+        """Nothing to clear: gradients live only inside `train_group`."""
+
+    def release(self) -> None:
+        """Give the model its own parameter tensors again, so the packed table can be freed."""
+        for module in (
+            self.model.user_factors,
+            self.model.user_bias,
+            self.model.item_factors,
+            self.model.item_bias,
+        ):
+            module.weight.data = module.weight.data.contiguous()
+

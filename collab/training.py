@@ -21,8 +21,8 @@ import torch
 from collab import metrics
 from collab.config import TrainConfig
 from collab.data import Ratings
-from collab.models import CollabModel, build_model, is_no_decay
-from collab.optim import FlatAdamW, RowAdamW
+from collab.models import CollabModel, DotProductBias, build_model, is_no_decay
+from collab.optim import FlatAdamW, PackedRowAdamW, RowAdamW
 
 # "auto" goes row-wise when the tables are big and a step touches at most a quarter of their rows;
 # below about 20k rows a dense step over one flat buffer costs less than the row-wise bookkeeping
@@ -182,8 +182,22 @@ def parameter_groups(model: torch.nn.Module, weight_decay: float, decay_biases: 
 
 def make_optimizer(
     model: torch.nn.Module, config: TrainConfig, sparse: bool, device: torch.device
-) -> torch.optim.Optimizer | FlatAdamW:
-    """AdamW (dense tables) or the row-wise RowAdamW (sparse tables), with decay groups."""
+) -> torch.optim.Optimizer | FlatAdamW | PackedRowAdamW:
+    """AdamW (dense tables) or a row-wise AdamW (sparse tables), with decay groups.
+
+    The dot model's sparse tables on the CPU get the packed row-wise optimizer, which also runs the
+    hand-written forward and backward; other models get RowAdamW over autograd's sparse gradients.
+    """
+    if sparse and isinstance(model, DotProductBias) and device.type == "cpu" and not config.amp:
+        return PackedRowAdamW(
+            model,
+            config.weight_decay,
+            config.decay_biases,
+            lr=config.lr,
+            betas=(0.9, 0.99),
+            eps=1e-5,
+            state=config.row_state,
+        )
     groups = [g for g in parameter_groups(model, config.weight_decay, config.decay_biases) if g["params"]]
     if sparse:
         return RowAdamW(groups, lr=config.lr, betas=(0.9, 0.99), eps=1e-5)
@@ -342,16 +356,21 @@ def train(
         for epoch in range(1, config.epochs + 1):
             epoch_start = time.perf_counter()
             order = torch.randperm(n, generator=generator).to(device)
-            epoch_users, epoch_items, epoch_ratings = users[order], items[order], ratings[order]
+            epoch_users, epoch_items, epoch_ratings = (t.index_select(0, order) for t in (users, items, ratings))
             loss_total = torch.zeros((), device=device)
             for start in range(0, n, group):
                 rows = slice(start, start + group)
                 _set_schedule(optimizer, *schedule(config, step, total_steps))
-                loss_total += accumulate_group(
-                    model, epoch_users[rows], epoch_items[rows], epoch_ratings[rows], config.batch_size, amp
-                )
-                optimizer.step()
-                optimizer.zero_grad(set_to_none=True)
+                if isinstance(optimizer, PackedRowAdamW):
+                    loss_total += optimizer.train_group(
+                        epoch_users[rows], epoch_items[rows], epoch_ratings[rows], config.batch_size
+                    )
+                else:
+                    loss_total += accumulate_group(
+                        model, epoch_users[rows], epoch_items[rows], epoch_ratings[rows], config.batch_size, amp
+                    )
+                    optimizer.step()
+                    optimizer.zero_grad(set_to_none=True)
                 step += 1
                 if on_batch is not None and (step % report_every == 0 or step == total_steps):
                     on_batch(step, total_steps)
@@ -375,7 +394,7 @@ def train(
             if on_epoch is not None and on_epoch(stats) is False:
                 stopped = epoch < config.epochs
                 break
-        if isinstance(optimizer, FlatAdamW):
+        if isinstance(optimizer, FlatAdamW | PackedRowAdamW):
             optimizer.release()
         if stopped and best_state is not None:
             model.load_state_dict(best_state)

@@ -168,3 +168,28 @@ def test_a_small_model_recovers_the_planted_demo_structure() -> None:
     assert found.factor_r2 > 0.5
     assert found.genre_accuracy > 0.8 > 5 * found.genre_chance
     assert found.genre_separation > 0.2
+
+
+def test_projection_figure_carries_ids_variance_and_highlights() -> None:
+    from collab.plots.embeddings import projection_fig, ranking_fig
+
+    coords = np.random.default_rng(6).normal(size=(6, 3))
+    names = [f"t{i}" for i in range(6)]
+    ids = np.array([10, 11, 12, 13, 14, 15])
+    fig = projection_fig(
+        coords[:, :2], names, ["a", "b", "a", "b", "a", "b"], "genre", np.array([0.5, 0.3, 0.2]),
+        categorical=True, ids=ids, highlight=np.array([1, 0, 0, 0, 0, 0], dtype=bool), selected=15,
+    )  # fmt: skip
+    assert [t.name for t in fig.data] == ["a", "b", "highlighted"]
+    assert sorted(int(c[0]) for t in fig.data[:2] for c in t.customdata) == ids.tolist()
+    assert list(fig.data[2].text) == ["t0", "t5"]  # the search hit and the selected item
+    assert fig.layout.xaxis.title.text == "PC1 (50.0% of variance)"
+    fig3 = projection_fig(coords, names, np.arange(6.0), "bias", np.array([0.5, 0.3, 0.2]), categorical=False)
+    assert (
+        fig3.data[0].type == "scatter3d" and fig3.layout.scene.zaxis.title.text == "PC3 (20.0% of variance)"
+    )
+    with pytest.raises(ValueError, match="2 or 3 columns"):
+        projection_fig(coords[:, :1], names, np.arange(6.0), "bias", np.ones(3), categorical=False)
+    bars = ranking_fig({"precision": 0.5, "ndcg": 0.7}, {"precision": 0.4, "ndcg": 0.6}, k=5)
+    assert [t.name for t in bars.data] == ["model", "popularity"]
+    assert list(bars.data[0].x) == ["precision@5", "ndcg@5"]

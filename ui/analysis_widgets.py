@@ -29,7 +29,13 @@ MAX_GENRE_COLOURS = 11  # rarer genres are drawn as "other" so colours stay dist
 CLICK_KEY = "emb_last_click"  # the map selection already applied to the item picker
 ITEM_KEY = "emb_item"  # the item picked on the map or in the neighbours panel
 # long titles are cut (the full title shows on hover) so the numbers beside them stay visible
-COMPACT = {"title": st.column_config.TextColumn("title", width="medium")}
+COMPACT = {
+    "title": st.column_config.TextColumn("title", width="medium"),
+    **{
+        name: st.column_config.NumberColumn(name, width="small")
+        for name in ("cosine", "distance", "bias", "ratings", "mean")
+    },
+}
 
 
 def model_or_notice(extra: str = "") -> TrainResult | None:
@@ -221,6 +227,9 @@ def clicked_item(event: Any, store: MutableMapping[str, Any] | None = None) -> i
 
 def neighbours_section(result: TrainResult, ratings: Ratings) -> None:
     """Pick an item (or click one on the map) and list its nearest neighbours."""
+    if result.item_factors().shape[1] == 0:
+        st.info("This model has no item factors, so items have no neighbours.")
+        return
     stats = emb.item_stats_of(ratings)
     item = item_picker(
         "Item", ratings, ITEM_KEY, stats.counts, default=int(emb.most_rated(stats.counts, 1)[0])
@@ -238,12 +247,9 @@ def neighbours_section(result: TrainResult, ratings: Ratings) -> None:
     )
     n = cols[1].number_input("Neighbours", 1, 50, 10, key="emb_n_neighbours")
     found = emb.nearest_neighbours(result.item_factors(), item, n=int(n), metric=metric)
-    st.dataframe(
-        neighbours_frame(found, ratings, stats),
-        hide_index=True,
-        column_config=COMPACT,
-        key="emb_neighbours_table",
-    )
+    # a narrow panel: leave out the mean rating so the distances stay visible
+    frame = neighbours_frame(found, ratings, stats).drop(columns="mean")
+    st.dataframe(frame, hide_index=True, column_config=COMPACT, key="emb_neighbours_table")
 
 
 def neighbours_frame(found: emb.Neighbours, ratings: Ratings, stats: emb.ItemStats) -> pd.DataFrame:
@@ -263,7 +269,9 @@ def bias_section(result: TrainResult, ratings: Ratings) -> None:
     """Lowest and highest learned item biases, and bias against mean rating."""
     bias = result.item_bias()
     if bias is None:
-        st.info("This model has no per-item bias (a neural network folds it into its weights).")
+        st.info(
+            "This model has no single per-item bias to rank: only the dot-product and bias-only models learn one."
+        )
         return
     stats = emb.item_stats_of(ratings)
     min_count = st.slider(

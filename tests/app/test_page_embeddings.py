@@ -52,7 +52,7 @@ def frames(app) -> list:
 
 
 def neighbours_table(app):
-    found = [f for f in frames(app) if "mean" in f.columns and "bias" not in f.columns]
+    found = [f for f in frames(app) if {"cosine", "distance"} & set(f.columns)]
     assert len(found) == 1
     return found[0]
 

@@ -167,3 +167,18 @@ def test_a_model_of_another_dataset_is_refused(app, tmp_path: Path):
     (error,) = [e.value for e in app.error]
     assert "does not fit the current dataset" in error and "the model has 3 users" in error
     assert "no trained model" in texts(app)
+
+
+def test_a_model_without_factors_explains_what_it_cannot_do(app):
+    ratings = demo_ratings(seed=0)
+    train_set, valid_set = ratings.split(valid_pct=0.2, seed=42)
+    bias_only = train(train_set, valid_set, TrainConfig(model="bias", epochs=1, seed=0))
+    app.session_state[RESULT] = TrainedModel(bias_only, ratings.fingerprint, SplitParams())
+    app.switch_page(PAGE).run()
+    assert not app.exception, app.exception
+    assert "Fold-in needs the dot-product model" in texts(app)
+    assert "no item factors" in texts(app)
+    assert len(recommendation_tables(app)[0]) == 10  # biases alone still rank items
+    app.switch_page("pages/embeddings.py").run()
+    assert not app.exception, app.exception
+    assert "no embeddings to project" in texts(app)

@@ -44,10 +44,12 @@ def click_point(page: Page, point) -> None:
 
 def test_train_explore_and_recommend(browser_page: Page, app_url: str) -> None:
     page = browser_page
-    open_page(page, app_url, "")  # start at the entry page, so navigation and the wide layout are the app's own
+    # start at the entry page, so the navigation and the wide layout are the app's own
+    open_page(page, app_url, "")
     go_to(page, "Train")
     keyed(page, "train_button").locator("button").click()
-    expect(page.get_by_text("Trained in").or_(page.get_by_text("Loaded from cache"))).to_be_visible(timeout=180_000)
+    trained = page.get_by_text("Trained in").or_(page.get_by_text("Loaded from cache"))
+    expect(trained).to_be_visible(timeout=180_000)
     wait_idle(page)
 
     go_to(page, "Embeddings")
