@@ -1,4 +1,4 @@
-"""Collab Lab's entry point: page setup, navigation over pages/, and the sidebar status."""
+"""Collab Lab's entry point: page setup, navigation over app_pages/, and the sidebar status."""
 
 import streamlit as st
 
@@ -7,13 +7,13 @@ from ui import sidebar
 st.set_page_config(page_title="Collab Lab", page_icon=":material/hub:", layout="wide")
 
 PAGES = [
-    st.Page("pages/home.py", title="Home", icon=":material/home:", url_path="home", default=True),
-    st.Page("pages/data.py", title="Data", icon=":material/table_chart:", url_path="data"),
-    st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
-    st.Page("pages/embeddings.py", title="Embeddings", icon=":material/scatter_plot:", url_path="embeddings"),
-    st.Page("pages/recommend.py", title="Recommend", icon=":material/recommend:", url_path="recommend"),
+    st.Page("app_pages/home.py", title="Home", icon=":material/home:", url_path="home", default=True),
+    st.Page("app_pages/data.py", title="Data", icon=":material/table_chart:", url_path="data"),
+    st.Page("app_pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
+    st.Page("app_pages/embeddings.py", title="Embeddings", icon=":material/scatter_plot:", url_path="embeddings"),
+    st.Page("app_pages/recommend.py", title="Recommend", icon=":material/recommend:", url_path="recommend"),
     st.Page(
-        "pages/loss_playground.py", title="Loss playground", icon=":material/functions:", url_path="loss"
+        "app_pages/loss_playground.py", title="Loss playground", icon=":material/functions:", url_path="loss"
     ),
 ]
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from collab.data import Ratings
     from collab.training import TrainResult
 
-TRAIN_PAGE = "pages/train.py"
+TRAIN_PAGE = "app_pages/train.py"
 MAX_MODEL_MB = 200
 MAX_GENRE_COLOURS = 11  # rarer genres are drawn as "other" so colours stay distinguishable
 CLICK_KEY = "emb_last_click"  # the map selection already applied to the item picker

@@ -15,7 +15,7 @@ GOOD_CSV = "userId,movieId,rating,timestamp\n" + "".join(
 
 
 def _open_upload(app):
-    app.switch_page("pages/data.py").run()
+    app.switch_page("app_pages/data.py").run()
     app.radio(key="data_source").set_value("upload").run()
     assert not app.exception, app.exception
     return app
@@ -26,7 +26,7 @@ def _sidebar(app) -> str:
 
 
 def test_demo_summary_shows_counts_charts_and_crosstab(app):
-    app.switch_page("pages/data.py").run()
+    app.switch_page("app_pages/data.py").run()
     assert not app.exception
     labels = {m.label: m.value for m in app.metric}
     assert int(labels["Users"].replace(",", "")) > 500
@@ -91,7 +91,7 @@ def test_bad_upload_shows_error_and_keeps_the_demo_set(app, name, body, expected
 
 
 def test_movielens_offline_gives_a_clear_error(app):
-    app.switch_page("pages/data.py").run()
+    app.switch_page("app_pages/data.py").run()
     app.radio(key="data_source").set_value("movielens").run()
     app.button(key="data_load_movielens").click().run()
     assert not app.exception, app.exception

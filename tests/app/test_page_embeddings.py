@@ -14,7 +14,7 @@ from tests.app.conftest import charts, texts
 from ui import analysis_widgets
 from ui.state import RESULT, SplitParams, TrainedModel
 
-PAGE = "pages/embeddings.py"
+PAGE = "app_pages/embeddings.py"
 
 
 @pytest.fixture(scope="module")

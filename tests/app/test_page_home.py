@@ -21,11 +21,11 @@ def test_home_points_to_the_next_step(app):
 
 def test_every_page_renders_without_exception(app):
     for page in (
-        "pages/data.py",
-        "pages/train.py",
-        "pages/embeddings.py",
-        "pages/recommend.py",
-        "pages/loss_playground.py",
+        "app_pages/data.py",
+        "app_pages/train.py",
+        "app_pages/embeddings.py",
+        "app_pages/recommend.py",
+        "app_pages/loss_playground.py",
     ):
         app.switch_page(page).run()
         assert not app.exception, (page, app.exception)

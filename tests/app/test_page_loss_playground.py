@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 from collab import losses
 from tests.app.conftest import charts, texts
 
-PAGE = "pages/loss_playground.py"
+PAGE = "app_pages/loss_playground.py"
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from tests.app.conftest import charts, texts
 from ui import analysis_widgets
 from ui.state import RESULT, SplitParams, TrainedModel
 
-PAGE = "pages/recommend.py"
+PAGE = "app_pages/recommend.py"
 
 
 @pytest.fixture(scope="module")
@@ -179,6 +179,6 @@ def test_a_model_without_factors_explains_what_it_cannot_do(app):
     assert "Fold-in needs the dot-product model" in texts(app)
     assert "no item factors" in texts(app)
     assert len(recommendation_tables(app)[0]) == 10  # biases alone still rank items
-    app.switch_page("pages/embeddings.py").run()
+    app.switch_page("app_pages/embeddings.py").run()
     assert not app.exception, app.exception
     assert "no embeddings to project" in texts(app)

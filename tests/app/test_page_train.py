@@ -13,7 +13,7 @@ def _runs(app):
 
 
 def _open_train(app, epochs: int = 3):
-    app.switch_page("pages/train.py").run()
+    app.switch_page("app_pages/train.py").run()
     assert not app.exception, app.exception
     app.slider(key="train_epochs").set_value(epochs).run()
     return app
@@ -49,7 +49,7 @@ def test_second_identical_train_hits_the_cache(app):
 
 
 def test_batch_size_moves_in_steps_of_eight(app):
-    app.switch_page("pages/train.py").run()
+    app.switch_page("app_pages/train.py").run()
     slider = app.slider(key="train_batch_size")
     assert slider.step == 8 and slider.min % 8 == 0 and slider.max % 8 == 0
     slider.set_value(100).run()  # a value the real slider cannot produce
@@ -59,7 +59,7 @@ def test_batch_size_moves_in_steps_of_eight(app):
 
 
 def test_memory_estimate_grows_with_factors(app):
-    app.switch_page("pages/train.py").run()
+    app.switch_page("app_pages/train.py").run()
     before = {m.label: m.value for m in app.metric}["Parameters"]
     app.slider(key="train_n_factors").set_value(150).run()
     after = {m.label: m.value for m in app.metric}["Parameters"]
@@ -76,7 +76,7 @@ def test_weight_decay_sweep_draws_one_curve_per_value(app):
 
 
 def test_accumulation_lab_shows_equal_gradients(app):
-    app.switch_page("pages/train.py").run()
+    app.switch_page("app_pages/train.py").run()
     app.button(key="train_lab_button").click().run()
     assert not app.exception, app.exception
     diff = float({m.label: m.value for m in app.metric}["Largest gradient difference"])

@@ -25,7 +25,7 @@ with col_data, st.container(border=True):
         f"on {data.n_items:,} items."
     )
     st.caption("Start with the demo set, or load MovieLens or your own ratings file.")
-    st.page_link("pages/data.py", label="Explore the data", icon=":material/arrow_forward:")
+    st.page_link("app_pages/data.py", label="Explore the data", icon=":material/arrow_forward:")
 with col_train, st.container(border=True):
     st.subheader(":material/model_training: 2. Train")
     if result is None:
@@ -34,16 +34,16 @@ with col_train, st.container(border=True):
         st.markdown(
             f"Trained: **{result.config.describe()}**, validation RMSE **{result.metrics['rmse']:.4f}**."
         )
-    st.page_link("pages/train.py", label="Train a model", icon=":material/arrow_forward:")
+    st.page_link("app_pages/train.py", label="Train a model", icon=":material/arrow_forward:")
 with col_use, st.container(border=True):
     st.subheader(":material/scatter_plot: 3. Look inside")
     st.markdown("See what the factors learned, and recommend items to a user or to a brand-new one.")
-    st.page_link("pages/embeddings.py", label="Embeddings", icon=":material/arrow_forward:")
-    st.page_link("pages/recommend.py", label="Recommend", icon=":material/arrow_forward:")
+    st.page_link("app_pages/embeddings.py", label="Embeddings", icon=":material/arrow_forward:")
+    st.page_link("app_pages/recommend.py", label="Recommend", icon=":material/arrow_forward:")
 
 with st.container(border=True):
     st.subheader(":material/functions: Beside the lesson: the loss")
     st.markdown(
         "Why does the last layer use softmax and cross-entropy? Move the numbers and watch the loss respond."
     )
-    st.page_link("pages/loss_playground.py", label="Loss playground", icon=":material/arrow_forward:")
+    st.page_link("app_pages/loss_playground.py", label="Loss playground", icon=":material/arrow_forward:")
