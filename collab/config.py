@@ -29,6 +29,7 @@ class TrainConfig:
     lr: float = 0.01
     weight_decay: float = 0.7
     decay_biases: bool = False
+    l2: float = 0.0  # dot model: L2 penalty per rating on the two factor rows (classic MF regularisation)
     y_range: tuple[float, float] | None = None  # None: from the data, min to max + 0.5
     schedule: str = "one_cycle"
     seed: int = 42
@@ -59,6 +60,8 @@ class TrainConfig:
             raise ValueError(f"lr must be a number in (0, 10], got {self.lr!r}")
         if not (isinstance(self.weight_decay, int | float) and 0 <= self.weight_decay <= 100):
             raise ValueError(f"weight_decay must be a number in [0, 100], got {self.weight_decay!r}")
+        if not (isinstance(self.l2, int | float) and 0 <= self.l2 <= 100):
+            raise ValueError(f"l2 must be a number in [0, 100], got {self.l2!r}")
         if self.y_range is not None:
             if len(self.y_range) != 2 or not float(self.y_range[0]) < float(self.y_range[1]):
                 raise ValueError(f"y_range must be (low, high) with low < high, got {self.y_range!r}")

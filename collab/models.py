@@ -64,15 +64,31 @@ class CollabModel(nn.Module):
         None where the model has no hand-written backward (the trainer then uses autograd)."""
         return None
 
+    def penalty_sum(self, user_ids: torch.Tensor, item_ids: torch.Tensor) -> torch.Tensor | None:
+        """The per-rating L2 penalty summed over the batch (added to the loss for gradients only);
+        None where the model has none."""
+        return None
+
 
 class DotProductBias(CollabModel):
-    """The lesson's model: sigmoid_range(user . item + user_bias + item_bias)."""
+    """The lesson's model: sigmoid_range(user . item + user_bias + item_bias).
+
+    `l2` adds l2 * (|user factors|^2 + |item factors|^2) to every rating's loss: classic matrix
+    factorization regularisation, which shrinks a row in proportion to how often it is rated.
+    """
 
     def __init__(
-        self, n_users: int, n_items: int, n_factors: int, y_range: tuple[float, float], sparse: bool = False
+        self,
+        n_users: int,
+        n_items: int,
+        n_factors: int,
+        y_range: tuple[float, float],
+        sparse: bool = False,
+        l2: float = 0.0,
     ) -> None:
         super().__init__()
         self.y_range = y_range
+        self.l2 = float(l2)
         self.user_factors = _embedding(n_users, n_factors, sparse)
         self.item_factors = _embedding(n_items, n_factors, sparse)
         self.user_bias = _embedding(n_users, 1, sparse, std=0.0)
@@ -101,8 +117,12 @@ class DotProductBias(CollabModel):
         )
         grad_raw, loss_sum = _squared_error_grad(raw, ratings, self.y_range, divisor)  # (batch, 1)
         sparse = self.user_factors.sparse
-        _add_rows(self.user_factors.weight, user_ids, items * grad_raw, sparse)
-        _add_rows(self.item_factors.weight, item_ids, users * grad_raw, sparse)
+        user_grads, item_grads = items * grad_raw, users * grad_raw  # (batch, k) each
+        if self.l2:
+            user_grads.add_(users, alpha=2 * self.l2 / divisor)
+            item_grads.add_(items, alpha=2 * self.l2 / divisor)
+        _add_rows(self.user_factors.weight, user_ids, user_grads, sparse)
+        _add_rows(self.item_factors.weight, item_ids, item_grads, sparse)
         _add_rows(self.user_bias.weight, user_ids, grad_raw, sparse)
         _add_rows(self.item_bias.weight, item_ids, grad_raw, sparse)
         return loss_sum
@@ -113,12 +133,22 @@ class DotProductBias(CollabModel):
         """(summed loss, gradient rows) for packed [factors | bias] rows, users then items: (2 * batch, k + 1)."""
         batch, k = len(ratings), self.user_factors.embedding_dim
         users, items = rows[:batch], rows[batch:]  # (batch, k + 1) each
-        raw = (users[:, :k] * items[:, :k]).sum(1) + users[:, k] + items[:, k]  # (batch,)
+        raw = torch.linalg.vecdot(users[:, :k], items[:, :k]) + users[:, k] + items[:, k]  # (batch,)
         grad_raw, loss_sum = _squared_error_grad(raw, ratings, self.y_range, divisor)  # (batch, 1)
-        # d raw / d user row = [item factors, 1] and the other way round: swap the halves and scale
-        grad_rows = rows.roll(batch, 0).mul_(grad_raw.repeat(2, 1))  # (2 * batch, k + 1)
-        grad_rows[:, k] = grad_raw[:, 0].repeat(2)
+        # d raw / d user row = [item factors, 1], and the other way round
+        grad_rows = torch.empty_like(rows)  # (2 * batch, k + 1)
+        torch.mul(items, grad_raw, out=grad_rows[:batch])
+        torch.mul(users, grad_raw, out=grad_rows[batch:])
+        if self.l2:
+            grad_rows[:, :k].add_(rows[:, :k], alpha=2 * self.l2 / divisor)
+        grad_rows[:, k].view(2, batch).copy_(grad_raw.view(1, batch).expand(2, batch))
         return loss_sum, grad_rows
+
+    def penalty_sum(self, user_ids: torch.Tensor, item_ids: torch.Tensor) -> torch.Tensor | None:
+        if not self.l2:
+            return None
+        users, items = self.user_factors(user_ids), self.item_factors(item_ids)  # (batch, k) each
+        return self.l2 * (users.square().sum() + items.square().sum())
 
 
 class BiasOnly(CollabModel):
@@ -238,9 +268,14 @@ def _squared_error_grad(
     """(d loss / d raw as (batch, 1), summed squared error) for sigmoid_range(raw) against ratings."""
     low, high = y_range
     squashed = torch.sigmoid(raw)  # (batch,)
-    error = squashed * (high - low) + low - ratings  # (batch,)
-    grad_raw = error * (2 * (high - low) / divisor) * squashed * (1 - squashed)
-    return grad_raw[:, None], error.square().sum()
+    error = squashed.mul(high - low).sub_(ratings)  # (batch,) prediction - rating
+    if low:
+        error.add_(low)
+    # d sigmoid = s (1 - s) = s - s^2
+    grad_raw = (
+        torch.addcmul(squashed, squashed, squashed, value=-1).mul_(error).mul_(2 * (high - low) / divisor)
+    )
+    return grad_raw[:, None], torch.dot(error, error)
 
 
 def _add_rows(weight: torch.Tensor, ids: torch.Tensor, rows: torch.Tensor, sparse: bool) -> None:
@@ -267,7 +302,7 @@ def build_model(
     """The model `config.model` names, sized for the vocabulary; y_range falls back to config then 0-5.5."""
     y_range = config.y_range or y_range or DEFAULT_Y_RANGE
     if config.model == "dot":
-        return DotProductBias(n_users, n_items, config.n_factors, y_range, sparse)
+        return DotProductBias(n_users, n_items, config.n_factors, y_range, sparse, config.l2)
     if config.model == "nn":
         return EmbeddingNN(n_users, n_items, y_range, config.hidden, config.dropout, sparse)
     if config.model == "bias":

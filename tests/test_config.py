@@ -39,6 +39,8 @@ def test_effective_batch_and_describe() -> None:
         ({"schedule": "linear"}, "schedule must be one of"),
         ({"device": "tpu"}, "device must be one of"),
         ({"sparse": "maybe"}, "sparse must be one of"),
+        ({"row_state": "sgd"}, "row_state must be one of"),
+        ({"l2": -1}, r"l2 must be a number in \[0, 100\]"),
         ({"hidden": ()}, "hidden must be one or more"),
         ({"dropout": 1.0}, r"dropout must be in \[0, 1\)"),
     ],

@@ -37,7 +37,7 @@ def test_importing_collab_data_does_not_import_torch():
     assert done.stdout.strip() == "False"
 
 
-@pytest.mark.parametrize("page", sorted((ROOT / "pages").glob("*.py")), ids=lambda p: p.name)
+@pytest.mark.parametrize("page", sorted((ROOT / "app_pages").glob("*.py")), ids=lambda p: p.name)
 def test_pages_are_thin(page: Path):
     lines = [line for line in page.read_text().splitlines() if line.strip()]
     assert len(lines) <= 110, f"{page.name} has {len(lines)} non-blank lines; move logic into ui/ or collab/"

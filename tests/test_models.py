@@ -96,3 +96,20 @@ def test_hand_written_gradient_matches_autograd(model: str, sparse: bool) -> Non
     torch.testing.assert_close(loss, expected.detach())
     for got, want in zip(manual, (p.grad.to_dense() for p in built.parameters()), strict=True):
         torch.testing.assert_close(got, want)
+
+
+def test_per_rating_l2_gradient_matches_autograd() -> None:
+    torch.manual_seed(0)
+    built = build_model(TrainConfig(n_factors=4, l2=0.3), 5, 7)
+    with torch.no_grad():
+        for param in built.parameters():
+            param.normal_(0, 0.5)
+    ratings = torch.tensor([1.0, 5.0, 3.0, 4.0, 2.0, 5.0])
+    built.accumulate_gradients(USERS, ITEMS, ratings, divisor=10)
+    manual = [p.grad.clone() for p in built.parameters()]
+    built.zero_grad(set_to_none=True)
+    penalty = 0.3 * (built.user_factors(USERS).square().sum() + built.item_factors(ITEMS).square().sum())
+    torch.testing.assert_close(built.penalty_sum(USERS, ITEMS), penalty)
+    ((built.loss_sum(built(USERS, ITEMS), ratings) + penalty) / 10).backward()
+    for got, want in zip(manual, (p.grad for p in built.parameters()), strict=True):
+        torch.testing.assert_close(got, want)

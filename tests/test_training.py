@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -153,9 +154,18 @@ def test_stop_event_and_on_batch() -> None:
     assert calls[0] == (1, 3 * 43)
 
 
-@pytest.mark.parametrize("sparse", ["dense", "sparse"])
-def test_both_optimizer_paths_learn(sparse: str) -> None:
-    result = train(TRAIN, VALID, small(sparse=sparse, epochs=15, batch_size=32, lr=0.05, weight_decay=0.01))
+@pytest.mark.parametrize(
+    ("sparse", "model", "row_state"),
+    [
+        ("dense", "dot", "adamw"),
+        ("sparse", "dot", "adamw"),
+        ("sparse", "dot", "rowwise"),
+        ("sparse", "nn", "adamw"),
+    ],
+)
+def test_every_optimizer_path_learns(sparse: str, model: str, row_state: str) -> None:
+    config = small(sparse=sparse, model=model, row_state=row_state, epochs=15, batch_size=32, lr=0.05)
+    result = train(TRAIN, VALID, replace(config, weight_decay=0.01, l2=0.01 if model == "dot" else 0.0))
     assert result.sparse is (sparse == "sparse")
     assert result.history[-1].train_loss < 0.5 * result.history[0].train_loss
     assert result.metrics["rmse"] < result.metrics["global_mean_rmse"]
@@ -191,6 +201,8 @@ def test_helpers() -> None:
         with pytest.raises(ValueError, match="not available"):
             resolve_device("cuda")
     assert use_sparse(TrainConfig(), 1000, 2000) is False
+    assert use_sparse(TrainConfig(batch_size=64, device="cpu"), 1000, 2000) is True  # packed row-wise
+    assert use_sparse(TrainConfig(model="nn", batch_size=64), 1000, 2000) is False
     assert use_sparse(TrainConfig(), 200_000, 50_000) is True
     assert use_sparse(TrainConfig(sparse="sparse"), 10, 10) is True
     config = TrainConfig(lr=0.01)
@@ -233,3 +245,29 @@ def test_flat_and_row_wise_adamw_match_torch_adamw() -> None:
             optimizer.step()
     torch.testing.assert_close(models[0].weight, reference.weight)
     torch.testing.assert_close(models[1].weight, reference.weight)
+
+
+def test_packed_row_adamw_matches_row_adamw_with_repeats_and_accumulation() -> None:
+    from collab.models import DotProductBias
+    from collab.optim import PackedRowAdamW, RowAdamW
+
+    torch.manual_seed(0)
+    reference, packed = (DotProductBias(6, 5, 3, (0.0, 5.5), sparse=True) for _ in range(2))
+    with torch.no_grad():
+        for param in reference.parameters():
+            param.normal_(0, 0.5)
+    packed.load_state_dict(reference.state_dict())
+    groups = [g for g in parameter_groups(reference, 0.3, decay_biases=False) if g["params"]]
+    row_adamw = RowAdamW(groups, lr=0.1, betas=(0.9, 0.99), eps=1e-5)
+    packed_adamw = PackedRowAdamW(packed, 0.3, False, lr=0.1, betas=(0.9, 0.99), eps=1e-5)
+    users, items = torch.tensor([0, 1, 2, 3, 0, 5, 1, 1]), torch.tensor([0, 4, 4, 1, 2, 3, 0, 4])
+    ratings = torch.tensor([1.0, 5.0, 3.0, 4.0, 2.0, 5.0, 3.0, 1.0])
+    for rows in (slice(0, 8), slice(2, 6), slice(0, 8)):
+        expected = reference.accumulate_gradients(users[rows], items[rows], ratings[rows], len(ratings[rows]))
+        row_adamw.step()
+        row_adamw.zero_grad(set_to_none=True)
+        got = packed_adamw.train_group(users[rows], items[rows], ratings[rows], batch_size=3)  # 3 + 3 + 2
+        torch.testing.assert_close(got, expected)
+    packed_adamw.release()
+    torch.testing.assert_close(packed.state_dict(), reference.state_dict())
+    assert packed.user_factors.weight.is_contiguous()

@@ -73,10 +73,16 @@ def test_loss_playground_edit_a_logit_and_see_the_loss_change(browser_page: Page
     assert before == "0.0573"
     shot(page, "loss-softmax")
 
-    edit_last_column(page, editor_index=0, row=0, n_rows=4, text="-3")  # the right class, cat: 4 -> -3
-    expect(page.locator('[data-testid="stMetric"]').filter(has_text=LOSS_LABEL).first).not_to_contain_text(
-        before, timeout=30_000
-    )
+    loss_metric = page.locator('[data-testid="stMetric"]').filter(has_text=LOSS_LABEL).first
+    for attempt in range(3):  # the canvas grid sometimes drops an edit while it re-renders under load
+        edit_last_column(page, editor_index=0, row=0, n_rows=4, text="-3")  # the right class, cat: 4 -> -3
+        try:
+            expect(loss_metric).not_to_contain_text(before, timeout=15_000)
+            break
+        except AssertionError:
+            if attempt == 2:
+                raise
+            shot(page, f"loss-edit-missed-{attempt}", full=False)
     after = metric_value(page, LOSS_LABEL)
     assert float(after) > float(before) + 3
     assert_no_exception(page)
