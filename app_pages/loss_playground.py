@@ -15,7 +15,8 @@ multiclass, binary, multilabel = st.tabs(
         ":material/bar_chart: Softmax & cross-entropy",
         ":material/toggle_on: Binary cross-entropy",
         ":material/checklist: Multi-label",
-    ]
+    ],
+    key="loss_tabs",  # keyed, so a slider in the second or third tab does not jump back to the first
 )
 with multiclass:
     loss_widgets.multiclass_section()

@@ -39,7 +39,10 @@ if result is None:
 else:
     training_view.results_panel(result)
 
-sweep_tab, lab_tab, runs_tab = st.tabs(["Weight-decay sweep", "Gradient-accumulation lab", "All runs"])
+sweep_tab, lab_tab, runs_tab = st.tabs(
+    ["Weight-decay sweep", "Gradient-accumulation lab", "All runs"],
+    key="train_tabs",  # keyed: stays open on rerun
+)
 with sweep_tab:
     training_view.sweep_section(config)
 with lab_tab:

@@ -53,6 +53,21 @@ def test_train_page_trains_and_draws_the_loss_chart(browser_page, app_url):
     expect(page.locator('[data-testid="stPlotlyChart"]').first).to_be_visible()
     assert_no_exception(page)
     shot(page, "train")
+
+    # the sweep redraws the live chart once per run: a duplicate element id crashed it once
+    page.get_by_role("button", name="Run the sweep").click()
+    expect(page.get_by_text("Lowest validation RMSE").first).to_be_visible(timeout=180_000)
+    wait_idle(page)
+    expect(page.locator('[data-testid="stPlotlyChart"]')).to_have_count(2)
+    assert_no_exception(page)
+    shot(page, "train-sweep")
+
+    page.get_by_role("tab", name="Gradient-accumulation lab").click()
+    page.get_by_role("button", name="Compare the gradients").click()
+    expect(page.get_by_text("Largest gradient difference").first).to_be_visible(timeout=60_000)
+    wait_idle(page)
+    assert_no_exception(page)
+    shot(page, "train-lab")
     for path in ("embeddings", "recommend", "loss"):
         open_page(page, app_url, path)
         assert_no_exception(page)
