@@ -10,7 +10,9 @@ PAGES = [
     st.Page("app_pages/home.py", title="Home", icon=":material/home:", url_path="home", default=True),
     st.Page("app_pages/data.py", title="Data", icon=":material/table_chart:", url_path="data"),
     st.Page("app_pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
-    st.Page("app_pages/embeddings.py", title="Embeddings", icon=":material/scatter_plot:", url_path="embeddings"),
+    st.Page(
+        "app_pages/embeddings.py", title="Embeddings", icon=":material/scatter_plot:", url_path="embeddings"
+    ),
     st.Page("app_pages/recommend.py", title="Recommend", icon=":material/recommend:", url_path="recommend"),
     st.Page(
         "app_pages/loss_playground.py", title="Loss playground", icon=":material/functions:", url_path="loss"

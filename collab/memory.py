@@ -88,6 +88,9 @@ def estimate_memory(config: TrainConfig, n_users: int, n_items: int, n_ratings: 
         gradient_bytes = dense_parameters * FLOAT_BYTES + config.effective_batch * row_bytes
     else:
         gradient_bytes = n_parameters * FLOAT_BYTES
+    optimizer_bytes = 2 * n_parameters * FLOAT_BYTES  # AdamW: two moments per parameter
+    if sparse and config.model == "dot" and config.row_state == "rowwise":
+        optimizer_bytes = (n_users + n_items) * FLOAT_BYTES  # one second moment per table row
     activation_float_bytes = 2 if config.amp else FLOAT_BYTES
     activation_bytes = (
         config.batch_size * 2 * _activation_floats_per_rating(config, model) * activation_float_bytes
@@ -97,7 +100,7 @@ def estimate_memory(config: TrainConfig, n_users: int, n_items: int, n_ratings: 
         n_parameters=n_parameters,
         parameter_bytes=n_parameters * FLOAT_BYTES,
         gradient_bytes=gradient_bytes,
-        optimizer_bytes=2 * n_parameters * FLOAT_BYTES,
+        optimizer_bytes=optimizer_bytes,
         activation_bytes=activation_bytes,
         data_bytes=n_ratings * (2 * INDEX_BYTES + FLOAT_BYTES),
         sparse=sparse,

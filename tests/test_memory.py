@@ -32,3 +32,9 @@ def test_more_factors_and_bigger_batches_cost_more() -> None:
 def test_sparse_tables_keep_gradients_small() -> None:
     estimate = estimate_memory(TrainConfig(n_factors=50, batch_size=4096), 200_000, 50_000)
     assert estimate.sparse and estimate.gradient_bytes < estimate.parameter_bytes / 10
+
+
+def test_rowwise_state_keeps_one_number_per_row() -> None:
+    config = TrainConfig(n_factors=50, batch_size=4096, sparse="sparse", row_state="rowwise")
+    estimate = estimate_memory(config, 200_000, 50_000)
+    assert estimate.optimizer_bytes == 250_000 * 4

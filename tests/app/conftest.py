@@ -11,7 +11,9 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-ENTRY = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")  # from_file resolves relative paths oddly
+ENTRY = str(
+    Path(__file__).resolve().parents[2] / "streamlit_app.py"
+)  # from_file resolves relative paths oddly
 
 
 @pytest.fixture(autouse=True)
