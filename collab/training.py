@@ -158,9 +158,14 @@ def use_sparse(config: TrainConfig, n_users: int, n_items: int) -> bool:
     rows = n_users + n_items
     rows_per_step = 2 * config.effective_batch  # at most one user row and one item row per rating
     few_rows = rows_per_step <= SPARSE_ROW_SHARE * rows
-    if config.model == "dot" and not config.amp and resolve_device(config.device).type == "cpu":
+    if config.model == "dot" and not config.amp and _device_type(config.device) == "cpu":
         return few_rows
     return rows >= SPARSE_MIN_ROWS and few_rows
+
+
+def _device_type(name: str) -> str:
+    """The device type `name` trains on, without raising for a device this machine lacks."""
+    return resolve_device("auto").type if name == "auto" else name
 
 
 def data_y_range(ratings: np.ndarray) -> tuple[float, float]:

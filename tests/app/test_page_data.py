@@ -97,3 +97,26 @@ def test_movielens_offline_gives_a_clear_error(app):
     assert not app.exception, app.exception
     assert app.error
     assert "Built-in demo set" in _sidebar(app)
+
+
+def test_upload_with_an_items_file_attaches_titles(app):
+    movies = "movieId,title,genres\n" + "".join(
+        f"{i},Film number {i} ({1980 + i}),Drama|Comedy\n" for i in range(1, 16)
+    )
+    _open_upload(app)
+    app.file_uploader(key="data_upload").upload("ratings.csv", GOOD_CSV.encode(), "text/csv")
+    app.file_uploader(key="data_items_upload").upload("movies.csv", movies.encode(), "text/csv").run()
+    app.button(key="data_load_upload").click().run()
+    assert not app.exception, app.exception
+    heatmap = [s for s in charts(app) if s["data"][0]["type"] == "heatmap"][0]
+    assert all(str(label).startswith("Film number") for label in heatmap["data"][0]["x"])
+
+
+def test_duplicate_rows_load_with_a_note(app):
+    body = GOOD_CSV + "1,1,5,1000101\n1,1,2,1000102\n"  # user 1 rated item 1 three times
+    _open_upload(app)
+    app.file_uploader(key="data_upload").upload("dupes.csv", body.encode(), "text/csv").run()
+    app.button(key="data_load_upload").click().run()
+    assert not app.exception, app.exception
+    assert "Upload: dupes.csv" in _sidebar(app)
+    assert any("duplicate" in str(note.value).lower() for note in app.info)
