@@ -59,3 +59,18 @@ def texts(at: AppTest) -> str:
         parts.extend(str(el.value) for el in getattr(at, kind))
     parts.extend(f"{m.label} {m.value}" for m in at.metric)
     return "\n".join(parts)
+
+
+@pytest.fixture(scope="session")
+def tiny_model():
+    """A small, fast dot-product model on the demo set's default split (what the app would train)."""
+    from collab.config import TrainConfig
+    from collab.demo import demo_ratings
+    from collab.training import train
+    from ui.state import SplitParams
+
+    params = SplitParams()
+    train_set, valid_set = demo_ratings(seed=0).split(
+        valid_pct=params.valid_pct, seed=params.seed, method=params.method
+    )
+    return train(train_set, valid_set, TrainConfig(epochs=4, n_factors=8, lr=0.03, weight_decay=0.1, seed=0))

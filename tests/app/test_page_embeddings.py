@@ -7,23 +7,12 @@ import base64
 import numpy as np
 import pytest
 
-from collab.config import TrainConfig
 from collab.sources import demo_ratings
-from collab.training import TrainResult, train
 from tests.app.conftest import charts, texts
 from ui import analysis_widgets
 from ui.state import RESULT, SplitParams, TrainedModel
 
 PAGE = "app_pages/embeddings.py"
-
-
-@pytest.fixture(scope="module")
-def tiny_model() -> TrainResult:
-    """A small, fast dot-product model on the demo set's default split (what the app would train)."""
-    ratings = demo_ratings(seed=0)
-    params = SplitParams()
-    train_set, valid_set = ratings.split(valid_pct=params.valid_pct, seed=params.seed, method=params.method)
-    return train(train_set, valid_set, TrainConfig(epochs=4, n_factors=8, lr=0.03, weight_decay=0.1, seed=0))
 
 
 @pytest.fixture
