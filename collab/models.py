@@ -130,19 +130,21 @@ class DotProductBias(CollabModel):
     def packed_gradients(
         self, rows: torch.Tensor, ratings: torch.Tensor, divisor: int
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(summed loss, gradient rows) for packed [factors | bias] rows, users then items: (2 * batch, k + 1)."""
+        """(summed loss, gradient rows) for packed rows [factors | bias | anything], users then items:
+        (2 * batch, width >= k + 1); the gradient is zero past the bias."""
         batch, k = len(ratings), self.user_factors.embedding_dim
-        users, items = rows[:batch], rows[batch:]  # (batch, k + 1) each
-        raw = torch.linalg.vecdot(users[:, :k], items[:, :k]) + users[:, k] + items[:, k]  # (batch,)
+        pairs = rows.view(2, batch, rows.shape[1])  # (user or item, batch, width)
+        # a small batch costs a few microseconds per operation, whatever its size: few operations
+        raw = torch.linalg.vecdot(pairs[0, :, :k], pairs[1, :, :k]) + pairs[:, :, k].sum(0)  # (batch,)
         grad_raw, loss_sum = _squared_error_grad(raw, ratings, self.y_range, divisor)  # (batch, 1)
-        # d raw / d user row = [item factors, 1], and the other way round
-        grad_rows = torch.empty_like(rows)  # (2 * batch, k + 1)
-        torch.mul(items, grad_raw, out=grad_rows[:batch])
-        torch.mul(users, grad_raw, out=grad_rows[batch:])
+        # d raw / d user row = [item factors, 1], and the other way round: swap the halves and scale
+        grad_rows = pairs.flip(0).mul_(grad_raw)  # (2, batch, width)
+        grad_rows[:, :, k] = grad_raw[:, 0]
+        if rows.shape[1] > k + 1:
+            grad_rows[:, :, k + 1 :] = 0.0
         if self.l2:
-            grad_rows[:, :k].add_(rows[:, :k], alpha=2 * self.l2 / divisor)
-        grad_rows[:, k].view(2, batch).copy_(grad_raw.view(1, batch).expand(2, batch))
-        return loss_sum, grad_rows
+            grad_rows[:, :, :k].add_(pairs[:, :, :k], alpha=2 * self.l2 / divisor)
+        return loss_sum, grad_rows.view(2 * batch, rows.shape[1])
 
     def penalty_sum(self, user_ids: torch.Tensor, item_ids: torch.Tensor) -> torch.Tensor | None:
         if not self.l2:

@@ -216,15 +216,16 @@ class FlatAdamW:
 
 
 class PackedRowAdamW:
-    """Row-wise AdamW for the dot model's big tables, with every row's state in one packed table.
+    """Row-wise AdamW for the dot model's tables, with every row's state in one packed table.
 
-    Users and items share one (n_users + n_items, width) table; a row holds the factors and bias,
-    then the state: both Adam moments ("adamw", exactly `RowAdamW`'s lazy update), or one second
-    moment per row and no momentum ("rowwise", a third of the memory). On large tables a step is
-    bound by random memory access, so a step is one sort of the batch's ids, one gather of their
-    rows, the gradient summed per distinct row with one `index_add_`, the update on the gathered
-    rows, and one scatter back: nothing per step is as big as the table. The model's parameters
-    become views into the table, so it predicts with the current weights at any time.
+    Users and items share one table of (blocks, n_users + n_items, width): block 0 holds each row's
+    factors and bias, then the state: blocks 1 and 2 hold both Adam moments ("adamw", exactly
+    `RowAdamW`'s lazy update), or one second moment per row sits beside the bias and there is no
+    momentum ("rowwise", a third of the memory). A step is one sort of the batch's ids, one gather of
+    their rows (all blocks), the gradient summed per distinct row with one `index_add_`, the update on
+    the gathered rows (PyTorch's fused AdamW kernel), and one scatter back: nothing per step is as
+    big as the table. The model's parameters become views into the table, so it predicts with the
+    current weights at any time.
     """
 
     def __init__(
@@ -246,16 +247,15 @@ class PackedRowAdamW:
         k = model.user_factors.embedding_dim
         self.n_factors = k
         self.width = width = k + 1  # factors, then the bias
-        state_width = 2 * width if state == "adamw" else 1
         weight = model.user_factors.weight
-        # rows padded to 16 bytes: the scatter then moves 16-byte elements, a quarter of the elements
-        self.row_floats = (
-            -(-(width + state_width) * weight.element_size() // 16) * 16 // weight.element_size()
-        )
+        blocks, used = (3, width) if state == "adamw" else (1, width + 1)
+        # rows padded to 16 bytes, so the scatter can move 16-byte elements (a quarter as many)
+        per_16 = 16 // weight.element_size()
+        row_floats = -(-used // per_16) * per_16
         self.table = torch.zeros(
-            (self.n_users + n_items, self.row_floats), dtype=weight.dtype, device=weight.device
-        )  # (n_users + n_items, row width)
-        users, items = self.table[: self.n_users], self.table[self.n_users :]
+            (blocks, self.n_users + n_items, row_floats), dtype=weight.dtype, device=weight.device
+        )  # (blocks, n_users + n_items, row width)
+        users, items = self.table[0, : self.n_users], self.table[0, self.n_users :]
         bindings = [
             (model.user_factors, users[:, :k]),
             (model.user_bias, users[:, k:width]),
@@ -267,6 +267,7 @@ class PackedRowAdamW:
             module.weight.data = view  # the model reads and writes through the table
         self.weight_decay, self.decay_biases = float(weight_decay), decay_biases
         self.steps = 0
+        self.step_count = torch.zeros((), dtype=torch.float32)  # for the fused kernel
         self.param_groups = [{"lr": lr, "betas": betas, "eps": eps}]
 
     @torch.no_grad()
@@ -278,9 +279,9 @@ class PackedRowAdamW:
         group_size = len(user_ids)
         ids = torch.cat([user_ids, item_ids + self.n_users])  # (2 * group,) users then items
         rows_ids, inverse = torch.unique(ids, return_inverse=True)  # distinct rows, sorted
-        rows = self.table.index_select(0, rows_ids)  # (n_rows, row width)
-        weights = rows[:, : self.width]
-        grads = torch.zeros_like(weights)  # (n_rows, k + 1)
+        rows = self.table.index_select(1, rows_ids)  # (blocks, n_rows, row width)
+        block = rows[0]  # (n_rows, row width): factors, bias, then padding or the row's moment
+        grads = torch.zeros_like(block)  # contiguous, so index_add_ takes its fast path
         loss_sum = None
         for start in range(0, group_size, batch_size):
             stop = min(start + batch_size, group_size)
@@ -290,14 +291,14 @@ class PackedRowAdamW:
                 micro_inverse = torch.cat(
                     [inverse[start:stop], inverse[group_size + start : group_size + stop]]
                 )
-            gathered = weights.index_select(0, micro_inverse)  # (2 * micro, k + 1)
+            gathered = block.index_select(0, micro_inverse)  # (2 * micro, row width)
             micro_loss, grad_rows = self.model.packed_gradients(gathered, ratings[start:stop], group_size)
             grads.index_add_(0, micro_inverse, grad_rows)
             loss_sum = micro_loss if loss_sum is None else loss_sum + micro_loss
         self._update(rows, grads)
         # index_copy_ moves one element at a time: as 16-byte elements it moves a quarter as many
         wide = torch.complex128 if self.table.dtype == torch.float32 else self.table.dtype
-        self.table.view(wide).index_copy_(0, rows_ids, rows.view(wide))
+        self.table.view(wide).index_copy_(1, rows_ids, rows.view(wide))
         assert loss_sum is not None
         return loss_sum
 
@@ -305,26 +306,33 @@ class PackedRowAdamW:
         group = self.param_groups[0]
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
         self.steps += 1
-        correction2 = 1 - beta2**self.steps
         width = self.width
-        weights = rows[:, :width]
         if self.weight_decay:  # decoupled weight decay, on the touched rows only
-            decayed = weights if self.decay_biases else weights[:, : self.n_factors]
+            decayed = rows[0, :, : width if self.decay_biases else self.n_factors]
             decayed.mul_(1 - lr * self.weight_decay)
         if self.state == "adamw":
-            correction1 = 1 - beta1**self.steps
-            exp_avg, exp_avg_sq = rows[:, width : 2 * width], rows[:, 2 * width : 3 * width]
-            exp_avg.lerp_(grads, 1 - beta1)
-            exp_avg_sq.mul_(beta2).addcmul_(grads, grads, value=1 - beta2)
-            # lr / c1 * m / (sqrt(v / c2) + eps), with the corrections folded into two scalars
-            root2 = math.sqrt(correction2)
-            denom = exp_avg_sq.sqrt().add_(eps * root2)
-            weights.addcdiv_(exp_avg, denom, value=-lr * root2 / correction1)
+            self.step_count += 1
+            torch._fused_adamw_(
+                [rows[0]],
+                [grads],
+                [rows[1]],
+                [rows[2]],
+                [],
+                [self.step_count],
+                lr=lr,
+                beta1=beta1,
+                beta2=beta2,
+                weight_decay=0.0,  # done above, so that biases can be left out
+                eps=eps,
+                amsgrad=False,
+                maximize=False,
+            )
             return
-        row_sq = rows[:, width]  # (n_rows,) one second moment per row
+        correction2 = 1 - beta2**self.steps
+        weights, row_sq = rows[0, :, :width], rows[0, :, width]  # row_sq: (n_rows,) one moment per row
         row_sq.mul_(beta2).add_(torch.linalg.vecdot(grads, grads), alpha=(1 - beta2) / width)
         denom = row_sq.mul(1 / correction2).sqrt_().add_(eps)  # (n_rows,)
-        weights.addcdiv_(grads, denom[:, None], value=-lr)
+        weights.addcdiv_(grads[:, :width], denom[:, None], value=-lr)
 
     def zero_grad(self, set_to_none: bool = False) -> None:
         """Nothing to clear: gradients live only inside `train_group`."""

@@ -201,7 +201,7 @@ def test_helpers() -> None:
         with pytest.raises(ValueError, match="not available"):
             resolve_device("cuda")
     assert use_sparse(TrainConfig(), 1000, 2000) is False
-    assert use_sparse(TrainConfig(batch_size=64, device="cpu"), 1000, 2000) is True  # packed row-wise
+    assert use_sparse(TrainConfig(batch_size=64, device="cpu"), 1000, 2000) is False  # small table: exact dense AdamW
     assert use_sparse(TrainConfig(model="nn", batch_size=64), 1000, 2000) is False
     assert use_sparse(TrainConfig(), 200_000, 50_000) is True
     assert use_sparse(TrainConfig(sparse="sparse"), 10, 10) is True
@@ -247,12 +247,13 @@ def test_flat_and_row_wise_adamw_match_torch_adamw() -> None:
     torch.testing.assert_close(models[1].weight, reference.weight)
 
 
-def test_packed_row_adamw_matches_row_adamw_with_repeats_and_accumulation() -> None:
+@pytest.mark.parametrize("l2", [0.0, 0.2])
+def test_packed_row_adamw_matches_row_adamw_with_repeats_and_accumulation(l2: float) -> None:
     from collab.models import DotProductBias
     from collab.optim import PackedRowAdamW, RowAdamW
 
     torch.manual_seed(0)
-    reference, packed = (DotProductBias(6, 5, 3, (0.0, 5.5), sparse=True) for _ in range(2))
+    reference, packed = (DotProductBias(6, 5, 3, (0.0, 5.5), sparse=True, l2=l2) for _ in range(2))
     with torch.no_grad():
         for param in reference.parameters():
             param.normal_(0, 0.5)
