@@ -201,7 +201,8 @@ def test_helpers() -> None:
         with pytest.raises(ValueError, match="not available"):
             resolve_device("cuda")
     assert use_sparse(TrainConfig(), 1000, 2000) is False
-    assert use_sparse(TrainConfig(batch_size=64, device="cpu"), 1000, 2000) is False  # small table: exact dense AdamW
+    # a small table keeps exact dense AdamW whatever the batch size
+    assert use_sparse(TrainConfig(batch_size=64, device="cpu"), 1000, 2000) is False
     assert use_sparse(TrainConfig(model="nn", batch_size=64), 1000, 2000) is False
     assert use_sparse(TrainConfig(), 200_000, 50_000) is True
     assert use_sparse(TrainConfig(sparse="sparse"), 10, 10) is True
