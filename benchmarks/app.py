@@ -11,27 +11,15 @@ from __future__ import annotations
 import argparse
 import http.server
 import json
-import os
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "ml-100k"
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _zip_ml100k(folder: Path, dest: Path) -> None:
@@ -67,34 +55,22 @@ def main() -> None:
 
     sys.path.insert(0, str(ROOT))
     from tests.browser.helpers import wait_idle
+    from tests.browser.server import CHROMIUM_ARGS, start_app, stop_app
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         (tmp_path / "www").mkdir()
         _zip_ml100k(Path(args.data), tmp_path / "www" / "ml-100k.zip")
         file_server, base_url = _serve(tmp_path / "www")
-        port = _free_port()
-        env = dict(os.environ, COLLAB_DATA_DIR=str(tmp_path / "cache"), COLLAB_MOVIELENS_URL=base_url)
+        env = {"COLLAB_DATA_DIR": str(tmp_path / "cache"), "COLLAB_MOVIELENS_URL": base_url}
         started = time.perf_counter()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
-             "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        url = f"http://127.0.0.1:{port}"
+        server, url = start_app(env, tmp_path / "streamlit.log")
         numbers: dict[str, float] = {}
         try:
-            while True:
-                try:
-                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
-                        if response.read() == b"ok":
-                            break
-                except OSError:
-                    time.sleep(0.1)
             numbers["server up (s)"] = time.perf_counter() - started
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(
-                    executable_path="/usr/bin/chromium", headless=True, args=ARGS
+                    executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
                 )
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
                 page.set_default_timeout(300_000)
@@ -130,8 +106,7 @@ def main() -> None:
                 numbers["server peak RSS (MB)"] = _peak_rss_mb(server.pid)
                 browser.close()
         finally:
-            server.terminate()
-            server.wait(timeout=10)
+            stop_app(server)
             file_server.shutdown()
 
     width = max(map(len, numbers))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import time
 from typing import TYPE_CHECKING
@@ -185,7 +186,7 @@ def sweep_section(config: TrainConfig) -> None:
     if st.button("Run the sweep", key="train_sweep_button", icon=":material/stacked_line_chart:"):
         results = {}
         for wd in decays:
-            variant = TrainConfig(**{**config.to_dict(), "weight_decay": wd, "hidden": config.hidden})
+            variant = dataclasses.replace(config, weight_decay=wd)
             results[wd], _ = train_and_record(variant, label=f"weight decay {wd:g}")
         state.set_sweep(results)
     sweep = state.sweep()
