@@ -100,7 +100,7 @@ def main() -> None:
             {
                 "ratings": name,
                 "users x items": f"{n_users // 1000}k x {n_items // 1000}k",
-                "optimizer": OPTIMIZERS[mode],
+                "optimizer": result.optimizer,
                 "s/epoch": seconds,
                 "ratings/s": f"{n_ratings / seconds:,.0f}",
                 "train loss": result.history[-1].train_loss,

@@ -72,6 +72,7 @@ def save_result(result: TrainResult, path: str | Path) -> Path:
         "device": result.device,
         "best_epoch": int(result.best_epoch),
         "stopped_early": bool(result.stopped_early),
+        "optimizer": result.optimizer,
         "checksum": _checksum(tensors),
     }
     save_file(tensors, str(path), metadata={METADATA_KEY: json.dumps(metadata)})
@@ -145,6 +146,7 @@ def load_result(path: str | Path) -> TrainResult:
             best_epoch=int(metadata["best_epoch"]),
             stopped_early=bool(metadata["stopped_early"]),
             sparse=bool(args["sparse"]),
+            optimizer=str(metadata.get("optimizer", "")),
         )
     except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as error:
         raise ModelFileError(

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from collab import metrics
+from collab import kernels, metrics
 from collab.config import TrainConfig
 from collab.data import Ratings
 from collab.models import CollabModel, DotProductBias, build_model, is_no_decay
@@ -65,6 +65,7 @@ class TrainResult:
     best_epoch: int
     stopped_early: bool
     sparse: bool = False
+    optimizer: str = ""  # how it was trained, e.g. "AdamW, compiled kernel"
     _lookup: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
 
     def _index(self, kind: str, labels: Sequence[Any]) -> np.ndarray:
@@ -191,15 +192,31 @@ def parameter_groups(model: torch.nn.Module, weight_decay: float, decay_biases: 
     ]
 
 
+Optimizer = torch.optim.Optimizer | FlatAdamW | PackedRowAdamW | kernels.KernelTrainer
+
+
 def make_optimizer(
-    model: torch.nn.Module, config: TrainConfig, sparse: bool, device: torch.device
-) -> torch.optim.Optimizer | FlatAdamW | PackedRowAdamW:
+    model: torch.nn.Module, config: TrainConfig, sparse: bool, device: torch.device, compiled: bool = True
+) -> Optimizer:
     """AdamW (dense tables) or a row-wise AdamW (sparse tables), with decay groups.
 
-    The dot model's sparse tables on the CPU get the packed row-wise optimizer, which also runs the
-    hand-written forward and backward; other models get RowAdamW over autograd's sparse gradients.
+    The dot model on the CPU gets the compiled kernels (`collab.kernels`, when numba is there and
+    `compiled`): the same updates, many steps per call. Without them its sparse tables get the
+    packed row-wise optimizer, which also runs the hand-written forward and backward; other models
+    get RowAdamW over autograd's sparse gradients.
     """
-    if sparse and isinstance(model, DotProductBias) and device.type == "cpu" and not config.amp:
+    dot_on_cpu = isinstance(model, DotProductBias) and device.type == "cpu" and not config.amp
+    if compiled and dot_on_cpu and model.user_factors.weight.dtype == torch.float32 and kernels.available():
+        return kernels.KernelTrainer(
+            model,
+            config.weight_decay,
+            config.decay_biases,
+            dense=not sparse,
+            one_moment=config.row_state == "rowwise",
+            betas=(0.9, 0.99),
+            eps=1e-5,
+        )
+    if sparse and dot_on_cpu:
         return PackedRowAdamW(
             model,
             config.weight_decay,
@@ -237,7 +254,7 @@ def _cos(start: float, end: float, t: float) -> float:
     return end + (start - end) * (1 + math.cos(math.pi * t)) / 2
 
 
-def _set_schedule(optimizer: torch.optim.Optimizer | FlatAdamW, lr: float, beta1: float) -> None:
+def _set_schedule(optimizer: Optimizer, lr: float, beta1: float) -> None:
     for group in optimizer.param_groups:
         group["lr"] = lr
         group["betas"] = (beta1, group["betas"][1])
@@ -333,7 +350,8 @@ def train(
     """Train `config.model` on `train`, scoring `valid` after every epoch.
 
     `on_epoch(stats)` runs after each epoch; returning False stops. `on_batch(step, total_steps)`
-    runs about 50 times per epoch. Setting `stop_event` stops after the current optimizer step.
+    runs about 50 times per epoch. Setting `stop_event` stops within a fiftieth of an epoch (after
+    the current optimizer step; on the compiled path, after the current run of steps).
     After an early stop the model of the best validation epoch is kept.
     """
     if train.n_ratings == 0:
@@ -359,7 +377,7 @@ def train(
         group = config.effective_batch
         steps_per_epoch = math.ceil(n / group)
         total_steps = steps_per_epoch * config.epochs
-        report_every = max(1, steps_per_epoch // 50)
+        progress = _Progress(total_steps, max(1, steps_per_epoch // 50), on_batch, stop_event)
         track_best = valid_tensors is not None and (on_epoch is not None or stop_event is not None)
         history: list[EpochStats] = []
         best_loss, best_epoch, best_state = math.inf, 0, None
@@ -371,38 +389,21 @@ def train(
             epoch_users, epoch_items, epoch_ratings = (
                 t.index_select(0, order) for t in (users, items, ratings)
             )
+            epoch_data = (epoch_users, epoch_items, epoch_ratings)
             group_losses: list[torch.Tensor] = []  # summed at the epoch's end: one op fewer per step
-            for start in range(0, n, group):
-                rows = slice(start, start + group)
-                _set_schedule(optimizer, *schedule(config, step, total_steps))
-                if isinstance(optimizer, PackedRowAdamW):
-                    group_losses.append(
-                        optimizer.train_group(
-                            epoch_users[rows], epoch_items[rows], epoch_ratings[rows], config.batch_size
-                        )
-                    )
-                else:
-                    group_losses.append(
-                        accumulate_group(
-                            model,
-                            epoch_users[rows],
-                            epoch_items[rows],
-                            epoch_ratings[rows],
-                            config.batch_size,
-                            amp,
-                        )
-                    )
-                    optimizer.step()
-                    optimizer.zero_grad(set_to_none=True)
-                step += 1
-                if on_batch is not None and (step % report_every == 0 or step == total_steps):
-                    on_batch(step, total_steps)
-                if stop_event is not None and stop_event.is_set():
-                    stopped = True
-                    break
+            if isinstance(optimizer, kernels.KernelTrainer):
+                step, stopped = _kernel_epoch(optimizer, epoch_data, config, step, progress, group_losses)
+            else:
+                step, stopped = _torch_epoch(
+                    model, optimizer, epoch_data, config, amp, step, progress, group_losses
+                )
             if stopped:
                 break
-            train_loss = torch.stack(group_losses).sum().item() / n if group_losses else math.nan
+            train_loss = (
+                torch.cat([g.reshape(-1) for g in group_losses]).sum().item() / n
+                if group_losses
+                else math.nan
+            )
             valid_loss = valid_rmse = math.nan
             if valid_tensors is not None:
                 valid_loss, predicted = evaluate(model, *valid_tensors, amp=amp)
@@ -417,7 +418,7 @@ def train(
             if on_epoch is not None and on_epoch(stats) is False:
                 stopped = epoch < config.epochs
                 break
-        if isinstance(optimizer, FlatAdamW | PackedRowAdamW):
+        if isinstance(optimizer, FlatAdamW | PackedRowAdamW | kernels.KernelTrainer):
             optimizer.release()
         if stopped and best_state is not None:
             model.load_state_dict(best_state)
@@ -439,7 +440,99 @@ def train(
         best_epoch=best_epoch,
         stopped_early=stopped,
         sparse=sparse,
+        optimizer=describe_optimizer(optimizer),
     )
+
+
+def describe_optimizer(optimizer: Optimizer) -> str:
+    """A few words naming the optimizer and the code path that ran it."""
+    if isinstance(optimizer, kernels.KernelTrainer):
+        if optimizer.dense:
+            return "AdamW (compiled)"
+        return (
+            "row-wise Adam, 1 moment/row (compiled)" if optimizer.one_moment else "row-wise AdamW (compiled)"
+        )
+    if isinstance(optimizer, PackedRowAdamW):
+        return "row-wise Adam, 1 moment/row" if optimizer.state == "rowwise" else "row-wise AdamW (packed)"
+    if isinstance(optimizer, RowAdamW):
+        return "row-wise AdamW"
+    return "fused AdamW" if optimizer.defaults.get("fused") else "AdamW"
+
+
+@dataclass(frozen=True)
+class _Progress:
+    """Where an epoch reports progress (`on_batch`, every `report_every` steps) and looks for a stop."""
+
+    total_steps: int
+    report_every: int
+    on_batch: Callable[[int, int], None] | None
+    stop_event: threading.Event | None
+
+    def advance(self, step: int, steps: int) -> tuple[int, bool]:
+        """Count `steps` more optimizer steps after `step`; return (new step, stop requested)."""
+        for _ in range(steps):
+            step += 1
+            if self.on_batch is not None and (step % self.report_every == 0 or step == self.total_steps):
+                self.on_batch(step, self.total_steps)
+        return step, self.stop_event is not None and self.stop_event.is_set()
+
+
+def _torch_epoch(
+    model: CollabModel,
+    optimizer: Optimizer,
+    epoch_data: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+    config: TrainConfig,
+    amp: bool,
+    step: int,
+    progress: _Progress,
+    group_losses: list[torch.Tensor],
+) -> tuple[int, bool]:
+    """One epoch of PyTorch steps (one per `effective_batch` ratings); returns (step, stopped)."""
+    users, items, ratings = epoch_data
+    group = config.effective_batch
+    for start in range(0, len(users), group):
+        rows = slice(start, start + group)
+        _set_schedule(optimizer, *schedule(config, step, progress.total_steps))
+        if isinstance(optimizer, PackedRowAdamW):
+            group_losses.append(
+                optimizer.train_group(users[rows], items[rows], ratings[rows], config.batch_size)
+            )
+        else:
+            group_losses.append(
+                accumulate_group(model, users[rows], items[rows], ratings[rows], config.batch_size, amp)
+            )
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+        step, stop = progress.advance(step, 1)
+        if stop:
+            return step, True
+    return step, False
+
+
+def _kernel_epoch(
+    trainer: kernels.KernelTrainer,
+    epoch_data: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+    config: TrainConfig,
+    step: int,
+    progress: _Progress,
+    group_losses: list[torch.Tensor],
+) -> tuple[int, bool]:
+    """One epoch through the compiled kernels, `report_every` optimizer steps per call (so progress
+    and the stop event are seen as often as on the PyTorch path); returns (step, stopped)."""
+    users, items, ratings = (t.numpy() for t in epoch_data)
+    n, group = len(users), config.effective_batch
+    starts = np.arange(0, n, group, dtype=np.int64)
+    for first in range(0, len(starts), progress.report_every):
+        chunk = starts[first : first + progress.report_every]
+        bounds = np.append(chunk, min(int(chunk[-1]) + group, n))
+        planned = [schedule(config, step + s, progress.total_steps) for s in range(len(chunk))]
+        lrs = np.array([lr for lr, _ in planned], dtype=np.float64)
+        beta1s = np.array([beta1 for _, beta1 in planned], dtype=np.float64)
+        group_losses.append(torch.from_numpy(trainer.train_steps(users, items, ratings, bounds, lrs, beta1s)))
+        step, stop = progress.advance(step, len(chunk))
+        if stop:
+            return step, True
+    return step, False
 
 
 def _rating_values(ratings: np.ndarray) -> tuple[float, ...]:

@@ -154,6 +154,7 @@ def test_stop_event_and_on_batch() -> None:
     assert calls[0] == (1, 3 * 43)
 
 
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "torch"])
 @pytest.mark.parametrize(
     ("sparse", "model", "row_state"),
     [
@@ -162,11 +163,15 @@ def test_stop_event_and_on_batch() -> None:
         ("sparse", "dot", "rowwise"),
     ],
 )
-def test_every_optimizer_path_learns(sparse: str, model: str, row_state: str) -> None:
+def test_every_optimizer_path_learns(
+    sparse: str, model: str, row_state: str, compiled: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLLAB_KERNELS", "1" if compiled else "0")
     lr = 0.005 if row_state == "rowwise" else 0.05  # one step size per row: a smaller step
     config = small(sparse=sparse, model=model, row_state=row_state, epochs=15, batch_size=32, lr=lr)
     result = train(TRAIN, VALID, replace(config, weight_decay=0.01, l2=0.01 if model == "dot" else 0.0))
     assert result.sparse is (sparse == "sparse")
+    assert result.optimizer.endswith("(compiled)") is compiled
     assert result.history[-1].train_loss < 0.7 * result.history[0].train_loss
     assert result.metrics["rmse"] < result.metrics["global_mean_rmse"]
 

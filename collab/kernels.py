@@ -1,0 +1,140 @@
+"""Compiled CPU training for the dot model: many optimizer steps per call, no per-step Python.
+
+On the CPU a step of the dot model is a few hundred multiply-adds per rating; done as PyTorch
+operations it pays several microseconds of dispatch per operation (dozens per step), which is most
+of an epoch at small batches. These kernels (numba, compiled once and cached on disk) run a whole
+chunk of optimizer steps in one call over one packed table of (rows, blocks, width): each row's
+factors and bias (users, then items), then its two Adam moments, side by side in memory. The
+arithmetic is the same as the PyTorch paths, so the numbers match them to float rounding (tests
+check it):
+
+- `dense_steps`: exact AdamW over the whole table every step (small tables: what
+  `torch.optim.AdamW(fused=True)` does, decoupled decay on factors, on biases only when asked);
+- `row_steps`: the row-wise ("lazy") AdamW of `PackedRowAdamW`, touching only the batch's rows
+  (big tables), or its one-moment-per-row variant.
+
+A step's gradient is the exact gradient of the step's mean loss whatever the micro-batch size, so
+gradient accumulation needs no special case here. Without numba (`available()` is False) the
+trainer uses the PyTorch paths; `COLLAB_KERNELS=0` turns the kernels off.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import os
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+
+def available() -> bool:
+    """True when numba is installed and `COLLAB_KERNELS` is not "0"."""
+    if os.environ.get("COLLAB_KERNELS", "1") == "0":
+        return False
+    return importlib.util.find_spec("numba") is not None
+
+
+@functools.cache
+def _compiled() -> dict[str, Callable[..., Any]]:
+    """The compiled kernels (compiled on first call, or loaded from numba's on-disk cache)."""
+    from collab import _numba_kernels
+
+    return {"dense_steps": _numba_kernels.dense_steps, "row_steps": _numba_kernels.row_steps}
+
+
+class KernelTrainer:
+    """Trains a `DotProductBias` with the compiled kernels, through one packed table.
+
+    `dense=True` is exact AdamW over every row (small tables); `dense=False` the row-wise AdamW
+    (`one_moment=True`: its one-second-moment-per-row variant). The model's parameters become views
+    of the table, so it predicts with the current weights at any time; `release()` gives them back
+    their own storage.
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        weight_decay: float,
+        decay_biases: bool,
+        dense: bool,
+        one_moment: bool = False,
+        betas: tuple[float, float] = (0.9, 0.99),
+        eps: float = 1e-5,
+    ) -> None:
+        import torch
+
+        self.kernels = _compiled()
+        self.model = model
+        self.dense, self.one_moment = dense, one_moment and not dense
+        self.n_users = model.user_factors.num_embeddings
+        n_items = model.item_factors.num_embeddings
+        k = self.k = model.user_factors.embedding_dim
+        width = k + 1
+        n_rows = self.n_users + n_items
+        blocks, row_floats = (1, width + 1) if self.one_moment else (3, width)
+        # blocks: weights, then the Adam moments ("one_moment": one per row, after the bias). Row-wise
+        # updates want a row's blocks side by side, (rows, blocks, width); the dense update one flat
+        # pass per block, (blocks, rows, width)
+        shape = (blocks, n_rows, row_floats) if dense else (n_rows, blocks, row_floats)
+        self.table_t = torch.zeros(shape, dtype=torch.float32)
+        weights = self.table_t[0] if dense else self.table_t[:, 0]  # (rows, row width)
+        users, items = weights[: self.n_users], weights[self.n_users :]
+        for module, view in (
+            (model.user_factors, users[:, :k]),
+            (model.user_bias, users[:, k:width]),
+            (model.item_factors, items[:, :k]),
+            (model.item_bias, items[:, k:width]),
+        ):
+            view.copy_(module.weight.detach())
+            module.weight.data = view  # the model reads and writes through the table
+        self.table = self.table_t.numpy()  # shares memory with the tensor
+        self.grads = np.zeros((n_rows, width), dtype=np.float32)
+        self.slots = np.arange(n_rows, dtype=np.int64) if dense else np.full(n_rows, -1, dtype=np.int64)
+        self.touched = np.zeros(0 if dense else n_rows, dtype=np.int64)
+        self.decay_factors = float(weight_decay)
+        self.decay_bias = float(weight_decay) if decay_biases else 0.0
+        decays = np.full((n_rows, width), self.decay_factors, dtype=np.float32)
+        decays[:, k] = self.decay_bias
+        self.decays = decays.reshape(-1)  # the dense update's decay rate per weight
+        self.beta2, self.eps = betas[1], eps
+        self.low, self.high = (float(v) for v in model.y_range)
+        self.l2 = float(model.l2)
+        self.steps = 0
+
+    def train_steps(
+        self,
+        user_ids: np.ndarray,
+        item_ids: np.ndarray,
+        ratings: np.ndarray,
+        bounds: np.ndarray,
+        lrs: np.ndarray,
+        beta1s: np.ndarray,
+    ) -> np.ndarray:
+        """len(lrs) optimizer steps; step s trains on rows bounds[s]:bounds[s+1] of the (shuffled)
+        arrays with lrs[s] and beta1s[s]; returns each step's summed loss, (steps,) float64."""
+        losses = np.zeros(len(lrs), dtype=np.float64)
+        common = (user_ids, item_ids, ratings, bounds, lrs, beta1s, self.steps, self.n_users, self.k)
+        tail = (self.low, self.high, self.l2, self.decay_factors, self.decay_bias, self.beta2, self.eps)
+        if self.dense:
+            low, high, l2, _, _, beta2, eps = tail
+            self.kernels["dense_steps"](
+                self.table, self.grads, self.slots, self.decays, *common, low, high, l2, beta2, eps, losses
+            )
+        else:
+            self.kernels["row_steps"](
+                self.table, self.grads, self.slots, self.touched, *common, *tail, self.one_moment, losses
+            )
+        self.steps += len(lrs)
+        return losses
+
+    def release(self) -> None:
+        """Give the model its own parameter tensors again, so the packed table can be freed."""
+        for module in (
+            self.model.user_factors,
+            self.model.user_bias,
+            self.model.item_factors,
+            self.model.item_bias,
+        ):
+            module.weight.data = module.weight.data.contiguous()
