@@ -22,9 +22,11 @@ with st.container(border=True):
 
 with st.container(border=True):
     config = widgets.train_config_form(data)
-    training_view.cost_panel(config)
+    trainable = training_view.cost_panel(config)
 
-if st.button("Train", type="primary", key="train_button", icon=":material/play_arrow:"):
+if st.button(
+    "Train", type="primary", key="train_button", icon=":material/play_arrow:", disabled=not trainable
+):
     result, from_cache = training_view.train_and_record(config)
     if from_cache:
         st.info(

@@ -10,6 +10,7 @@ MODEL_LABELS: dict[str, str] = {
     "nn": "Neural network (EmbeddingNN)",
     "bias": "Biases only (baseline)",
     "classifier": "Rating classifier (cross-entropy)",
+    "autorec": "Autoencoder (I-AutoRec)",
 }
 SCHEDULES = ("one_cycle", "constant")
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -124,4 +125,7 @@ PRESETS: dict[str, TrainConfig] = {
     "default": TrainConfig(),
     # smaller batches, more factors, longer: tuned on u1 (dense AdamW, as tuned)
     "best": TrainConfig(n_factors=128, epochs=8, batch_size=128, lr=0.003, weight_decay=0.5, sparse="dense"),
+    # I-AutoRec: n_factors = hidden units, epochs = rounds of 10 L-BFGS iterations, weight_decay = L2
+    # per rating (the paper's lambda 150 / 80,000 ratings); batch size and lr do not apply (full batch)
+    "autorec": TrainConfig(model="autorec", n_factors=500, epochs=15, weight_decay=0.002),
 }

@@ -51,6 +51,7 @@ def _model_args(result: TrainResult) -> dict[str, Any]:
         "y_range": list(result.y_range),
         "rating_values": None if values is None else [float(v) for v in values],
         "sparse": bool(result.sparse),
+        "n_ratings": int(getattr(result.model, "rated_values", torch.zeros(0)).numel()),
     }
 
 
@@ -129,6 +130,7 @@ def load_result(path: str | Path) -> TrainResult:
             y_range,
             args["rating_values"],
             bool(args["sparse"]),
+            int(args.get("n_ratings", 0)),
         )
         model.load_state_dict(tensors, strict=True)
         history = tuple(EpochStats(**stats) for stats in metadata["history"])

@@ -15,6 +15,7 @@ from collab.models import DEFAULT_RATING_VALUES, build_model
 
 FLOAT_BYTES = 4
 INDEX_BYTES = 8
+LBFGS_HISTORY = 10  # AutoRec's L-BFGS keeps this many (step, gradient change) pairs
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class MemoryEstimate:
     n_parameters: int
     parameter_bytes: int
     gradient_bytes: int
-    optimizer_bytes: int  # AdamW: two moments per parameter
+    optimizer_bytes: int  # AdamW: two moments per parameter (L-BFGS: its history)
     activation_bytes: int  # one micro-batch, forward and backward
     data_bytes: int  # the ratings as tensors on the device
     sparse: bool  # row-wise updates: gradients hold only the rows of a batch
@@ -91,6 +92,16 @@ def estimate_memory(config: TrainConfig, n_users: int, n_items: int, n_ratings: 
     optimizer_bytes = 2 * n_parameters * FLOAT_BYTES  # AdamW: two moments per parameter
     if sparse and config.model == "dot" and config.row_state == "rowwise":
         optimizer_bytes = (n_users + n_items) * FLOAT_BYTES  # one second moment per table row
+    if config.model == "autorec":  # full batch: every item's code and decoded column, and their gradients
+        return MemoryEstimate(
+            n_parameters=n_parameters,
+            parameter_bytes=n_parameters * FLOAT_BYTES,
+            gradient_bytes=n_parameters * FLOAT_BYTES,
+            optimizer_bytes=2 * LBFGS_HISTORY * n_parameters * FLOAT_BYTES,
+            activation_bytes=2 * n_items * (config.n_factors + n_users) * FLOAT_BYTES,
+            data_bytes=n_ratings * (2 * INDEX_BYTES + FLOAT_BYTES) * 2,  # the model keeps a copy
+            sparse=False,
+        )
     activation_float_bytes = 2 if config.amp else FLOAT_BYTES
     activation_bytes = (
         config.batch_size * 2 * _activation_floats_per_rating(config, model) * activation_float_bytes

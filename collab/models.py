@@ -300,9 +300,16 @@ def build_model(
     y_range: tuple[float, float] | None = None,
     rating_values: Sequence[float] | None = None,
     sparse: bool = False,
+    n_ratings: int = 0,
 ) -> CollabModel:
-    """The model `config.model` names, sized for the vocabulary; y_range falls back to config then 0-5.5."""
+    """The model `config.model` names, sized for the vocabulary; y_range falls back to config then 0-5.5.
+
+    AutoRec keeps its training ratings: `n_ratings` sizes them (for loading; `train` sets them)."""
     y_range = config.y_range or y_range or DEFAULT_Y_RANGE
+    if config.model == "autorec":
+        from collab.autorec import AutoRec
+
+        return AutoRec(n_users, n_items, config.n_factors, y_range, n_ratings)
     if config.model == "dot":
         return DotProductBias(n_users, n_items, config.n_factors, y_range, sparse, config.l2)
     if config.model == "nn":

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from collab import kernels, metrics
+from collab.autorec import AutoRec, LbfgsRounds
 from collab.config import TrainConfig
 from collab.data import Ratings
 from collab.models import CollabModel, DotProductBias, build_model, is_no_decay
@@ -123,6 +124,8 @@ def load(path: str | Path) -> TrainResult:
 
 
 def _table(model: torch.nn.Module, name: str, n: int) -> np.ndarray:
+    if isinstance(model, AutoRec):
+        return model.tables()[name].cpu().float().numpy().copy()
     table = getattr(model, name, None)
     if table is None:
         return np.zeros((n, 0), dtype=np.float32)
@@ -130,6 +133,9 @@ def _table(model: torch.nn.Module, name: str, n: int) -> np.ndarray:
 
 
 def _bias(model: torch.nn.Module, name: str) -> np.ndarray | None:
+    if isinstance(model, AutoRec):
+        bias = model.tables().get(name)
+        return None if bias is None else bias.cpu().float().numpy()[:, 0].copy()
     table = getattr(model, name, None)
     if table is None or table.weight.shape[1] != 1:
         return None
@@ -196,17 +202,17 @@ Optimizer = torch.optim.Optimizer | FlatAdamW | PackedRowAdamW | kernels.KernelT
 
 
 def make_optimizer(
-    model: torch.nn.Module, config: TrainConfig, sparse: bool, device: torch.device, compiled: bool = True
+    model: torch.nn.Module, config: TrainConfig, sparse: bool, device: torch.device, compiled: bool = False
 ) -> Optimizer:
     """AdamW (dense tables) or a row-wise AdamW (sparse tables), with decay groups.
 
-    The dot model on the CPU gets the compiled kernels (`collab.kernels`, when numba is there and
-    `compiled`): the same updates, many steps per call. Without them its sparse tables get the
+    With `compiled` (see `kernels.wanted`) the dot model on the CPU gets the compiled kernels: the
+    same updates, many steps per call. Without them its sparse tables get the
     packed row-wise optimizer, which also runs the hand-written forward and backward; other models
     get RowAdamW over autograd's sparse gradients.
     """
     dot_on_cpu = isinstance(model, DotProductBias) and device.type == "cpu" and not config.amp
-    if compiled and dot_on_cpu and model.user_factors.weight.dtype == torch.float32 and kernels.available():
+    if compiled and dot_on_cpu and model.user_factors.weight.dtype == torch.float32:
         return kernels.KernelTrainer(
             model,
             config.weight_decay,
@@ -368,15 +374,19 @@ def train(
         torch.manual_seed(config.seed)  # model init and dropout: same seed, same numbers
         model = build_model(config, n_users, n_items, y_range, rating_values, sparse).to(device)
         model.train()
-        optimizer = make_optimizer(model, config, sparse, device)
+        n, group = train.n_ratings, config.effective_batch
+        steps_per_epoch = 1 if isinstance(model, AutoRec) else math.ceil(n / group)
+        total_steps = steps_per_epoch * config.epochs
         users, items, ratings = to_tensors(train, device)
+        optimizer: Optimizer | LbfgsRounds
+        if isinstance(model, AutoRec):  # full batch: its inputs are the training ratings themselves
+            model.set_ratings(users, items, ratings)
+            optimizer = LbfgsRounds(model, config.weight_decay)
+        else:
+            optimizer = make_optimizer(model, config, sparse, device, kernels.wanted(total_steps, sparse))
         valid_tensors = to_tensors(valid, device) if valid is not None and valid.n_ratings else None
         generator = torch.Generator().manual_seed(config.seed)
 
-        n = len(users)
-        group = config.effective_batch
-        steps_per_epoch = math.ceil(n / group)
-        total_steps = steps_per_epoch * config.epochs
         progress = _Progress(total_steps, max(1, steps_per_epoch // 50), on_batch, stop_event)
         track_best = valid_tensors is not None and (on_epoch is not None or stop_event is not None)
         history: list[EpochStats] = []
@@ -385,17 +395,12 @@ def train(
         step = 0
         for epoch in range(1, config.epochs + 1):
             epoch_start = time.perf_counter()
-            order = torch.randperm(n, generator=generator).to(device)
-            epoch_users, epoch_items, epoch_ratings = (
-                t.index_select(0, order) for t in (users, items, ratings)
-            )
-            epoch_data = (epoch_users, epoch_items, epoch_ratings)
-            group_losses: list[torch.Tensor] = []  # summed at the epoch's end: one op fewer per step
-            if isinstance(optimizer, kernels.KernelTrainer):
-                step, stopped = _kernel_epoch(optimizer, epoch_data, config, step, progress, group_losses)
+            if isinstance(optimizer, LbfgsRounds):
+                group_losses = [torch.tensor([optimizer.run_round() * n])]
+                step, stopped = progress.advance(step, 1)
             else:
-                step, stopped = _torch_epoch(
-                    model, optimizer, epoch_data, config, amp, step, progress, group_losses
+                step, stopped, group_losses = _minibatch_epoch(
+                    model, optimizer, (users, items, ratings), generator, config, amp, step, progress
                 )
             if stopped:
                 break
@@ -444,8 +449,10 @@ def train(
     )
 
 
-def describe_optimizer(optimizer: Optimizer) -> str:
+def describe_optimizer(optimizer: Optimizer | LbfgsRounds) -> str:
     """A few words naming the optimizer and the code path that ran it."""
+    if isinstance(optimizer, LbfgsRounds):
+        return "L-BFGS, full batch"
     if isinstance(optimizer, kernels.KernelTrainer):
         if optimizer.dense:
             return "AdamW (compiled)"
@@ -457,6 +464,28 @@ def describe_optimizer(optimizer: Optimizer) -> str:
     if isinstance(optimizer, RowAdamW):
         return "row-wise AdamW"
     return "fused AdamW" if optimizer.defaults.get("fused") else "AdamW"
+
+
+def _minibatch_epoch(
+    model: CollabModel,
+    optimizer: Optimizer,
+    data: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+    generator: torch.Generator,
+    config: TrainConfig,
+    amp: bool,
+    step: int,
+    progress: _Progress,
+) -> tuple[int, bool, list[torch.Tensor]]:
+    """One shuffled pass in optimizer steps of `effective_batch` ratings; (step, stopped, step losses)."""
+    users = data[0]
+    order = torch.randperm(len(users), generator=generator).to(users.device)
+    epoch_data = tuple(t.index_select(0, order) for t in data)
+    group_losses: list[torch.Tensor] = []  # summed at the epoch's end: one op fewer per step
+    if isinstance(optimizer, kernels.KernelTrainer):
+        step, stopped = _kernel_epoch(optimizer, epoch_data, config, step, progress, group_losses)
+    else:
+        step, stopped = _torch_epoch(model, optimizer, epoch_data, config, amp, step, progress, group_losses)
+    return step, stopped, group_losses
 
 
 @dataclass(frozen=True)

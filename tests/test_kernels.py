@@ -21,6 +21,12 @@ BOUNDS = np.array([0, 5, 10, 13])  # three steps, the last one partial
 LRS, BETA1S = np.array([0.05, 0.1, 0.02]), np.array([0.95, 0.9, 0.85])
 
 
+@pytest.fixture(autouse=True)
+def always_compiled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These runs are short; "auto" would leave them on the PyTorch path."""
+    monkeypatch.setenv("COLLAB_KERNELS", "1")
+
+
 def twin_models(l2: float, sparse: bool = False) -> tuple[DotProductBias, DotProductBias]:
     torch.manual_seed(0)
     reference, compiled = (DotProductBias(6, 5, 3, (0.0, 5.5), sparse=sparse, l2=l2) for _ in range(2))
@@ -112,7 +118,12 @@ def test_stop_event_is_seen_between_runs_of_steps() -> None:
     assert result.stopped_early and result.history == () and steps == [1]
 
 
-def test_switch_off_with_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_auto_compiles_long_runs_and_big_tables(monkeypatch: pytest.MonkeyPatch) -> None:
     assert kernels.available()  # numba is a requirement: the fast path is what users get
+    monkeypatch.setenv("COLLAB_KERNELS", "auto")
+    assert not kernels.wanted(kernels.MIN_STEPS - 1, sparse=False)
+    assert kernels.wanted(kernels.MIN_STEPS, sparse=False) and kernels.wanted(1, sparse=True)
+    assert train(TRAIN, None, small(batch_size=8, epochs=1)).optimizer == "fused AdamW"  # 43 steps
+    assert train(TRAIN, None, small(batch_size=8, epochs=24)).optimizer == "AdamW (compiled)"  # 1032
     monkeypatch.setenv("COLLAB_KERNELS", "0")
-    assert not kernels.available()
+    assert not kernels.available() and not kernels.wanted(10**6, sparse=True)

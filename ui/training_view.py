@@ -96,7 +96,8 @@ def results_panel(result: TrainResult) -> None:
             f"{oracle:.4f}",
             help="The planted true model's error on these noisy ratings.",
         )
-    cols[3].metric("Training time", f"{result.seconds:.2f} s", help=f"on {result.device}")
+    how = f"on {result.device}" + (f", {result.optimizer}" if result.optimizer else "")
+    cols[3].metric("Training time", f"{result.seconds:.2f} s", help=how)
     st.plotly_chart(
         training_plots.loss_figure(result.history, oracle_rmse=oracle, overfit_epoch=overfit),
         key="train_loss_chart",
@@ -147,12 +148,29 @@ def _mb(n_bytes: float) -> str:
     return f"{n_bytes / 2**20:,.2f} MB" if n_bytes >= 2**20 else f"{n_bytes / 2**10:,.1f} KB"
 
 
-def cost_panel(config: TrainConfig) -> None:
-    """Effective batch and memory estimate for the chosen settings (updates as the sliders move)."""
+def cost_panel(config: TrainConfig) -> bool:
+    """Effective batch and memory estimate for the chosen settings (updates as the sliders move);
+    False (with the reason shown) when this model cannot train on this dataset."""
     from collab.memory import estimate_memory
 
     data = state.ratings()
-    memory = estimate_memory(config, data.n_users, data.n_items)
+    try:
+        memory = estimate_memory(config, data.n_users, data.n_items)
+    except ValueError as error:  # e.g. the autoencoder on a table too big for its dense output
+        st.error(str(error), icon=":material/block:")
+        return False
+    if config.model == "autorec":
+        cols = st.columns(4)
+        cols[0].metric("Parameters", _mb(memory.parameter_bytes), help=f"{memory.n_parameters:,} numbers")
+        cols[1].metric("Gradients", _mb(memory.gradient_bytes))
+        cols[2].metric(
+            "L-BFGS history", _mb(memory.optimizer_bytes), help="10 past steps and gradient changes"
+        )
+        cols[3].metric(
+            "Full batch", _mb(memory.activation_bytes), help="every item's code and rebuilt column"
+        )
+        st.caption(f"About **{_mb(memory.total_bytes)}** in all while training.")
+        return True
     cols = st.columns(5)
     cols[0].metric(
         "Effective batch",
@@ -173,10 +191,18 @@ def cost_panel(config: TrainConfig) -> None:
         f"About **{_mb(memory.total_bytes)}** in all while training. More factors mean more parameters, and "
         "every parameter also needs a gradient and two optimizer numbers: more memory, on a GPU too."
     )
+    return True
 
 
 def sweep_section(config: TrainConfig) -> None:
     """Train the same settings at several weight decays and overlay their validation curves."""
+    if config.model == "autorec":
+        st.info(
+            "The sweep compares weight decays of the models trained in batches; the autoencoder's L2 penalty "
+            "is on its own scale. Change it above and train again to compare in **All runs**.",
+            icon=":material/info:",
+        )
+        return
     decays = sorted({*SWEEP_DECAYS, config.weight_decay}, reverse=True)
     st.markdown(
         "Train the settings above at weight decay "
@@ -203,6 +229,13 @@ def accumulation_lab(config: TrainConfig) -> None:
     """k micro-batches of b versus one batch of k*b: same gradient, different memory and time."""
     from collab.training import compare_accumulation
 
+    if config.model == "autorec":
+        st.info(
+            "The autoencoder trains on every rating at once (full batch), so there is nothing to accumulate. "
+            "Pick another model to compare micro-batches with one big batch.",
+            icon=":material/info:",
+        )
+        return
     st.markdown(
         "Gradient accumulation adds up the gradients of several small batches before one optimizer step. "
         "Scaled correctly, it computes **exactly** the gradient of one big batch, with the memory of a small one."

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from collab.config import MODEL_LABELS, TrainConfig
+from collab.config import MODEL_LABELS, PRESETS, TrainConfig
 from ui import cached, state
 
 if TYPE_CHECKING:
@@ -65,6 +65,8 @@ def train_config_form(data: Ratings) -> TrainConfig:
     default = TrainConfig()
     models = list(MODEL_LABELS)
     model = st.selectbox("Model", models, format_func=MODEL_LABELS.get, key="train_model")
+    if model == "autorec":
+        return autorec_form()
     cols = st.columns(3)
     with cols[0]:
         n_factors = st.slider(
@@ -132,4 +134,37 @@ def train_config_form(data: Ratings) -> TrainConfig:
         amp=bool(amp),
         hidden=(int(hidden),),
         dropout=float(dropout),
+    )
+
+
+AUTOREC_L2 = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02]
+
+
+def autorec_form() -> TrainConfig:
+    """The autoencoder's own knobs: it trains full batch with L-BFGS, so batch, accumulation, learning
+    rate and schedule do not apply."""
+    preset = PRESETS["autorec"]
+    st.caption(
+        "Each item is its column of ratings from every user; the network squeezes it into a short code and "
+        "rebuilds the column, blanks included: the rebuilt blanks are the predictions. It trains on all "
+        "ratings at once with L-BFGS (no batches, no learning rate): about 2 s per round on MovieLens 100K."
+    )
+    cols = st.columns(3)
+    hidden = cols[0].slider(
+        "Hidden units (code length)", 50, 1000, preset.n_factors, 50, key="train_autorec_hidden",
+        help="The length of each item's code, and of each user's decoder vector.",
+    )  # fmt: skip
+    l2 = cols[1].select_slider(
+        "L2 penalty per rating", AUTOREC_L2, value=preset.weight_decay, format_func=lambda v: f"{v:g}",
+        key="train_autorec_l2", help="Weight decay on both layers; too little and it memorises the ratings.",
+    )  # fmt: skip
+    rounds = cols[2].slider(
+        "Rounds (10 L-BFGS iterations each)", 1, 30, preset.epochs, key="train_autorec_rounds"
+    )
+    return TrainConfig(
+        model="autorec",
+        n_factors=int(hidden),
+        epochs=int(rounds),
+        weight_decay=float(l2),
+        seed=state.split_params().seed,
     )

@@ -173,3 +173,17 @@ def test_a_model_without_factors_explains_what_it_cannot_do(app):
     app.switch_page("app_pages/embeddings.py").run()
     assert not app.exception, app.exception
     assert "no embeddings to project" in texts(app)
+
+
+def test_an_autoencoder_model_recommends_and_maps_its_item_codes(app):
+    ratings = demo_ratings(seed=0)
+    train_set, valid_set = ratings.split(valid_pct=0.2, seed=42)
+    autorec = train(train_set, valid_set, TrainConfig(model="autorec", n_factors=24, epochs=2, seed=0))
+    app.session_state[RESULT] = TrainedModel(autorec, ratings.fingerprint, SplitParams())
+    app.switch_page(PAGE).run()
+    assert not app.exception, app.exception
+    assert len(recommendation_tables(app)[0]) == 10
+    assert "Fold-in needs the dot-product model" in texts(app)
+    app.switch_page("app_pages/embeddings.py").run()
+    assert not app.exception, app.exception
+    assert any("PC1" in str(s["layout"].get("xaxis", {})) for s in charts(app))

@@ -81,3 +81,21 @@ def test_accumulation_lab_shows_equal_gradients(app):
     assert not app.exception, app.exception
     diff = float({m.label: m.value for m in app.metric}["Largest gradient difference"])
     assert diff < 1e-5
+
+
+def test_the_autoencoder_has_its_own_knobs_and_trains(app):
+    app.switch_page("app_pages/train.py").run()
+    app.selectbox(key="train_model").set_value("autorec").run()
+    assert not app.exception, app.exception
+    keys = {s.key for s in app.slider} | {s.key for s in app.select_slider}
+    assert {"train_autorec_hidden", "train_autorec_l2", "train_autorec_rounds"} <= keys
+    assert "train_batch_size" not in keys and "train_lr" not in keys  # full batch, no learning rate
+    assert "L-BFGS history" in texts(app)
+    assert "nothing to accumulate" in texts(app) and "own scale" in texts(app)
+    app.slider(key="train_autorec_hidden").set_value(50).run()
+    app.slider(key="train_autorec_rounds").set_value(2).run()
+    app.button(key="train_button").click().run()
+    assert not app.exception, app.exception
+    assert "Trained in" in texts(app)
+    assert 0 < float({m.label: m.value for m in app.metric}["Validation RMSE"]) < 1.5
+    assert "Autoencoder" in _runs(app)["model"].iloc[0]

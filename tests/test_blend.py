@@ -1,0 +1,42 @@
+"""Blends: least-squares weights, fitted on held-out training ratings, never worse there than a member."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from collab import metrics
+from collab.blend import fit_weights, train_blend
+from collab.config import TrainConfig
+from tests.test_training import TRAIN, VALID, small
+
+
+def test_fit_weights_recovers_a_linear_combination() -> None:
+    rng = np.random.default_rng(0)
+    first, second = rng.normal(3, 1, 200), rng.normal(3, 1, 200)
+    intercept, weights = fit_weights([first, second], 0.5 + 0.25 * first + 0.7 * second)
+    assert intercept == pytest.approx(0.5) and weights == pytest.approx((0.25, 0.7))
+
+
+def test_blend_is_no_worse_than_any_member_on_its_holdout() -> None:
+    configs = [small(epochs=6, batch_size=16), TrainConfig(model="bias", epochs=4, batch_size=16, lr=0.05)]
+    members: dict[int, np.ndarray] = {}
+    holdout = TRAIN.split(valid_pct=0.2, seed=3).valid
+
+    def record(stage: str, index: int, result) -> None:
+        if stage == "holdout":
+            members[index] = result.predict_ids(holdout.user_ids, holdout.item_ids)
+
+    blend = train_blend(TRAIN, VALID, configs, holdout_pct=0.2, seed=3, on_member=record)
+    for predicted in members.values():
+        assert blend.holdout_rmse <= metrics.rmse(predicted, holdout.ratings) + 1e-9
+    assert len(blend.members) == 2 and len(blend.weights) == 2
+    assert blend.metrics["rmse"] < blend.members[0].metrics["global_mean_rmse"]
+    labels = blend.predict(VALID.user_labels[VALID.user_ids[:5]], VALID.item_labels[VALID.item_ids[:5]])
+    np.testing.assert_allclose(labels, blend.predict_ids(VALID.user_ids[:5], VALID.item_ids[:5]))
+    assert "Dot product" in blend.describe() and "Biases only" in blend.describe()
+
+
+def test_a_blend_needs_members() -> None:
+    with pytest.raises(ValueError, match="at least one"):
+        train_blend(TRAIN, VALID, [])
