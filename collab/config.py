@@ -91,6 +91,11 @@ class TrainConfig:
 
     def describe(self) -> str:
         """One line for the UI: model, size, schedule and regularisation."""
+        if self.model == "autorec":
+            return (
+                f"{MODEL_LABELS[self.model]}, {self.n_factors} hidden units, {self.epochs} rounds of 10 L-BFGS "
+                f"iterations, L2 {self.weight_decay:g}, seed {self.seed}"
+            )
         accum = f" x {self.accum_steps} accum = {self.effective_batch}" if self.accum_steps > 1 else ""
         return (
             f"{MODEL_LABELS[self.model]}, {self.n_factors} factors, {self.epochs} epochs, "

@@ -30,7 +30,7 @@ import numpy as np
 
 # "auto" compiles only runs that are long on the PyTorch path: importing numba costs about 0.5 s and
 # 50-90 MB of memory (measured in the app: 515 -> 604 MB peak), which a 0.6 s run does not repay
-MIN_STEPS = 1000
+MIN_MICRO_BATCHES = 1000
 
 
 def available() -> bool:
@@ -40,15 +40,16 @@ def available() -> bool:
     return importlib.util.find_spec("numba") is not None
 
 
-def wanted(total_steps: int, sparse: bool) -> bool:
+def wanted(micro_batches: int, sparse: bool) -> bool:
     """Whether a dot-model run on the CPU should use the kernels.
 
     `COLLAB_KERNELS`: "0" never, "1" always, "auto" (default) for big tables (row-wise updates) or at
-    least `MIN_STEPS` optimizer steps (small batches, many epochs), where they save seconds.
+    least `MIN_MICRO_BATCHES` forward passes in the run (small batches, many epochs: the PyTorch path
+    pays its per-operation overhead once per micro-batch), where they save seconds.
     """
     if not available():
         return False
-    return os.environ.get("COLLAB_KERNELS", "auto") == "1" or sparse or total_steps >= MIN_STEPS
+    return os.environ.get("COLLAB_KERNELS", "auto") == "1" or sparse or micro_batches >= MIN_MICRO_BATCHES
 
 
 @functools.cache

@@ -383,7 +383,8 @@ def train(
             model.set_ratings(users, items, ratings)
             optimizer = LbfgsRounds(model, config.weight_decay)
         else:
-            optimizer = make_optimizer(model, config, sparse, device, kernels.wanted(total_steps, sparse))
+            micro_batches = math.ceil(n / config.batch_size) * config.epochs
+            optimizer = make_optimizer(model, config, sparse, device, kernels.wanted(micro_batches, sparse))
         valid_tensors = to_tensors(valid, device) if valid is not None and valid.n_ratings else None
         generator = torch.Generator().manual_seed(config.seed)
 

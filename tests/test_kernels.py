@@ -121,9 +121,11 @@ def test_stop_event_is_seen_between_runs_of_steps() -> None:
 def test_auto_compiles_long_runs_and_big_tables(monkeypatch: pytest.MonkeyPatch) -> None:
     assert kernels.available()  # numba is a requirement: the fast path is what users get
     monkeypatch.setenv("COLLAB_KERNELS", "auto")
-    assert not kernels.wanted(kernels.MIN_STEPS - 1, sparse=False)
-    assert kernels.wanted(kernels.MIN_STEPS, sparse=False) and kernels.wanted(1, sparse=True)
-    assert train(TRAIN, None, small(batch_size=8, epochs=1)).optimizer == "fused AdamW"  # 43 steps
+    assert not kernels.wanted(kernels.MIN_MICRO_BATCHES - 1, sparse=False)
+    assert kernels.wanted(kernels.MIN_MICRO_BATCHES, sparse=False) and kernels.wanted(1, sparse=True)
+    assert train(TRAIN, None, small(batch_size=8, epochs=1)).optimizer == "fused AdamW"  # 43 micro-batches
     assert train(TRAIN, None, small(batch_size=8, epochs=24)).optimizer == "AdamW (compiled)"  # 1032
+    accumulated = small(batch_size=8, accum_steps=4, epochs=24)  # 264 steps, but 1032 micro-batches
+    assert train(TRAIN, None, accumulated).optimizer == "AdamW (compiled)"
     monkeypatch.setenv("COLLAB_KERNELS", "0")
     assert not kernels.available() and not kernels.wanted(10**6, sparse=True)

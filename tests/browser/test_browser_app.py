@@ -68,6 +68,18 @@ def test_train_page_trains_and_draws_the_loss_chart(browser_page, app_url):
     wait_idle(page)
     assert_no_exception(page)
     shot(page, "train-lab")
+
+    # the autoencoder swaps the batch knobs for its own and trains full batch
+    page.locator('[data-testid="stSelectbox"]').filter(has_text="Model").click()
+    page.get_by_role("option", name="Autoencoder (I-AutoRec)").click()
+    expect(page.get_by_text("Hidden units (code length)")).to_be_visible(timeout=60_000)
+    page.get_by_role("button", name="Train", exact=True).click()
+    expect(page.get_by_text("L-BFGS, full batch")).to_have_count(0)  # only in a tooltip
+    expect(page.get_by_text("Autoencoder (I-AutoRec)").last).to_be_visible(timeout=120_000)
+    wait_idle(page)
+    expect(page.get_by_text("Trained in").first).to_be_visible(timeout=120_000)
+    assert_no_exception(page)
+    shot(page, "train-autorec")
     for path in ("embeddings", "recommend", "loss"):
         open_page(page, app_url, path)
         assert_no_exception(page)
