@@ -106,7 +106,11 @@ def results_panel(result: TrainResult) -> None:
         st.warning(
             f"**Overfitting from epoch {overfit}.** Training loss keeps falling but validation loss turns up: "
             "the model is memorising the training ratings instead of learning what generalises. "
-            "Raise the weight decay (try 10x), use fewer factors or fewer epochs.",
+            + (
+                "Raise the L2 penalty, use fewer hidden units or fewer rounds."
+                if result.config.model == "autorec"
+                else "Raise the weight decay (try 10x), use fewer factors or fewer epochs."
+            ),
             icon=":material/trending_up:",
         )
 
