@@ -42,6 +42,9 @@ _EXPORTS: dict[str, str] = {
     "UnknownLabelError": "collab.training",
     "ModelFileError": "collab.io",
     "find_overfit_epoch": "collab.metrics",
+    "train_blend": "collab.blend",
+    "BlendResult": "collab.blend",
+    "BEST_BLEND": "collab.blend",
     # what a model learned, and what it is for
     "pca": "collab.embeddings",
     "nearest_neighbours": "collab.embeddings",

@@ -66,7 +66,7 @@ class TrainResult:
     best_epoch: int
     stopped_early: bool
     sparse: bool = False
-    optimizer: str = ""  # how it was trained, e.g. "AdamW, compiled kernel"
+    optimizer: str = ""  # how it was trained, e.g. "AdamW (compiled)" or "L-BFGS, full batch"
     _lookup: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
 
     def _index(self, kind: str, labels: Sequence[Any]) -> np.ndarray:
