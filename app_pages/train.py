@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import state, training_view, widgets
+from ui import blend_view, state, training_view, widgets
 
 st.title(":material/model_training: Train")
 data = state.ratings()
@@ -41,13 +41,15 @@ if result is None:
 else:
     training_view.results_panel(result)
 
-sweep_tab, lab_tab, runs_tab = st.tabs(
-    ["Weight-decay sweep", "Gradient-accumulation lab", "All runs"],
+sweep_tab, lab_tab, blend_tab, runs_tab = st.tabs(
+    ["Weight-decay sweep", "Gradient-accumulation lab", "Blend models", "All runs"],
     key="train_tabs",  # keyed: stays open on rerun
 )
 with sweep_tab:
     training_view.sweep_section(config)
 with lab_tab:
     training_view.accumulation_lab(config)
+with blend_tab:
+    blend_view.blend_section(config)
 with runs_tab:
     training_view.runs_table()

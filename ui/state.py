@@ -10,6 +10,7 @@ import streamlit as st
 from ui import cached
 
 if TYPE_CHECKING:
+    from collab.blend import BlendResult
     from collab.data import Ratings, Split
     from collab.training import TrainResult
 
@@ -19,6 +20,7 @@ SPLIT_PARAMS = "split_params"  # SplitParams
 RESULT = "result"  # TrainedModel: the current model
 RUNS = "runs"  # list[RunRecord]: every run of this session, for the comparison table
 SWEEP = "sweep"  # dict[float, TrainResult]: the last weight-decay sweep
+BLEND = "blend"  # TrainedBlend: the last blend
 MESSAGE = "flash_message"  # str: a one-shot notice shown on the next run of a page
 
 
@@ -74,6 +76,7 @@ def set_ratings(new: Ratings, source: str) -> None:
     st.session_state[DATASET_SOURCE] = source
     if old is None or old.fingerprint != new.fingerprint:
         st.session_state.pop(SWEEP, None)
+        st.session_state.pop(BLEND, None)
 
 
 def split_params() -> SplitParams:
@@ -126,6 +129,27 @@ def sweep() -> dict[float, TrainResult] | None:
 
 def set_sweep(results: dict[float, TrainResult]) -> None:
     st.session_state[SWEEP] = results
+
+
+@dataclass(frozen=True)
+class TrainedBlend:
+    """A blend together with the dataset and split it was trained on."""
+
+    blend: BlendResult
+    fingerprint: str
+    split_params: SplitParams
+
+
+def blend() -> BlendResult | None:
+    """The last blend, if it was trained on the current dataset and split."""
+    record = st.session_state.get(BLEND)
+    if record is None or record.fingerprint != ratings().fingerprint or record.split_params != split_params():
+        return None
+    return record.blend
+
+
+def set_blend(new: BlendResult) -> None:
+    st.session_state[BLEND] = TrainedBlend(new, ratings().fingerprint, split_params())
 
 
 def flash(message: str) -> None:

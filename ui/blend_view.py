@@ -1,0 +1,120 @@
+"""The Train page's blend tab: several models at once, weights fitted on held-out training ratings."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+import pandas as pd
+import streamlit as st
+
+from collab.autorec import check_size
+from collab.config import MODEL_LABELS, PRESETS, TrainConfig
+from ui import state
+
+if TYPE_CHECKING:
+    from collab.blend import BlendResult
+
+BLEND_INTRO = (
+    "Different models make different mistakes: the autoencoder reads an item from *who* rated it *how*, the "
+    "dot product learns a free vector per item. A weighted sum of their predictions beats each of them. The "
+    "weights must not be fitted on the ratings we score, so each model is first trained on 90% of the "
+    "training ratings, the weights are fitted (least squares) on the other 10%, and then every model is "
+    "trained again on all of them."
+)
+
+
+def member_config(model: str, current: TrainConfig) -> TrainConfig:
+    """The settings above for the model they describe; the tuned preset for the others."""
+    if current.model == model:
+        return current
+    preset = (
+        PRESETS["autorec"] if model == "autorec" else dataclasses.replace(PRESETS["default"], model=model)
+    )
+    return dataclasses.replace(preset, seed=current.seed)
+
+
+def blend_section(current: TrainConfig) -> None:
+    """Pick models, train the blend with progress, show its RMSE beside each member's and the weights."""
+    from collab.blend import train_blend
+
+    st.markdown(BLEND_INTRO)
+    models = st.multiselect(
+        "Models to blend", list(MODEL_LABELS), default=["autorec", "dot"], format_func=MODEL_LABELS.get,
+        key="train_blend_models", max_selections=4,
+    )  # fmt: skip
+    configs = [member_config(model, current) for model in models]
+    for config in configs:
+        st.caption(f"- {config.describe()}")
+    problem = "Pick at least two models: a blend of one is that model." if len(configs) < 2 else None
+    if "autorec" in models:
+        data = state.ratings()
+        try:
+            check_size(data.n_users, data.n_items)
+        except ValueError as error:
+            problem = str(error)
+    if problem:
+        st.info(problem, icon=":material/info:")
+    if st.button(
+        "Train the blend",
+        key="train_blend_button",
+        icon=":material/join_inner:",
+        disabled=problem is not None,
+    ):
+        split = state.split()
+        bar = st.progress(0.0, text="Training on 90% of the training ratings")
+        done: list[int] = []
+
+        def on_member(stage: str, index: int, result: object) -> None:
+            done.append(index)
+            what = "all training ratings" if stage == "full" else "90% of the training ratings"
+            bar.progress(
+                len(done) / (2 * len(configs)), text=f"{MODEL_LABELS[models[index]]}: trained on {what}"
+            )
+
+        blend = train_blend(split.train, split.valid, configs, on_member=on_member)
+        bar.empty()
+        state.set_blend(blend)
+        state.add_run(
+            state.RunRecord(
+                model="Blend: " + " + ".join(MODEL_LABELS[m.config.model] for m in blend.members),
+                summary=blend.describe(),
+                rmse=float(blend.metrics["rmse"]),
+                mae=float(blend.metrics["mae"]),
+                seconds=float(blend.seconds),
+                cached=False,
+                dataset=state.dataset_source(),
+            )
+        )
+    blend = state.blend()
+    if blend is not None:
+        _blend_results(blend)
+
+
+def _blend_results(blend: BlendResult) -> None:
+    best_member = min(m.metrics["rmse"] for m in blend.members)
+    cols = st.columns(len(blend.members) + 1)
+    cols[0].metric(
+        "Blend RMSE",
+        f"{blend.metrics['rmse']:.4f}",
+        delta=f"{blend.metrics['rmse'] - best_member:+.4f} vs the best model alone",
+        delta_color="inverse",
+    )
+    for col, member in zip(cols[1:], blend.members, strict=True):
+        col.metric(f"{MODEL_LABELS[member.config.model]} alone", f"{member.metrics['rmse']:.4f}")
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "model": [MODEL_LABELS[m.config.model] for m in blend.members],
+                "weight": blend.weights,
+                "valid RMSE alone": [m.metrics["rmse"] for m in blend.members],
+            }
+        ),
+        hide_index=True,
+        key="train_blend_table",
+    )
+    st.caption(
+        f"prediction = {blend.intercept:+.3f} + the weighted predictions, clipped to "
+        f"{blend.rating_range[0]:g}-{blend.rating_range[1]:g}. RMSE on the 10% the weights were fitted on: "
+        f"{blend.holdout_rmse:.4f}. Trained in {blend.seconds:.1f} s."
+    )
