@@ -247,3 +247,29 @@ def row_steps(
                 adamw_row(
                     table[row], grads[j], k, lrs[s], decay_factors, decay_bias, beta1s[s], beta2, eps, c1, c2
                 )
+
+
+@jit_sum
+def sampled_dot(codes, weights, items, users, out):
+    """out[k] = codes[items[k]] . weights[users[k]]: a product of two small matrices, only at the
+    (item, user) cells that hold a rating (both matrices stay in cache; nothing dense is made)."""
+    hidden = codes.shape[1]
+    for k in range(len(items)):
+        code, weight = codes[items[k]], weights[users[k]]
+        total = np.float32(0.0)
+        for f in range(hidden):
+            total += code[f] * weight[f]
+        out[k] = total
+
+
+@jit_sum
+def sampled_dot_backward(codes, weights, items, users, grad_out, grad_codes, grad_weights):
+    """Gradients of `sampled_dot`: each cell adds grad x the other side's row to its item and user rows."""
+    hidden = codes.shape[1]
+    for k in range(len(items)):
+        g = grad_out[k]
+        code, weight = codes[items[k]], weights[users[k]]
+        code_grad, weight_grad = grad_codes[items[k]], grad_weights[users[k]]
+        for f in range(hidden):
+            code_grad[f] += g * weight[f]
+            weight_grad[f] += g * code[f]

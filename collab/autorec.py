@@ -9,16 +9,18 @@ Each item is its vector of ratings from every user (blank where unrated); the ne
 so it is still "user vector . item vector + user bias", with the item vector computed from who rated
 the item how. Training is full batch with L-BFGS (about 150 iterations; `epochs` counts rounds of
 `ITERS_PER_EPOCH`), minimising 0.5 * mean squared error over the ratings + weight_decay / 2 *
-(|W_enc|^2 + |W_dec|^2). On MovieLens 100K u1 it beats the dot model (0.904 vs 0.908 RMSE).
+(|W_enc|^2 + |W_dec|^2). On MovieLens 100K u1 it beats the dot model (0.905 vs 0.908 RMSE).
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
 from torch import nn
 
+from collab import kernels
 from collab.models import CollabModel
 
 ITERS_PER_EPOCH = 10
@@ -66,7 +68,7 @@ class AutoRec(CollabModel):
         self._codes = self._inputs = None
 
     def inputs(self) -> torch.Tensor:
-        """The items' rating vectors as a sparse (n_items, n_users) matrix, blanks = 0."""
+        """The items' rating vectors as a sparse CSR (n_items, n_users) matrix, blanks = 0."""
         if self._inputs is None:
             indices = torch.stack([self.rated_items, self.rated_users])
             shape = (self.n_items, self.n_users)
@@ -76,13 +78,16 @@ class AutoRec(CollabModel):
             ones = torch.ones_like(self.rated_values)
             counts = torch.sparse_coo_tensor(indices, ones, shape, check_invariants=True).coalesce()
             # a pair rated twice enters once, with its mean rating
-            self._inputs = torch.sparse_coo_tensor(
+            means = torch.sparse_coo_tensor(
                 sums.indices(),
                 sums.values() / counts.values(),
                 shape,
                 is_coalesced=True,
                 check_invariants=True,
             )
+            with warnings.catch_warnings():  # "CSR support is in beta": sparse x dense is all we use
+                warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+                self._inputs = means.to_sparse_csr()  # CSR: sparse x dense runs about 4x faster than COO
         return self._inputs
 
     def item_codes(self) -> torch.Tensor:
@@ -90,7 +95,7 @@ class AutoRec(CollabModel):
         if self._codes is not None and not self.training:
             return self._codes
         codes = torch.sigmoid(
-            torch.sparse.mm(self.inputs(), self.encoder.weight.T) + self.encoder.bias
+            (self.inputs() @ self.encoder.weight.T) + self.encoder.bias
         )  # (n_items, hidden)
         if not self.training:
             self._codes = codes.detach()
@@ -121,9 +126,14 @@ class AutoRec(CollabModel):
 
     def objective(self, weight_decay: float) -> tuple[torch.Tensor, torch.Tensor]:
         """(0.5 * mean squared error over the training ratings + the L2 penalty, summed squared error)."""
-        codes = torch.sigmoid(torch.sparse.mm(self.inputs(), self.encoder.weight.T) + self.encoder.bias)
-        output = codes @ self.decoder.weight.T + self.decoder.bias  # (n_items, n_users) dense
-        predicted = output[self.rated_items, self.rated_users]  # (n_ratings,)
+        codes = torch.sigmoid((self.inputs() @ self.encoder.weight.T) + self.encoder.bias)
+        if self.rated_values.device.type == "cpu" and kernels.available():
+            # only the rated cells: about 5% of the dense product's arithmetic on MovieLens 100K
+            dots = kernels.sampled_dot(codes, self.decoder.weight, self.rated_items, self.rated_users)
+            predicted = dots + self.decoder.bias.index_select(0, self.rated_users)  # (n_ratings,)
+        else:
+            output = codes @ self.decoder.weight.T + self.decoder.bias  # (n_items, n_users) dense
+            predicted = output[self.rated_items, self.rated_users]  # (n_ratings,)
         squared = (predicted - self.rated_values).pow(2).sum()
         penalty = self.encoder.weight.pow(2).sum() + self.decoder.weight.pow(2).sum()
         return 0.5 * squared / len(self.rated_values) + 0.5 * weight_decay * penalty, squared.detach()

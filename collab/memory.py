@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import torch
 
+from collab import kernels
 from collab.config import TrainConfig
 from collab.models import DEFAULT_RATING_VALUES, build_model
 
@@ -98,7 +99,11 @@ def estimate_memory(config: TrainConfig, n_users: int, n_items: int, n_ratings: 
             parameter_bytes=n_parameters * FLOAT_BYTES,
             gradient_bytes=n_parameters * FLOAT_BYTES,
             optimizer_bytes=2 * LBFGS_HISTORY * n_parameters * FLOAT_BYTES,
-            activation_bytes=2 * n_items * (config.n_factors + n_users) * FLOAT_BYTES,
+            # codes and their gradient; without the compiled kernel also the dense decoded columns
+            activation_bytes=2
+            * n_items
+            * (config.n_factors + (0 if kernels.available() else n_users))
+            * FLOAT_BYTES,
             data_bytes=n_ratings * (2 * INDEX_BYTES + FLOAT_BYTES) * 2,  # the model keeps a copy
             sparse=False,
         )
