@@ -79,7 +79,7 @@ class _SampledDot(torch.autograd.Function):
     def forward(
         ctx: Any, codes: torch.Tensor, weights: torch.Tensor, items: torch.Tensor, users: torch.Tensor
     ) -> torch.Tensor:
-        codes, weights = codes.contiguous(), weights.contiguous()
+        codes, weights = codes.detach().contiguous(), weights.detach().contiguous()
         out = torch.empty(len(items), dtype=torch.float32)
         _compiled()["sampled_dot"](codes.numpy(), weights.numpy(), items.numpy(), users.numpy(), out.numpy())
         ctx.save_for_backward(codes, weights, items, users)
