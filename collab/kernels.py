@@ -186,10 +186,4 @@ class KernelTrainer:
 
     def release(self) -> None:
         """Give the model its own parameter tensors again, so the packed table can be freed."""
-        for module in (
-            self.model.user_factors,
-            self.model.user_bias,
-            self.model.item_factors,
-            self.model.item_bias,
-        ):
-            module.weight.data = module.weight.data.contiguous()
+        self.model.own_tables()

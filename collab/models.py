@@ -146,6 +146,11 @@ class DotProductBias(CollabModel):
             grad_rows[:, :, :k].add_(pairs[:, :, :k], alpha=2 * self.l2 / divisor)
         return loss_sum, grad_rows.view(2 * batch, rows.shape[1])
 
+    def own_tables(self) -> None:
+        """Give each table its own contiguous storage again (after training through a packed buffer)."""
+        for module in (self.user_factors, self.user_bias, self.item_factors, self.item_bias):
+            module.weight.data = module.weight.data.contiguous()
+
     def penalty_sum(self, user_ids: torch.Tensor, item_ids: torch.Tensor) -> torch.Tensor | None:
         if not self.l2:
             return None

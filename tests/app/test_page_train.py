@@ -118,3 +118,28 @@ def test_blend_tab_trains_two_models_and_shows_the_weights(app):
     (weights,) = [df.value for df in app.dataframe if "weight" in df.value.columns]
     assert list(weights["model"]) == ["Dot product + biases", "Biases only (baseline)"]
     assert "Blend: Dot product + biases + Biases only (baseline)" in list(_runs(app)["model"])
+
+
+def test_the_autoencoder_refuses_a_table_too_big_with_the_reason(app):
+    import numpy as np
+
+    from collab.data import Ratings
+    from ui.state import DATASET, DATASET_SOURCE
+
+    n_users, n_items = 10_000, 5_000  # 50M cells: more than the autoencoder's dense limit
+    ids = np.arange(n_users)
+    app.session_state[DATASET] = Ratings(
+        user_ids=ids,
+        item_ids=ids % n_items,
+        ratings=(ids % 5 + 1).astype(np.float32),
+        user_labels=ids.astype(str),
+        item_labels=np.arange(n_items).astype(str),
+        name="wide",
+    )
+    app.session_state[DATASET_SOURCE] = "wide test set"
+    app.switch_page("app_pages/train.py").run()
+    app.selectbox(key="train_model").set_value("autorec").run()
+    assert not app.exception, app.exception
+    assert "dense items x users matrix" in texts(app) and "Use the dot-product model" in texts(app)
+    assert app.button(key="train_button").disabled
+    assert app.button(key="train_blend_button").disabled  # the blend's default members include it
