@@ -74,6 +74,7 @@ def save_result(result: TrainResult, path: str | Path) -> Path:
         "best_epoch": int(result.best_epoch),
         "stopped_early": bool(result.stopped_early),
         "optimizer": result.optimizer,
+        "dataset": result.dataset,
         "checksum": _checksum(tensors),
     }
     save_file(tensors, str(path), metadata={METADATA_KEY: json.dumps(metadata)})
@@ -149,6 +150,7 @@ def load_result(path: str | Path) -> TrainResult:
             stopped_early=bool(metadata["stopped_early"]),
             sparse=bool(args["sparse"]),
             optimizer=str(metadata.get("optimizer", "")),
+            dataset=str(metadata.get("dataset", "")),
         )
     except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as error:
         raise ModelFileError(

@@ -372,7 +372,14 @@ def ranking_quality_of(
 
 
 def model_mismatch(result: TrainResult, ratings: Ratings) -> str | None:
-    """Why `result` cannot be used with `ratings` (different user or item vocabulary), or None if it can."""
+    """Why `result` cannot be used with `ratings` (another dataset, or a different user or item
+    vocabulary), or None if it can."""
+    trained_on = getattr(result, "dataset", "")
+    if trained_on and trained_on != ratings.fingerprint:
+        return (
+            f"it was trained on another dataset (fingerprint {trained_on[:12]}; '{ratings.name}' is "
+            f"{ratings.fingerprint[:12]}), even if the labels may match"
+        )
     for kind, model_labels, data_labels in (
         ("users", result.user_labels, ratings.user_labels),
         ("items", result.item_labels, ratings.item_labels),

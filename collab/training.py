@@ -67,6 +67,7 @@ class TrainResult:
     stopped_early: bool
     sparse: bool = False
     optimizer: str = ""  # how it was trained, e.g. "AdamW (compiled)" or "L-BFGS, full batch"
+    dataset: str = ""  # fingerprint of the whole dataset it was trained on, when the caller knows it
     _lookup: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
 
     def _index(self, kind: str, labels: Sequence[Any]) -> np.ndarray:

@@ -166,6 +166,14 @@ def test_model_mismatch_names_what_differs() -> None:
     renamed = SimpleNamespace(user_labels=np.array(["u0", "x"]), item_labels=data.item_labels)
     assert "1 user labels differ" in model_mismatch(renamed, data)
     assert "index 1 is 'x' in the model, 'u1' in the data" in model_mismatch(renamed, data)
+    same_labels = SimpleNamespace(
+        user_labels=data.user_labels, item_labels=data.item_labels, dataset="f" * 64
+    )
+    assert "trained on another dataset" in model_mismatch(same_labels, data)
+    this_one = SimpleNamespace(
+        user_labels=data.user_labels, item_labels=data.item_labels, dataset=data.fingerprint
+    )
+    assert model_mismatch(this_one, data) is None
 
 
 def test_predictions_csv_has_labels_titles_and_predictions() -> None:

@@ -38,6 +38,14 @@ def test_round_trip_gives_identical_predictions(results: dict, model: str, tmp_p
     assert loaded.metrics == result.metrics and loaded.y_range == result.y_range
     assert list(loaded.user_labels) == list(result.user_labels)
     assert loaded.predict(["u3"], ["i2"]) == pytest.approx(result.predict(["u3"], ["i2"]))
+    assert loaded.optimizer == result.optimizer and loaded.dataset == result.dataset
+
+
+def test_the_dataset_fingerprint_travels_with_the_model(results: dict, tmp_path: Path) -> None:
+    import dataclasses
+
+    stamped = dataclasses.replace(results["dot"], dataset="a" * 64)
+    assert collab.load(stamped.save(tmp_path / "stamped.safetensors")).dataset == "a" * 64
 
 
 def _header_and_body(path: Path) -> tuple[dict, bytes]:

@@ -7,6 +7,7 @@ itself the cached resource; the page trains outside it with its own progress ele
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from collections import OrderedDict
@@ -118,6 +119,7 @@ def train(
     from collab.training import train as train_model
 
     def create() -> TrainResult:
-        return train_model(data_split.train, data_split.valid, config, on_epoch=on_epoch)
+        result = train_model(data_split.train, data_split.valid, config, on_epoch=on_epoch)
+        return dataclasses.replace(result, dataset=fingerprint)  # saved with the model, checked on upload
 
     return model_store().get_or_create((fingerprint, split_key, config), create)

@@ -187,3 +187,16 @@ def test_an_autoencoder_model_recommends_and_maps_its_item_codes(app):
     app.switch_page("app_pages/embeddings.py").run()
     assert not app.exception, app.exception
     assert any("PC1" in str(s["layout"].get("xaxis", {})) for s in charts(app))
+
+
+def test_a_model_with_the_same_labels_from_another_dataset_is_refused(app, tiny_model, tmp_path: Path):
+    import dataclasses
+
+    # same users and items as the demo set, but stamped by the app as trained on other ratings
+    stamped = dataclasses.replace(tiny_model, dataset="0" * 64)
+    data = stamped.save(tmp_path / "lookalike.safetensors").read_bytes()
+    app.switch_page(PAGE).run()
+    upload(app, "lookalike.safetensors", data)
+    assert not app.exception, app.exception
+    (error,) = [e.value for e in app.error]
+    assert "trained on another dataset" in error and "even if the labels may match" in error
