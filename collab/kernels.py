@@ -3,15 +3,15 @@
 On the CPU a step of the dot model is a few hundred multiply-adds per rating; done as PyTorch
 operations it pays several microseconds of dispatch per operation (dozens per step), which is most
 of an epoch at small batches. These kernels (numba, compiled once and cached on disk) run a whole
-chunk of optimizer steps in one call over one packed table of (rows, blocks, width): each row's
-factors and bias (users, then items), then its two Adam moments, side by side in memory. The
-arithmetic is the same as the PyTorch paths, so the numbers match them to float rounding (tests
-check it):
+chunk of optimizer steps in one call over one packed table: every row's factors and bias (users,
+then items) and its two Adam moments. The arithmetic is the same as the PyTorch paths, so the
+numbers match them to float rounding (tests check it):
 
 - `dense_steps`: exact AdamW over the whole table every step (small tables: what
   `torch.optim.AdamW(fused=True)` does, decoupled decay on factors, on biases only when asked);
 - `row_steps`: the row-wise ("lazy") AdamW of `PackedRowAdamW`, touching only the batch's rows
-  (big tables), or its one-moment-per-row variant.
+  (big tables), or its one-moment-per-row variant;
+- `sampled_dot`: the autoencoder's decoder evaluated only at the rated cells, with its backward.
 
 A step's gradient is the exact gradient of the step's mean loss whatever the micro-batch size, so
 gradient accumulation needs no special case here. `wanted()` decides per run (big tables, or long
@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 # "auto" compiles only runs that are long on the PyTorch path: importing numba costs about 0.5 s and
-# 50-90 MB of memory (measured in the app: 515 -> 604 MB peak), which a 0.6 s run does not repay
+# 50-90 MB of memory (measured in the app: 487 -> 604 MB peak), which a 0.6 s run does not repay
 MIN_MICRO_BATCHES = 1000
 
 

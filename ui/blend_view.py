@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 BLEND_INTRO = (
     "Different models make different mistakes: the autoencoder reads an item from *who* rated it *how*, the "
-    "dot product learns a free vector per item. A weighted sum of their predictions beats each of them. The "
+    "dot product learns a free vector per item. A weighted sum of their predictions usually beats each of them. The "
     "weights must not be fitted on the ratings we score, so each model is first trained on 90% of the "
     "training ratings, the weights are fitted (least squares) on the other 10%, and then every model is "
     "trained again on all of them."
@@ -25,7 +25,8 @@ BLEND_INTRO = (
 
 
 def member_config(model: str, current: TrainConfig) -> TrainConfig:
-    """The settings above for the model they describe; the tuned preset for the others."""
+    """The settings above for the model they describe; the default preset (the autoencoder: its own
+    preset) for the others."""
     if current.model == model:
         return current
     preset = (
