@@ -56,6 +56,12 @@ def wanted(micro_batches: int, sparse: bool) -> bool:
 @functools.cache
 def _compiled() -> dict[str, Callable[..., Any]]:
     """The compiled kernels (compiled on first call, or loaded from numba's on-disk cache)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    if "NUMBA_CACHE_DIR" not in os.environ and not os.access(here, os.W_OK):
+        # an installed, read-only package: numba would find no place for its cache and refuse to compile
+        import platformdirs
+
+        os.environ["NUMBA_CACHE_DIR"] = os.path.join(platformdirs.user_cache_dir("collab-lab"), "numba")
     from collab import _numba_kernels
 
     return {

@@ -129,3 +129,12 @@ def test_auto_compiles_long_runs_and_big_tables(monkeypatch: pytest.MonkeyPatch)
     assert train(TRAIN, None, accumulated).optimizer == "AdamW (compiled)"
     monkeypatch.setenv("COLLAB_KERNELS", "0")
     assert not kernels.available() and not kernels.wanted(10**6, sparse=True)
+
+
+def test_a_read_only_install_caches_compiled_code_in_the_user_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.setattr(kernels.os, "access", lambda path, mode: False)
+    compiled = kernels._compiled.__wrapped__()
+    assert set(compiled) >= {"dense_steps", "row_steps"}
+    assert kernels.os.environ["NUMBA_CACHE_DIR"].endswith("numba")
+    assert "collab-lab" in kernels.os.environ["NUMBA_CACHE_DIR"]
