@@ -132,7 +132,8 @@ def test_auto_compiles_long_runs_and_big_tables(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_a_read_only_install_caches_compiled_code_in_the_user_cache(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.setenv("NUMBA_CACHE_DIR", "")  # recorded, so the value the code sets is undone afterwards
+    monkeypatch.delenv("NUMBA_CACHE_DIR")
     monkeypatch.setattr(kernels.os, "access", lambda path, mode: False)
     compiled = kernels._compiled.__wrapped__()
     assert set(compiled) >= {"dense_steps", "row_steps"}
