@@ -90,23 +90,42 @@ def accumulate(table, row_major, grads, slots, users, items, ratings, start, sto
 
 
 @jit
-def adamw_row(row, grad, k, lr, decay_factors, decay_bias, beta1, beta2, eps, c1, c2):
-    """AdamW on one table row (blocks: weights, first moments, second moments) with its gradient,
-    as torch's AdamW computes it; the gradient row is zeroed."""
-    step_size, root_c2 = np.float32(lr / c1), np.float32(np.sqrt(c2))
-    keep1, keep2 = np.float32(beta1), np.float32(beta2)
-    take1, take2, eps32 = np.float32(1.0 - beta1), np.float32(1.0 - beta2), np.float32(eps)
+def adamw_constants(lr, beta1, beta2, eps, c1, c2):
+    """AdamW's per-step scalars in float32: (step size, sqrt of the second bias correction, beta1,
+    beta2, 1 - beta1, 1 - beta2, eps)."""
+    return (
+        np.float32(lr / c1),
+        np.float32(np.sqrt(c2)),
+        np.float32(beta1),
+        np.float32(beta2),
+        np.float32(1.0 - beta1),
+        np.float32(1.0 - beta2),
+        np.float32(eps),
+    )
+
+
+@jit
+def adamw_value(weight, avg, avg_sq, grad, shrink, constants):
+    """One weight's AdamW update as torch computes it: (new weight, new first moment, new second
+    moment); `shrink` = 1 - lr * decay."""
+    step_size, root_c2, keep1, keep2, take1, take2, eps32 = constants
+    avg = avg * keep1 + take1 * grad
+    avg_sq = avg_sq * keep2 + take2 * grad * grad
+    return weight * shrink - step_size * avg / (np.sqrt(avg_sq) / root_c2 + eps32), avg, avg_sq
+
+
+@jit
+def adamw_row(row, grad, k, lr, decay_factors, decay_bias, constants):
+    """AdamW on one table row (blocks: weights, first moments, second moments) with its gradient;
+    the gradient row is zeroed."""
     shrink_factors, shrink_bias = np.float32(1.0 - lr * decay_factors), np.float32(1.0 - lr * decay_bias)
     weights, avgs, avg_sqs = row[0], row[1], row[2]
     for f in range(k + 1):
-        g = grad[f]
-        grad[f] = 0.0
-        avg = avgs[f] * keep1 + take1 * g
-        avg_sq = avg_sqs[f] * keep2 + take2 * g * g
-        avgs[f] = avg
-        avg_sqs[f] = avg_sq
         shrink = shrink_factors if f < k else shrink_bias
-        weights[f] = weights[f] * shrink - step_size * avg / (np.sqrt(avg_sq) / root_c2 + eps32)
+        weights[f], avgs[f], avg_sqs[f] = adamw_value(
+            weights[f], avgs[f], avg_sqs[f], grad[f], shrink, constants
+        )
+        grad[f] = 0.0
 
 
 @jit
@@ -128,20 +147,15 @@ def one_moment_row(row, grad, k, lr, decay_factors, decay_bias, beta2, eps, c2):
 
 
 @jit
-def adamw_flat(weights, avgs, avg_sqs, grads, decays, lr, beta1, beta2, eps, c1, c2):
-    """AdamW over flat arrays with a decay rate per weight, as torch's AdamW; zeroes the gradients."""
-    step_size, root_c2, lr32 = np.float32(lr / c1), np.float32(np.sqrt(c2)), np.float32(lr)
-    keep1, keep2 = np.float32(beta1), np.float32(beta2)
-    take1, take2, eps32 = np.float32(1.0 - beta1), np.float32(1.0 - beta2), np.float32(eps)
+def adamw_flat(weights, avgs, avg_sqs, grads, decays, lr, constants):
+    """AdamW over flat arrays with a decay rate per weight; zeroes the gradients."""
+    lr32 = np.float32(lr)
     for i in range(len(weights)):
-        g = grads[i]
-        grads[i] = 0.0
-        avg = avgs[i] * keep1 + take1 * g
-        avg_sq = avg_sqs[i] * keep2 + take2 * g * g
-        avgs[i] = avg
-        avg_sqs[i] = avg_sq
         shrink = np.float32(1.0) - lr32 * decays[i]
-        weights[i] = weights[i] * shrink - step_size * avg / (np.sqrt(avg_sq) / root_c2 + eps32)
+        weights[i], avgs[i], avg_sqs[i] = adamw_value(
+            weights[i], avgs[i], avg_sqs[i], grads[i], shrink, constants
+        )
+        grads[i] = 0.0
 
 
 @jit
@@ -189,7 +203,8 @@ def dense_steps(
         )
         step = step0 + s + 1
         c1, c2 = 1.0 - beta1s[s] ** step, 1.0 - beta2**step
-        adamw_flat(weights, avgs, avg_sqs, flat_grads, decays, lrs[s], beta1s[s], beta2, eps, c1, c2)
+        constants = adamw_constants(lrs[s], beta1s[s], beta2, eps, c1, c2)
+        adamw_flat(weights, avgs, avg_sqs, flat_grads, decays, lrs[s], constants)
 
 
 @jit
@@ -236,6 +251,7 @@ def row_steps(
         )
         step = step0 + s + 1
         c1, c2 = 1.0 - beta1s[s] ** step, 1.0 - beta2**step
+        constants = adamw_constants(lrs[s], beta1s[s], beta2, eps, c1, c2)
         for j in range(n_touched):
             if j + PREFETCH_AHEAD < n_touched:
                 prefetch_row(table, True, touched[j + PREFETCH_AHEAD], True)
@@ -244,9 +260,7 @@ def row_steps(
             if one_moment:
                 one_moment_row(table[row], grads[j], k, lrs[s], decay_factors, decay_bias, beta2, eps, c2)
             else:
-                adamw_row(
-                    table[row], grads[j], k, lrs[s], decay_factors, decay_bias, beta1s[s], beta2, eps, c1, c2
-                )
+                adamw_row(table[row], grads[j], k, lrs[s], decay_factors, decay_bias, constants)
 
 
 @jit_sum

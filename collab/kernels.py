@@ -111,7 +111,8 @@ class KernelTrainer:
     """Trains a `DotProductBias` with the compiled kernels, through one packed table.
 
     `dense=True` is exact AdamW over every row (small tables); `dense=False` the row-wise AdamW
-    (`one_moment=True`: its one-second-moment-per-row variant). The model's parameters become views
+    (`one_moment=True`: its one-second-moment-per-row variant). `max_group`: the most ratings one
+    optimizer step will see (sizes the row-wise gradient buffer). The model's parameters become views
     of the table, so it predicts with the current weights at any time; `release()` gives them back
     their own storage.
     """
@@ -122,6 +123,7 @@ class KernelTrainer:
         weight_decay: float,
         decay_biases: bool,
         dense: bool,
+        max_group: int,
         one_moment: bool = False,
         betas: tuple[float, float] = (0.9, 0.99),
         eps: float = 1e-5,
@@ -151,14 +153,20 @@ class KernelTrainer:
             view.copy_(module.weight.detach())
             module.weight.data = view  # the model reads and writes through the table
         self.table = self.table_t.numpy()  # shares memory with the tensor
-        self.grads = np.zeros((n_rows, width), dtype=np.float32)
-        self.slots = np.arange(n_rows, dtype=np.int64) if dense else np.full(n_rows, -1, dtype=np.int64)
-        self.touched = np.zeros(0 if dense else n_rows, dtype=np.int64)
         self.decay_factors = float(weight_decay)
         self.decay_bias = float(weight_decay) if decay_biases else 0.0
-        decays = np.full((n_rows, width), self.decay_factors, dtype=np.float32)
-        decays[:, k] = self.decay_bias
-        self.decays = decays.reshape(-1)  # the dense update's decay rate per weight
+        if dense:  # a gradient row per table row, and the decay rate of every weight
+            self.grads = np.zeros((n_rows, width), dtype=np.float32)
+            self.slots = np.arange(n_rows, dtype=np.int64)
+            decays = np.full((n_rows, width), self.decay_factors, dtype=np.float32)
+            decays[:, k] = self.decay_bias
+            self.decays = decays.reshape(-1)
+        else:  # a step touches at most two rows per rating: gradient rows for those only
+            touched_max = min(n_rows, 2 * max_group)
+            self.grads = np.zeros((touched_max, width), dtype=np.float32)
+            self.slots = np.full(n_rows, -1, dtype=np.int64)
+            self.touched = np.zeros(touched_max, dtype=np.int64)
+        self.max_group = max_group
         self.beta2, self.eps = betas[1], eps
         self.low, self.high = (float(v) for v in model.y_range)
         self.l2 = float(model.l2)
@@ -175,18 +183,29 @@ class KernelTrainer:
     ) -> np.ndarray:
         """len(lrs) optimizer steps; step s trains on rows bounds[s]:bounds[s+1] of the (shuffled)
         arrays with lrs[s] and beta1s[s]; returns each step's summed loss, (steps,) float64."""
+        if int(np.diff(bounds).max(initial=0)) > self.max_group:
+            raise ValueError(f"a step of more than {self.max_group} ratings (max_group)")
         losses = np.zeros(len(lrs), dtype=np.float64)
         common = (user_ids, item_ids, ratings, bounds, lrs, beta1s, self.steps, self.n_users, self.k)
-        tail = (self.low, self.high, self.l2, self.decay_factors, self.decay_bias, self.beta2, self.eps)
+        loss_terms = (self.low, self.high, self.l2)
         if self.dense:
-            low, high, l2, _, _, beta2, eps = tail
             self.kernels["dense_steps"](
-                self.table, self.grads, self.slots, self.decays, *common, low, high, l2, beta2, eps, losses
+                self.table,
+                self.grads,
+                self.slots,
+                self.decays,
+                *common,
+                *loss_terms,
+                self.beta2,
+                self.eps,
+                losses,
             )
         else:
+            decays = (self.decay_factors, self.decay_bias)
             self.kernels["row_steps"](
-                self.table, self.grads, self.slots, self.touched, *common, *tail, self.one_moment, losses
-            )
+                self.table, self.grads, self.slots, self.touched, *common, *loss_terms, *decays, self.beta2,
+                self.eps, self.one_moment, losses,
+            )  # fmt: skip
         self.steps += len(lrs)
         return losses
 

@@ -219,6 +219,7 @@ def make_optimizer(
             config.weight_decay,
             config.decay_biases,
             dense=not sparse,
+            max_group=config.effective_batch,
             one_moment=config.row_state == "rowwise",
             betas=(0.9, 0.99),
             eps=1e-5,

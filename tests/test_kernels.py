@@ -43,7 +43,7 @@ def test_dense_kernel_matches_torch_adamw(l2: float, decay_biases: bool) -> None
     reference, compiled = twin_models(l2)
     groups = [g for g in parameter_groups(reference, 0.3, decay_biases) if g["params"]]
     adamw = torch.optim.AdamW(groups, lr=0.1, betas=(0.9, 0.99), eps=1e-5, fused=True)
-    trainer = kernels.KernelTrainer(compiled, 0.3, decay_biases, dense=True)
+    trainer = kernels.KernelTrainer(compiled, 0.3, decay_biases, dense=True, max_group=5)
     expected = []
     users, items, ratings = (torch.from_numpy(a) for a in (USERS, ITEMS, RATINGS))
     for step, (start, stop) in enumerate(zip(BOUNDS[:-1], BOUNDS[1:], strict=True)):
@@ -65,7 +65,9 @@ def test_dense_kernel_matches_torch_adamw(l2: float, decay_biases: bool) -> None
 def test_row_kernel_matches_packed_row_adamw(l2: float, state: str) -> None:
     reference, compiled = twin_models(l2, sparse=True)
     packed = PackedRowAdamW(reference, 0.3, False, lr=0.1, betas=(0.9, 0.99), eps=1e-5, state=state)
-    trainer = kernels.KernelTrainer(compiled, 0.3, False, dense=False, one_moment=state == "rowwise")
+    trainer = kernels.KernelTrainer(
+        compiled, 0.3, False, dense=False, max_group=5, one_moment=state == "rowwise"
+    )
     expected = []
     users, items, ratings = (torch.from_numpy(a) for a in (USERS, ITEMS, RATINGS))
     for step, (start, stop) in enumerate(zip(BOUNDS[:-1], BOUNDS[1:], strict=True)):
