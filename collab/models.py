@@ -64,6 +64,13 @@ class CollabModel(nn.Module):
         None where the model has no hand-written backward (the trainer then uses autograd)."""
         return None
 
+    def tables(self) -> dict[str, torch.Tensor]:
+        """The embedding view for the explorer: whichever of user_factors, item_factors, user_bias and
+        item_bias the model has, as (rows, width) tensors."""
+        names = ("user_factors", "item_factors", "user_bias", "item_bias")
+        modules = {name: getattr(self, name, None) for name in names}
+        return {name: m.weight.detach() for name, m in modules.items() if isinstance(m, nn.Embedding)}
+
     def penalty_sum(self, user_ids: torch.Tensor, item_ids: torch.Tensor) -> torch.Tensor | None:
         """The per-rating L2 penalty summed over the batch (added to the loss for gradients only);
         None where the model has none."""

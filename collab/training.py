@@ -124,23 +124,18 @@ def load(path: str | Path) -> TrainResult:
     return load_result(path)
 
 
-def _table(model: torch.nn.Module, name: str, n: int) -> np.ndarray:
-    if isinstance(model, AutoRec):
-        return model.tables()[name].cpu().float().numpy().copy()
-    table = getattr(model, name, None)
+def _table(model: CollabModel, name: str, n: int) -> np.ndarray:
+    table = model.tables().get(name)
     if table is None:
         return np.zeros((n, 0), dtype=np.float32)
-    return table.weight.detach().cpu().float().numpy().copy()
+    return table.cpu().float().numpy().copy()
 
 
-def _bias(model: torch.nn.Module, name: str) -> np.ndarray | None:
-    if isinstance(model, AutoRec):
-        bias = model.tables().get(name)
-        return None if bias is None else bias.cpu().float().numpy()[:, 0].copy()
-    table = getattr(model, name, None)
-    if table is None or table.weight.shape[1] != 1:
+def _bias(model: CollabModel, name: str) -> np.ndarray | None:
+    table = model.tables().get(name)
+    if table is None or table.shape[1] != 1:
         return None
-    return table.weight.detach().cpu().float().numpy()[:, 0].copy()
+    return table.cpu().float().numpy()[:, 0].copy()
 
 
 def resolve_device(name: str) -> torch.device:
