@@ -76,6 +76,17 @@ def estimate_memory(config: TrainConfig, n_users: int, n_items: int, n_ratings: 
     with torch.device("meta"):
         model = build_model(config, n_users, n_items, rating_values=DEFAULT_RATING_VALUES, sparse=sparse)
     n_parameters = sum(p.numel() for p in model.parameters())
+    if config.model == "autorec":  # full batch: every item's code, and their gradients
+        decoded = 0 if kernels.available() else n_users  # without the compiled kernel: dense decoded columns
+        return MemoryEstimate(
+            n_parameters=n_parameters,
+            parameter_bytes=n_parameters * FLOAT_BYTES,
+            gradient_bytes=n_parameters * FLOAT_BYTES,
+            optimizer_bytes=2 * LBFGS_HISTORY * n_parameters * FLOAT_BYTES,
+            activation_bytes=2 * n_items * (config.n_factors + decoded) * FLOAT_BYTES,
+            data_bytes=n_ratings * (2 * INDEX_BYTES + FLOAT_BYTES) * 2,  # the model keeps a copy
+            sparse=False,
+        )
     table_parameters = sum(
         module.weight.numel() for module in model.modules() if isinstance(module, torch.nn.Embedding)
     )
@@ -93,20 +104,6 @@ def estimate_memory(config: TrainConfig, n_users: int, n_items: int, n_ratings: 
     optimizer_bytes = 2 * n_parameters * FLOAT_BYTES  # AdamW: two moments per parameter
     if sparse and config.model == "dot" and config.row_state == "rowwise":
         optimizer_bytes = (n_users + n_items) * FLOAT_BYTES  # one second moment per table row
-    if config.model == "autorec":  # full batch: every item's code and decoded column, and their gradients
-        return MemoryEstimate(
-            n_parameters=n_parameters,
-            parameter_bytes=n_parameters * FLOAT_BYTES,
-            gradient_bytes=n_parameters * FLOAT_BYTES,
-            optimizer_bytes=2 * LBFGS_HISTORY * n_parameters * FLOAT_BYTES,
-            # codes and their gradient; without the compiled kernel also the dense decoded columns
-            activation_bytes=2
-            * n_items
-            * (config.n_factors + (0 if kernels.available() else n_users))
-            * FLOAT_BYTES,
-            data_bytes=n_ratings * (2 * INDEX_BYTES + FLOAT_BYTES) * 2,  # the model keeps a copy
-            sparse=False,
-        )
     activation_float_bytes = 2 if config.amp else FLOAT_BYTES
     activation_bytes = (
         config.batch_size * 2 * _activation_floats_per_rating(config, model) * activation_float_bytes
