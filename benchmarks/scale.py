@@ -58,13 +58,6 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-OPTIMIZERS = {
-    "adamw": "row-wise AdamW (packed, 2 moments/weight)",
-    "rowwise": "row-wise Adam (packed, 1 moment/row)",
-    "dense": "dense fused AdamW",
-}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="1M,4.5M,5M,25M")

@@ -81,10 +81,13 @@ def train_blend(
     holdout_pct: float = 0.1,
     seed: int = 0,
     on_member: Callable[[str, int, TrainResult], None] | None = None,
+    train_full: Callable[[TrainConfig], TrainResult] | None = None,
 ) -> BlendResult:
     """Train each config twice (on 1 - holdout_pct of `train_set`, then on all of it) and blend.
 
-    `on_member(stage, index, result)` runs after each training ("holdout" or "full")."""
+    `on_member(stage, index, result)` runs after each training ("holdout" or "full"). `train_full(config)`
+    replaces the second training (the app passes its model cache, so a model trained before is reused);
+    it must train on `train_set` and score `valid_set`."""
     if len(configs) < 1:
         raise ValueError("a blend needs at least one model config")
     started = time.perf_counter()
@@ -101,7 +104,7 @@ def train_blend(
     holdout_rmse = metrics.rmse(_combine(held_out, intercept, weights, bounds), holdout.ratings)
     members = []
     for index, config in enumerate(configs):
-        members.append(train(train_set, valid_set, config))
+        members.append(train(train_set, valid_set, config) if train_full is None else train_full(config))
         if on_member is not None:
             on_member("full", index, members[-1])
     scores: dict[str, float] = {"rmse": float("nan"), "mae": float("nan")}

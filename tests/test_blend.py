@@ -8,6 +8,7 @@ import pytest
 from collab import metrics
 from collab.blend import fit_weights, train_blend
 from collab.config import TrainConfig
+from collab.training import train
 from tests.test_training import TRAIN, VALID, small
 
 
@@ -40,3 +41,15 @@ def test_blend_is_no_worse_than_any_member_on_its_holdout() -> None:
 def test_a_blend_needs_members() -> None:
     with pytest.raises(ValueError, match="at least one"):
         train_blend(TRAIN, VALID, [])
+
+
+def test_the_full_trainings_can_come_from_elsewhere() -> None:
+    configs = [small(epochs=2, batch_size=16), TrainConfig(model="bias", epochs=2, batch_size=16)]
+    asked: list[str] = []
+
+    def train_full(config: TrainConfig):
+        asked.append(config.model)
+        return train(TRAIN, VALID, config)
+
+    blend = train_blend(TRAIN, VALID, configs, train_full=train_full)
+    assert asked == ["dot", "bias"] and len(blend.members) == 2

@@ -10,10 +10,11 @@ import streamlit as st
 
 from collab.autorec import check_size
 from collab.config import MODEL_LABELS, PRESETS, TrainConfig
-from ui import state
+from ui import cached, state
 
 if TYPE_CHECKING:
     from collab.blend import BlendResult
+    from collab.training import TrainResult
 
 BLEND_INTRO = (
     "Different models make different mistakes: the autoencoder reads an item from *who* rated it *how*, the "
@@ -73,7 +74,10 @@ def blend_section(current: TrainConfig) -> None:
                 len(done) / (2 * len(configs)), text=f"{MODEL_LABELS[models[index]]}: trained on {what}"
             )
 
-        blend = train_blend(split.train, split.valid, configs, on_member=on_member)
+        def train_full(config: TrainConfig) -> TrainResult:  # through the model cache: reused, and kept
+            return cached.train(split, state.ratings().fingerprint, state.split_params(), config)[0]
+
+        blend = train_blend(split.train, split.valid, configs, on_member=on_member, train_full=train_full)
         bar.empty()
         state.set_blend(blend)
         state.add_run(

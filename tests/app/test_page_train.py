@@ -118,6 +118,8 @@ def test_blend_tab_trains_two_models_and_shows_the_weights(app):
     (weights,) = [df.value for df in app.dataframe if "weight" in df.value.columns]
     assert list(weights["model"]) == ["Dot product + biases", "Biases only (baseline)"]
     assert "Blend: Dot product + biases + Biases only (baseline)" in list(_runs(app)["model"])
+    app.button(key="train_button").click().run()  # the blend's dot model went through the model cache
+    assert "Loaded from cache" in texts(app)
 
 
 def test_the_autoencoder_refuses_a_table_too_big_with_the_reason(app):
