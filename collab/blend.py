@@ -1,7 +1,7 @@
 """Blends: several trained models' predictions combined with weights fitted on held-out ratings.
 
 Different models make different mistakes (the autoencoder reads an item from who rated it how, the dot
-model learns free vectors), so a weighted sum beats each of them. The weights must not be fitted on
+model learns free vectors), so a weighted sum usually beats each of them. The weights must not be fitted on
 the ratings being scored: `train_blend` holds out a share of the *training* ratings, trains every
 member on the rest, fits intercept + weights by least squares on the held-out predictions, then
 retrains every member on all the training ratings and keeps the weights.
@@ -34,7 +34,7 @@ class BlendResult:
     weights: tuple[float, ...]  # one per member
     rating_range: tuple[float, float]  # predictions are clipped to the training ratings' range
     holdout_rmse: float  # the blend on the held-out training ratings the weights were fitted on
-    metrics: dict[str, float]  # on the validation set: rmse, mae, and each member's rmse
+    metrics: dict[str, float]  # the blend on the validation set: rmse, mae (each member has its own)
     seconds: float
 
     def predict_ids(self, user_ids: np.ndarray, item_ids: np.ndarray) -> np.ndarray:
@@ -118,7 +118,6 @@ def train_blend(
         scores = {
             "rmse": metrics.rmse(predicted, valid_set.ratings),
             "mae": metrics.mae(predicted, valid_set.ratings),
-            **{f"rmse[{i}] {m.config.model}": m.metrics["rmse"] for i, m in enumerate(members)},
         }
     return BlendResult(
         members=tuple(members),
