@@ -171,7 +171,9 @@ def cost_panel(config: TrainConfig) -> bool:
             "L-BFGS history", _mb(memory.optimizer_bytes), help="10 past steps and gradient changes"
         )
         cols[3].metric(
-            "Full batch", _mb(memory.activation_bytes), help="every item's code and rebuilt column"
+            "Full batch",
+            _mb(memory.activation_bytes),
+            help="every item's code (without the compiled kernel also its rebuilt column)",
         )
         st.caption(f"About **{_mb(memory.total_bytes)}** in all while training.")
         return True
