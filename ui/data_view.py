@@ -8,7 +8,7 @@ import streamlit as st
 
 from collab.data import DataError, Ratings
 from collab.plots import data as data_plots
-from ui import cached, state
+from ui import cached, state, text
 
 MOVIELENS = {
     "100k": "MovieLens 100K (100,000 ratings, 5 MB download)",
@@ -22,7 +22,7 @@ def use(ratings: Ratings, source: str) -> None:
     """Make `ratings` current and say so on the next run."""
     state.set_ratings(ratings, source)
     state.flash(
-        f"Loaded {source}: {ratings.n_ratings:,} ratings, {ratings.n_users:,} users, {ratings.n_items:,} items."
+        f"Loaded {text.md(source)}: {ratings.n_ratings:,} ratings, {ratings.n_users:,} users, {ratings.n_items:,} items."
     )
     st.rerun()
 
@@ -80,7 +80,7 @@ def upload_source() -> None:
     try:
         sniff = sniff_ratings(io.BytesIO(raw))
     except DataError as error:
-        st.error(f"**{upload.name}**: {error}", icon=":material/error:")
+        st.error(f"**{text.md(upload.name)}**: {error}", icon=":material/error:")
         return
     st.markdown(
         f"Detected separator **{sniff.sep_name}**, "
@@ -111,7 +111,7 @@ def upload_source() -> None:
                 name=upload.name,
             )
         except DataError as error:
-            st.error(f"**Could not load {upload.name}.** {error}", icon=":material/error:")
+            st.error(f"**Could not load {text.md(upload.name)}.** {error}", icon=":material/error:")
             st.caption("The dataset you had before is still loaded.")
             return
         use(ratings, f"Upload: {upload.name}")
