@@ -557,7 +557,7 @@ def upload_section() -> None:
         st.error(error, icon=":material/error:")
         return
     st.session_state["rec_upload_done"] = token
-    state.flash(f"Loaded the model from {uploaded.name}.")
+    state.flash(f"Loaded the model from {text.md(uploaded.name)}.")
     st.rerun()
 
 
@@ -566,7 +566,7 @@ def load_uploaded(name: str, data: bytes) -> str | None:
     from collab.training import load
 
     if len(data) > MAX_MODEL_MB * 1024 * 1024:
-        return f"{name} is {len(data) / 2**20:.0f} MB; a saved model may be at most {MAX_MODEL_MB} MB."
+        return f"{text.md(name)} is {len(data) / 2**20:.0f} MB; a saved model may be at most {MAX_MODEL_MB} MB."
     with tempfile.TemporaryDirectory() as folder:
         safe_name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(name).name).lstrip(".") or "model.safetensors"
         path = Path(folder) / safe_name
@@ -577,6 +577,6 @@ def load_uploaded(name: str, data: bytes) -> str | None:
             return f"Could not load the model: {err}"
     mismatch = rec.model_mismatch(loaded, state.ratings())
     if mismatch:
-        return f"{name} does not fit the current dataset: {mismatch}. Load that dataset first, or train here."
+        return f"{text.md(name)} does not fit the current dataset: {mismatch}. Load that dataset first, or train here."
     state.set_result(loaded)
     return None

@@ -59,12 +59,20 @@ def movielens_source() -> None:
 
 
 def upload_source() -> None:
+    from collab import budget
     from collab.sources import read_items, read_ratings, sniff_ratings
 
+    limits = budget.current()
     upload = st.file_uploader(
         "Ratings file (CSV, TSV or '::'-separated; one row per rating)",
         type=["csv", "tsv", "txt", "dat", "data"],
         key="data_upload",
+        max_upload_size=limits.upload_mb,  # the browser refuses what the core would (collab.budget)
+        help=(
+            f"Up to {limits.upload_mb:,} MB (about {limits.upload_ratings:,} ratings) on this server: its memory "
+            f"budget is {limits.memory_mb:,} MB. For bigger files use the collab library in Python "
+            "(read_ratings(path)) on a machine with more memory."
+        ),
     )
     items_upload = st.file_uploader(
         "Optional items file for titles and genres (MovieLens movies.csv, movies.dat or u.item)",

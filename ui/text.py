@@ -13,7 +13,11 @@ from __future__ import annotations
 import re
 
 # (":" before a letter starts :material/icon: and :red[...]; "://", "www." and "@" make GFM autolinks)
-_ANYWHERE = re.compile(r"[\\`*_\[\]<>!|~$@]|:(?=[A-Za-z/])|&(?=[#A-Za-z])|(?<=www)\.", re.IGNORECASE)
+# ("_" inside a word, as in my_ratings.csv, never makes emphasis, so it stays as it is)
+_ANYWHERE = re.compile(
+    r"[\\`*\[\]<>!|~$@]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])|:(?=[A-Za-z/])|&(?=[#A-Za-z])|(?<=www)\.",
+    re.IGNORECASE,
+)
 _LEADING = re.compile(r"^(\s*)([#>+\-=]|\d+(?=[.)]))")
 
 
