@@ -159,7 +159,12 @@ def test_an_over_budget_upload_is_refused_before_parsing_with_numbers_and_advice
     with pytest.raises(DataError) as caught:
         read_ratings(Upload(b"not,even\x00,parsed\n"))
     message = str(caught.value)
-    for text in (f"up to {limit // 10**6:,} MB", "memory budget (1,024 MB", "read_ratings(path)", "COLLAB_MEMORY_MB"):
+    for text in (
+        f"up to {limit // 10**6:,} MB",
+        "memory budget (1,024 MB",
+        "read_ratings(path)",
+        "COLLAB_MEMORY_MB",
+    ):
         assert text in message
 
 
@@ -184,7 +189,10 @@ def test_a_bigger_budget_raises_every_limit() -> None:
     small_host, big_host = budget.Budget(1024), budget.Budget(8192)
     assert big_host.cache_bytes > small_host.cache_bytes and big_host.upload_mb > small_host.upload_mb
     # the largest accepted upload, read at the measured peak per byte, fits beside the caches
-    assert small_host.upload_bytes * budget.READ_PEAK_PER_BYTE + small_host.cache_bytes < small_host.working_bytes
+    assert (
+        small_host.upload_bytes * budget.READ_PEAK_PER_BYTE + small_host.cache_bytes
+        < small_host.working_bytes
+    )
 
 
 def test_the_browser_upload_limit_is_the_default_budgets() -> None:

@@ -566,7 +566,9 @@ def load_uploaded(name: str, data: bytes) -> str | None:
     from collab.training import load
 
     if len(data) > MAX_MODEL_MB * 1024 * 1024:
-        return f"{text.md(name)} is {len(data) / 2**20:.0f} MB; a saved model may be at most {MAX_MODEL_MB} MB."
+        return (
+            f"{text.md(name)} is {len(data) / 2**20:.0f} MB; a saved model may be at most {MAX_MODEL_MB} MB."
+        )
     with tempfile.TemporaryDirectory() as folder:
         safe_name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(name).name).lstrip(".") or "model.safetensors"
         path = Path(folder) / safe_name

@@ -20,7 +20,9 @@ USERS = [IMAGE, "u2", "u3", "u4", "u5", "u6"]
 @pytest.fixture(scope="module")
 def hostile():
     rows = "".join(f"{u},i{i},{(a * 3 + i) % 5 + 1}\n" for a, u in enumerate(USERS) for i in range(12))
-    items = read_items(io.BytesIO(("movieId,title\n" + "".join(f"i{i},{LINK} {i}\n" for i in range(12))).encode()))
+    items = read_items(
+        io.BytesIO(("movieId,title\n" + "".join(f"i{i},{LINK} {i}\n" for i in range(12))).encode())
+    )
     ratings = read_ratings(io.BytesIO(("user,item,rating\n" + rows).encode()), items=items)
     result = train(ratings, ratings, TrainConfig(n_factors=4, epochs=1, batch_size=8))
     return ratings, result
