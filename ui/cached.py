@@ -239,6 +239,61 @@ def movielens(name: str) -> Ratings:
     return value
 
 
+_WARM = {"torch": False, "kernels": False}  # set by the warm-up thread when each part is ready
+
+
+def device_label_if_ready() -> str:
+    """The device label without importing torch on this thread: "CPU" on a host with no GPU driver,
+    else the real label once the warm-up thread has imported torch (the sidebar of a first page)."""
+    if _WARM["torch"]:
+        return device_label()
+    if os.path.exists("/proc/driver/nvidia/version") or sys.platform == "darwin":
+        return "checking…"
+    return "CPU"
+
+
+@st.cache_resource(show_spinner=False)
+def server_start() -> None:
+    """Once per server, after the first page is drawn: sweep stale partial downloads, let pyarrow
+    allocate with malloc (so freed reads go back to the system), and warm up training off the
+    request path: import torch, load the compiled kernels and train a tiny model, so the first click
+    on Train pays for none of it. When the kernels are ready they become the app's default for the
+    dot model (`COLLAB_KERNELS=1`, unless the environment chose)."""
+    from collab.movielens import sweep_partial_downloads
+
+    from streamlit.runtime import Runtime
+
+    sweep_partial_downloads()
+    if Runtime.exists():  # a real server (not AppTest, whose process runs other tests too)
+        budget.use_system_allocator_for_arrow()
+        threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
+
+
+def _warm_up() -> None:
+    try:
+        device_label()
+        _WARM["torch"] = True
+        from collab import kernels
+        from collab.config import TrainConfig
+        from collab.data import Ratings
+        from collab.training import train as train_model
+
+        if kernels.available():
+            kernels._compiled()  # noqa: SLF001 - loads numba's on-disk cache (or compiles, once per install)
+            os.environ.setdefault("COLLAB_KERNELS", "1")
+        n = 64
+        rng = np.random.default_rng(0)
+        tiny = Ratings(
+            user_ids=rng.integers(0, 8, n), item_ids=rng.integers(0, 8, n),
+            ratings=rng.integers(1, 6, n).astype(np.float32),
+            user_labels=np.arange(8).astype(str), item_labels=np.arange(8).astype(str),
+        )  # fmt: skip
+        train_model(tiny, tiny, TrainConfig(n_factors=4, epochs=1, batch_size=8, device="cpu"))
+        _WARM["kernels"] = True
+    except Exception:  # noqa: BLE001 - a warm-up that fails only means the first training warms up instead
+        return
+
+
 @st.cache_resource(show_spinner=False)
 def device_label() -> str:
     """What `device='auto'` trains on here: a CUDA device name, MPS, or CPU."""

@@ -23,4 +23,4 @@ def status(container: DeltaGenerator) -> None:
         else:
             st.caption(f"{result.config.describe()}  \nvalid RMSE **{result.metrics['rmse']:.4f}**")
         st.markdown("**Device**")
-        st.caption(cached.device_label())
+        st.caption(cached.device_label_if_ready())
