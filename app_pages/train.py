@@ -2,13 +2,13 @@
 
 import streamlit as st
 
-from ui import blend_view, state, training_view, widgets
+from ui import blend_view, state, text, training_view, widgets
 from ui.show_code import show_code
 
 st.title(":material/model_training: Train")
 data = state.ratings()
 st.caption(
-    f"On **{state.dataset_source()}**: {data.n_ratings:,} ratings, {data.n_users:,} users, {data.n_items:,} items."
+    f"On **{text.md(state.dataset_source())}**: {data.n_ratings:,} ratings, {data.n_users:,} users, {data.n_items:,} items."
 )
 
 with st.container(border=True):

@@ -19,7 +19,7 @@ from collab.config import MODEL_LABELS, TrainConfig
 from collab.plots import data as data_plots
 from collab.plots import losses as loss_plots
 from ui import analysis_widgets as aw
-from ui import beyond_view, cached, multitarget_view, spreadsheet_view, state, training_view
+from ui import beyond_view, cached, multitarget_view, spreadsheet_view, state, text, training_view
 from ui.lesson_common import LESSON_CONFIG, intro, lesson_model, try_this
 from ui.show_code import show_code
 
@@ -45,7 +45,7 @@ def data_step() -> None:
     cols[0].metric("Filled cells here", f"{filled} of {table.size}")
     cols[1].metric("Filled in the whole table", f"{1 - summary.sparsity:.2%}",
                    help=f"{summary.n_ratings:,} ratings of {summary.n_users:,} × {summary.n_items:,} possible")  # fmt: skip
-    cols[2].metric("Dataset", state.dataset_source())
+    cols[2].metric("Dataset", text.md(state.dataset_source()))
     st.plotly_chart(data_plots.crosstab_heatmap(table), key="lesson_crosstab")
     try_this(
         "the busiest corner is nearly full, yet the whole table is mostly blank: compare the two numbers above. "

@@ -8,7 +8,7 @@ import streamlit as st
 
 from collab import losses, multitarget
 from collab.plots import lesson as lesson_plots
-from ui import state
+from ui import state, text
 
 HEAD1 = pd.DataFrame({"class": ["1 star", "2", "3", "4", "5 stars"], "logit": [-1.0, 0.0, 1.5, 2.0, 0.5]})
 HEAD2 = pd.DataFrame({"class": ["not comedy", "comedy"], "logit": [0.3, 1.2]})
@@ -99,6 +99,7 @@ def two_target_section() -> None:
     genre = cols[0].selectbox("Second target: is the item of genre…", genres, key="lesson_mt_genre")
     epochs = cols[1].slider("Epochs", 1, 10, 4, key="lesson_mt_epochs")
     flags = np.array([genre in item_genres for item_genres in ratings.genres])
+    shown = text.md(genre)  # a genre name comes from a data file: shown as text, never as Markdown
     key = (ratings.fingerprint, state.split_params(), genre, int(epochs))
     if st.button(
         "Train the two-target model", key="lesson_mt_train", icon=":material/play_arrow:", type="primary"
@@ -108,7 +109,7 @@ def two_target_section() -> None:
         result = multitarget.train_two_target(
             train_set, valid_set, flags, genre=genre, epochs=int(epochs),
             on_epoch=lambda s: bar.progress(s.epoch / epochs, text=f"epoch {s.epoch}/{epochs}: "
-                                            f"rating accuracy {s.rating_accuracy:.1%}, {genre}? {s.genre_accuracy:.1%}"),
+                                            f"rating accuracy {s.rating_accuracy:.1%}, {shown}? {s.genre_accuracy:.1%}"),
         )  # fmt: skip
         bar.empty()
         st.session_state[RESULT_KEY] = (key, result)
@@ -122,9 +123,9 @@ def two_target_section() -> None:
     cols[0].metric("Rating head accuracy", f"{last.rating_accuracy:.1%}",
                    delta=f"{last.rating_accuracy - result.rating_baseline:+.1%} vs commonest rating")  # fmt: skip
     cols[1].metric("Rating head loss", f"{last.rating_loss:.3f}")
-    cols[2].metric(f"{genre}? accuracy", f"{last.genre_accuracy:.1%}",
+    cols[2].metric(f"{shown}? accuracy", f"{last.genre_accuracy:.1%}",
                    delta=f"{last.genre_accuracy - result.genre_baseline:+.1%} vs always '{'no' if result.genre_baseline > 0.5 else 'yes'}'")  # fmt: skip
-    cols[3].metric(f"{genre}? loss", f"{last.genre_loss:.3f}")
+    cols[3].metric(f"{shown}? loss", f"{last.genre_loss:.3f}")
     st.plotly_chart(
         lesson_plots.two_target_history_figure(
             result.history, result.rating_baseline, result.genre_baseline, genre
