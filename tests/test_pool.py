@@ -26,7 +26,9 @@ def test_more_jobs_than_workers_are_served_in_order_of_arrival():
     pool = TrainingPool(workers=2)
     order: list[str] = []
     gate = threading.Event()
-    jobs = [pool.submit(f"k{i}", _gate_job(order, f"k{i}", gate if i < 2 else None), f"s{i}") for i in range(7)]
+    jobs = [
+        pool.submit(f"k{i}", _gate_job(order, f"k{i}", gate if i < 2 else None), f"s{i}") for i in range(7)
+    ]
     while jobs[1].started is None or jobs[0].started is None:
         time.sleep(0.01)
     assert [pool.position(job) for job in jobs] == [0, 0, 1, 2, 3, 4, 5]  # two running, five in line
@@ -35,7 +37,9 @@ def test_more_jobs_than_workers_are_served_in_order_of_arrival():
     assert all(job.wait(5) for job in jobs)
     started = sorted(jobs, key=lambda job: job.started)  # set when a worker takes the job from the line
     assert [job.key for job in started] == [f"k{i}" for i in range(7)]
-    assert [job.result for job in jobs] == [f"k{i}" for i in range(7)] and {job.state for job in jobs} == {DONE}
+    assert [job.result for job in jobs] == [f"k{i}" for i in range(7)] and {job.state for job in jobs} == {
+        DONE
+    }
     pool.close()
 
 

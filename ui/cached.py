@@ -259,9 +259,9 @@ def server_start() -> None:
     request path: import torch, load the compiled kernels and train a tiny model, so the first click
     on Train pays for none of it. When the kernels are ready they become the app's default for the
     dot model (`COLLAB_KERNELS=1`, unless the environment chose)."""
-    from collab.movielens import sweep_partial_downloads
-
     from streamlit.runtime import Runtime
+
+    from collab.movielens import sweep_partial_downloads
 
     sweep_partial_downloads()
     if Runtime.exists():  # a real server (not AppTest, whose process runs other tests too)
