@@ -68,6 +68,7 @@ class TrainResult:
     sparse: bool = False
     optimizer: str = ""  # how it was trained, e.g. "AdamW (compiled)" or "L-BFGS, full batch"
     dataset: str = ""  # fingerprint of the whole dataset it was trained on, when the caller knows it
+    notes: tuple[str, ...] = ()  # what the run had to work around, e.g. compiled kernels unavailable
     _lookup: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
 
     def _index(self, kind: str, labels: Sequence[Any]) -> np.ndarray:
@@ -198,17 +199,26 @@ Optimizer = torch.optim.Optimizer | FlatAdamW | PackedRowAdamW | kernels.KernelT
 
 
 def make_optimizer(
-    model: torch.nn.Module, config: TrainConfig, sparse: bool, device: torch.device, compiled: bool = False
+    model: torch.nn.Module,
+    config: TrainConfig,
+    sparse: bool,
+    device: torch.device,
+    compiled: bool = False,
+    notes: list[str] | None = None,
 ) -> Optimizer:
     """AdamW (dense tables) or a row-wise AdamW (sparse tables), with decay groups.
 
     With `compiled` (see `kernels.wanted`) the dot model on the CPU gets the compiled kernels: the
     same updates, many steps per call. Without them its sparse tables get the
     packed row-wise optimizer, which also runs the hand-written forward and backward; other models
-    get RowAdamW over autograd's sparse gradients.
+    get RowAdamW over autograd's sparse gradients. Kernels that cannot be loaded here (no writable
+    folder for numba's cache) give the PyTorch path, and `notes` gets the reason.
     """
     dot_on_cpu = isinstance(model, DotProductBias) and device.type == "cpu" and not config.amp
-    if compiled and dot_on_cpu and model.user_factors.weight.dtype == torch.float32:
+    want_kernels = compiled and dot_on_cpu and model.user_factors.weight.dtype == torch.float32
+    if want_kernels and not kernels.usable() and notes is not None and kernels.failure():
+        notes.append(str(kernels.failure()))
+    if want_kernels and kernels.usable():
         return kernels.KernelTrainer(
             model,
             config.weight_decay,
@@ -376,12 +386,15 @@ def train(
         total_steps = steps_per_epoch * config.epochs
         users, items, ratings = to_tensors(train, device)
         optimizer: Optimizer | LbfgsRounds
+        notes: list[str] = []
         if isinstance(model, AutoRec):  # full batch: its inputs are the training ratings themselves
             model.set_ratings(users, items, ratings)
             optimizer = LbfgsRounds(model, config.weight_decay)
         else:
             micro_batches = math.ceil(n / config.batch_size) * config.epochs
-            optimizer = make_optimizer(model, config, sparse, device, kernels.wanted(micro_batches, sparse))
+            optimizer = make_optimizer(
+                model, config, sparse, device, kernels.wanted(micro_batches, sparse), notes
+            )
         valid_tensors = to_tensors(valid, device) if valid is not None and valid.n_ratings else None
         generator = torch.Generator().manual_seed(config.seed)
 
@@ -444,6 +457,7 @@ def train(
         stopped_early=stopped,
         sparse=sparse,
         optimizer=describe_optimizer(optimizer),
+        notes=tuple(notes),
     )
 
 

@@ -98,6 +98,8 @@ def results_panel(result: TrainResult) -> None:
         )
     how = f"on {result.device}" + (f", {result.optimizer}" if result.optimizer else "")
     cols[3].metric("Training time", f"{result.seconds:.2f} s", help=how)
+    for note in result.notes:  # e.g. the compiled kernels were off (no writable disk for their cache)
+        st.info(note, icon=":material/info:")
     st.plotly_chart(
         training_plots.loss_figure(result.history, oracle_rmse=oracle, overfit_epoch=overfit),
         key="train_loss_chart",
