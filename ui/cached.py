@@ -105,6 +105,11 @@ def model_store() -> ModelStore:
     return ModelStore(MAX_MODELS)
 
 
+def stored(fingerprint: str, split_key: Hashable, config: TrainConfig) -> TrainResult | None:
+    """The stored model for this data, split and config, if one is kept (no training)."""
+    return model_store().get((fingerprint, split_key, config))
+
+
 def train(
     data_split: Split,
     fingerprint: str,
