@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import state
+from ui import state, text
 
 st.title(":material/hub: Collab Lab")
 st.markdown(
@@ -21,7 +21,7 @@ col_data, col_train, col_use = st.columns(3)
 with col_data, st.container(border=True):
     st.subheader(":material/table_chart: 1. Data")
     st.markdown(
-        f"Loaded: **{state.dataset_source()}**, {data.n_ratings:,} ratings from {data.n_users:,} users "
+        f"Loaded: **{text.md(state.dataset_source())}**, {data.n_ratings:,} ratings from {data.n_users:,} users "
         f"on {data.n_items:,} items."
     )
     st.caption("Start with the demo set, or load MovieLens or your own ratings file.")

@@ -2,12 +2,12 @@
 
 import streamlit as st
 
-from ui import blend_view, state, training_view, url_state, widgets
+from ui import blend_view, state, text, training_view, url_state, widgets
 
 st.title(":material/model_training: Train")
 data = state.ratings()
 st.caption(
-    f"On **{state.dataset_source()}**: {data.n_ratings:,} ratings, {data.n_users:,} users, {data.n_items:,} items."
+    f"On **{text.md(state.dataset_source())}**: {data.n_ratings:,} ratings, {data.n_users:,} users, {data.n_items:,} items."
 )
 
 with st.container(border=True):

@@ -8,7 +8,7 @@ import streamlit as st
 
 from collab.data import DataError, Ratings
 from collab.plots import data as data_plots
-from ui import cached, state
+from ui import cached, state, text
 
 MOVIELENS = {
     "100k": "MovieLens 100K (100,000 ratings, 5 MB download)",
@@ -23,7 +23,7 @@ def use(ratings: Ratings, source: str) -> None:
     """Make `ratings` current and say so on the next run."""
     state.set_ratings(ratings, source)
     state.flash(
-        f"Loaded {source}: {ratings.n_ratings:,} ratings, {ratings.n_users:,} users, {ratings.n_items:,} items."
+        f"Loaded {text.md(source)}: {ratings.n_ratings:,} ratings, {ratings.n_users:,} users, {ratings.n_items:,} items."
     )
     st.rerun()
 
@@ -60,12 +60,20 @@ def movielens_source() -> None:
 
 
 def upload_source() -> None:
+    from collab import budget
     from collab.sources import read_items, read_ratings, sniff_ratings
 
+    limits = budget.current()
     upload = st.file_uploader(
         "Ratings file (CSV, TSV or '::'-separated; one row per rating)",
         type=["csv", "tsv", "txt", "dat", "data"],
         key="data_upload",
+        max_upload_size=limits.upload_mb,  # the browser refuses what the core would (collab.budget)
+        help=(
+            f"Up to {limits.upload_mb:,} MB (about {limits.upload_ratings:,} ratings) on this server: its memory "
+            f"budget is {limits.memory_mb:,} MB. For bigger files use the collab library in Python "
+            "(read_ratings(path)) on a machine with more memory."
+        ),
     )
     items_upload = st.file_uploader(
         "Optional items file for titles and genres (MovieLens movies.csv, movies.dat or u.item)",
@@ -81,7 +89,7 @@ def upload_source() -> None:
     try:
         sniff = sniff_ratings(io.BytesIO(raw))
     except DataError as error:
-        st.error(f"**{upload.name}**: {error}", icon=":material/error:")
+        st.error(f"**{text.md(upload.name)}**: {error}", icon=":material/error:")
         return
     st.markdown(
         f"Detected separator **{sniff.sep_name}**, "
@@ -119,7 +127,7 @@ def upload_source() -> None:
                 name=upload.name,
             )
         except DataError as error:
-            st.error(f"**Could not load {upload.name}.** {error}", icon=":material/error:")
+            st.error(f"**Could not load {text.md(upload.name)}.** {error}", icon=":material/error:")
             st.caption("The dataset you had before is still loaded.")
             return
         use(ratings, f"Upload: {upload.name}")
