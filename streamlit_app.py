@@ -8,6 +8,7 @@ st.set_page_config(page_title="Collab Lab", page_icon=":material/hub:", layout="
 
 PAGES = [
     st.Page("app_pages/home.py", title="Home", icon=":material/home:", url_path="home", default=True),
+    st.Page("app_pages/lesson.py", title="Lesson", icon=":material/school:", url_path="lesson"),
     st.Page("app_pages/data.py", title="Data", icon=":material/table_chart:", url_path="data"),
     st.Page("app_pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
     st.Page(

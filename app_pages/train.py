@@ -3,6 +3,7 @@
 import streamlit as st
 
 from ui import blend_view, state, text, training_view, url_state, widgets
+from ui.show_code import show_code
 
 st.title(":material/model_training: Train")
 data = state.ratings()
@@ -52,6 +53,7 @@ if result is None:
     st.info("Set the knobs and press **Train**. The defaults train a good model in a few seconds.")
 else:
     training_view.results_panel(result, knobs=config)
+show_code("train")
 
 sweep_tab, lab_tab, blend_tab, runs_tab = st.tabs(
     ["Weight-decay sweep", "Gradient-accumulation lab", "Blend models", "All runs"],
