@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import sidebar, url_state
+from ui import cached, sidebar, url_state
 
 st.set_page_config(page_title="Collab Lab", page_icon=":material/hub:", layout="wide")
 
@@ -31,3 +31,4 @@ finally:
     # drawn after the page, so it shows what the page just did (a model trained, a dataset loaded);
     # in `finally` so a page that calls st.stop() still gets it
     sidebar.status(status_slot)
+    cached.server_start()  # once per server, after the first page is drawn: cleanup and warm-up

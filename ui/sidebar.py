@@ -25,4 +25,4 @@ def status(container: DeltaGenerator) -> None:
                 f"{result.config.describe(data.n_users, data.n_items)}  \nvalid RMSE **{result.metrics['rmse']:.4f}**"
             )
         st.markdown("**Device**")
-        st.caption(cached.device_label())
+        st.caption(cached.device_label_if_ready())

@@ -10,47 +10,62 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 import streamlit as st
-from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
 from collab.config import MODEL_LABELS, TrainConfig
 from collab.metrics import find_overfit_epoch
 from collab.plots import training as training_plots
 from ui import cached, state
+from ui.pool import Job, TrainingCancelled, TrainingPool
 
 if TYPE_CHECKING:
     from collab.training import EpochStats, TrainResult
 
 SWEEP_DECAYS = (0.1, 0.01, 0.001, 0.0)
-OVERFIT_RISE = (
-    0.01  # validation loss must end 1% above its best to be called overfitting: visible on the chart
-)
+# validation loss must end 1% above its best to be called overfitting: a rise the chart shows
+OVERFIT_RISE = 0.01
 _LIVE_KEYS = itertools.count()
 
 
 class LiveProgress:
-    """A progress bar and a loss chart owned by the page, updated from `on_epoch` during training."""
+    """A progress bar, a Cancel button and a loss chart owned by the page, updated while the training
+    waits in the pool's line (`waiting`) and from `on_epoch` while it runs. The chart is redrawn at
+    most every `CHART_SECONDS`, so a long training costs one figure per interval, not one per epoch."""
+
+    CHART_SECONDS = 0.5
 
     def __init__(self, label: str, oracle_rmse: float | None = None) -> None:
         self.label = label
         self.oracle_rmse = oracle_rmse
         self.bar = st.progress(0.0, text=f"{label}: starting…")
+        self.cancel_slot = st.empty()
         self.chart = st.empty()
         self.history: list[EpochStats] = []
         self.started = time.perf_counter()
-        self.detached = False
+        self.drawn = 0.0
+        self.job: Job | None = None
+
+    def waiting(self, job: Job, pool: TrainingPool) -> None:
+        """Queued: the place in the line, an estimate, and a Cancel button."""
+        if self.job is not job:
+            self.job = job
+            self.cancel_slot.button(
+                "Cancel", key=f"train_cancel_{next(_LIVE_KEYS)}", icon=":material/cancel:",
+                on_click=_cancelled, args=(job,), help="Leave the line; trainings already done stay cached.",
+            )  # fmt: skip
+        place, busy = pool.position(job), pool.snapshot()
+        self.started = time.perf_counter()  # the estimate of time left counts from the start of training
+        if place:
+            self.bar.progress(
+                0.0,
+                text=(
+                    f"{self.label}: waiting, number {place} in line ({busy['running']} training now on "
+                    f"{busy['workers']} worker{'s' if busy['workers'] > 1 else ''}) · about "
+                    f"{pool.estimate(job):.0f} s until done"
+                ),
+            )
 
     def __call__(self, stats: EpochStats) -> None:
         self.history.append(stats)
-        if self.detached:
-            return
-        try:
-            self._draw(stats)
-        except StopException:
-            # the browser left (a reload, a closed tab): finish the training anyway, without drawing,
-            # so the model store keeps it and the reloaded page (same settings, from the URL) is served
-            self.detached = True
-
-    def _draw(self, stats: EpochStats) -> None:
         elapsed = time.perf_counter() - self.started
         left = elapsed / stats.epoch * (stats.epochs - stats.epoch)
         self.bar.progress(
@@ -60,6 +75,10 @@ class LiveProgress:
                 f"valid loss {stats.valid_loss:.4f} · about {left:.1f} s left"
             ),
         )
+        now = time.perf_counter()
+        if stats.epoch < stats.epochs and now - self.drawn < self.CHART_SECONDS:
+            return
+        self.drawn = now
         # a fresh key per update: two runs of one script (a sweep) can draw identical figures
         self.chart.plotly_chart(
             training_plots.loss_figure(self.history, oracle_rmse=self.oracle_rmse),
@@ -68,7 +87,13 @@ class LiveProgress:
 
     def clear(self) -> None:
         self.bar.empty()
+        self.cancel_slot.empty()
         self.chart.empty()
+
+
+def _cancelled(job: Job) -> None:
+    cached.cancel(job)
+    st.toast("Training cancelled: you left the line.", icon=":material/cancel:")
 
 
 def oracle_rmse() -> float | None:
@@ -90,7 +115,14 @@ def train_and_record(
     data = state.ratings()
     params = state.split_params()
     progress = LiveProgress(label, floor_for(config))
-    result, from_cache = cached.train(state.split(), data.fingerprint, params, config, on_epoch=progress)
+    try:
+        result, from_cache = cached.train(
+            state.split(), data.fingerprint, params, config, on_epoch=progress, on_wait=progress.waiting
+        )
+    except TrainingCancelled:
+        progress.clear()
+        st.info(f"{label}: cancelled.", icon=":material/cancel:")
+        st.stop()
     progress.clear()
     if make_current:
         state.set_result(result, params)
