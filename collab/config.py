@@ -89,8 +89,24 @@ class TrainConfig:
         """Ratings behind one optimizer step: batch_size x accum_steps."""
         return self.batch_size * self.accum_steps
 
-    def describe(self) -> str:
-        """One line for the UI: model, size, schedule and regularisation."""
+    def size_phrase(self, n_users: int | None = None, n_items: int | None = None) -> str:
+        """What the model really sizes its tables by: factors, the NN's own embedding widths, or none."""
+        if self.model == "bias":
+            return "no factors"
+        if self.model == "nn":
+            if n_users is None or n_items is None:
+                return f"fastai-sized embeddings, hidden {'-'.join(map(str, self.hidden))}, dropout {self.dropout:g}"
+            from collab.models import embedding_size
+
+            return (
+                f"embeddings {embedding_size(n_users)} (users) and {embedding_size(n_items)} (items), "
+                f"hidden {'-'.join(map(str, self.hidden))}, dropout {self.dropout:g}"
+            )
+        return f"{self.n_factors} factors"
+
+    def describe(self, n_users: int | None = None, n_items: int | None = None) -> str:
+        """One line for the UI: model, size, schedule and regularisation (with the vocabulary sizes, the
+        neural net's real embedding widths)."""
         if self.model == "autorec":
             return (
                 f"{MODEL_LABELS[self.model]}, {self.n_factors} hidden units, {self.epochs} rounds of 10 L-BFGS "
@@ -98,7 +114,7 @@ class TrainConfig:
             )
         accum = f" x {self.accum_steps} accum = {self.effective_batch}" if self.accum_steps > 1 else ""
         return (
-            f"{MODEL_LABELS[self.model]}, {self.n_factors} factors, {self.epochs} epochs, "
+            f"{MODEL_LABELS[self.model]}, {self.size_phrase(n_users, n_items)}, {self.epochs} epochs, "
             f"batch {self.batch_size}{accum}, lr {self.lr:g} ({self.schedule}), wd {self.weight_decay:g}"
             f"{' (biases too)' if self.decay_biases else ''}, seed {self.seed}"
         )
@@ -130,6 +146,8 @@ PRESETS: dict[str, TrainConfig] = {
     "default": TrainConfig(),
     # smaller batches, more factors, longer: tuned on u1 (dense AdamW, as tuned)
     "best": TrainConfig(n_factors=128, epochs=8, batch_size=128, lr=0.003, weight_decay=0.5, sparse="dense"),
+    # fastbook lesson 7's own settings: learn.fit_one_cycle(5, 5e-3, wd=0.1) on 50 factors, batch 64
+    "fastbook": TrainConfig(n_factors=50, epochs=5, batch_size=64, lr=5e-3, weight_decay=0.1),
     # I-AutoRec: n_factors = hidden units, epochs = rounds of 10 L-BFGS iterations, weight_decay = L2
     # per rating (the paper's lambda 150 / 80,000 ratings); batch size and lr do not apply (full batch)
     "autorec": TrainConfig(model="autorec", n_factors=500, epochs=15, weight_decay=0.002),

@@ -34,6 +34,7 @@ __all__ = [
     "load_movielens",
     "load_movielens_dir",
     "movielens_cache_dir",
+    "sweep_partial_downloads",
 ]
 
 MOVIELENS_URL = "https://files.grouplens.org/datasets/movielens/"
@@ -67,6 +68,25 @@ def movielens_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("collab-lab"))
+
+
+def sweep_partial_downloads(cache_dir: str | os.PathLike | None = None, min_age_s: float = 600.0) -> int:
+    """Delete `*.part` files left in the cache dir (and its dataset folders) by a download or an
+    extraction that was killed; returns how many. Files younger than `min_age_s` are left alone, as
+    another server may be writing them. A missing or read-only folder is not an error."""
+    import time
+
+    root = movielens_cache_dir(cache_dir)
+    cutoff = time.time() - min_age_s
+    removed = 0
+    for partial in [*root.glob("*.part"), *root.glob("*/*.part")]:
+        try:
+            if partial.is_file() and partial.stat().st_mtime < cutoff:
+                partial.unlink()
+                removed += 1
+        except OSError:
+            continue
+    return removed
 
 
 def load_movielens(

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from collab import guards
 from collab.embeddings import Metric, Neighbours, nearest_neighbours
 
 if TYPE_CHECKING:
@@ -418,5 +419,5 @@ def predictions_csv(result: TrainResult, valid: Ratings) -> str:
         }
     )
     buffer = io.StringIO()
-    frame.to_csv(buffer, index=False)
+    guards.neutralise_formulas(frame).to_csv(buffer, index=False)
     return buffer.getvalue()
