@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 
 from collab import kernels, metrics
@@ -353,6 +354,118 @@ def accumulate_group(
 
 
 def train(
+    train: Ratings | pd.DataFrame,
+    valid: Ratings | pd.DataFrame | None = None,
+    config: TrainConfig | None = None,
+    on_epoch: Callable[[EpochStats], bool | None] | None = None,
+    on_batch: Callable[[int, int], None] | None = None,
+    stop_event: threading.Event | None = None,
+    *,
+    progress: bool = False,
+) -> TrainResult:
+    """Train `config.model` (default: `TrainConfig()`) on `train`, scoring `valid` after every epoch.
+
+    `train` and `valid` may be `Ratings` or pandas DataFrames (columns detected by name as
+    `read_ratings` does: userId/user, movieId/item, rating; call `read_ratings(df, user_col=...)`
+    for other names). A DataFrame `valid` is put on `train`'s vocabulary; its rows whose user or item
+    is not in `train` are dropped, and the result's `notes` say how many.
+    `on_epoch(stats)` runs after each epoch; returning False stops. `on_batch(step, total_steps)`
+    runs about 50 times per epoch. Setting `stop_event` stops within a fiftieth of an epoch (after
+    the current optimizer step; on the compiled path, after the current run of steps).
+    `progress=True` shows a progress bar (tqdm's notebook widget in Jupyter, text in a terminal)
+    with each epoch's losses. After an early stop the model of the best validation epoch is kept.
+    """
+    config = TrainConfig() if config is None else config
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
+    notes: list[str] = []
+    train, valid = _as_ratings(train, valid, notes)
+    if progress:
+        with _ProgressBar(config) as bar:
+            result = train_impl(
+                train, valid, config, bar.chain_epoch(on_epoch), bar.chain_batch(on_batch), stop_event
+            )
+    else:
+        result = train_impl(train, valid, config, on_epoch, on_batch, stop_event)
+    return replace(result, notes=(*notes, *result.notes)) if notes else result
+
+
+def _as_ratings(
+    train: Ratings | pd.DataFrame, valid: Ratings | pd.DataFrame | None, notes: list[str]
+) -> tuple[Ratings, Ratings | None]:
+    """DataFrames read as `read_ratings` does; a DataFrame `valid` mapped onto `train`'s vocabulary."""
+    if isinstance(train, pd.DataFrame):
+        from collab.sources import read_ratings
+
+        train = read_ratings(train, name="train")
+    if not isinstance(train, Ratings):
+        raise TypeError(f"train must be Ratings or a pandas DataFrame, got {type(train).__name__}")
+    if isinstance(valid, pd.DataFrame):
+        from collab.sources import read_ratings
+
+        read = read_ratings(valid, name="valid")
+        users = pd.Index(train.user_labels).get_indexer(read.user_labels)[read.user_ids]
+        items = pd.Index(train.item_labels).get_indexer(read.item_labels)[read.item_ids]
+        known = (users >= 0) & (items >= 0)
+        if not known.all():
+            notes.append(
+                f"{int((~known).sum()):,} of {read.n_ratings:,} validation ratings were left out: their "
+                "user or item has no rating in the training set, so no model could know them."
+            )
+        valid = replace(
+            train,
+            user_ids=users[known],
+            item_ids=items[known],
+            ratings=read.ratings[known],
+            timestamps=read.timestamps[known] if read.timestamps is not None else None,
+            name="valid",
+            fingerprint="",
+            notes=(),
+        )
+    elif valid is not None and not isinstance(valid, Ratings):
+        raise TypeError(f"valid must be Ratings, a pandas DataFrame or None, got {type(valid).__name__}")
+    return train, valid
+
+
+class _ProgressBar:
+    """A tqdm bar over optimizer steps (tqdm.auto: a widget in Jupyter, text elsewhere)."""
+
+    def __init__(self, config: TrainConfig) -> None:
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=None, desc=f"training {config.model}", unit="step", leave=True)
+        self.epochs = config.epochs
+
+    def __enter__(self) -> _ProgressBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.close()
+
+    def chain_batch(self, on_batch: Callable[[int, int], None] | None) -> Callable[[int, int], None]:
+        def update(step: int, total: int) -> None:
+            if self.bar.total != total:
+                self.bar.total = total
+            self.bar.update(step - self.bar.n)
+            if on_batch is not None:
+                on_batch(step, total)
+
+        return update
+
+    def chain_epoch(
+        self, on_epoch: Callable[[EpochStats], bool | None] | None
+    ) -> Callable[[EpochStats], bool | None]:
+        def update(stats: EpochStats) -> bool | None:
+            shown = {"epoch": f"{stats.epoch}/{stats.epochs}", "train_loss": f"{stats.train_loss:.4f}"}
+            if not math.isnan(stats.valid_rmse):
+                shown["valid_rmse"] = f"{stats.valid_rmse:.4f}"
+            self.bar.set_postfix(shown)
+            return None if on_epoch is None else on_epoch(stats)
+
+        return update
+
+
+def train_impl(
     train: Ratings,
     valid: Ratings | None,
     config: TrainConfig,
@@ -360,13 +473,7 @@ def train(
     on_batch: Callable[[int, int], None] | None = None,
     stop_event: threading.Event | None = None,
 ) -> TrainResult:
-    """Train `config.model` on `train`, scoring `valid` after every epoch.
-
-    `on_epoch(stats)` runs after each epoch; returning False stops. `on_batch(step, total_steps)`
-    runs about 50 times per epoch. Setting `stop_event` stops within a fiftieth of an epoch (after
-    the current optimizer step; on the compiled path, after the current run of steps).
-    After an early stop the model of the best validation epoch is kept.
-    """
+    """`train` on `Ratings` and a `TrainConfig`, without the conveniences."""
     if train.n_ratings == 0:
         raise ValueError("the training set has no ratings")
     started = time.perf_counter()
