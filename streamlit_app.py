@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import cached, sidebar
+from ui import cached, sidebar, url_state
 
 st.set_page_config(page_title="Collab Lab", page_icon=":material/hub:", layout="wide")
 
@@ -22,8 +22,11 @@ PAGES = [
 
 page = st.navigation(PAGES)
 status_slot = st.sidebar.container()
+url_state.restore()  # a fresh session takes its dataset, split and Train settings from the link
+url_state.show_notes()
 try:
     page.run()
+    url_state.sync()  # the URL holds this session's setup on every page, so a reload or a copy keeps it
 finally:
     # drawn after the page, so it shows what the page just did (a model trained, a dataset loaded);
     # in `finally` so a page that calls st.stop() still gets it

@@ -487,7 +487,7 @@ def _parse(
 
 
 def read_ratings(
-    path_or_buffer: Source,
+    path_or_buffer: Source | pd.DataFrame,
     user_col: Column = None,
     item_col: Column = None,
     rating_col: Column = None,
@@ -510,8 +510,11 @@ def read_ratings(
     as user, item, rating[, timestamp] without one. `items` attaches titles and genres (see
     `read_items`). Uploads (buffers) over `max_mb` (default: the memory budget's limit, `collab.budget`) and files over
     `max_rows` rows are refused before they are parsed in full.
+
+    A pandas DataFrame is taken as it is (a notebook's ratings): its columns are chosen and
+    detected as a file's header is (names, or 0-based positions), and `sep`, `has_header` and
+    `max_mb` do not apply. Problems raise `DataError` naming the argument to set.
     """
-    source = _Input(path_or_buffer, max_mb)
     explicit = {
         "user": user_col,
         "item": item_col,
@@ -519,6 +522,12 @@ def read_ratings(
         "timestamp": timestamp_col,
         "title": title_col,
     }
+    if isinstance(path_or_buffer, pd.DataFrame):
+        ratings = _ratings_from_frame(path_or_buffer, explicit, name, max_rows, duplicates)
+        if items is not None:
+            ratings = ratings.with_items(items if isinstance(items, pd.DataFrame) else read_items(items))
+        return ratings
+    source = _Input(path_or_buffer, max_mb)
     sniff = _sniff(source, sep, has_header, explicit, n_preview=0)
     if sniff.problems:
         raise DataError(" ".join(sniff.problems))
@@ -542,6 +551,34 @@ def read_ratings(
     if items is not None:
         ratings = ratings.with_items(items if isinstance(items, pd.DataFrame) else read_items(items))
     return ratings
+
+
+def _ratings_from_frame(
+    frame: pd.DataFrame,
+    explicit: dict[str, Column],
+    name: str | None,
+    max_rows: int,
+    duplicates: Literal["last", "error"],
+) -> Ratings:
+    """`read_ratings` of a DataFrame: roles from `explicit` or the column names, then `Ratings.from_frame`."""
+    if frame.columns.duplicated().any():
+        raise DataError(f"the DataFrame has repeated column names: {list(map(str, frame.columns))}.")
+    frame = frame.rename(columns=str)  # detection works on names; 0, 1, 2 become "0", "1", "2"
+    explicit = {role: str(c) if isinstance(c, str) else c for role, c in explicit.items()}
+    mapping, problems = _map_columns(tuple(frame.columns), True, [], explicit)
+    if problems:
+        raise DataError(" ".join(problems))
+    return Ratings.from_frame(
+        frame,
+        mapping["user"],  # type: ignore[arg-type]
+        mapping["item"],  # type: ignore[arg-type]
+        mapping["rating"],  # type: ignore[arg-type]
+        mapping["timestamp"],
+        title_col=mapping["title"],
+        name=name or "DataFrame",
+        max_rows=max_rows,
+        duplicates=duplicates,
+    )
 
 
 def _read_ratings_c(

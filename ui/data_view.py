@@ -17,6 +17,7 @@ MOVIELENS = {
     "1m": "MovieLens 1M (1,000,209 ratings, 6 MB)",
 }
 NONE = "(none)"
+MAPPED_FILE = "data_mapped_file"  # the upload whose columns the mapping boxes show
 
 
 def use(ratings: Ratings, source: str) -> None:
@@ -104,6 +105,13 @@ def upload_source() -> None:
         "rating": sniff.rating_col,
         "timestamp": sniff.timestamp_col,
     }
+    # a new file: forget the previous file's column choices, so this file's detected columns apply
+    # (kept choices would hide, say, a detected timestamp behind a stale "(none)")
+    file_token = (upload.name, upload.size, getattr(upload, "file_id", ""))
+    if st.session_state.get(MAPPED_FILE) != file_token:
+        for role in ("user", "item", "rating", "timestamp"):
+            st.session_state.pop(f"data_map_{role}", None)
+        st.session_state[MAPPED_FILE] = file_token
     mapping = column_mapping(list(sniff.columns), detected)
     if st.button("Load this file", type="primary", key="data_load_upload", icon=":material/upload:"):
         try:

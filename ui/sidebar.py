@@ -21,6 +21,8 @@ def status(container: DeltaGenerator) -> None:
         if result is None:
             st.caption("None trained yet: open **Train**.")
         else:
-            st.caption(f"{result.config.describe()}  \nvalid RMSE **{result.metrics['rmse']:.4f}**")
+            st.caption(
+                f"{result.config.describe(data.n_users, data.n_items)}  \nvalid RMSE **{result.metrics['rmse']:.4f}**"
+            )
         st.markdown("**Device**")
         st.caption(cached.device_label_if_ready())
