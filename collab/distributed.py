@@ -25,6 +25,7 @@ Validation metrics are reduced as sums (squared errors, counts), never averages 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -99,8 +100,11 @@ def init(backend: str = "auto", device: str = "auto", timeout_s: float = 1800.0)
 
 
 def shutdown() -> None:
-    """Leave the process group (if this process joined one)."""
+    """Leave the process group (if this process joined one), all processes together: one that
+    leaves while another still works (rank 0 writing the model) can abort in gloo's teardown."""
     if dist.is_available() and dist.is_initialized():
+        with contextlib.suppress(RuntimeError):  # a peer that already failed
+            dist.barrier()
         dist.destroy_process_group()
 
 
@@ -108,6 +112,15 @@ def _comm_device(world: World) -> torch.device:
     return (
         torch.device("cuda", torch.cuda.current_device()) if world.backend == "nccl" else torch.device("cpu")
     )
+
+
+def total(world: World, count: int) -> int:
+    """`count` summed over the processes."""
+    if world.world_size == 1:
+        return int(count)
+    buffer = torch.tensor([int(count)], dtype=torch.int64, device=_comm_device(world))
+    dist.all_reduce(buffer)
+    return int(buffer.item())
 
 
 def agree(world: World, failure: str | None) -> None:
