@@ -382,6 +382,10 @@ def run_train(args: argparse.Namespace) -> int:
                 )
         finally:
             bars.close()
+        for note in result.notes:
+            say(note)
+        for note in result.notes:
+            say(note)
         if stop.is_set():
             say(f"stopped after {len(result.history)} of {config.epochs} epochs; nothing written")
             return EXIT_INTERRUPTED

@@ -342,7 +342,7 @@ def train_parallel(
     vocabulary agreed. One process: plain `train`. Raises ValueError for what cannot be trained
     data-parallel (the autoencoder, full batch)."""
     from collab.training import _final_metrics
-    from collab.training import train as train_one
+    from collab.training import train_impl as train_one
 
     if world.world_size == 1:
         return train_one(train, valid, config, on_epoch, on_batch, stop_event)
