@@ -78,11 +78,18 @@ def session_id() -> str:
     return ctx.session_id if ctx is not None else LOCAL_SESSION
 
 
+def real_server() -> bool:
+    """True inside `streamlit run` (not under AppTest, which installs a mock Runtime)."""
+    from streamlit.runtime import Runtime
+
+    return Runtime.exists() and type(Runtime.instance()) is Runtime
+
+
 def session_alive(session: str) -> bool:
     """False once the browser session has closed (its tab, or its websocket, is gone)."""
     from streamlit.runtime import Runtime
 
-    if session == LOCAL_SESSION or not Runtime.exists():
+    if session == LOCAL_SESSION or not real_server():
         return True
     return Runtime.instance().is_active_session(session)
 
@@ -260,12 +267,10 @@ def server_start() -> None:
     request path: import torch, load the compiled kernels and train a tiny model, so the first click
     on Train pays for none of it. When the kernels are ready they become the app's default for the
     dot model (`COLLAB_KERNELS=1`, unless the environment chose)."""
-    from streamlit.runtime import Runtime
-
     from collab.movielens import sweep_partial_downloads
 
     sweep_partial_downloads()
-    if Runtime.exists():  # a real server (not AppTest, whose process runs other tests too)
+    if real_server():  # not AppTest, whose process runs other tests too
         budget.use_system_allocator_for_arrow()
         threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
 
