@@ -9,6 +9,7 @@ path, no internet), starts `streamlit run` on a free port, and drives it with he
 from __future__ import annotations
 
 import argparse
+import hashlib
 import http.server
 import json
 import sys
@@ -23,9 +24,12 @@ DEFAULT_DATA = ROOT.parent / "shared" / "data" / "ml-100k"
 
 
 def _zip_ml100k(folder: Path, dest: Path) -> None:
+    """The zip, and beside it its MD5 in GroupLens' format (the download checks both)."""
     with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as archive:
         for path in sorted(folder.iterdir()):
             archive.write(path, f"ml-100k/{path.name}")
+    digest = hashlib.md5(dest.read_bytes()).hexdigest()
+    dest.with_name(dest.name + ".md5").write_text(f"MD5 ({dest.name}) = {digest}\n")
 
 
 def _serve(directory: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
