@@ -19,10 +19,11 @@ with st.container(border=True):
             f"{split.n_dropped:,} validation ratings were dropped: their user or item never appears in training, "
             "so no model could know them."
         )
+    has_validation = training_view.validation_ok()
 
 with st.container(border=True):
     config = widgets.train_config_form(data)
-    trainable = training_view.cost_panel(config)
+    trainable = training_view.cost_panel(config) and has_validation
 
 if st.button(
     "Train", type="primary", key="train_button", icon=":material/play_arrow:", disabled=not trainable

@@ -21,7 +21,7 @@ import torch
 from collab import kernels, metrics
 from collab.autorec import AutoRec, LbfgsRounds
 from collab.config import TrainConfig
-from collab.data import Ratings
+from collab.data import Ratings, empty_validation_error
 from collab.models import CollabModel, DotProductBias, build_model, is_no_decay
 from collab.optim import FlatAdamW, PackedRowAdamW, RowAdamW
 
@@ -359,6 +359,8 @@ def train(
     """
     if train.n_ratings == 0:
         raise ValueError("the training set has no ratings")
+    if valid is not None and valid.n_ratings == 0:  # pass valid=None to train without validation
+        raise empty_validation_error()
     started = time.perf_counter()
     device = resolve_device(config.device)
     n_users, n_items = train.n_users, train.n_items

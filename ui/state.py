@@ -53,6 +53,7 @@ class RunRecord:
     seconds: float
     cached: bool
     dataset: str
+    mean_rmse: float = float("nan")  # predict-the-mean RMSE on the same validation set
 
 
 def ratings() -> Ratings:
