@@ -155,7 +155,9 @@ def epochs_title(fig: go.Figure, result: TrainResult) -> go.Figure:
         else f"auto would pick {auto} for {n_train:,} training ratings"
     )
     title = fig.layout.title.text or "Loss"
-    return fig.update_layout(title={"text": f"{title} · {len(result.history)} of {config.epochs} epochs ({how})"})
+    return fig.update_layout(
+        title={"text": f"{title} · {len(result.history)} of {config.epochs} epochs ({how})"}
+    )
 
 
 def model_problem(config: TrainConfig) -> str | None:
@@ -290,7 +292,9 @@ def sweep_section(config: TrainConfig) -> None:
         )
         return
     if model_problem(config) or not state.split().valid.n_ratings:
-        st.info("Pick a model and a split that fit these ratings above to run the sweep.", icon=":material/info:")
+        st.info(
+            "Pick a model and a split that fit these ratings above to run the sweep.", icon=":material/info:"
+        )
         return
     decays = sorted({*SWEEP_DECAYS, config.weight_decay}, reverse=True)
     st.markdown(
