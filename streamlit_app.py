@@ -2,12 +2,13 @@
 
 import streamlit as st
 
-from ui import sidebar
+from ui import cached, sidebar, url_state
 
 st.set_page_config(page_title="Collab Lab", page_icon=":material/hub:", layout="wide")
 
 PAGES = [
     st.Page("app_pages/home.py", title="Home", icon=":material/home:", url_path="home", default=True),
+    st.Page("app_pages/lesson.py", title="Lesson", icon=":material/school:", url_path="lesson"),
     st.Page("app_pages/data.py", title="Data", icon=":material/table_chart:", url_path="data"),
     st.Page("app_pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
     st.Page(
@@ -21,9 +22,13 @@ PAGES = [
 
 page = st.navigation(PAGES)
 status_slot = st.sidebar.container()
+url_state.restore()  # a fresh session takes its dataset, split and Train settings from the link
+url_state.show_notes()
 try:
     page.run()
+    url_state.sync()  # the URL holds this session's setup on every page, so a reload or a copy keeps it
 finally:
     # drawn after the page, so it shows what the page just did (a model trained, a dataset loaded);
     # in `finally` so a page that calls st.stop() still gets it
     sidebar.status(status_slot)
+    cached.server_start()  # once per server, after the first page is drawn: cleanup and warm-up

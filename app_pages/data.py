@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import data_view, state
+from ui import data_view, state, text
 
 SOURCES = {"demo": "Built-in demo set", "movielens": "MovieLens", "upload": "Upload a file"}
 
@@ -20,5 +20,5 @@ with st.container(border=True):
     else:
         data_view.upload_source()
 
-st.header(f"Loaded: {state.dataset_source()}")
+st.header(f"Loaded: {text.md(state.dataset_source())}")
 data_view.summary_panel(state.ratings())

@@ -4,6 +4,7 @@ import streamlit as st
 
 from ui import analysis_widgets as aw
 from ui import state
+from ui.show_code import show_code
 
 st.title(":material/scatter_plot: Embeddings")
 st.caption(
@@ -32,3 +33,4 @@ if result is not None:  # no st.stop(): the sidebar status is drawn after the pa
 
     st.subheader("Export for the Embedding Projector", anchor=False)
     aw.export_section(result, ratings)
+show_code("embeddings")

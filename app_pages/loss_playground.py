@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from ui import loss_widgets
+from ui import loss_widgets, multitarget_view
+from ui.show_code import show_code
 
 st.title(":material/functions: Loss playground")
 st.markdown(
@@ -10,11 +11,12 @@ st.markdown(
     "Edit the logits, pick the right answer, and see every step from logits to loss, checked against PyTorch."
 )
 
-multiclass, binary, multilabel = st.tabs(
+multiclass, binary, multilabel, two_heads = st.tabs(
     [
         ":material/bar_chart: Softmax & cross-entropy",
         ":material/toggle_on: Binary cross-entropy",
         ":material/checklist: Multi-label",
+        ":material/call_split: Multi-target (two heads)",
     ],
     key="loss_tabs",  # keyed, so a slider in the second or third tab does not jump back to the first
 )
@@ -24,3 +26,6 @@ with binary:
     loss_widgets.binary_section()
 with multilabel:
     loss_widgets.multilabel_section()
+with two_heads:
+    multitarget_view.two_head_section()
+show_code("loss")

@@ -2,12 +2,13 @@
 
 import streamlit as st
 
-from ui import blend_view, state, training_view, widgets
+from ui import blend_view, state, text, training_view, url_state, widgets
+from ui.show_code import show_code
 
 st.title(":material/model_training: Train")
 data = state.ratings()
 st.caption(
-    f"On **{state.dataset_source()}**: {data.n_ratings:,} ratings, {data.n_users:,} users, {data.n_items:,} items."
+    f"On **{text.md(state.dataset_source())}**: {data.n_ratings:,} ratings, {data.n_users:,} users, {data.n_items:,} items."
 )
 
 with st.container(border=True):
@@ -21,9 +22,21 @@ with st.container(border=True):
         )
     has_validation = training_view.validation_ok()
 
+notice = state.pop_flash()
+if notice:
+    st.success(notice, icon=":material/check_circle:")
+
 with st.container(border=True):
+    widgets.preset_buttons()
     config = widgets.train_config_form(data)
     trainable = training_view.cost_panel(config) and has_validation
+url_state.share_panel(config)  # the URL holds these settings before any training starts
+if training_view.serve_stored(config) is not None:
+    st.info(
+        "These settings were trained on this dataset and split before (perhaps before a reload): "
+        "the stored model is shown.",
+        icon=":material/bolt:",
+    )
 
 if st.button(
     "Train", type="primary", key="train_button", icon=":material/play_arrow:", disabled=not trainable
@@ -40,7 +53,8 @@ result = state.result()
 if result is None:
     st.info("Set the knobs and press **Train**. The defaults train a good model in a few seconds.")
 else:
-    training_view.results_panel(result)
+    training_view.results_panel(result, knobs=config)
+show_code("train")
 
 sweep_tab, lab_tab, blend_tab, runs_tab = st.tabs(
     ["Weight-decay sweep", "Gradient-accumulation lab", "Blend models", "All runs"],

@@ -58,14 +58,19 @@ class TrainConfig:
                 f"tensor cores waste the remainder), got {self.batch_size}; try {nearest}"
             )
         _check_int("accum_steps", self.accum_steps, 1, 1024)
-        if not (isinstance(self.lr, int | float) and 0 < self.lr <= 10):
+        if not (_is_number(self.lr) and 0 < self.lr <= 10):
             raise ValueError(f"lr must be a number in (0, 10], got {self.lr!r}")
-        if not (isinstance(self.weight_decay, int | float) and 0 <= self.weight_decay <= 100):
+        if not (_is_number(self.weight_decay) and 0 <= self.weight_decay <= 100):
             raise ValueError(f"weight_decay must be a number in [0, 100], got {self.weight_decay!r}")
-        if not (isinstance(self.l2, int | float) and 0 <= self.l2 <= 100):
+        if not (_is_number(self.l2) and 0 <= self.l2 <= 100):
             raise ValueError(f"l2 must be a number in [0, 100], got {self.l2!r}")
         if self.y_range is not None:
-            if len(self.y_range) != 2 or not float(self.y_range[0]) < float(self.y_range[1]):
+            if (
+                isinstance(self.y_range, str)
+                or len(self.y_range) != 2
+                or not all(_is_number(v) for v in self.y_range)
+                or not float(self.y_range[0]) < float(self.y_range[1])
+            ):
                 raise ValueError(f"y_range must be (low, high) with low < high, got {self.y_range!r}")
             object.__setattr__(self, "y_range", (float(self.y_range[0]), float(self.y_range[1])))
         if self.schedule not in SCHEDULES:
@@ -77,21 +82,40 @@ class TrainConfig:
         if self.row_state not in ROW_STATES:
             raise ValueError(f"row_state must be one of {list(ROW_STATES)}, got {self.row_state!r}")
         hidden = tuple(self.hidden)
-        if not hidden or any(not isinstance(h, int) or h < 1 for h in hidden):
+        if not hidden or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in hidden):
             raise ValueError(f"hidden must be one or more positive layer widths, got {self.hidden!r}")
         object.__setattr__(self, "hidden", hidden)
-        if not (isinstance(self.dropout, int | float) and 0 <= self.dropout < 1):
+        if not (_is_number(self.dropout) and 0 <= self.dropout < 1):
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
-        if not isinstance(self.seed, int):
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise ValueError(f"seed must be an integer, got {self.seed!r}")
+        for flag in ("decay_biases", "amp"):
+            if not isinstance(getattr(self, flag), bool):
+                raise ValueError(f"{flag} must be True or False, got {getattr(self, flag)!r}")
 
     @property
     def effective_batch(self) -> int:
         """Ratings behind one optimizer step: batch_size x accum_steps."""
         return self.batch_size * self.accum_steps
 
-    def describe(self) -> str:
-        """One line for the UI: model, size, schedule and regularisation."""
+    def size_phrase(self, n_users: int | None = None, n_items: int | None = None) -> str:
+        """What the model really sizes its tables by: factors, the NN's own embedding widths, or none."""
+        if self.model == "bias":
+            return "no factors"
+        if self.model == "nn":
+            if n_users is None or n_items is None:
+                return f"fastai-sized embeddings, hidden {'-'.join(map(str, self.hidden))}, dropout {self.dropout:g}"
+            from collab.models import embedding_size
+
+            return (
+                f"embeddings {embedding_size(n_users)} (users) and {embedding_size(n_items)} (items), "
+                f"hidden {'-'.join(map(str, self.hidden))}, dropout {self.dropout:g}"
+            )
+        return f"{self.n_factors} factors"
+
+    def describe(self, n_users: int | None = None, n_items: int | None = None) -> str:
+        """One line for the UI: model, size, schedule and regularisation (with the vocabulary sizes, the
+        neural net's real embedding widths)."""
         if self.model == "autorec":
             return (
                 f"{MODEL_LABELS[self.model]}, {self.n_factors} hidden units, {self.epochs} rounds of 10 L-BFGS "
@@ -99,7 +123,7 @@ class TrainConfig:
             )
         accum = f" x {self.accum_steps} accum = {self.effective_batch}" if self.accum_steps > 1 else ""
         return (
-            f"{MODEL_LABELS[self.model]}, {self.n_factors} factors, {self.epochs} epochs, "
+            f"{MODEL_LABELS[self.model]}, {self.size_phrase(n_users, n_items)}, {self.epochs} epochs, "
             f"batch {self.batch_size}{accum}, lr {self.lr:g} ({self.schedule}), wd {self.weight_decay:g}"
             f"{' (biases too)' if self.decay_biases else ''}, seed {self.seed}"
         )
@@ -122,6 +146,11 @@ class TrainConfig:
         return cls(**values)
 
 
+def _is_number(value: object) -> bool:
+    """A real number, not a bool (True is an int to Python, but lr=True is a mistake), not NaN."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and value == value
+
+
 def _check_int(name: str, value: object, low: int, high: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
@@ -131,6 +160,8 @@ PRESETS: dict[str, TrainConfig] = {
     "default": TrainConfig(),
     # smaller batches, more factors, longer: tuned on u1 (dense AdamW, as tuned)
     "best": TrainConfig(n_factors=128, epochs=8, batch_size=128, lr=0.003, weight_decay=0.5, sparse="dense"),
+    # fastbook lesson 7's own settings: learn.fit_one_cycle(5, 5e-3, wd=0.1) on 50 factors, batch 64
+    "fastbook": TrainConfig(n_factors=50, epochs=5, batch_size=64, lr=5e-3, weight_decay=0.1),
     # I-AutoRec: n_factors = hidden units, epochs = rounds of 10 L-BFGS iterations, weight_decay = L2
     # per rating (the paper's lambda 150 / 80,000 ratings); batch size and lr do not apply (full batch)
     "autorec": TrainConfig(model="autorec", n_factors=500, epochs=15, weight_decay=0.002),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Literal
@@ -58,10 +58,13 @@ class Message(str):
         message.parts = tuple(flat)
         return message
 
-    def worded(self, controls: Mapping[str, str]) -> str:
-        """The text with each argument replaced by `controls[name]` (the library wording if absent)."""
+    def worded(self, controls: Mapping[str, str], escape: Callable[[str], str] | None = None) -> str:
+        """The text with each argument replaced by `controls[name]` (the library wording if absent);
+        `escape` (e.g. Markdown escaping) applies to the text, not to the controls' names."""
+        keep = escape or (lambda text: text)
         return "".join(
-            part if isinstance(part, str) else controls.get(part.name, part.library) for part in self.parts
+            keep(part) if isinstance(part, str) else controls.get(part.name, keep(part.library))
+            for part in self.parts
         )
 
     @classmethod
@@ -74,11 +77,13 @@ class Message(str):
         return cls(*parts)
 
 
-def worded(message: object, controls: Mapping[str, str]) -> str:
+def worded(message: object, controls: Mapping[str, str], escape: Callable[[str], str] | None = None) -> str:
     """`message` in the app's words when it is a `Message` (or a `DataError` holding one), else as str."""
     if isinstance(message, DataError):
-        return message.worded(controls)
-    return message.worded(controls) if isinstance(message, Message) else str(message)
+        message = message.args[0] if message.args else ""
+    if isinstance(message, Message):
+        return message.worded(controls, escape)
+    return escape(str(message)) if escape else str(message)
 
 
 class DataError(ValueError):
@@ -87,10 +92,9 @@ class DataError(ValueError):
     `str(error)` names library arguments; `error.worded(controls)` names the app's controls.
     """
 
-    def worded(self, controls: Mapping[str, str]) -> str:
+    def worded(self, controls: Mapping[str, str], escape: Callable[[str], str] | None = None) -> str:
         """The message in the app's words (see `Message.worded`)."""
-        message = self.args[0] if self.args else ""
-        return message.worded(controls) if isinstance(message, Message) else str(message)
+        return worded(self, controls, escape)
 
 
 @dataclass(frozen=True, eq=False)

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from collab.guards import safe_cell
+
 if TYPE_CHECKING:
     from collab.data import Ratings
     from collab.training import TrainResult
@@ -201,8 +203,8 @@ def read_projector_tsv(vectors_tsv: str, metadata_tsv: str) -> tuple[np.ndarray,
 
 
 def _clean_cell(value: object) -> str:
-    # tabs and newlines would break the Projector's TSV parser
-    return " ".join(str(value).split())
+    # tabs and newlines would break the Projector's TSV parser; a leading "=" would run in a spreadsheet
+    return str(safe_cell(" ".join(str(value).split())))
 
 
 @dataclass(frozen=True)

@@ -20,11 +20,16 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from collab.config import TrainConfig
+from collab.data import MAX_RATINGS
 from collab.models import build_model
 
 if TYPE_CHECKING:
     from collab.training import TrainResult
 
+# Bounds on what a file's metadata may declare, checked before a model is built at that size.
+MAX_TABLE_ROWS = 50_000_000  # users or items
+MAX_RATING_VALUES = 1_000  # classes of the rating classifier
+MAX_HISTORY = 100_000  # epochs
 FORMAT = "collab-lab-model"
 FORMAT_VERSION = 1
 METADATA_KEY = "collab_lab"
@@ -103,6 +108,43 @@ def _read(path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     return metadata, tensors
 
 
+def _declared_sizes(args: dict[str, Any], metadata: dict[str, Any]) -> tuple[int, int, int]:
+    """(n_users, n_items, n_ratings) as declared, each checked to be a whole number within its bound."""
+    bounds = {"n_users": MAX_TABLE_ROWS, "n_items": MAX_TABLE_ROWS, "n_ratings": MAX_RATINGS}
+    sizes = []
+    for name, bound in bounds.items():
+        value = args.get(name, 0)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= bound:
+            raise ValueError(f"{name} is {value!r}, not a whole number from 0 to {bound:,}")
+        sizes.append(value)
+    values = args.get("rating_values")
+    if values is not None and (not isinstance(values, list) or len(values) > MAX_RATING_VALUES):
+        raise ValueError(f"rating_values must be a list of at most {MAX_RATING_VALUES} numbers")
+    if not isinstance(metadata.get("history"), list) or len(metadata["history"]) > MAX_HISTORY:
+        raise ValueError(f"history must be a list of at most {MAX_HISTORY:,} epochs")
+    return sizes[0], sizes[1], sizes[2]
+
+
+def _check_shapes(name: str, build: tuple, tensors: dict[str, torch.Tensor]) -> None:
+    """Build the model on the meta device (no memory) and compare every tensor's shape with the file's."""
+    with torch.device("meta"):
+        skeleton = build_model(*build)
+    expected = {key: tuple(value.shape) for key, value in skeleton.state_dict().items()}
+    found = {key: tuple(value.shape) for key, value in tensors.items()}
+    if expected.keys() != found.keys():
+        missing, extra = sorted(expected.keys() - found.keys()), sorted(found.keys() - expected.keys())
+        raise ModelFileError(
+            f"{name}: the tensors do not match the model its metadata describes "
+            f"(missing: {missing[:5]}, unexpected: {extra[:5]})"
+        )
+    for key, shape in expected.items():
+        if found[key] != shape:
+            raise ModelFileError(
+                f"{name}: tensor {key!r} has shape {list(found[key])}, but the metadata describes "
+                f"{list(shape)}; the file was modified"
+            )
+
+
 def load_result(path: str | Path) -> TrainResult:
     """Read and validate a file written by `save_result`."""
     from collab.training import EpochStats, TrainResult
@@ -124,15 +166,10 @@ def load_result(path: str | Path) -> TrainResult:
         if len(user_labels) != args["n_users"] or len(item_labels) != args["n_items"]:
             raise ValueError("label counts do not match the model's table sizes")
         y_range = (float(args["y_range"][0]), float(args["y_range"][1]))
-        model = build_model(
-            config,
-            int(args["n_users"]),
-            int(args["n_items"]),
-            y_range,
-            args["rating_values"],
-            bool(args["sparse"]),
-            int(args.get("n_ratings", 0)),
-        )
+        sizes = _declared_sizes(args, metadata)
+        build = (config, *sizes[:2], y_range, args["rating_values"], bool(args["sparse"]), sizes[2])
+        _check_shapes(path.name, build, tensors)  # before anything is allocated at the declared sizes
+        model = build_model(*build)
         model.load_state_dict(tensors, strict=True)
         history = tuple(EpochStats(**stats) for stats in metadata["history"])
         metrics = {str(k): float(v) for k, v in metadata["metrics"].items()}
@@ -152,6 +189,8 @@ def load_result(path: str | Path) -> TrainResult:
             optimizer=str(metadata.get("optimizer", "")),
             dataset=str(metadata.get("dataset", "")),
         )
+    except ModelFileError:
+        raise
     except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as error:
         raise ModelFileError(
             f"{path.name}: invalid model metadata or tensors ({type(error).__name__}: {error})"

@@ -15,7 +15,7 @@ import importlib
 import io
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Literal
@@ -23,6 +23,7 @@ from typing import IO, TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
+from collab import budget, guards
 from collab.data import MAX_RATINGS, Arg, DataError, Implicit, Message, Ratings, check_ratings
 
 if TYPE_CHECKING:
@@ -37,8 +38,9 @@ __all__ = [
     "sniff_ratings",
 ]
 
-# Uploads larger than this are refused before parsing; .streamlit's server.maxUploadSize should match.
-MAX_UPLOAD_MB = 200
+# Uploads (buffers) larger than the memory budget's limit are refused before parsing (collab.budget);
+# this is the default budget's limit in MB of 10**6 bytes, the unit of Streamlit's server.maxUploadSize.
+MAX_UPLOAD_MB = budget.Budget().upload_mb
 
 Source = str | os.PathLike | bytes | IO[bytes] | IO[str]
 Column = str | int | Literal[False] | None  # a name, a 0-based position, False for "none", None to detect
@@ -138,13 +140,20 @@ class _Input:
             if max_mb is not None:
                 _check_size(self.size, max_mb)
             return
-        _check_size(_buffer_size(source), MAX_UPLOAD_MB if max_mb is None else max_mb)
+        if max_mb is None:  # an upload: the server's memory budget decides (collab.budget)
+            size = _buffer_size(source)
+            if size is not None:
+                budget.current().check_upload(size)
+        else:
+            _check_size(_buffer_size(source), max_mb)
         self.name = Path(str(getattr(source, "name", "") or "ratings")).stem
         if callable(getattr(source, "getbuffer", None)):  # BytesIO (and Streamlit uploads): no copy yet
             with source.getbuffer() as view:  # type: ignore[union-attr]
                 self.size = view.nbytes
         else:
             self.size = len(self.bytes())
+            if max_mb is None:
+                budget.current().check_upload(self.size)
 
     def bytes(self) -> bytes:
         """The whole upload (read once)."""
@@ -152,6 +161,16 @@ class _Input:
             raw = self.buffer if isinstance(self.buffer, bytes) else _read_all(self.buffer)  # type: ignore[arg-type]
             self.data = raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
         return self.data
+
+    def chunks(self) -> Iterator[bytes]:
+        """The whole input, a few MB at a time (no copy of an in-memory upload)."""
+        if self.path is not None:
+            yield from guards.chunks_of(self.path)
+        elif self.data is None and callable(getattr(self.buffer, "getbuffer", None)):
+            with self.buffer.getbuffer() as view:  # type: ignore[union-attr]
+                yield from guards.chunks_of(view)
+        else:
+            yield from guards.chunks_of(self.bytes())
 
     def head(self) -> bytes:
         if self.path is not None:
@@ -844,7 +863,7 @@ def _parse(
 
 
 def read_ratings(
-    path_or_buffer: Source,
+    path_or_buffer: Source | pd.DataFrame,
     user_col: Column = None,
     item_col: Column = None,
     rating_col: Column = None,
@@ -879,10 +898,13 @@ def read_ratings(
     of these codes (e.g. [-1] or [99]); `implicit` ("log1p" or "scale") turns counts into trainable
     values. Values that look like not-rated codes or counts are reported in `Ratings.warnings`.
     `items` attaches titles and genres (see `read_items`; its id column is matched to these
-    ratings). Uploads (buffers) over `max_mb` (default `MAX_UPLOAD_MB`) and files over `max_rows`
-    rows are refused before they are parsed in full.
+    ratings). Uploads (buffers) over `max_mb` (default: the memory budget's limit, `collab.budget`)
+    and files over `max_rows` rows are refused before they are parsed in full.
+
+    A pandas DataFrame is taken as it is (a notebook's ratings): its columns are chosen and
+    detected as a file's header is (names, or 0-based positions), and `sep`, `has_header`,
+    `decimal`, `layout` and `max_mb` do not apply. Problems raise `DataError` naming the argument to set.
     """
-    source = _Input(path_or_buffer, max_mb)
     explicit = {
         "user": user_col,
         "item": item_col,
@@ -892,9 +914,24 @@ def read_ratings(
     }
     if decimal not in (None, ".", ","):
         raise DataError(Message(f"decimal must be '.' or ',', got {decimal!r} (", Arg("decimal"), ")."))
+    values = {"not_rated": not_rated, "implicit": implicit, "day_first": day_first}
+    if isinstance(path_or_buffer, pd.DataFrame):
+        ratings = _ratings_from_frame(path_or_buffer, explicit, name, max_rows, duplicates, values)
+        if items is not None:
+            ratings = ratings.with_items(
+                items
+                if isinstance(items, pd.DataFrame)
+                else read_items(items, item_labels=ratings.item_labels)
+            )
+        return ratings
+    source = _Input(path_or_buffer, max_mb)
     sniff = _sniff(source, sep, has_header, explicit, n_preview=0, decimal=decimal, layout=layout)
     if sniff.problems:
         raise DataError(Message.join(" ", sniff.problems))
+    if (
+        sniff.layout != "parquet"
+    ):  # NUL bytes and giant fields past the sniffed head (JSON: text split at spaces)
+        guards.check_text(source.chunks(), r"\s+" if sniff.layout == "json" else sniff.sep)
     first_line = 2 if sniff.has_header else 1
     options = {
         "title_col": sniff.title_col,
@@ -1010,6 +1047,37 @@ def _read_wide(source: _Input, sniff: Sniff, options: dict) -> Ratings:
         melted, "user", "item", "rating", None, lines=line_of_row[user_index], **options
     )
     return replace(ratings, notes=(*notes, *ratings.notes))
+
+
+def _ratings_from_frame(
+    frame: pd.DataFrame,
+    explicit: dict[str, Column],
+    name: str | None,
+    max_rows: int,
+    duplicates: Literal["last", "error"],
+    values: dict | None = None,
+) -> Ratings:
+    """`read_ratings` of a DataFrame: roles from `explicit` or the column names, then `Ratings.from_frame`."""
+    if frame.columns.duplicated().any():
+        raise DataError(f"the DataFrame has repeated column names: {list(map(str, frame.columns))}.")
+    frame = frame.rename(columns=str)  # detection works on names; 0, 1, 2 become "0", "1", "2"
+    explicit = {role: str(c) if isinstance(c, str) else c for role, c in explicit.items()}
+    sample = frame.head(20).astype(str).to_numpy().tolist()  # for the timestamp and by-position checks
+    mapping, problems, _ = _map_columns(tuple(frame.columns), True, sample, explicit)
+    if problems:
+        raise DataError(Message.join(" ", problems))
+    return Ratings.from_frame(
+        frame,
+        mapping["user"],  # type: ignore[arg-type]
+        mapping["item"],  # type: ignore[arg-type]
+        mapping["rating"],  # type: ignore[arg-type]
+        mapping["timestamp"],
+        title_col=mapping["title"],
+        name=name or "DataFrame",
+        max_rows=max_rows,
+        duplicates=duplicates,
+        **(values or {}),
+    )
 
 
 def _read_ratings_c(

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 
 from collab import kernels, metrics
@@ -68,6 +69,7 @@ class TrainResult:
     sparse: bool = False
     optimizer: str = ""  # how it was trained, e.g. "AdamW (compiled)" or "L-BFGS, full batch"
     dataset: str = ""  # fingerprint of the whole dataset it was trained on, when the caller knows it
+    notes: tuple[str, ...] = ()  # what the run had to work around, e.g. compiled kernels unavailable
     _lookup: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
 
     def _index(self, kind: str, labels: Sequence[Any]) -> np.ndarray:
@@ -198,17 +200,26 @@ Optimizer = torch.optim.Optimizer | FlatAdamW | PackedRowAdamW | kernels.KernelT
 
 
 def make_optimizer(
-    model: torch.nn.Module, config: TrainConfig, sparse: bool, device: torch.device, compiled: bool = False
+    model: torch.nn.Module,
+    config: TrainConfig,
+    sparse: bool,
+    device: torch.device,
+    compiled: bool = False,
+    notes: list[str] | None = None,
 ) -> Optimizer:
     """AdamW (dense tables) or a row-wise AdamW (sparse tables), with decay groups.
 
     With `compiled` (see `kernels.wanted`) the dot model on the CPU gets the compiled kernels: the
     same updates, many steps per call. Without them its sparse tables get the
     packed row-wise optimizer, which also runs the hand-written forward and backward; other models
-    get RowAdamW over autograd's sparse gradients.
+    get RowAdamW over autograd's sparse gradients. Kernels that cannot be loaded here (no writable
+    folder for numba's cache) give the PyTorch path, and `notes` gets the reason.
     """
     dot_on_cpu = isinstance(model, DotProductBias) and device.type == "cpu" and not config.amp
-    if compiled and dot_on_cpu and model.user_factors.weight.dtype == torch.float32:
+    want_kernels = compiled and dot_on_cpu and model.user_factors.weight.dtype == torch.float32
+    if want_kernels and not kernels.usable() and notes is not None and kernels.failure():
+        notes.append(str(kernels.failure()))
+    if want_kernels and kernels.usable():
         return kernels.KernelTrainer(
             model,
             config.weight_decay,
@@ -343,6 +354,118 @@ def accumulate_group(
 
 
 def train(
+    train: Ratings | pd.DataFrame,
+    valid: Ratings | pd.DataFrame | None = None,
+    config: TrainConfig | None = None,
+    on_epoch: Callable[[EpochStats], bool | None] | None = None,
+    on_batch: Callable[[int, int], None] | None = None,
+    stop_event: threading.Event | None = None,
+    *,
+    progress: bool = False,
+) -> TrainResult:
+    """Train `config.model` (default: `TrainConfig()`) on `train`, scoring `valid` after every epoch.
+
+    `train` and `valid` may be `Ratings` or pandas DataFrames (columns detected by name as
+    `read_ratings` does: userId/user, movieId/item, rating; call `read_ratings(df, user_col=...)`
+    for other names). A DataFrame `valid` is put on `train`'s vocabulary; its rows whose user or item
+    is not in `train` are dropped, and the result's `notes` say how many.
+    `on_epoch(stats)` runs after each epoch; returning False stops. `on_batch(step, total_steps)`
+    runs about 50 times per epoch. Setting `stop_event` stops within a fiftieth of an epoch (after
+    the current optimizer step; on the compiled path, after the current run of steps).
+    `progress=True` shows a progress bar (tqdm's notebook widget in Jupyter, text in a terminal)
+    with each epoch's losses. After an early stop the model of the best validation epoch is kept.
+    """
+    config = TrainConfig() if config is None else config
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
+    notes: list[str] = []
+    train, valid = _as_ratings(train, valid, notes)
+    if progress:
+        with _ProgressBar(config) as bar:
+            result = train_impl(
+                train, valid, config, bar.chain_epoch(on_epoch), bar.chain_batch(on_batch), stop_event
+            )
+    else:
+        result = train_impl(train, valid, config, on_epoch, on_batch, stop_event)
+    return replace(result, notes=(*notes, *result.notes)) if notes else result
+
+
+def _as_ratings(
+    train: Ratings | pd.DataFrame, valid: Ratings | pd.DataFrame | None, notes: list[str]
+) -> tuple[Ratings, Ratings | None]:
+    """DataFrames read as `read_ratings` does; a DataFrame `valid` mapped onto `train`'s vocabulary."""
+    if isinstance(train, pd.DataFrame):
+        from collab.sources import read_ratings
+
+        train = read_ratings(train, name="train")
+    if not isinstance(train, Ratings):
+        raise TypeError(f"train must be Ratings or a pandas DataFrame, got {type(train).__name__}")
+    if isinstance(valid, pd.DataFrame):
+        from collab.sources import read_ratings
+
+        read = read_ratings(valid, name="valid")
+        users = pd.Index(train.user_labels).get_indexer(read.user_labels)[read.user_ids]
+        items = pd.Index(train.item_labels).get_indexer(read.item_labels)[read.item_ids]
+        known = (users >= 0) & (items >= 0)
+        if not known.all():
+            notes.append(
+                f"{int((~known).sum()):,} of {read.n_ratings:,} validation ratings were left out: their "
+                "user or item has no rating in the training set, so no model could know them."
+            )
+        valid = replace(
+            train,
+            user_ids=users[known],
+            item_ids=items[known],
+            ratings=read.ratings[known],
+            timestamps=read.timestamps[known] if read.timestamps is not None else None,
+            name="valid",
+            fingerprint="",
+            notes=(),
+        )
+    elif valid is not None and not isinstance(valid, Ratings):
+        raise TypeError(f"valid must be Ratings, a pandas DataFrame or None, got {type(valid).__name__}")
+    return train, valid
+
+
+class _ProgressBar:
+    """A tqdm bar over optimizer steps (tqdm.auto: a widget in Jupyter, text elsewhere)."""
+
+    def __init__(self, config: TrainConfig) -> None:
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=None, desc=f"training {config.model}", unit="step", leave=True)
+        self.epochs = config.epochs
+
+    def __enter__(self) -> _ProgressBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.close()
+
+    def chain_batch(self, on_batch: Callable[[int, int], None] | None) -> Callable[[int, int], None]:
+        def update(step: int, total: int) -> None:
+            if self.bar.total != total:
+                self.bar.total = total
+            self.bar.update(step - self.bar.n)
+            if on_batch is not None:
+                on_batch(step, total)
+
+        return update
+
+    def chain_epoch(
+        self, on_epoch: Callable[[EpochStats], bool | None] | None
+    ) -> Callable[[EpochStats], bool | None]:
+        def update(stats: EpochStats) -> bool | None:
+            shown = {"epoch": f"{stats.epoch}/{stats.epochs}", "train_loss": f"{stats.train_loss:.4f}"}
+            if not math.isnan(stats.valid_rmse):
+                shown["valid_rmse"] = f"{stats.valid_rmse:.4f}"
+            self.bar.set_postfix(shown)
+            return None if on_epoch is None else on_epoch(stats)
+
+        return update
+
+
+def train_impl(
     train: Ratings,
     valid: Ratings | None,
     config: TrainConfig,
@@ -350,13 +473,7 @@ def train(
     on_batch: Callable[[int, int], None] | None = None,
     stop_event: threading.Event | None = None,
 ) -> TrainResult:
-    """Train `config.model` on `train`, scoring `valid` after every epoch.
-
-    `on_epoch(stats)` runs after each epoch; returning False stops. `on_batch(step, total_steps)`
-    runs about 50 times per epoch. Setting `stop_event` stops within a fiftieth of an epoch (after
-    the current optimizer step; on the compiled path, after the current run of steps).
-    After an early stop the model of the best validation epoch is kept.
-    """
+    """`train` on `Ratings` and a `TrainConfig`, without the conveniences."""
     if train.n_ratings == 0:
         raise ValueError("the training set has no ratings")
     if valid is not None and valid.n_ratings == 0:  # pass valid=None to train without validation
@@ -378,12 +495,15 @@ def train(
         total_steps = steps_per_epoch * config.epochs
         users, items, ratings = to_tensors(train, device)
         optimizer: Optimizer | LbfgsRounds
+        notes: list[str] = []
         if isinstance(model, AutoRec):  # full batch: its inputs are the training ratings themselves
             model.set_ratings(users, items, ratings)
             optimizer = LbfgsRounds(model, config.weight_decay)
         else:
             micro_batches = math.ceil(n / config.batch_size) * config.epochs
-            optimizer = make_optimizer(model, config, sparse, device, kernels.wanted(micro_batches, sparse))
+            optimizer = make_optimizer(
+                model, config, sparse, device, kernels.wanted(micro_batches, sparse), notes
+            )
         valid_tensors = to_tensors(valid, device) if valid is not None and valid.n_ratings else None
         generator = torch.Generator().manual_seed(config.seed)
 
@@ -446,6 +566,7 @@ def train(
         stopped_early=stopped,
         sparse=sparse,
         optimizer=describe_optimizer(optimizer),
+        notes=tuple(notes),
     )
 
 

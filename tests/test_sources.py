@@ -370,13 +370,15 @@ def test_duplicates_are_dropped_by_default_and_noted() -> None:
     assert "1 duplicate (user, item) rows" in ratings.notes[0] and "line 2" in ratings.notes[0]
 
 
-def test_size_limits_are_exported_and_uploads_default_to_them() -> None:
-    assert MAX_RATINGS >= 25_000_000 and MAX_UPLOAD_MB >= 100
+def test_size_limits_are_exported_and_uploads_default_to_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COLLAB_MEMORY_MB", raising=False)
+    monkeypatch.setenv("COLLAB_CONFIG", "/nonexistent/collab.toml")
+    assert MAX_RATINGS >= 25_000_000 and MAX_UPLOAD_MB >= 20  # the default (1 GB) memory budget's limit
 
     class Upload(io.BytesIO):  # Streamlit's UploadedFile says its size
-        size = (MAX_UPLOAD_MB + 1) * 2**20
+        size = MAX_UPLOAD_MB * 10**6 + 1
 
-    with pytest.raises(DataError, match=f"more than the size limit of {MAX_UPLOAD_MB} MB"):
+    with pytest.raises(DataError, match=f"accepts uploads up to {MAX_UPLOAD_MB} MB"):
         read_ratings(Upload(b"user,item,rating\n1,2,3\n2,3,4\n"))
 
 

@@ -17,7 +17,7 @@ import streamlit as st
 from collab import embeddings as emb
 from collab import recommend as rec
 from collab.plots import embeddings as plots
-from ui import state
+from ui import state, text
 
 if TYPE_CHECKING:
     from collab.data import Ratings
@@ -342,7 +342,7 @@ def lookup_section(result: TrainResult, ratings: Ratings) -> None:
     n_cols = min(6, factors.shape[1])
     window = np.arange(max(0, user - 2), min(len(factors), user + 3))
     st.markdown(
-        f"The one-hot vector for user **{ratings.user_labels[user]}** has {len(lookup.one_hot):,} entries, all 0 "
+        f"The one-hot vector for user **{text.md(ratings.user_labels[user])}** has {len(lookup.one_hot):,} entries, all 0 "
         f"except a 1 at position {user}. Entries {window[0]}…{window[-1]}: `{lookup.one_hot[window].astype(int).tolist()}`"
     )
     columns = [f"factor {j}" for j in range(n_cols)]
@@ -477,7 +477,7 @@ def new_user_section(result: TrainResult, ratings: Ratings) -> None:
     cols = st.columns(2)
     for position, item in enumerate(chosen):
         choice = cols[position % 2].radio(
-            names[item], RATING_CHOICES, horizontal=True, key=f"rec_new_{ratings.item_labels[item]}"
+            text.md(names[item]), RATING_CHOICES, horizontal=True, key=f"rec_new_{ratings.item_labels[item]}"
         )
         if choice != "skip":
             given[item] = float(choice)
@@ -496,7 +496,7 @@ def new_user_section(result: TrainResult, ratings: Ratings) -> None:
     st.dataframe(_recommendations_frame(recs, ratings), hide_index=True, key="rec_new_table")
     st.caption(
         f"Your fitted bias {fit.user_bias:+.3f}; the model now predicts "
-        + ", ".join(f"{names[i]}: {p:.1f}" for i, p in zip(rated, fit.fitted, strict=True))
+        + ", ".join(f"{text.md(names[i])}: {p:.1f}" for i, p in zip(rated, fit.fitted, strict=True))
         + " for what you rated."
     )
 
@@ -557,7 +557,7 @@ def upload_section() -> None:
         st.error(error, icon=":material/error:")
         return
     st.session_state["rec_upload_done"] = token
-    state.flash(f"Loaded the model from {uploaded.name}.")
+    state.flash(f"Loaded the model from {text.md(uploaded.name)}.")
     st.rerun()
 
 
@@ -566,7 +566,9 @@ def load_uploaded(name: str, data: bytes) -> str | None:
     from collab.training import load
 
     if len(data) > MAX_MODEL_MB * 1024 * 1024:
-        return f"{name} is {len(data) / 2**20:.0f} MB; a saved model may be at most {MAX_MODEL_MB} MB."
+        return (
+            f"{text.md(name)} is {len(data) / 2**20:.0f} MB; a saved model may be at most {MAX_MODEL_MB} MB."
+        )
     with tempfile.TemporaryDirectory() as folder:
         safe_name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(name).name).lstrip(".") or "model.safetensors"
         path = Path(folder) / safe_name
@@ -577,6 +579,6 @@ def load_uploaded(name: str, data: bytes) -> str | None:
             return f"Could not load the model: {err}"
     mismatch = rec.model_mismatch(loaded, state.ratings())
     if mismatch:
-        return f"{name} does not fit the current dataset: {mismatch}. Load that dataset first, or train here."
+        return f"{text.md(name)} does not fit the current dataset: {mismatch}. Load that dataset first, or train here."
     state.set_result(loaded)
     return None

@@ -1,27 +1,215 @@
-"""Process-wide caches: datasets, splits and trained models, shared by every session of one server.
+"""Process-wide caches and the training pool, shared by every session of one server.
 
 Training does not run inside an `st.cache_resource` function: elements updated from inside one
 break on the next cache hit (CacheReplayClosureError). Instead a bounded, thread-safe store is
-itself the cached resource; the page trains outside it with its own progress elements.
+itself the cached resource, trainings run on the pool's worker threads (ui/pool.py), and the
+page draws their progress from its own thread while it waits.
+
+Everything here is bounded by the memory budget (collab.budget): the model store and the data
+cache (splits, parsed MovieLens sets) by the bytes of their arrays, not by a count; an entry
+only sessions that have ended asked for is dropped (a janitor thread looks every few seconds),
+and the freed memory is handed back to the operating system.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import streamlit as st
+
+from collab import budget
+from ui.pool import Job, TrainingCancelled, TrainingPool
 
 if TYPE_CHECKING:
     from collab.config import TrainConfig
     from collab.data import Ratings, Split
     from collab.training import EpochStats, TrainResult
 
-MAX_MODELS = 24  # trained models kept per server; the oldest unused one goes first
+MODEL_SHARE = 0.4  # of the budget's cache bytes: trained models; the rest holds splits and datasets
+JANITOR_SECONDS = 5.0  # how often ended sessions' entries are looked for
+POLL_SECONDS = 0.2  # how often a waiting page looks at its job
+LOCAL_SESSION = "local"  # outside a Streamlit server (scripts, bare mode)
+
+
+# ---- sizes ----------------------------------------------------------------------------------------
+
+
+def nbytes(value: object) -> int:
+    """Bytes held by the arrays and tensors of a dataset, split, trained model or blend (shallow walk)."""
+    seen: set[int] = set()
+
+    def walk(item: object, depth: int) -> int:
+        if item is None or id(item) in seen or depth > 4:
+            return 0
+        seen.add(id(item))
+        if isinstance(item, np.ndarray):
+            return int(item.nbytes)
+        torch = sys.modules.get("torch")
+        if torch is not None and isinstance(item, torch.Tensor):
+            return int(item.nelement() * item.element_size())
+        if torch is not None and isinstance(item, torch.nn.Module):
+            return sum(walk(t, depth + 1) for t in (*item.parameters(), *item.buffers()))
+        if isinstance(item, list | tuple):  # a few arrays (a split's two sets), not a long list of numbers
+            return sum(walk(x, depth + 1) for x in item[:16])
+        if dataclasses.is_dataclass(item) and not isinstance(item, type):
+            return sum(walk(getattr(item, f.name), depth + 1) for f in dataclasses.fields(item))
+        return 0
+
+    return walk(value, 0)
+
+
+# ---- sessions -------------------------------------------------------------------------------------
+
+
+def session_id() -> str:
+    """This browser session's id (the same across reruns), or "local" outside a server."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else LOCAL_SESSION
+
+
+def session_alive(session: str) -> bool:
+    """False once the browser session has closed (its tab, or its websocket, is gone)."""
+    from streamlit.runtime import Runtime
+
+    if session == LOCAL_SESSION or not Runtime.exists():
+        return True
+    return Runtime.instance().is_active_session(session)
+
+
+# ---- a byte-bounded store ---------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class _Entry:
+    value: Any
+    size: int
+    owners: set[str]
+
+
+class ByteStore:
+    """An LRU bounded by the bytes of its values, with one lock per key so each value is made once.
+
+    Each entry remembers the sessions that asked for it; `release_ended` drops the entries whose
+    sessions have all ended. A value larger than the whole bound is returned but not kept.
+    """
+
+    def __init__(self, max_bytes: int, sizeof: Callable[[Any], int] = nbytes) -> None:
+        self.max_bytes = max_bytes
+        self.sizeof = sizeof
+        self._items: OrderedDict[Hashable, _Entry] = OrderedDict()
+        self._lock = threading.Lock()
+        self._key_locks: dict[Hashable, threading.Lock] = {}
+
+    @property
+    def total_bytes(self) -> int:
+        with self._lock:
+            return sum(entry.size for entry in self._items.values())
+
+    def get(self, key: Hashable, owner: str | None = None) -> Any | None:
+        with self._lock:
+            entry = self._items.get(key)
+            if entry is None:
+                return None
+            self._items.move_to_end(key)
+            if owner is not None:
+                entry.owners.add(owner)
+            return entry.value
+
+    def put(self, key: Hashable, value: Any, owner: str) -> None:
+        size = self.sizeof(value)
+        with self._lock:
+            if size > self.max_bytes:
+                return  # kept by whoever holds it, not by every session's cache
+            self._items[key] = _Entry(value, size, {owner})
+            self._items.move_to_end(key)
+            total = sum(entry.size for entry in self._items.values())
+            while total > self.max_bytes:
+                evicted, entry = self._items.popitem(last=False)
+                total -= entry.size
+                self._key_locks.pop(evicted, None)
+
+    def get_or_create(
+        self, key: Hashable, create: Callable[[], Any], owner: str = LOCAL_SESSION
+    ) -> tuple[Any, bool]:
+        """The value for `key` and whether it came from the store; `create()` runs at most once at a time per key."""
+        with self._lock:
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        with key_lock:
+            found = self.get(key, owner)
+            if found is not None:
+                return found, True
+            value = create()
+            self.put(key, value, owner)
+            return value, False
+
+    def release_ended(self, alive: Callable[[str], bool]) -> int:
+        """Drop entries whose sessions have all ended; how many were dropped."""
+        with self._lock:
+            ended = []
+            for key, entry in self._items.items():
+                entry.owners = {owner for owner in entry.owners if alive(owner)}
+                if not entry.owners:
+                    ended.append(key)
+            for key in ended:
+                del self._items[key]
+                self._key_locks.pop(key, None)
+            return len(ended)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._items
+
+
+ModelStore = ByteStore  # the name pages and tests knew
+
+
+@st.cache_resource(show_spinner=False)
+def model_store() -> ByteStore:
+    """The server's one model store (cleared with `st.cache_resource.clear()`)."""
+    return ByteStore(int(budget.current().cache_bytes * MODEL_SHARE))
+
+
+@st.cache_resource(show_spinner=False)
+def data_store() -> ByteStore:
+    """Splits and parsed MovieLens sets, bounded by bytes."""
+    return ByteStore(int(budget.current().cache_bytes * (1 - MODEL_SHARE)))
+
+
+@st.cache_resource(show_spinner=False)
+def training_pool() -> TrainingPool:
+    """The server's training workers (their number: `Budget.train_workers`)."""
+    return TrainingPool(budget.current().train_workers, is_alive=session_alive)
+
+
+@st.cache_resource(show_spinner=False)
+def janitor() -> threading.Thread:
+    """A thread that drops ended sessions' models and data and returns the memory to the system."""
+    stores = (model_store(), data_store())
+
+    def sweep() -> None:
+        while True:
+            time.sleep(JANITOR_SECONDS)
+            if sum(store.release_ended(session_alive) for store in stores):
+                budget.release_memory()
+
+    thread = threading.Thread(target=sweep, name="cache-janitor", daemon=True)
+    thread.start()
+    return thread
+
+
+# ---- datasets ---------------------------------------------------------------------------------------
 
 
 @st.cache_resource(show_spinner=False)
@@ -32,18 +220,78 @@ def demo() -> Ratings:
     return demo_ratings(seed=0)
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
 def split(_ratings: Ratings, fingerprint: str, params: Hashable) -> Split:
-    """`_ratings.split(...)` by `params`, cached by the dataset's fingerprint."""
-    return _ratings.split(valid_pct=params.valid_pct, seed=params.seed, method=params.method)
+    """`_ratings.split(...)` by `params`, cached by the dataset's fingerprint (and bounded by bytes)."""
+    janitor()
+    value, _ = data_store().get_or_create(
+        ("split", fingerprint, params),
+        lambda: _ratings.split(valid_pct=params.valid_pct, seed=params.seed, method=params.method),
+        session_id(),
+    )
+    return value
 
 
-@st.cache_resource(max_entries=4, show_spinner=False)
 def movielens(name: str) -> Ratings:
     """A MovieLens set parsed once per server (the zip is cached on disk by the core)."""
     from collab.movielens import load_movielens
 
-    return load_movielens(name)
+    value, _ = data_store().get_or_create(("movielens", name), lambda: load_movielens(name), session_id())
+    return value
+
+
+_WARM = {"torch": False, "kernels": False}  # set by the warm-up thread when each part is ready
+
+
+def device_label_if_ready() -> str:
+    """The device label without importing torch on this thread: "CPU" on a host with no GPU driver,
+    else the real label once the warm-up thread has imported torch (the sidebar of a first page)."""
+    if _WARM["torch"]:
+        return device_label()
+    if os.path.exists("/proc/driver/nvidia/version") or sys.platform == "darwin":
+        return "checking…"
+    return "CPU"
+
+
+@st.cache_resource(show_spinner=False)
+def server_start() -> None:
+    """Once per server, after the first page is drawn: sweep stale partial downloads, let pyarrow
+    allocate with malloc (so freed reads go back to the system), and warm up training off the
+    request path: import torch, load the compiled kernels and train a tiny model, so the first click
+    on Train pays for none of it. When the kernels are ready they become the app's default for the
+    dot model (`COLLAB_KERNELS=1`, unless the environment chose)."""
+    from streamlit.runtime import Runtime
+
+    from collab.movielens import sweep_partial_downloads
+
+    sweep_partial_downloads()
+    if Runtime.exists():  # a real server (not AppTest, whose process runs other tests too)
+        budget.use_system_allocator_for_arrow()
+        threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
+
+
+def _warm_up() -> None:
+    try:
+        device_label()
+        _WARM["torch"] = True
+        from collab import kernels
+        from collab.config import TrainConfig
+        from collab.data import Ratings
+        from collab.training import train as train_model
+
+        if kernels.available():
+            kernels._compiled()  # noqa: SLF001 - loads numba's on-disk cache (or compiles, once per install)
+            os.environ.setdefault("COLLAB_KERNELS", "1")
+        n = 64
+        rng = np.random.default_rng(0)
+        tiny = Ratings(
+            user_ids=rng.integers(0, 8, n), item_ids=rng.integers(0, 8, n),
+            ratings=rng.integers(1, 6, n).astype(np.float32),
+            user_labels=np.arange(8).astype(str), item_labels=np.arange(8).astype(str),
+        )  # fmt: skip
+        train_model(tiny, tiny, TrainConfig(n_factors=4, epochs=1, batch_size=8, device="cpu"))
+        _WARM["kernels"] = True
+    except Exception:  # noqa: BLE001 - a warm-up that fails only means the first training warms up instead
+        return
 
 
 @st.cache_resource(show_spinner=False)
@@ -62,47 +310,12 @@ def device_label() -> str:
     return "CPU"
 
 
-class ModelStore:
-    """A bounded LRU of trained models with one lock per key, so one training serves many sessions."""
-
-    def __init__(self, max_entries: int) -> None:
-        self.max_entries = max_entries
-        self._items: OrderedDict[Hashable, Any] = OrderedDict()
-        self._lock = threading.Lock()
-        self._key_locks: dict[Hashable, threading.Lock] = {}
-
-    def get(self, key: Hashable) -> Any | None:
-        with self._lock:
-            if key not in self._items:
-                return None
-            self._items.move_to_end(key)
-            return self._items[key]
-
-    def get_or_create(self, key: Hashable, create: Callable[[], Any]) -> tuple[Any, bool]:
-        """The value for `key` and whether it came from the store; `create()` runs at most once per key."""
-        with self._lock:
-            key_lock = self._key_locks.setdefault(key, threading.Lock())
-        with key_lock:
-            found = self.get(key)
-            if found is not None:
-                return found, True
-            value = create()
-            with self._lock:
-                self._items[key] = value
-                self._items.move_to_end(key)
-                while len(self._items) > self.max_entries:
-                    evicted, _ = self._items.popitem(last=False)
-                    self._key_locks.pop(evicted, None)
-            return value, False
-
-    def __len__(self) -> int:
-        return len(self._items)
+# ---- training -----------------------------------------------------------------------------------------
 
 
-@st.cache_resource(show_spinner=False)
-def model_store() -> ModelStore:
-    """The server's one model store (cleared with `st.cache_resource.clear()`)."""
-    return ModelStore(MAX_MODELS)
+def stored(fingerprint: str, split_key: Hashable, config: TrainConfig) -> TrainResult | None:
+    """The model already trained for this data, split and config, if the store still has it."""
+    return model_store().get((fingerprint, split_key, config), session_id())
 
 
 def train(
@@ -111,15 +324,63 @@ def train(
     split_key: Hashable,
     config: TrainConfig,
     on_epoch: Callable[[EpochStats], bool | None] | None = None,
+    on_wait: Callable[[Job, TrainingPool], None] | None = None,
 ) -> tuple[TrainResult, bool]:
-    """Train `config` on the split, or return the stored model for the same data, split and config.
+    """Train `config` on the split through the pool, or return the stored model for the same data, split
+    and config. Blocks the calling page; `on_epoch(stats)` and `on_wait(job, pool)` (while queued) run on
+    the caller's thread, so they may draw.
 
-    Returns the result and True when it came from the cache.
+    Returns the result and True when it came from the cache. Raises `TrainingCancelled` when every
+    session waiting for it cancelled, and whatever training raised.
     """
     from collab.training import train as train_model
 
-    def create() -> TrainResult:
-        result = train_model(data_split.train, data_split.valid, config, on_epoch=on_epoch)
-        return dataclasses.replace(result, dataset=fingerprint)  # saved with the model, checked on upload
+    key = (fingerprint, split_key, config)
+    session = session_id()
+    store = model_store()
+    found = store.get(key, session)
+    if found is not None:
+        return found, True
 
-    return model_store().get_or_create((fingerprint, split_key, config), create)
+    def run(job: Job) -> tuple[TrainResult, bool]:
+        def create() -> TrainResult:
+            result = train_model(data_split.train, data_split.valid, config, on_epoch=job.record)
+            return dataclasses.replace(result, dataset=fingerprint)  # saved with the model, checked on upload
+
+        return store.get_or_create(key, create, session)
+
+    janitor()
+    pool = training_pool()
+    job = pool.submit(key, run, session)
+    seen = 0
+    try:
+        while True:
+            finished = job.wait(POLL_SECONDS)
+            if on_epoch is not None:
+                while seen < len(job.history):
+                    on_epoch(job.history[seen])
+                    seen += 1
+            if finished:
+                break
+            if on_wait is not None and job.state == "queued":
+                on_wait(job, pool)
+    except BaseException:
+        # the page was stopped (a click elsewhere, the tab closed): the job stays for other waiters;
+        # a session that no longer waits leaves it, so an orphaned job leaves the line
+        if not job.finished and not session_alive(session):
+            pool.cancel(job, session)
+        raise
+    if job.error is not None:
+        raise job.error
+    result, from_store = job.result
+    for other in job.sessions:
+        store.get(key, other)  # every session that waited owns the stored model
+    return result, from_store
+
+
+def cancel(job: Job) -> None:
+    """This session stops waiting for `job` (a Cancel button's callback)."""
+    training_pool().cancel(job, session_id())
+
+
+__all__ = ["ByteStore", "ModelStore", "TrainingCancelled", "cancel", "nbytes", "stored", "train"]

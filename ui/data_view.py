@@ -8,7 +8,7 @@ import streamlit as st
 
 from collab.data import DataError, Ratings
 from collab.plots import data as data_plots
-from ui import cached, state
+from ui import cached, state, text
 from ui.messages import say
 
 MOVIELENS = {
@@ -17,13 +17,14 @@ MOVIELENS = {
     "1m": "MovieLens 1M (1,000,209 ratings, 6 MB)",
 }
 NONE = "(none)"
+MAPPED_FILE = "data_mapped_file"  # the upload whose columns the mapping boxes show
 
 
 def use(ratings: Ratings, source: str) -> None:
     """Make `ratings` current and say so on the next run."""
     state.set_ratings(ratings, source)
     state.flash(
-        f"Loaded {source}: {ratings.n_ratings:,} ratings, {ratings.n_users:,} users, {ratings.n_items:,} items."
+        f"Loaded {text.md(source)}: {ratings.n_ratings:,} ratings, {ratings.n_users:,} users, {ratings.n_items:,} items."
     )
     st.rerun()
 
@@ -84,12 +85,20 @@ AUTO_ID = "auto: the column matching the ratings' item ids"
 
 
 def upload_source() -> None:
+    from collab import budget
     from collab.sources import read_items, read_ratings, sniff_ratings
 
+    limits = budget.current()
     upload = st.file_uploader(
         "Ratings file (CSV, TSV, '::'-separated, Netflix Prize blocks, a user x item matrix, JSON lines or Parquet)",
         type=["csv", "tsv", "txt", "dat", "data", "json", "jsonl", "parquet"],
         key="data_upload",
+        max_upload_size=limits.upload_mb,  # the browser refuses what the core would (collab.budget)
+        help=(
+            f"Up to {limits.upload_mb:,} MB (about {limits.upload_ratings:,} ratings) on this server: its memory "
+            f"budget is {limits.memory_mb:,} MB. For bigger files use the collab library in Python "
+            "(read_ratings(path)) on a machine with more memory."
+        ),
     )
     items_upload = st.file_uploader(
         "Optional items file for titles and genres (MovieLens movies.csv, movies.dat, u.item, or a CSV with an id "
@@ -107,7 +116,7 @@ def upload_source() -> None:
     try:
         sniff = sniff_ratings(io.BytesIO(raw), **reading)
     except DataError as error:
-        st.error(f"**{upload.name}**: {say(error)}", icon=":material/error:")
+        st.error(f"**{text.md(upload.name)}**: {say(error)}", icon=":material/error:")
         return
     st.markdown(detected_text(sniff))
     st.dataframe(sniff.preview, hide_index=True, key="data_preview")
@@ -121,6 +130,13 @@ def upload_source() -> None:
         "rating": sniff.rating_col,
         "timestamp": sniff.timestamp_col,
     }
+    # a new file: forget the previous file's column choices, so this file's detected columns apply
+    # (kept choices would hide, say, a detected timestamp behind a stale "(none)")
+    file_token = (upload.name, upload.size, getattr(upload, "file_id", ""))
+    if st.session_state.get(MAPPED_FILE) != file_token:
+        for role in ("user", "item", "rating", "timestamp"):
+            st.session_state.pop(f"data_map_{role}", None)
+        st.session_state[MAPPED_FILE] = file_token
     mapping = (
         column_mapping(list(sniff.columns), detected) if sniff.layout != "wide" else dict.fromkeys(detected)
     )
@@ -151,7 +167,7 @@ def upload_source() -> None:
                 name=upload.name,
             )
         except DataError as error:
-            st.error(f"**Could not load {upload.name}.** {say(error)}", icon=":material/error:")
+            st.error(f"**Could not load {text.md(upload.name)}.** {say(error)}", icon=":material/error:")
             st.caption("The dataset you had before is still loaded.")
             return
         if items_upload is not None:
@@ -161,7 +177,8 @@ def upload_source() -> None:
                 )
             except DataError as error:
                 st.error(
-                    f"**Could not use the items file {items_upload.name}** (the ratings file {upload.name} is "
+                    f"**Could not use the items file {text.md(items_upload.name)}** (the ratings file "
+                    f"{text.md(upload.name)} is "
                     f"fine). {say(error)}",
                     icon=":material/error:",
                 )

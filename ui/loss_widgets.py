@@ -13,6 +13,7 @@ import streamlit as st
 
 from collab import losses
 from collab.plots import losses as loss_plots
+from ui import url_state
 
 ERROR_ICON = ":material/error:"
 MULTILABEL_EXAMPLE = pd.DataFrame(
@@ -46,6 +47,7 @@ def _agreement(ours: float, theirs: float, agrees: bool, what: str) -> None:
 
 def multiclass_section() -> None:
     """Softmax and cross-entropy for one example: editable logits, every step, temperature, stability, gradient."""
+    url_state.seed("loss_preset", next(iter(losses.PRESETS)))  # sticky: kept when you leave the page
     key = st.radio(
         "Start from",
         list(losses.PRESETS),
@@ -53,6 +55,7 @@ def multiclass_section() -> None:
         horizontal=True,
         key="loss_preset",
     )
+    url_state.save("loss_preset")
     preset = losses.PRESETS[key]
     choice = (
         key  # the target and T widgets are per preset (and per fastbook image), so each starts from its own

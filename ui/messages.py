@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from collab.data import worded
+from ui import text
 
 CONTROLS: dict[str, str] = {
     "user_col": "the **User column** box",
@@ -29,5 +30,6 @@ CONTROLS: dict[str, str] = {
 
 
 def say(message: object) -> str:
-    """A library message (str, `Message` or `DataError`) in the app's words."""
-    return worded(message, CONTROLS)
+    """A library message (str, `Message` or `DataError`) in the app's words, its text shown literally
+    (Markdown-escaped: it quotes ids and column names from the file); the controls' names stay bold."""
+    return worded(message, CONTROLS, text.md)

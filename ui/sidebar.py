@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from ui import cached, state
+from ui import cached, state, text
 
 
 def status(container: DeltaGenerator) -> None:
@@ -14,13 +14,15 @@ def status(container: DeltaGenerator) -> None:
         data = state.ratings()
         st.markdown("**Dataset**")
         st.caption(
-            f"{state.dataset_source()}  \n{data.n_ratings:,} ratings · {data.n_users:,} users · {data.n_items:,} items"
+            f"{text.md(state.dataset_source())}  \n{data.n_ratings:,} ratings · {data.n_users:,} users · {data.n_items:,} items"
         )
         st.markdown("**Model**")
         result = state.result()
         if result is None:
             st.caption("None trained yet: open **Train**.")
         else:
-            st.caption(f"{result.config.describe()}  \nvalid RMSE **{result.metrics['rmse']:.4f}**")
+            st.caption(
+                f"{result.config.describe(data.n_users, data.n_items)}  \nvalid RMSE **{result.metrics['rmse']:.4f}**"
+            )
         st.markdown("**Device**")
-        st.caption(cached.device_label())
+        st.caption(cached.device_label_if_ready())

@@ -11,6 +11,7 @@ from ui import cached
 
 if TYPE_CHECKING:
     from collab.blend import BlendResult
+    from collab.config import TrainConfig
     from collab.data import Ratings, Split
     from collab.training import TrainResult
 
@@ -53,6 +54,9 @@ class RunRecord:
     seconds: float
     cached: bool
     dataset: str
+    config: TrainConfig | None = None  # the settings, for the table's columns (None for a blend)
+    source: str = "Train"  # what trained it: Train, the sweep, a preset, the blend
+    size: str = ""  # what the model really sized its tables by (factors, the NN's embedding widths, none)
     mean_rmse: float = float("nan")  # predict-the-mean RMSE on the same validation set
 
 

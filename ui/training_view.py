@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 import time
 from typing import TYPE_CHECKING
 
@@ -16,24 +17,54 @@ from collab.metrics import find_overfit_epoch
 from collab.plots import training as training_plots
 from ui import cached, state
 from ui.messages import say
+from ui.pool import Job, TrainingCancelled, TrainingPool
 
 if TYPE_CHECKING:
     from collab.training import EpochStats, TrainResult
 
 SWEEP_DECAYS = (0.1, 0.01, 0.001, 0.0)
+# validation loss must end 1% above its best to be called overfitting: a rise the chart shows
+OVERFIT_RISE = 0.01
 _LIVE_KEYS = itertools.count()
 
 
 class LiveProgress:
-    """A progress bar and a loss chart owned by the page, updated from `on_epoch` during training."""
+    """A progress bar, a Cancel button and a loss chart owned by the page, updated while the training
+    waits in the pool's line (`waiting`) and from `on_epoch` while it runs. The chart is redrawn at
+    most every `CHART_SECONDS`, so a long training costs one figure per interval, not one per epoch."""
+
+    CHART_SECONDS = 0.5
 
     def __init__(self, label: str, oracle_rmse: float | None = None) -> None:
         self.label = label
         self.oracle_rmse = oracle_rmse
         self.bar = st.progress(0.0, text=f"{label}: starting…")
+        self.cancel_slot = st.empty()
         self.chart = st.empty()
         self.history: list[EpochStats] = []
         self.started = time.perf_counter()
+        self.drawn = 0.0
+        self.job: Job | None = None
+
+    def waiting(self, job: Job, pool: TrainingPool) -> None:
+        """Queued: the place in the line, an estimate, and a Cancel button."""
+        if self.job is not job:
+            self.job = job
+            self.cancel_slot.button(
+                "Cancel", key=f"train_cancel_{next(_LIVE_KEYS)}", icon=":material/cancel:",
+                on_click=_cancelled, args=(job,), help="Leave the line; trainings already done stay cached.",
+            )  # fmt: skip
+        place, busy = pool.position(job), pool.snapshot()
+        self.started = time.perf_counter()  # the estimate of time left counts from the start of training
+        if place:
+            self.bar.progress(
+                0.0,
+                text=(
+                    f"{self.label}: waiting, number {place} in line ({busy['running']} training now on "
+                    f"{busy['workers']} worker{'s' if busy['workers'] > 1 else ''}) · about "
+                    f"{pool.estimate(job):.0f} s until done"
+                ),
+            )
 
     def __call__(self, stats: EpochStats) -> None:
         self.history.append(stats)
@@ -46,6 +77,10 @@ class LiveProgress:
                 f"valid loss {stats.valid_loss:.4f} · about {left:.1f} s left"
             ),
         )
+        now = time.perf_counter()
+        if stats.epoch < stats.epochs and now - self.drawn < self.CHART_SECONDS:
+            return
+        self.drawn = now
         # a fresh key per update: two runs of one script (a sweep) can draw identical figures
         self.chart.plotly_chart(
             training_plots.loss_figure(self.history, oracle_rmse=self.oracle_rmse),
@@ -54,7 +89,13 @@ class LiveProgress:
 
     def clear(self) -> None:
         self.bar.empty()
+        self.cancel_slot.empty()
         self.chart.empty()
+
+
+def _cancelled(job: Job) -> None:
+    cached.cancel(job)
+    st.toast("Training cancelled: you left the line.", icon=":material/cancel:")
 
 
 def oracle_rmse() -> float | None:
@@ -63,33 +104,92 @@ def oracle_rmse() -> float | None:
     return None if truth is None else float(truth.oracle_rmse)
 
 
-def train_and_record(config: TrainConfig, label: str = "Training") -> tuple[TrainResult, bool]:
-    """Train (or fetch from the cache) on the current split, make it the current model, log the run."""
+def floor_for(config: TrainConfig) -> float | None:
+    """The noise floor to draw on this model's loss chart: an MSE, so not on the classifier's cross-entropy."""
+    return None if config.model == "classifier" else oracle_rmse()
+
+
+def train_and_record(
+    config: TrainConfig, label: str = "Training", make_current: bool = True, source: str = "Train"
+) -> tuple[TrainResult, bool]:
+    """Train (or fetch from the cache) on the current split, log the run, and (unless `make_current`
+    is False, as in the sweep) make it the current model."""
     data = state.ratings()
     params = state.split_params()
-    progress = LiveProgress(label, oracle_rmse())
-    result, from_cache = cached.train(state.split(), data.fingerprint, params, config, on_epoch=progress)
+    progress = LiveProgress(label, floor_for(config))
+    try:
+        result, from_cache = cached.train(
+            state.split(), data.fingerprint, params, config, on_epoch=progress, on_wait=progress.waiting
+        )
+    except TrainingCancelled:
+        progress.clear()
+        st.info(f"{label}: cancelled.", icon=":material/cancel:")
+        st.stop()
     progress.clear()
-    state.set_result(result, params)
+    if make_current:
+        state.set_result(result, params)
+    record(result, from_cache, source)
+    return result, from_cache
+
+
+def record(result: TrainResult, from_cache: bool, source: str = "Train") -> None:
+    """Add a run to the session's run table."""
+    config = result.config
+    data = state.ratings()
     state.add_run(
         state.RunRecord(
             model=MODEL_LABELS[config.model],
-            summary=config.describe(),
+            summary=config.describe(data.n_users, data.n_items),
             rmse=float(result.metrics["rmse"]),
             mae=float(result.metrics["mae"]),
             seconds=0.0 if from_cache else float(result.seconds),
             cached=from_cache,
             dataset=state.dataset_source(),
             mean_rmse=float(result.metrics.get("global_mean_rmse", float("nan"))),
+            config=config,
+            source=source,
+            size=short_size(config, data.n_users, data.n_items),
         )
     )
-    return result, from_cache
 
 
-def results_panel(result: TrainResult) -> None:
-    """Loss curves, metrics, the overfitting marker and the run table."""
-    overfit = find_overfit_epoch(result.history)
-    oracle = oracle_rmse()
+def short_size(config: TrainConfig, n_users: int, n_items: int) -> str:
+    """A short column value for what the model is sized by."""
+    if config.model == "nn":
+        from collab.models import embedding_size
+
+        return f"emb {embedding_size(n_users)}/{embedding_size(n_items)}, hidden {config.hidden[0]}"
+    if config.model == "autorec":
+        return f"{config.n_factors} hidden"
+    return config.size_phrase()
+
+
+def serve_stored(config: TrainConfig) -> TrainResult | None:
+    """After a reload: when there is no current model and this exact setup is in the model store (it
+    finished in the background, or another session trained it), make it current and return it."""
+    if state.result() is not None:
+        return None
+    data = state.ratings()
+    params = state.split_params()
+    found = cached.stored(data.fingerprint, params, config)
+    if found is not None:
+        state.set_result(found, params)
+    return found
+
+
+def results_panel(result: TrainResult, knobs: TrainConfig | None = None) -> None:
+    """Which model this is, its loss curves, metrics and the overfitting marker. When the knobs (`knobs`)
+    show other settings than the current model's, say so: the panel always describes the model it shows."""
+    data = state.ratings()
+    st.markdown(f"**Current model:** {result.config.describe(data.n_users, data.n_items)}")
+    if knobs is not None and dataclasses.replace(knobs, device=result.config.device) != dataclasses.replace(
+        result.config, amp=knobs.amp
+    ):
+        st.caption(
+            "The knobs above show other settings than this model's: press **Train** to train what they show."
+        )
+    overfit = find_overfit_epoch(result.history, tolerance=OVERFIT_RISE)
+    oracle = floor_for(result.config)
     cols = st.columns(4)
     cols[0].metric("Validation RMSE", f"{result.metrics['rmse']:.4f}")
     cols[1].metric("Validation MAE", f"{result.metrics['mae']:.4f}")
@@ -102,6 +202,8 @@ def results_panel(result: TrainResult) -> None:
     how = f"on {result.device}" + (f", {result.optimizer}" if result.optimizer else "")
     cols[3].metric("Training time", f"{result.seconds:.2f} s", help=how)
     mean_baseline(result)
+    for note in result.notes:  # e.g. the compiled kernels were off (no writable disk for their cache)
+        st.info(note, icon=":material/info:")
     st.plotly_chart(
         epochs_title(
             training_plots.loss_figure(result.history, oracle_rmse=oracle, overfit_epoch=overfit), result
@@ -109,8 +211,11 @@ def results_panel(result: TrainResult) -> None:
         key="train_loss_chart",
     )
     if overfit is not None:
+        valid = [h.valid_loss for h in result.history]
+        rise = valid[-1] / valid[overfit - 1] - 1
         st.warning(
-            f"**Overfitting from epoch {overfit}.** Training loss keeps falling but validation loss turns up: "
+            f"**Overfitting from epoch {overfit}.** Validation loss ends {rise:.1%} above its best (the marker "
+            f"needs a rise of {OVERFIT_RISE:.0%}) while training loss keeps falling: "
             "the model is memorising the training ratings instead of learning what generalises. "
             + (
                 "Raise the L2 penalty, use fewer hidden units or fewer rounds."
@@ -189,38 +294,62 @@ def validation_ok() -> bool:
     return False
 
 
+def run_rows(runs: list[state.RunRecord]) -> pd.DataFrame:
+    """The run table, newest first: the settings in their own short columns, so none is cut off."""
+    rows = []
+    for run in reversed(runs):
+        config = run.config
+        row = {"model": run.model, "from": run.source}
+        if config is None:
+            row |= {"size": run.summary}
+        else:
+            batch_like = config.model != "autorec"
+            row |= {
+                "size": run.size or config.size_phrase(),
+                "epochs": config.epochs,
+                "batch": f"{config.batch_size}"
+                + (f" x {config.accum_steps}" if config.accum_steps > 1 else "")
+                if batch_like
+                else "all",
+                "lr": f"{config.lr:g}" if batch_like else "L-BFGS",
+                "wd": f"{config.weight_decay:g}",
+                "seed": config.seed,
+            }
+        row |= {
+            "valid RMSE": run.rmse,
+            "mean RMSE": run.mean_rmse,
+            "valid MAE": run.mae,
+            "seconds": run.seconds,
+            "cached": run.cached,
+            "dataset": run.dataset,
+            "settings": run.summary,
+        }
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def runs_table() -> None:
     """Every run of this session, newest first."""
     runs = state.runs()
     if not runs:
         return
     st.subheader("Runs in this session")
-    frame = pd.DataFrame(
-        [
-            {
-                "model": run.model,
-                "settings": run.summary,
-                "valid RMSE": run.rmse,
-                "mean RMSE": run.mean_rmse,
-                "valid MAE": run.mae,
-                "seconds": run.seconds,
-                "from cache": run.cached,
-                "dataset": run.dataset,
-            }
-            for run in reversed(runs)
-        ]
-    )
     st.dataframe(
-        frame,
+        run_rows(runs),
         hide_index=True,
         width="stretch",
         column_config={
-            "valid RMSE": st.column_config.NumberColumn(format="%.4f"),
+            "model": st.column_config.TextColumn("model", width="medium"),
+            "size": st.column_config.TextColumn("size", width="small"),
+            "valid RMSE": st.column_config.NumberColumn(format="%.4f", width="small"),
             "mean RMSE": st.column_config.NumberColumn(
-                format="%.4f", help="Predict-the-mean RMSE on the same validation set: a model must beat it"
+                format="%.4f",
+                width="small",
+                help="Predict-the-mean RMSE on the same validation set: a model must beat it",
             ),
-            "valid MAE": st.column_config.NumberColumn(format="%.4f"),
-            "seconds": st.column_config.NumberColumn(format="%.2f"),
+            "valid MAE": st.column_config.NumberColumn(format="%.4f", width="small"),
+            "seconds": st.column_config.NumberColumn(format="%.2f", width="small"),
+            "settings": st.column_config.TextColumn("full settings", width="large"),
         },
         key="train_runs_table",
     )
@@ -259,11 +388,17 @@ def cost_panel(config: TrainConfig) -> bool:
         )
         st.caption(f"About **{_mb(memory.total_bytes)}** in all while training.")
         return True
+    n_train = state.split().train.n_ratings
+    steps = math.ceil(n_train / config.effective_batch) if n_train else 0
     cols = st.columns(5)
     cols[0].metric(
         "Effective batch",
         f"{config.effective_batch:,}",
-        help="batch size x accumulation steps: ratings per update",
+        delta=f"{steps:,} step{'s' if steps != 1 else ''} per epoch",
+        delta_color="off",
+        delta_arrow="off",
+        help=f"batch size x accumulation steps: ratings per optimizer update. {n_train:,} training ratings "
+        f"/ {config.effective_batch:,} = {steps:,} optimizer steps per epoch.",
     )
     cols[1].metric(
         "Parameters", _mb(memory.parameter_bytes), help=f"{memory.n_parameters:,} numbers in float32"
@@ -279,6 +414,14 @@ def cost_panel(config: TrainConfig) -> bool:
         f"About **{_mb(memory.total_bytes)}** in all while training. More factors mean more parameters, and "
         "every parameter also needs a gradient and two optimizer numbers: more memory, on a GPU too."
     )
+    if n_train and config.effective_batch > n_train:
+        st.warning(
+            f"**The effective batch ({config.effective_batch:,} = batch size {config.batch_size:,} x "
+            f"{config.accum_steps} accumulation steps) is larger than the training set ({n_train:,} ratings)**: "
+            f"one optimizer step per epoch, {config.epochs} in all, so the loss will barely move. Lower the "
+            "batch size or the accumulation steps.",
+            icon=":material/warning:",
+        )
     return True
 
 
@@ -302,11 +445,16 @@ def sweep_section(config: TrainConfig) -> None:
         + ", ".join(f"{wd:g}" for wd in decays)
         + " and compare the validation curves: too little decay overfits, too much underfits."
     )
+    st.caption(
+        "The sweep does not change the current model; pick a member below to make it current (the knobs follow)."
+    )
     if st.button("Run the sweep", key="train_sweep_button", icon=":material/stacked_line_chart:"):
         results = {}
         for wd in decays:
             variant = dataclasses.replace(config, weight_decay=wd)
-            results[wd], _ = train_and_record(variant, label=f"weight decay {wd:g}")
+            results[wd], _ = train_and_record(
+                variant, label=f"weight decay {wd:g}", make_current=False, source="sweep"
+            )
         state.set_sweep(results)
     sweep = state.sweep()
     if sweep:
@@ -316,6 +464,30 @@ def sweep_section(config: TrainConfig) -> None:
         )
         best = min(sweep, key=lambda wd: sweep[wd].metrics["rmse"])
         st.success(f"Lowest validation RMSE: weight decay {best:g} ({sweep[best].metrics['rmse']:.4f}).")
+        cols = st.columns([2, 1], vertical_alignment="bottom")
+        choices = sorted(sweep, reverse=True)
+        pick = cols[0].selectbox(
+            "Sweep member", choices, index=choices.index(best), key="train_sweep_pick",
+            format_func=lambda wd: f"weight decay {wd:g}: valid RMSE {sweep[wd].metrics['rmse']:.4f}",
+        )  # fmt: skip
+        cols[1].button(
+            "Make it the current model", key="train_sweep_use", on_click=use_sweep_member, args=(pick,),
+            icon=":material/check:",
+        )  # fmt: skip
+
+
+def use_sweep_member(wd: float) -> None:
+    """Callback: a sweep member becomes the current model, and the knobs show its settings."""
+    from ui import url_state
+
+    member = (state.sweep() or {}).get(wd)
+    if member is None:
+        return
+    state.set_result(member)
+    url_state.set_knobs(url_state.config_knobs(member.config))
+    state.flash(
+        f"The sweep's weight decay {wd:g} model is now the current model; the knobs show its settings."
+    )
 
 
 def accumulation_lab(config: TrainConfig) -> None:

@@ -6,19 +6,16 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from collab.config import MODEL_LABELS, PRESETS, TrainConfig, auto_epochs
-from ui import cached, state
+from collab.config import MODEL_LABELS, TrainConfig, auto_epochs
+from ui import cached, state, url_state
 
 if TYPE_CHECKING:
     from collab.data import Ratings
 
-WEIGHT_DECAYS = [0.0, 0.001, 0.01, 0.1, 0.3, 0.7, 1.0, 3.0]
-LEARNING_RATES = [1e-4, 3e-4, 1e-3, 3e-3, 5e-3, 1e-2, 2e-2, 3e-2, 5e-2, 1e-1]
-SPLIT_METHODS = {
-    "random": "Random ratings",
-    "by_time": "Latest ratings (by time)",
-    "by_user": "A share of each user's ratings",
-}
+WEIGHT_DECAYS = url_state.WEIGHT_DECAYS
+LEARNING_RATES = url_state.LEARNING_RATES
+SPLIT_METHODS = url_state.SPLIT_METHODS
+PRESET_BUTTONS = {"default": "Our tuned default", "fastbook": "fastbook's settings"}
 BATCH_HELP = (
     "How many ratings go into one forward pass. It moves in steps of 8 because GPUs and vector "
     "units work in blocks of 8: a batch of 100 costs the same as one of 104, so the core only "
@@ -41,60 +38,103 @@ def _nearest(options: list[float], value: float) -> float:
 
 
 def split_form() -> state.SplitParams:
-    """Validation share, split method and seed; stored in session state and returned."""
-    current = state.split_params()
+    """Validation share, split method and seed; stored in session state (and the URL) and returned."""
     data = state.ratings()
     methods = [m for m in SPLIT_METHODS if m != "by_time" or data.timestamps is not None]
+    for key in ("train_valid_pct", "train_split_method", "train_seed"):
+        url_state.seed(key)
+    if st.session_state.get("train_split_method") not in methods:
+        st.session_state["train_split_method"] = methods[0]
     cols = st.columns(3)
     valid_pct = cols[0].slider(
-        "Validation share", 0.05, 0.5, float(current.valid_pct), 0.05, key="train_valid_pct",
+        "Validation share", 0.05, 0.5, step=0.05, key="train_valid_pct",
         help="Ratings held out to measure how well the model predicts ratings it has not seen.",
     )  # fmt: skip
-    method = cols[1].selectbox(
-        "Split", methods, index=methods.index(current.method) if current.method in methods else 0,
-        format_func=SPLIT_METHODS.get, key="train_split_method",
-    )  # fmt: skip
-    seed = cols[2].number_input("Seed", 0, 1_000_000, int(current.seed), key="train_seed")
+    method = cols[1].selectbox("Split", methods, format_func=SPLIT_METHODS.get, key="train_split_method")
+    seed = cols[2].number_input("Seed", 0, 1_000_000, key="train_seed")
+    url_state.save("train_valid_pct", "train_split_method", "train_seed")
     params = state.SplitParams(valid_pct=round(float(valid_pct), 2), seed=int(seed), method=method)
     state.set_split_params(params)
     return params
 
 
+def preset_buttons() -> None:
+    """One click to the lesson's own settings or to our tuned default (the knobs move; press Train)."""
+    cols = st.columns(len(PRESET_BUTTONS) + 1, vertical_alignment="center")
+    for col, (name, label) in zip(cols, PRESET_BUTTONS.items(), strict=False):
+        col.button(
+            label, key=f"train_preset_{name}", on_click=url_state.apply_preset, args=(name,),
+            icon=":material/tune:", width="stretch", help=PRESET_HELP[name],
+        )  # fmt: skip
+    cols[-1].caption("Sets the knobs below; press **Train** to train them. Both land in **All runs**.")
+
+
+PRESET_HELP = {
+    "default": "64 factors, weight decay 0.7, lr 0.01, batch 512, 5 epochs: tuned on MovieLens 100K.",
+    "fastbook": "The lesson's learn.fit_one_cycle(5, 5e-3, wd=0.1) with 50 factors and batch 64.",
+}
+
+
+def factors_note(model: str, data: Ratings, hidden: int, dropout: float) -> str | None:
+    """What a model really uses instead of the factors slider, or None when it uses the slider."""
+    if model == "bias":
+        return "Biases only: one number per user and per item, no factors (the slider does not apply)."
+    if model == "nn":
+        from collab.models import embedding_size
+
+        return (
+            f"The neural net sizes its own embeddings by fastai's rule min(600, round(1.6 n^0.56)): "
+            f"**{embedding_size(data.n_users)}** per user and **{embedding_size(data.n_items)}** per item "
+            f"here, then {hidden} hidden units with dropout {dropout:g} (the slider does not apply)."
+        )
+    return None
+
+
+TRAIN_KEYS = (
+    "train_model", "train_n_factors", "train_wd", "train_batch_size", "train_accum", "train_lr",
+    "train_epochs", "train_schedule", "train_decay_biases", "train_device", "train_amp", "train_hidden",
+    "train_dropout",
+)  # fmt: skip
+
+
 def train_config_form(data: Ratings) -> TrainConfig:
-    """Every training knob of the lesson; returns a validated TrainConfig (seeded like the split)."""
-    default = TrainConfig()
+    """Every training knob of the lesson; returns a validated TrainConfig (seeded like the split).
+
+    The knobs are sticky: they keep their values when you leave the page and come back, and they
+    are written to the URL, so a link (or a reload) opens the same settings."""
+    for key in TRAIN_KEYS:
+        url_state.seed(key)
     models = list(MODEL_LABELS)
     model = st.selectbox("Model", models, format_func=MODEL_LABELS.get, key="train_model")
     if model == "autorec":
-        return autorec_form()
+        config = autorec_form()
+        url_state.save(*TRAIN_KEYS, *AUTOREC_KEYS)
+        return config
+    devices = ["auto", "cpu"] + [d for d in ("cuda", "mps") if d in cached.device_label().lower()]
+    if st.session_state.get("train_device") not in devices:
+        st.session_state["train_device"] = "auto"
     cols = st.columns(3)
     with cols[0]:
         n_factors = st.slider(
-            "Latent factors", 1, 200, default.n_factors, key="train_n_factors", disabled=model == "bias",
+            "Latent factors", 1, 200, key="train_n_factors", disabled=model in ("bias", "nn"),
             help="The length of each user and item vector. More factors can capture more, need more data, "
             "and cost more memory.",
         )  # fmt: skip
         weight_decay = st.select_slider(
-            "Weight decay", WEIGHT_DECAYS, value=_nearest(WEIGHT_DECAYS, default.weight_decay),
-            format_func=lambda v: f"{v:g}", key="train_wd", help=WD_HELP,
+            "Weight decay", WEIGHT_DECAYS, format_func=lambda v: f"{v:g}", key="train_wd", help=WD_HELP,
         )  # fmt: skip
     with cols[1]:
-        batch_size = st.slider(
-            "Batch size", 8, 4096, default.batch_size, step=8, key="train_batch_size", help=BATCH_HELP
-        )
+        batch_size = st.slider("Batch size", 8, 4096, step=8, key="train_batch_size", help=BATCH_HELP)
         if batch_size % 8:  # the slider moves in 8s; a value typed around it is snapped, with the reason
             low = max(8, int(batch_size) // 8 * 8)
             st.warning(
                 f"Batch size must be a multiple of 8: {batch_size} is not, so {low} is used (or pick {low + 8})."
             )
             batch_size = low
-        accum_steps = st.slider(
-            "Gradient-accumulation steps", 1, 16, default.accum_steps, key="train_accum", help=ACCUM_HELP
-        )
+        accum_steps = st.slider("Gradient-accumulation steps", 1, 16, key="train_accum", help=ACCUM_HELP)
     with cols[2]:
         lr = st.select_slider(
-            "Learning rate (log scale)", LEARNING_RATES, value=_nearest(LEARNING_RATES, default.lr),
-            format_func=lambda v: f"{v:g}", key="train_lr",
+            "Learning rate (log scale)", LEARNING_RATES, format_func=lambda v: f"{v:g}", key="train_lr",
             help="Peak learning rate of the one-cycle schedule: it warms up to this value, then anneals.",
         )  # fmt: skip
         epochs = epochs_control(state.split().train.n_ratings, int(batch_size) * int(accum_steps))
@@ -104,21 +144,21 @@ def train_config_form(data: Ratings) -> TrainConfig:
             "Schedule", ["one_cycle", "constant"], key="train_schedule",
             format_func={"one_cycle": "One cycle", "constant": "Constant"}.get,
         )  # fmt: skip
-        decay_biases = more[0].checkbox(
-            "Decay the biases too", default.decay_biases, key="train_decay_biases"
-        )
-        devices = ["auto", "cpu"] + [d for d in ("cuda", "mps") if d in cached.device_label().lower()]
+        decay_biases = more[0].checkbox("Decay the biases too", key="train_decay_biases")
         device = more[1].selectbox(
             "Device", devices, key="train_device", help=f"auto = {cached.device_label()}"
         )
         amp = more[1].checkbox(
             "Mixed precision (bf16, CUDA only)",
-            False,
             key="train_amp",
             disabled="CUDA" not in cached.device_label(),
         )
-        hidden = more[2].slider("Hidden units (neural net)", 8, 512, default.hidden[0], 8, key="train_hidden")
-        dropout = more[2].slider("Dropout (neural net)", 0.0, 0.8, default.dropout, 0.05, key="train_dropout")
+        hidden = more[2].slider("Hidden units (neural net)", 8, 512, step=8, key="train_hidden")
+        dropout = more[2].slider("Dropout (neural net)", 0.0, 0.8, step=0.05, key="train_dropout")
+    note = factors_note(model, data, int(hidden), float(dropout))
+    if note:
+        st.caption(note)
+    url_state.save(*TRAIN_KEYS)
     return TrainConfig(
         model=model,
         n_factors=int(n_factors),
@@ -145,7 +185,7 @@ def epochs_control(n_train: int, effective_batch: int) -> int:
     """The Epochs slider and its "auto" box: auto sizes the epochs to the data (`auto_epochs`: 5 for
     MovieLens-sized sets, up to 30 for a few thousand ratings); moving the slider turns auto off."""
     auto = auto_epochs(n_train, effective_batch)
-    st.session_state.setdefault("train_epochs_auto", True)
+    url_state.seed("train_epochs_auto", True)  # sticky like the other knobs; a preset or a link turns it off
     if st.session_state["train_epochs_auto"]:
         st.session_state["train_epochs"] = auto
     else:
@@ -159,16 +199,19 @@ def epochs_control(n_train: int, effective_batch: int) -> int:
         help="Enough epochs for about 150 optimizer steps: 5 on MovieLens 100K and larger, up to 30 on a few "
         "thousand ratings.",
     )  # fmt: skip
+    url_state.save("train_epochs_auto")
     return int(epochs)
 
 
-AUTOREC_L2 = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02]
+AUTOREC_L2 = url_state.AUTOREC_L2
+AUTOREC_KEYS = ("train_autorec_hidden", "train_autorec_l2", "train_autorec_rounds")
 
 
 def autorec_form() -> TrainConfig:
     """The autoencoder's own knobs: it trains full batch with L-BFGS, so batch, accumulation, learning
     rate and schedule do not apply."""
-    preset = PRESETS["autorec"]
+    for key in AUTOREC_KEYS:
+        url_state.seed(key)
     st.caption(
         "Each item is its column of ratings from every user; the network squeezes it into a short code and "
         "rebuilds the column, blanks included: the rebuilt blanks are the predictions. It trains on all "
@@ -176,16 +219,14 @@ def autorec_form() -> TrainConfig:
     )
     cols = st.columns(3)
     hidden = cols[0].slider(
-        "Hidden units (code length)", 50, 1000, preset.n_factors, 50, key="train_autorec_hidden",
+        "Hidden units (code length)", 50, 1000, step=50, key="train_autorec_hidden",
         help="The length of each item's code, and of each user's decoder vector.",
     )  # fmt: skip
     l2 = cols[1].select_slider(
-        "L2 penalty per rating", AUTOREC_L2, value=preset.weight_decay, format_func=lambda v: f"{v:g}",
+        "L2 penalty per rating", AUTOREC_L2, format_func=lambda v: f"{v:g}",
         key="train_autorec_l2", help="Weight decay on both layers; too little and it memorises the ratings.",
     )  # fmt: skip
-    rounds = cols[2].slider(
-        "Rounds (10 L-BFGS iterations each)", 1, 30, preset.epochs, key="train_autorec_rounds"
-    )
+    rounds = cols[2].slider("Rounds (10 L-BFGS iterations each)", 1, 30, key="train_autorec_rounds")
     return TrainConfig(
         model="autorec",
         n_factors=int(hidden),

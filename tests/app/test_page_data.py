@@ -124,6 +124,25 @@ def test_duplicate_rows_load_with_a_note(app):
     assert any("duplicate" in str(note.value).lower() for note in app.info)
 
 
+def test_replacing_an_upload_detects_the_new_files_timestamp(app):
+    """Issue 14: a second file must not inherit the first file's "(none)" timestamp choice."""
+    no_time = "userId,movieId,rating\n" + "".join(
+        f"{u},{i},{(u + i) % 5 + 1}\n" for u in range(1, 11) for i in range(1, 8)
+    )
+    _open_upload(app)
+    app.file_uploader(key="data_upload").upload("first.csv", no_time.encode(), "text/csv").run()
+    assert app.selectbox(key="data_map_timestamp").value == "(none)"
+    app.file_uploader(key="data_upload").upload("second.csv", GOOD_CSV.encode(), "text/csv").run()
+    assert not app.exception, app.exception
+    assert app.selectbox(key="data_map_timestamp").value == "timestamp"
+    app.button(key="data_load_upload").click().run()
+    assert not app.exception, app.exception
+    assert (
+        "Latest ratings (by time)"
+        in app.switch_page("app_pages/train.py").run().selectbox(key="train_split_method").options
+    )
+
+
 # ---- field cases: each kind of real-world file through the page (upload, overrides, load, train) ----
 
 FIELD = Path(__file__).resolve().parents[1] / "fixtures" / "field_cases"

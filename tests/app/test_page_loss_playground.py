@@ -44,15 +44,15 @@ def edit(at: AppTest, key: str, edited_rows=None, added_rows=None, deleted_rows=
 
 def test_page_opens_with_every_section_and_agreement(page: AppTest) -> None:
     assert page.title[0].value.endswith("Loss playground")
-    assert len(page.tabs) == 3
+    assert len(page.tabs) == 4
     preset = losses.PRESETS["confident_right"]
     expected = losses.softmax_breakdown(preset.logits, preset.target, preset.labels)
     assert ce(page) == pytest.approx(expected.loss, abs=1e-4)
     assert metric(page, "PyTorch F.cross_entropy") == pytest.approx(expected.torch_loss, abs=1e-4)
-    assert len(page.success) == 3  # multi-class, binary and multi-label each agree with PyTorch
+    assert len(page.success) == 4  # multi-class, binary, multi-label and two heads each agree with PyTorch
     assert not page.error
     specs = charts(page)
-    assert len(specs) == 5  # steps, temperature, gradient, BCE curves, multi-label
+    assert len(specs) == 6  # steps, temperature, gradient, BCE curves, multi-label, two heads
     assert [trace["type"] for trace in specs[0]["data"]] == ["bar"] * 5
     assert "sum" in page.table[0].value.index
 
@@ -176,3 +176,20 @@ def test_binary_tab_from_a_logit_and_label_zero(page: AppTest) -> None:
     assert f"{expected.loss:.4f}" in texts(page)  # the formula filled in with the numbers
     bce = charts(page)[3]
     assert bce["data"][2]["name"].startswith("your prediction: p = 0.881")
+
+
+def test_two_head_tab_sums_two_cross_entropies_and_edits_recompute(page: AppTest) -> None:
+    import math
+
+    head1, head2 = metric(page, "Head 1 cross-entropy"), metric(page, "Head 2 cross-entropy")
+    total = metric(page, "Loss = sum")
+    assert total == pytest.approx(head1 + head2, abs=2e-4)
+    assert metric(page, "PyTorch: sum of two F.cross_entropy") == pytest.approx(total, abs=1e-4)
+    edit(page, "loss_mt_head2", edited_rows={1: {"logit": 5.0}})
+    assert not page.exception
+    # head 2's target ('comedy') got more likely: its loss fell to log(1 + e^(0.3 - 5)); head 1's stayed
+    assert metric(page, "Head 2 cross-entropy") == pytest.approx(math.log1p(math.exp(0.3 - 5.0)), abs=1e-3)
+    assert metric(page, "Head 1 cross-entropy") == pytest.approx(head1, abs=1e-4)
+    edit(page, "loss_mt_head1", deleted_rows=[0, 1, 2, 3])
+    assert any("Head 1" in e.value and "only 1 class" in e.value for e in page.error)
+    assert not page.exception

@@ -145,3 +145,57 @@ def test_the_autoencoder_refuses_a_table_too_big_with_the_reason(app):
     assert "dense items x users matrix" in texts(app) and "Use the dot-product model" in texts(app)
     assert app.button(key="train_button").disabled
     assert app.button(key="train_blend_button").disabled  # the blend's default members include it
+
+
+def _sidebar_model(app) -> str:
+    return "\n".join(str(c.value) for c in app.sidebar.caption)
+
+
+def test_the_sweep_keeps_the_current_model_until_a_member_is_picked(app):
+    _open_train(app, epochs=2)
+    app.button(key="train_button").click().run()
+    before = {m.label: m.value for m in app.metric}["Validation RMSE"]
+    app.button(key="train_sweep_button").click().run()
+    assert not app.exception, app.exception
+    # the current model (wd 0.7) stays: results, sidebar and knobs agree
+    assert {m.label: m.value for m in app.metric}["Validation RMSE"] == before
+    assert "wd 0.7," in _sidebar_model(app)
+    assert "Current model:" in texts(app) and "wd 0.7," in texts(app)
+    assert len(_runs(app)) == 1 + 5
+    assert set(_runs(app)["from"]) == {"Train", "sweep"}
+    app.selectbox(key="train_sweep_pick").set_value(0.0).run()
+    app.button(key="train_sweep_use").click().run()
+    assert not app.exception, app.exception
+    assert "wd 0," in _sidebar_model(app)
+    assert app.select_slider(key="train_wd").value == 0.0, "the knobs follow the picked member"
+    assert "knobs above show other settings" not in texts(app)
+    assert "is now the current model" in texts(app)
+
+
+def test_steps_per_epoch_and_a_batch_larger_than_the_training_set(app):
+    app.switch_page("app_pages/train.py").run()
+    effective = [m for m in app.metric if m.label == "Effective batch"][0]
+    assert "steps per epoch" in str(effective.proto.delta)
+    app.slider(key="train_batch_size").set_value(4096).run()
+    app.slider(key="train_accum").set_value(16).run()
+    assert not app.exception, app.exception
+    assert "larger than the training set" in texts(app)
+    assert "1 step per epoch" in str([m for m in app.metric if m.label == "Effective batch"][0].proto.delta)
+
+
+def test_models_that_do_not_use_the_factors_slider_say_what_they_use(app):
+    app.switch_page("app_pages/train.py").run()
+    assert not app.slider(key="train_n_factors").disabled
+    app.selectbox(key="train_model").set_value("nn").run()
+    assert app.slider(key="train_n_factors").disabled
+    assert "sizes its own embeddings" in texts(app)
+    app.slider(key="train_epochs").set_value(1).run()
+    app.button(key="train_button").click().run()
+    assert not app.exception, app.exception
+    assert "64 factors" not in _sidebar_model(app) and "embeddings" in _sidebar_model(app)
+    assert "64" not in str(_runs(app)["size"].iloc[0])
+    app.selectbox(key="train_model").set_value("bias").run()
+    assert app.slider(key="train_n_factors").disabled
+    app.button(key="train_button").click().run()
+    assert "no factors" in _sidebar_model(app)
+    assert _runs(app)["size"].iloc[0] == "no factors"

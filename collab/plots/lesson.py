@@ -1,0 +1,197 @@
+"""Figures for the Lesson page's new parts: the live spreadsheet, the two-head loss and model, other embeddings.
+
+Sized for a projector (1280 x 720 at 150% zoom, about 850 CSS pixels wide): large fonts, short
+labels, no more than a few hundred pixels high each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+BLUE = "#1f5fa8"
+ORANGE = "#d9822b"
+GREY = "#9aa5b1"
+FONT = {"size": 15}
+
+
+def _layout(fig: go.Figure, title: str, height: int = 360, bottom: int = 50, left: int = 60) -> go.Figure:
+    fig.update_layout(
+        title=title,
+        template="plotly_white",
+        font=FONT,
+        height=height,
+        margin={"l": left, "r": 20, "t": 60, "b": bottom},
+    )
+    return fig
+
+
+def short(label: object, width: int = 16) -> str:
+    """A label cut to `width` characters with an ellipsis, so axis labels stay readable."""
+    text = str(label)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def factor_heatmap(
+    values: np.ndarray, row_labels: Sequence[str], title: str, bias: np.ndarray | None = None
+) -> go.Figure:
+    """A (rows, k) factor table as a heatmap with its numbers; a bias column on the right when given."""
+    table = np.asarray(values, dtype=float)  # (rows, k)
+    columns = [f"f{j + 1}" for j in range(table.shape[1])]
+    if bias is not None:
+        table = np.column_stack([table, bias])
+        columns.append("bias")
+    fig = go.Figure(
+        go.Heatmap(
+            z=table,
+            x=columns,
+            y=[short(label, 14) for label in row_labels],
+            text=np.vectorize(lambda v: f"{v:.2f}")(table),
+            texttemplate="%{text}",
+            textfont={"size": 12},
+            colorscale="RdBu",
+            zmid=0,
+            showscale=False,
+            xgap=1,
+            ygap=1,
+            hovertemplate="%{y} %{x}: %{z:.3f}<extra></extra>",
+        )
+    )
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(side="top")
+    return _layout(fig, title, height=460, bottom=20, left=110)
+
+
+def predictions_heatmap(
+    predictions: np.ndarray, table: np.ndarray, users: Sequence[str], items: Sequence[str]
+) -> go.Figure:
+    """Predicted ratings for every cell; cells that had no rating show their prediction in brackets."""
+    predicted = np.asarray(predictions, dtype=float)  # (n_users, n_items)
+    known = np.isfinite(np.asarray(table, dtype=float))
+    text = np.where(
+        known, np.vectorize(lambda v: f"{v:.1f}")(predicted), np.vectorize(lambda v: f"({v:.1f})")(predicted)
+    )
+    actual = np.where(known, np.vectorize(lambda v: f"{v:g}")(np.nan_to_num(table)), "blank")
+    fig = go.Figure(
+        go.Heatmap(
+            z=predicted,
+            x=[short(i, 14) for i in items],
+            y=[short(u, 10) for u in users],
+            text=text,
+            customdata=actual,
+            texttemplate="%{text}",
+            textfont={"size": 12},
+            colorscale="Blues",
+            zmin=1,
+            zmax=5,
+            xgap=1,
+            ygap=1,
+            colorbar={"title": "pred.", "thickness": 12},
+            hovertemplate="%{y}<br>%{x}<br>predicted %{z:.2f}, rated %{customdata}<extra></extra>",
+        )
+    )
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(tickangle=-45)
+    return _layout(fig, "Predictions = user factors · item factors (blank cells in brackets)", 520, 130, 80)
+
+
+def sheet_loss_figure(history: Sequence[float]) -> go.Figure:
+    """MSE over the filled cells after each gradient step."""
+    steps = np.arange(len(history))
+    fig = go.Figure(go.Scatter(x=steps, y=list(history), mode="lines", line={"color": BLUE, "width": 3}))
+    fig.update_xaxes(title="gradient steps")
+    fig.update_yaxes(title="MSE (filled cells)", rangemode="tozero")
+    return _layout(fig, f"Loss: {history[-1]:.4f} after {len(history) - 1} steps", height=300)
+
+
+def two_head_figure(labels1: Sequence[str], labels2: Sequence[str], probs1: np.ndarray, probs2: np.ndarray,
+                    grad: np.ndarray, target1: int, target2: int) -> go.Figure:  # fmt: skip
+    """Each head's softmax probabilities (top) and the gradient of the loss for every logit (bottom)."""
+    names = [f"1: {a}" for a in labels1] + [f"2: {b}" for b in labels2]
+    targets = {target1, len(labels1) + target2}
+    colours = [ORANGE if i in targets else (BLUE if i < len(labels1) else GREY) for i in range(len(names))]
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12,
+                        subplot_titles=("softmax within each head (orange = its target)",
+                                        "gradient of the total loss for each logit"))  # fmt: skip
+    probs = np.concatenate([probs1, probs2])
+    fig.add_trace(go.Bar(x=names, y=probs, marker_color=colours, text=[f"{p:.2f}" for p in probs],
+                         textposition="auto", showlegend=False), row=1, col=1)  # fmt: skip
+    fig.add_trace(go.Bar(x=names, y=grad, marker_color=colours, text=[f"{g:+.2f}" for g in grad],
+                         textposition="auto", showlegend=False), row=2, col=1)  # fmt: skip
+    fig.add_vline(x=len(labels1) - 0.5, line_dash="dash", line_color="#444")
+    fig.update_yaxes(range=[0, 1.05], row=1, col=1)
+    fig.update_yaxes(range=[-1.05, 1.05], row=2, col=1)
+    return _layout(fig, "Two heads on one output layer", height=480)
+
+
+def two_target_history_figure(history: Sequence[object], rating_baseline: float, genre_baseline: float,
+                              genre: str) -> go.Figure:  # fmt: skip
+    """Validation loss (left) and accuracy (right) per epoch for the rating head and the genre head."""
+    epochs = [h.epoch for h in history]
+    fig = make_subplots(
+        rows=1, cols=2, subplot_titles=("validation loss per head", "validation accuracy per head")
+    )
+    fig.add_trace(go.Scatter(x=epochs, y=[h.rating_loss for h in history], name="rating class",
+                             line={"color": BLUE, "width": 3}), row=1, col=1)  # fmt: skip
+    fig.add_trace(go.Scatter(x=epochs, y=[h.genre_loss for h in history], name=f"{genre}?",
+                             line={"color": ORANGE, "width": 3}), row=1, col=1)  # fmt: skip
+    fig.add_trace(go.Scatter(x=epochs, y=[h.rating_accuracy for h in history], name="rating class",
+                             line={"color": BLUE, "width": 3}, showlegend=False), row=1, col=2)  # fmt: skip
+    fig.add_trace(go.Scatter(x=epochs, y=[h.genre_accuracy for h in history], name=f"{genre}?",
+                             line={"color": ORANGE, "width": 3}, showlegend=False), row=1, col=2)  # fmt: skip
+    for baseline, colour in ((rating_baseline, BLUE), (genre_baseline, ORANGE)):
+        fig.add_hline(y=baseline, line_dash="dot", line_color=colour, row=1, col=2)
+    fig.update_xaxes(title="epoch", dtick=1)
+    fig.update_yaxes(rangemode="tozero", row=1, col=1)
+    fig.update_yaxes(range=[0, 1], tickformat=".0%", row=1, col=2)
+    fig.update_layout(legend={"orientation": "h", "y": -0.25})
+    return _layout(fig, "One model, two targets (dotted: always guess the commonest answer)", 380, 90)
+
+
+def token_matrix_figure(tokens: Sequence[str], token_ids: np.ndarray, matrix: np.ndarray) -> go.Figure:
+    """The looked-up matrix: one row per token of the sentence, labelled with the token and its row id."""
+    values = np.asarray(matrix, dtype=float)  # (n_tokens, dim)
+    labels = [f"{i}. '{t}' → row {r}" for i, (t, r) in enumerate(zip(tokens, token_ids, strict=True))]
+    fig = go.Figure(
+        go.Heatmap(
+            z=values,
+            x=[f"d{j + 1}" for j in range(values.shape[1])],
+            y=labels,
+            text=np.vectorize(lambda v: f"{v:.2f}")(values),
+            texttemplate="%{text}",
+            textfont={"size": 12},
+            colorscale="RdBu",
+            zmid=0,
+            showscale=False,
+            xgap=1,
+            ygap=1,
+        )
+    )
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(side="top")
+    return _layout(fig, "embedding(token ids): one row per token", height=min(120 + 28 * len(labels), 620),
+                   bottom=20, left=170)  # fmt: skip
+
+
+def category_map_figure(coords: np.ndarray, names: Sequence[str], counts: np.ndarray, what: str) -> go.Figure:
+    """Learned category vectors in 2-D, labelled, sized by how many ratings each category has."""
+    points = np.asarray(coords, dtype=float)  # (n_categories, 2)
+    sizes = 10 + 30 * np.sqrt(np.asarray(counts, dtype=float) / max(float(np.max(counts)), 1.0))
+    fig = go.Figure(
+        go.Scatter(
+            x=points[:, 0],
+            y=points[:, 1],
+            mode="markers+text",
+            text=[short(n, 14) for n in names],
+            textposition="top center",
+            marker={"size": sizes, "color": BLUE, "opacity": 0.7},
+            customdata=np.asarray(counts),
+            hovertemplate="%{text}: %{customdata:,} ratings<extra></extra>",
+        )
+    )
+    fig.update_xaxes(title="dimension 1", zeroline=True)
+    fig.update_yaxes(title="dimension 2", zeroline=True, scaleanchor="x")
+    return _layout(fig, f"The learned {what} embedding (2-D)", height=440)

@@ -1,0 +1,175 @@
+"""Shareable state (issue 14): the Train settings, split and dataset in the URL, both ways; sticky knobs."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.app.conftest import ENTRY, texts
+
+
+def _qp(at: AppTest) -> dict[str, str]:
+    """The app's query params as plain strings (the last value of a repeated one)."""
+    return {k: v[-1] if isinstance(v, list) else v for k, v in at.query_params.items()}
+
+
+def _open(params: dict[str, str], page: str | None = "app_pages/train.py") -> AppTest:
+    at = AppTest.from_file(ENTRY, default_timeout=120)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, at.exception
+    if page:
+        at.switch_page(page).run()
+        assert not at.exception, at.exception
+    return at
+
+
+def test_a_link_sets_the_knobs_and_the_split():
+    at = _open(
+        {"model": "dot", "factors": "50", "epochs": "7", "bs": "64", "lr": "0.005", "wd": "0.1",
+         "valid": "0.3", "split": "by_user", "seed": "7"}
+    )  # fmt: skip
+    assert at.selectbox(key="train_model").value == "dot"
+    assert at.slider(key="train_n_factors").value == 50
+    assert at.slider(key="train_epochs").value == 7
+    assert at.slider(key="train_batch_size").value == 64
+    assert at.select_slider(key="train_lr").value == pytest.approx(0.005)
+    assert at.select_slider(key="train_wd").value == pytest.approx(0.1)
+    assert at.slider(key="train_valid_pct").value == pytest.approx(0.3)
+    assert at.selectbox(key="train_split_method").value == "by_user"
+    assert at.number_input(key="train_seed").value == 7
+    assert "ignored" not in texts(at)
+
+
+def test_changing_a_knob_updates_the_url():
+    at = _open({})
+    at.slider(key="train_n_factors").set_value(32).run()
+    at.select_slider(key="train_wd").set_value(0.01).run()
+    assert not at.exception, at.exception
+    assert _qp(at)["factors"] == "32"
+    assert _qp(at)["wd"] == "0.01"
+    assert _qp(at)["model"] == "dot"
+    assert _qp(at)["data"] == "demo"
+    link = [c.value for c in at.code if "factors=32" in c.value]
+    assert link, "the copy-link box shows the URL with the new settings"
+
+
+def test_the_url_round_trips_into_a_fresh_session():
+    first = _open({})
+    first.selectbox(key="train_model").set_value("nn").run()
+    first.slider(key="train_epochs").set_value(9).run()
+    first.slider(key="train_hidden").set_value(64).run()
+    params = _qp(first)
+    second = _open(params)
+    assert second.selectbox(key="train_model").value == "nn"
+    assert second.slider(key="train_epochs").value == 9
+    assert second.slider(key="train_hidden").value == 64
+    assert _qp(second) == params
+
+
+def test_the_autoencoders_knobs_travel_under_the_same_names():
+    at = _open({"model": "autorec", "factors": "300", "epochs": "4", "wd": "0.005"})
+    assert at.slider(key="train_autorec_hidden").value == 300
+    assert at.slider(key="train_autorec_rounds").value == 4
+    assert at.select_slider(key="train_autorec_l2").value == pytest.approx(0.005)
+
+
+@pytest.mark.parametrize(
+    ("param", "value", "words"),
+    [
+        ("model", "transformer", "Model offers"),
+        ("bs", "100", "multiple of 8"),
+        ("factors", "500", "Latent factors goes from 1 to 200"),
+        ("factors", "0", "Latent factors goes from 1 to 200"),
+        ("epochs", "many", "not a whole number"),
+        ("lr", "0.07", "Learning rate offers"),
+        ("wd", "nan", "not a finite number"),
+        ("valid", "0.9", "Validation share goes from"),
+        ("split", "by_magic", "Split offers"),
+        ("decay_biases", "maybe", "not 1 or 0"),
+        ("data", "netflix", "dataset must be one of"),
+    ],
+)
+def test_a_bad_value_in_a_link_is_ignored_with_a_note(param, value, words):
+    at = _open({param: value, "epochs": "3"} if param != "epochs" else {param: value}, page=None)
+    shown = texts(at)
+    assert f"`{param}={value}` was ignored" in shown
+    assert words in shown
+    at.switch_page("app_pages/train.py").run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="train_model").value == "dot"
+    assert at.slider(key="train_batch_size").value == 512
+    assert at.slider(key="train_n_factors").value == 64
+    if param != "epochs":
+        assert at.slider(key="train_epochs").value == 3  # the good values of the same link still apply
+
+
+def test_an_uploaded_dataset_cannot_travel_and_the_page_says_so():
+    at = _open({"data": "upload", "factors": "20"}, page=None)
+    assert "uploaded file cannot travel" in texts(at)
+    at.switch_page("app_pages/train.py").run()
+    assert at.slider(key="train_n_factors").value == 20
+
+
+def test_a_movielens_link_offline_falls_back_to_the_demo_set_with_a_note():
+    at = _open({"data": "movielens-100k"}, page=None)
+    assert "could not be loaded" in texts(at)
+    assert "Built-in demo set" in "\n".join(str(c.value) for c in at.sidebar.caption)
+
+
+def test_the_lessons_step_param_is_left_alone():
+    at = _open({"step": "4", "factors": "20"})
+    at.slider(key="train_n_factors").set_value(30).run()
+    assert _qp(at)["step"] == "4"
+    assert _qp(at)["factors"] == "30"
+
+
+def test_knobs_survive_a_page_switch_and_train_what_they_show():
+    at = _open({})
+    at.slider(key="train_n_factors").set_value(12).run()
+    at.slider(key="train_epochs").set_value(2).run()
+    at.select_slider(key="train_wd").set_value(0.1).run()
+    at.switch_page("app_pages/home.py").run()
+    at.switch_page("app_pages/train.py").run()
+    assert not at.exception, at.exception
+    assert at.slider(key="train_n_factors").value == 12
+    assert at.slider(key="train_epochs").value == 2
+    assert at.select_slider(key="train_wd").value == pytest.approx(0.1)
+    at.button(key="train_button").click().run()
+    assert not at.exception, at.exception
+    sidebar = "\n".join(str(c.value) for c in at.sidebar.caption)
+    assert "12 factors, 2 epochs" in sidebar and "wd 0.1," in sidebar
+    assert _qp(at)["factors"] == "12", "the URL keeps the settings after the page switch"
+
+
+def test_the_loss_playground_preset_survives_a_page_switch():
+    at = _open({}, page="app_pages/loss_playground.py")
+    options = at.radio(key="loss_preset").options
+    at.radio(key="loss_preset").set_value(at.radio(key="loss_preset").options[2]).run()
+    chosen = at.radio(key="loss_preset").value
+    assert chosen != options[0]
+    at.switch_page("app_pages/home.py").run()
+    at.switch_page("app_pages/loss_playground.py").run()
+    assert not at.exception, at.exception
+    assert at.radio(key="loss_preset").value == chosen
+
+
+def test_presets_set_the_knobs_and_both_land_in_the_runs_table():
+    at = _open({})
+    at.button(key="train_preset_fastbook").click().run()
+    assert at.slider(key="train_n_factors").value == 50
+    assert at.slider(key="train_batch_size").value == 64
+    assert at.select_slider(key="train_lr").value == pytest.approx(5e-3)
+    assert at.select_slider(key="train_wd").value == pytest.approx(0.1)
+    assert at.slider(key="train_epochs").value == 5
+    at.slider(key="train_epochs").set_value(1).run()  # fast: one epoch of each
+    at.button(key="train_button").click().run()
+    at.button(key="train_preset_default").click().run()
+    assert at.slider(key="train_n_factors").value == 64 and at.slider(key="train_batch_size").value == 512
+    at.slider(key="train_epochs").set_value(1).run()
+    at.button(key="train_button").click().run()
+    assert not at.exception, at.exception
+    runs = [df.value for df in at.dataframe if "valid RMSE" in df.value.columns][0]
+    assert list(runs["wd"]) == ["0.7", "0.1"] and list(runs["batch"]) == ["512", "64"]
+    assert list(runs["lr"]) == ["0.01", "0.005"]

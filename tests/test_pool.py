@@ -1,0 +1,153 @@
+"""The training pool and the byte-bounded stores behind the app (ui/pool.py, ui/cached.py)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from ui.cached import ByteStore, nbytes
+from ui.pool import CANCELLED, DONE, TrainingCancelled, TrainingPool
+
+
+def _gate_job(order: list[str], name: str, gate: threading.Event | None = None):
+    def run(job):
+        if gate is not None:
+            gate.wait(5)
+        order.append(name)
+        return name
+
+    return run
+
+
+def test_more_jobs_than_workers_are_served_in_order_of_arrival():
+    pool = TrainingPool(workers=2)
+    order: list[str] = []
+    gate = threading.Event()
+    jobs = [
+        pool.submit(f"k{i}", _gate_job(order, f"k{i}", gate if i < 2 else None), f"s{i}") for i in range(7)
+    ]
+    while jobs[1].started is None or jobs[0].started is None:
+        time.sleep(0.01)
+    assert [pool.position(job) for job in jobs] == [0, 0, 1, 2, 3, 4, 5]  # two running, five in line
+    assert pool.estimate(jobs[6]) > pool.estimate(jobs[2]) > 0
+    gate.set()
+    assert all(job.wait(5) for job in jobs)
+    started = sorted(jobs, key=lambda job: job.started)  # set when a worker takes the job from the line
+    assert [job.key for job in started] == [f"k{i}" for i in range(7)]
+    assert [job.result for job in jobs] == [f"k{i}" for i in range(7)] and {job.state for job in jobs} == {
+        DONE
+    }
+    pool.close()
+
+
+def test_the_same_key_is_one_job_for_every_session():
+    pool = TrainingPool(workers=1)
+    gate, order = threading.Event(), []
+    first = pool.submit("busy", _gate_job(order, "busy", gate), "s0")
+    a = pool.submit("same", _gate_job(order, "same"), "s1")
+    b = pool.submit("same", _gate_job(order, "same"), "s2")
+    assert a is b and a.sessions == {"s1", "s2"}
+    pool.cancel(a, "s1")  # one session leaves; the other still waits
+    gate.set()
+    assert first.wait(5) and a.wait(5) and a.state == DONE and order == ["busy", "same"]
+    pool.close()
+
+
+def test_a_closed_sessions_queued_job_leaves_the_line_and_never_runs():
+    alive = {"s0", "s1", "s2"}
+    pool = TrainingPool(workers=1, is_alive=lambda session: session in alive)
+    gate, order = threading.Event(), []
+    busy = pool.submit("busy", _gate_job(order, "busy", gate), "s0")
+    closed = pool.submit("closed", _gate_job(order, "closed"), "s1")
+    waiting = pool.submit("waiting", _gate_job(order, "waiting"), "s2")
+    while busy.started is None:  # the worker has taken the first job
+        time.sleep(0.01)
+    assert pool.position(waiting) == 2
+    alive.discard("s1")  # the tab of s1 is closed
+    assert pool.position(waiting) == 1  # s1's job left the line at once
+    assert closed.finished and closed.state == CANCELLED and isinstance(closed.error, TrainingCancelled)
+    gate.set()
+    assert busy.wait(5) and waiting.wait(5)
+    assert order == ["busy", "waiting"]
+    pool.close()
+
+
+def test_a_cancelled_running_job_stops_at_its_next_epoch():
+    pool = TrainingPool(workers=1)
+    epochs: list[int] = []
+
+    def run(job):
+        for epoch in range(100):
+            job.record(epoch)
+            epochs.append(epoch)
+            time.sleep(0.01)
+        return "finished"
+
+    job = pool.submit("long", run, "s1")
+    while not epochs:
+        time.sleep(0.01)
+    pool.cancel(job, "s1")
+    assert job.wait(5) and job.state == CANCELLED and len(epochs) < 100
+    pool.close()
+
+
+def test_a_failing_job_hands_its_error_to_the_waiters():
+    pool = TrainingPool(workers=1)
+
+    def run(job):
+        raise ValueError("bad config")
+
+    job = pool.submit("bad", run, "s1")
+    assert job.wait(5) and isinstance(job.error, ValueError)
+    pool.close()
+
+
+def _mb(n: int) -> np.ndarray:
+    return np.zeros(n * 2**20, dtype=np.uint8)
+
+
+def test_the_store_is_bounded_by_bytes_not_by_count():
+    store = ByteStore(max_bytes=10 * 2**20)
+    for key in "abcd":
+        store.get_or_create(key, lambda: _mb(3), "s")
+    assert "a" not in store and len(store) == 3 and store.total_bytes == 9 * 2**20
+    store.get("b")  # used recently: "c" goes next
+    store.get_or_create("e", lambda: _mb(4), "s")
+    assert "b" in store and "c" not in store and store.total_bytes <= 10 * 2**20
+    many_small = ByteStore(max_bytes=10 * 2**20)
+    for key in range(100):
+        many_small.get_or_create(key, lambda: np.zeros(1000), "s")
+    assert len(many_small) == 100  # a count bound would have dropped most of these
+    value, cached = store.get_or_create("huge", lambda: _mb(11), "s")
+    assert len(value) == 11 * 2**20 and not cached and "huge" not in store  # bigger than the whole bound
+
+
+def test_entries_of_ended_sessions_are_released():
+    store = ByteStore(max_bytes=100 * 2**20)
+    store.get_or_create("mine", lambda: _mb(1), "gone")
+    store.get_or_create("shared", lambda: _mb(1), "gone")
+    store.get("shared", "here")
+    assert store.release_ended(lambda session: session == "here") == 1
+    assert "mine" not in store and "shared" in store
+
+
+def test_nbytes_counts_arrays_tensors_and_models():
+    import torch
+
+    from collab.data import Ratings
+
+    ratings = Ratings(
+        user_ids=np.array([0, 1]), item_ids=np.array([1, 0]), ratings=np.array([1.0, 2.0], dtype=np.float32),
+        user_labels=np.array(["a", "b"]), item_labels=np.array(["x", "y"]),
+    )  # fmt: skip
+    assert nbytes(ratings) == 16 + 16 + 8 + 8 + 8
+    assert nbytes(torch.nn.Linear(10, 4)) == (40 + 4) * 4
+
+
+@pytest.mark.parametrize("workers", [0, -1])
+def test_a_pool_needs_a_worker(workers):
+    with pytest.raises(ValueError, match="at least 1"):
+        TrainingPool(workers)

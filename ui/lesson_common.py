@@ -1,0 +1,41 @@
+"""Pieces every Lesson step uses: the lesson's own settings, the intro and 'try this' lines, the step's model."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import streamlit as st
+
+from collab.config import TrainConfig
+from ui import state, training_view
+
+if TYPE_CHECKING:
+    from collab.training import TrainResult
+
+# fastbook's settings for the dot model: 50 factors, wd 0.1, lr 5e-3, batch 64, 5 epochs
+LESSON_CONFIG = TrainConfig(n_factors=50, weight_decay=0.1, lr=5e-3, batch_size=64, epochs=5)
+
+
+def intro(text: str) -> None:
+    """The step's two or three sentences."""
+    st.markdown(text)
+
+
+def try_this(text: str) -> None:
+    """The step's 'try this' line."""
+    st.info(f"**Try this:** {text}", icon=":material/lightbulb:")
+
+
+def lesson_model(key: str) -> TrainResult | None:
+    """The current model; without one, a button that trains the lesson's settings (about a second or two)."""
+    result = state.result()
+    if result is not None:
+        st.caption(f"Using the current model: {result.config.describe()}.")
+        return result
+    st.info(
+        "This step needs a trained model. Train one with the lesson's settings here, or on the **Train** page."
+    )
+    if st.button("Train with the lesson's settings", key=key, icon=":material/play_arrow:", type="primary"):
+        result, _ = training_view.train_and_record(LESSON_CONFIG, label="Lesson model")
+        return result
+    return None

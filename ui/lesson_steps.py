@@ -1,0 +1,274 @@
+"""The Lesson's steps, one function each: two or three sentences, one live piece, its numbers, a 'try this'.
+
+Each step reuses the sections of the other pages (`ui/*_view.py`, `ui/analysis_widgets.py`) and ends with
+'Show the code' for the core functions it ran.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from collab import losses
+from collab.config import MODEL_LABELS, TrainConfig
+from collab.plots import data as data_plots
+from collab.plots import losses as loss_plots
+from ui import analysis_widgets as aw
+from ui import beyond_view, cached, multitarget_view, spreadsheet_view, state, text, training_view
+from ui.lesson_common import LESSON_CONFIG, intro, lesson_model, try_this
+from ui.show_code import show_code
+
+PLAYGROUND = "app_pages/loss_playground.py"
+
+
+@dataclass(frozen=True)
+class Step:
+    title: str
+    render: Callable[[], None]
+
+
+def data_step() -> None:
+    ratings = state.ratings()
+    table = ratings.crosstab(15, 15)
+    filled = int(np.isfinite(table.to_numpy(dtype=float)).sum())
+    intro(
+        "Collaborative filtering starts from a table: users down, items across, a rating where a user rated an "
+        "item. Here are the 15 most active users and the 15 most rated items; the job is to fill the blanks."
+    )
+    summary = ratings.summary()
+    cols = st.columns(3)
+    cols[0].metric("Filled cells here", f"{filled} of {table.size}")
+    cols[1].metric("Filled in the whole table", f"{1 - summary.sparsity:.2%}",
+                   help=f"{summary.n_ratings:,} ratings of {summary.n_users:,} × {summary.n_items:,} possible")  # fmt: skip
+    cols[2].metric("Dataset", text.md(state.dataset_source()))
+    st.plotly_chart(data_plots.crosstab_heatmap(table), key="lesson_crosstab")
+    try_this(
+        "the busiest corner is nearly full, yet the whole table is mostly blank: compare the two numbers above. "
+        "Load MovieLens 100K on the Data page and come back."
+    )
+    show_code("lesson_data")
+
+
+def spreadsheet_step() -> None:
+    intro(
+        "The lesson's spreadsheet: give every user and every item **k random numbers** (latent factors). A "
+        "prediction is the dot product of a user's and an item's factors; the loss is the mean squared error "
+        "over the filled cells only. Each button below runs real gradient descent: `loss.backward()`, then "
+        "every factor moves a little against its gradient (`sub_`)."
+    )
+    spreadsheet_view.sheet_section()
+    try_this(
+        "press **Run to convergence**, then switch on **User/item biases** and run again: the loss drops further, "
+        "because a bias can say 'this user rates everything high' without spending a factor on it. The table "
+        "at the bottom keeps both numbers."
+    )
+    show_code("lesson_spreadsheet")
+
+
+def lookup_step() -> None:
+    intro(
+        "In the spreadsheet, a user's factors were *their row* of a table. A network cannot 'pick a row', but "
+        "it can multiply: a one-hot vector times the factor matrix gives exactly that row. An embedding layer "
+        "is that product, done as an index look-up."
+    )
+    result = lesson_model("lesson_lookup_train")
+    if result is not None:
+        aw.lookup_section(result, state.ratings())
+    try_this("pick another user: the product and the looked-up row stay identical, to the last digit.")
+    show_code("lesson_lookup")
+
+
+def train_step() -> None:
+    intro(
+        f"The real model on all ratings, with fastbook's settings ({LESSON_CONFIG.describe()}). Then the lesson's "
+        "question: how much **weight decay**? Too little and the validation loss turns up (overfitting); too much "
+        "and the factors cannot say anything."
+    )
+    if st.button("Train with the lesson's settings", key="lesson_train_button", icon=":material/play_arrow:",
+                 type="primary"):  # fmt: skip
+        training_view.train_and_record(LESSON_CONFIG, label="Lesson settings")
+    result = state.result()
+    if result is not None:
+        training_view.results_panel(result)
+    st.markdown("**The weight-decay sweep** (the lesson's 0.1, 0.01 and 0.001, and none)")
+    training_view.sweep_section(LESSON_CONFIG)
+    try_this("run the sweep and read which curve turns up first: that one decays too little.")
+    show_code("lesson_train")
+
+
+def memory_step() -> None:
+    intro(
+        "Every factor is a parameter, and every parameter also needs a gradient and two AdamW numbers, so more "
+        "factors cost more memory. The batch size moves in multiples of 8 (hardware works in blocks of 8); when "
+        "a batch does not fit, **gradient accumulation** adds up small batches into exactly the same update."
+    )
+    cols = st.columns(3)
+    n_factors = cols[0].select_slider(
+        "Latent factors", [8, 16, 32, 50, 64, 128, 256, 512], 50, key="lesson_mem_k"
+    )
+    batch = cols[1].select_slider("Batch size", [8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096], 64,
+                                  key="lesson_mem_batch")  # fmt: skip
+    accum = cols[2].select_slider("Accumulation steps", [1, 2, 4, 8, 16], 1, key="lesson_mem_accum")
+    config = dataclasses.replace(
+        LESSON_CONFIG, n_factors=int(n_factors), batch_size=int(batch), accum_steps=int(accum)
+    )
+    training_view.cost_panel(config)
+    st.markdown("**Gradient accumulation, proved**")
+    training_view.accumulation_lab(config)
+    try_this("double the factors and watch *Parameters* double; then press **Compare the gradients**: the largest "
+             "difference is float rounding, not a different update.")  # fmt: skip
+    show_code("lesson_memory")
+
+
+def interpret_step() -> None:
+    intro(
+        "A trained model can be read. An item's **bias** says how it is rated whatever your taste; the "
+        "**factors**, squeezed to 2-D by PCA, put similar items together; **neighbours** are the items with the "
+        "closest factors."
+    )
+    result = lesson_model("lesson_interpret_train")
+    if result is not None:
+        ratings = state.ratings()
+        biases, pca_map, neighbours = st.tabs(
+            ["Biases", "PCA map", "Neighbours"], key="lesson_interpret_tabs"
+        )
+        with biases:
+            aw.bias_section(result, ratings)
+        with pca_map:
+            aw.map_chart(result, ratings, aw.map_controls(result, ratings))
+        with neighbours:
+            aw.neighbours_section(result, ratings)
+    try_this("on the demo set, colour the map by planted genre: the genres the data was made from reappear.")
+    show_code("lesson_interpret")
+
+
+COMPARE_MODELS = ("dot", "nn", "classifier")
+COMPARE_KEY = "lesson_compare"  # (fingerprint, split params) -> {model: TrainResult}
+
+
+def nn_step() -> None:
+    intro(
+        "The dot product is one choice of model. The **neural net** concatenates the user's and item's "
+        "embeddings and lets layers find the interaction; the **rating classifier** asks 'what if we used "
+        "cross-entropy?': it treats each star as a class. Same split, same data: the validation RMSE decides."
+    )
+    key = (state.ratings().fingerprint, state.split_params())
+    if st.button(
+        "Train the three models", key="lesson_nn_button", icon=":material/play_arrow:", type="primary"
+    ):
+        data, params = state.ratings(), state.split_params()
+        found = {}
+        for model in COMPARE_MODELS:
+            config = TrainConfig(model=model, seed=params.seed)
+            progress = training_view.LiveProgress(MODEL_LABELS[model])
+            found[model], _ = cached.train(state.split(), data.fingerprint, params, config, on_epoch=progress)
+            progress.clear()
+        st.session_state[COMPARE_KEY] = (key, found)
+    kept = st.session_state.get(COMPARE_KEY)
+    if kept is not None and kept[0] == key:
+        found = kept[1]
+        frame = pd.DataFrame(
+            [{"model": MODEL_LABELS[m], "loss": "cross-entropy" if m == "classifier" else "MSE",
+              "valid RMSE": r.metrics["rmse"], "valid MAE": r.metrics["mae"], "seconds": r.seconds}
+             for m, r in found.items()]
+        )  # fmt: skip
+        st.dataframe(frame.round(4), hide_index=True, key="lesson_nn_table")
+        best = min(found, key=lambda m: found[m].metrics["rmse"])
+        st.markdown(
+            f"Lowest validation RMSE: **{MODEL_LABELS[best]}**. The classifier's RMSE is "
+            f"{found['classifier'].metrics['rmse'] - found['dot'].metrics['rmse']:+.4f} against the dot model: "
+            "cross-entropy does not know that 4 stars is closer to 5 than to 1. (The current model is unchanged.)"
+        )
+    else:
+        st.caption(
+            "Trains the app's default settings for each model on the current split (a few seconds each)."
+        )
+    try_this("change the split seed on the Train page and train again: does the ranking of the three hold?")
+    show_code("lesson_nn")
+
+
+def multitarget_step() -> None:
+    intro(
+        "Nothing forces a network to predict one thing. Make the **last layer** wider (n1 + n2 outputs instead "
+        "of n1), read it in two slices, give each slice its own softmax and cross-entropy, and add the losses: "
+        "that is the lecture's **multi-target model**. The **first layer** (the embeddings) does not change; it "
+        "is now shared, and learns from both targets."
+    )
+    multitarget_view.two_target_section()
+    if st.button(
+        "Open the two-head tab in the Loss playground", key="lesson_mt_open", icon=":material/functions:"
+    ):
+        st.switch_page(PLAYGROUND)
+    try_this(
+        "pick a rare genre: the genre head beats 'always no' only if the item embeddings learn genre, which "
+        "they do from ratings alone; the rating head barely notices the second target."
+    )
+    show_code("lesson_multitarget")
+
+
+LINKS = {
+    "confident_wrong": "Softmax & cross-entropy: a confident wrong answer costs the most",
+    "huge": "Huge logits: the naive softmax overflows, log-softmax does not",
+}
+
+
+def _open_preset(preset: str) -> None:
+    st.session_state["loss_preset"] = preset
+
+
+def loss_step() -> None:
+    intro(
+        "The classifier's last layer ends in softmax (probabilities that add up to 1) and cross-entropy "
+        "(minus the log-probability of the right class). For a yes/no target, a sigmoid and **binary** "
+        "cross-entropy do the same job with one output."
+    )
+    preset = losses.PRESETS["confident_wrong"]
+    b = losses.softmax_breakdown(list(preset.logits), preset.target, list(preset.labels))
+    cols = st.columns(3)
+    cols[0].metric("Cross-entropy", f"{b.loss:.4f}")
+    cols[1].metric(f"p(right class '{b.labels[b.target]}')", f"{b.probs[b.target]:.4f}")
+    cols[2].metric("PyTorch agrees", "yes" if b.agrees else "no")
+    st.plotly_chart(loss_plots.softmax_steps_figure(b), key="lesson_loss_steps")
+    binary = losses.binary_breakdown(1, prob=0.1)
+    st.plotly_chart(loss_plots.bce_figure(losses.bce_curves(), binary), key="lesson_loss_bce")
+    st.markdown("**Open the playground with the preset that proves each point:**")
+    for key, label in LINKS.items():
+        if st.button(label, key=f"lesson_loss_open_{key}", icon=":material/open_in_new:", on_click=_open_preset,
+                     args=(key,)):  # fmt: skip
+            st.switch_page(PLAYGROUND)
+    try_this("in the playground, push the right class's logit up: the loss falls towards 0 but never below.")
+    show_code("lesson_loss")
+
+
+def beyond_step() -> None:
+    intro(
+        "An embedding is a table with one learned row per distinct value, read by index. Users and items were "
+        "one use; a sentence's **tokens** (NLP) and a table's **categories** (occupation, age band, genre) are "
+        "the same `nn.Embedding`."
+    )
+    st.markdown("**Tokens: a sentence looked up row by row**")
+    beyond_view.tokens_section()
+    st.markdown("**A categorical column, learned inside a small rating model**")
+    beyond_view.category_section()
+    try_this("repeat a word in the sentence: it gets the same row again. Then learn the embedding and find the "
+             "categories that sit close together.")  # fmt: skip
+    show_code("lesson_beyond")
+
+
+STEPS: tuple[Step, ...] = (
+    Step("The data: a crosstab with blanks", data_step),
+    Step("Latent factors by hand: the spreadsheet, live", spreadsheet_step),
+    Step("An embedding is a lookup", lookup_step),
+    Step("Train the real model; weight decay", train_step),
+    Step("Batch size and memory", memory_step),
+    Step("Interpreting the model", interpret_step),
+    Step("The neural net, and what if we used cross-entropy?", nn_step),
+    Step("A multi-target model", multitarget_step),
+    Step("Softmax, cross-entropy, binary cross-entropy", loss_step),
+    Step("Embeddings beyond users and items", beyond_step),
+)

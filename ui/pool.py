@@ -1,0 +1,213 @@
+"""A bounded training pool: a few worker threads serve every session's trainings in order of arrival.
+
+One thread per click lets 30 students' trainings fight over 2 cores (each takes 30x longer and all
+their memory is held at once). Here a fixed number of workers (`Budget.train_workers`: cores minus
+one, within the memory budget) take jobs first come, first served; a waiting session sees its place
+in the line and an estimate, and can cancel. Jobs are keyed like the model store: a second session
+asking for the same (dataset, split, config) joins the job already queued instead of adding one.
+A job whose sessions have all cancelled or closed leaves the line (or stops at its next epoch).
+
+The pool knows nothing about Streamlit: `is_alive(session_id)` is passed in (see ui/cached.py).
+"""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import threading
+import time
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Any
+
+QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
+FIRST_ESTIMATE_S = 2.0  # a training's expected seconds before any has finished on this server
+
+
+class TrainingCancelled(Exception):
+    """Raised for a job whose every session cancelled or closed before it finished."""
+
+
+@dataclass(eq=False)
+class Job:
+    """One queued or running computation and the sessions waiting for it."""
+
+    key: Hashable
+    run: Callable[[Job], Any]  # called on a worker thread with the job (for `record` and `cancelled`)
+    sessions: set[str]
+    id: int = 0
+    state: str = QUEUED
+    result: Any = None
+    error: BaseException | None = None
+    history: list[Any] = field(default_factory=list)  # per-epoch stats: bounded by the config's epochs
+    is_alive: Callable[[str], bool] = lambda session: True
+    submitted: float = field(default_factory=time.monotonic)
+    started: float | None = None
+    finished_event: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def cancelled(self) -> bool:
+        return not self.sessions
+
+    @property
+    def finished(self) -> bool:
+        return self.finished_event.is_set()
+
+    def record(self, stats: Any) -> None:
+        """Keep one epoch's stats for the waiting pages; stop the training when nobody waits any more."""
+        self.sessions = {session for session in self.sessions if self.is_alive(session)}
+        if self.cancelled:
+            raise TrainingCancelled
+        self.history.append(stats)
+
+    def wait(self, timeout: float) -> bool:
+        return self.finished_event.wait(timeout)
+
+
+class TrainingPool:
+    """`workers` threads serving a first-come, first-served line of `Job`s."""
+
+    def __init__(self, workers: int, is_alive: Callable[[str], bool] = lambda session: True) -> None:
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, not {workers}")
+        self.workers = workers
+        self.is_alive = is_alive
+        self._line: collections.deque[Job] = collections.deque()
+        self._running: list[Job] = []
+        self._by_key: dict[Hashable, Job] = {}
+        self._cond = threading.Condition()
+        self._ids = itertools.count(1)
+        self._mean_seconds = FIRST_ESTIMATE_S
+        self._threads: list[threading.Thread] = []
+        self._closed = False
+
+    # ---- sessions' side ----
+
+    def submit(self, key: Hashable, run: Callable[[Job], Any], session: str) -> Job:
+        """The job for `key` (joined if queued or running, else added at the end of the line)."""
+        with self._cond:
+            job = self._by_key.get(key)
+            if job is not None and not job.finished:
+                job.sessions.add(session)
+                return job
+            self._prune()
+            job = Job(key=key, run=run, sessions={session}, id=next(self._ids), is_alive=self.is_alive)
+            self._by_key[key] = job
+            self._line.append(job)
+            self._start_threads()
+            self._cond.notify()
+            return job
+
+    def cancel(self, job: Job, session: str) -> None:
+        """`session` stops waiting for `job`; without sessions left it leaves the line (or stops)."""
+        with self._cond:
+            job.sessions.discard(session)
+            if job.cancelled and job.state == QUEUED:
+                self._drop(job)
+
+    def leave(self, session: str) -> None:
+        """A closed session stops waiting for every job."""
+        with self._cond:
+            for job in [*self._line, *self._running]:
+                if session in job.sessions:
+                    job.sessions.discard(session)
+                    if job.cancelled and job.state == QUEUED:
+                        self._drop(job)
+
+    def position(self, job: Job) -> int:
+        """0 while running (or finished), else how many queued jobs are ahead of it plus one."""
+        with self._cond:
+            self._prune()
+            if job.state != QUEUED:
+                return 0
+            for index, queued in enumerate(self._line):
+                if queued is job:
+                    return index + 1
+            return 0
+
+    def estimate(self, job: Job) -> float:
+        """Seconds until `job` is done, from the mean time of the trainings finished so far."""
+        with self._cond:
+            mean = self._mean_seconds
+            now = time.monotonic()
+            if job.state == RUNNING:
+                return max(mean - (now - (job.started or now)), 0.0)
+            ahead = self.position(job) - 1
+            running_left = sum(max(mean - (now - (other.started or now)), 0.0) for other in self._running)
+            # the jobs ahead and the ones running share the workers; then this one runs
+            return (running_left + ahead * mean) / self.workers + mean
+
+    def snapshot(self) -> dict[str, int]:
+        with self._cond:
+            return {"queued": len(self._line), "running": len(self._running), "workers": self.workers}
+
+    def close(self) -> None:
+        """Stop the workers after their current job (tests)."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    # ---- workers' side ----
+
+    def _prune(self) -> None:
+        """Queued jobs of closed sessions leave the line (their sessions never come back)."""
+        for job in list(self._line):
+            job.sessions = {session for session in job.sessions if self.is_alive(session)}
+            if job.cancelled:
+                self._drop(job)
+
+    def _drop(self, job: Job) -> None:
+        self._line.remove(job)
+        self._finish(job, CANCELLED, error=TrainingCancelled())
+
+    def _finish(self, job: Job, state: str, result: Any = None, error: BaseException | None = None) -> None:
+        job.state, job.result, job.error = state, result, error
+        if self._by_key.get(job.key) is job:
+            del self._by_key[job.key]
+        job.run = _spent  # the closure holds the data split; let it go with the job
+        job.finished_event.set()
+
+    def _start_threads(self) -> None:
+        while len(self._threads) < self.workers:
+            thread = threading.Thread(
+                target=self._work, name=f"training-{len(self._threads) + 1}", daemon=True
+            )
+            self._threads.append(thread)
+            thread.start()
+
+    def _next(self) -> Job | None:
+        with self._cond:
+            while True:
+                if self._closed:
+                    return None
+                while self._line:
+                    job = self._line.popleft()
+                    job.sessions = {s for s in job.sessions if self.is_alive(s)}
+                    if job.cancelled:
+                        self._finish(job, CANCELLED, error=TrainingCancelled())
+                        continue
+                    job.state, job.started = RUNNING, time.monotonic()
+                    self._running.append(job)
+                    return job
+                self._cond.wait()
+
+    def _work(self) -> None:
+        while (job := self._next()) is not None:
+            try:
+                result = job.run(job)
+            except TrainingCancelled as error:
+                outcome: tuple[str, Any, BaseException | None] = (CANCELLED, None, error)
+            except BaseException as error:  # noqa: BLE001 - handed to the waiting sessions, shown there
+                outcome = (FAILED, None, error)
+            else:
+                outcome = (DONE, result, None)
+            with self._cond:
+                self._running.remove(job)
+                if outcome[0] == DONE and job.started is not None:
+                    seconds = time.monotonic() - job.started
+                    self._mean_seconds = 0.7 * self._mean_seconds + 0.3 * seconds
+                self._finish(job, *outcome)
+
+
+def _spent(job: Job) -> None:  # pragma: no cover - never called: a finished job does not run again
+    raise RuntimeError("this job has finished")

@@ -1,0 +1,126 @@
+"""'Show the code': the lecture's `??` in the app, the real source of the core functions a screen just ran.
+
+The source comes from `inspect.getsource` at run time, never from a pasted copy, so it cannot drift
+from what ran. `TARGETS` names the functions behind each place; a test walks every entry.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable
+from typing import Any
+
+import streamlit as st
+
+from collab import embeddings, entity_embeddings, losses, multitarget, spreadsheet, training
+from collab.data import Ratings
+from collab.demo import demo_ratings
+from collab.memory import estimate_memory
+from collab.models import DotProductBias, EmbeddingNN, RatingClassifier
+
+# the in-place PyTorch methods the shown code uses, and what the trailing underscore means for them
+IN_PLACE = (
+    "uniform_",
+    "normal_",
+    "zero_",
+    "zeros_",
+    "sub_",
+    "clamp_",
+    "copy_",
+    "requires_grad_",
+    "add_",
+    "mul_",
+)
+UNDERSCORE_NOTE = (
+    "A trailing underscore (`{names}`) marks PyTorch's **in-place** version of a method: it changes the "
+    "tensor it is called on instead of returning a new one."
+)
+
+# where a shown function takes **kwargs: what lands in the dict
+KWARGS_NOTES: dict[str, str] = {}
+
+TARGETS: dict[str, tuple[Callable[..., Any] | type, ...]] = {
+    "train": (training.train, training.accumulate_group, training.parameter_groups),
+    "embeddings": (embeddings.pca, embeddings.nearest_neighbours, embeddings.one_hot_lookup),
+    "loss": (
+        losses.log_softmax,
+        losses.logsumexp,
+        losses.cross_entropy,
+        losses.cross_entropy_grad,
+        losses.binary_cross_entropy_with_logits,
+        multitarget.two_head_loss,
+    ),  # fmt: skip
+    "lesson_data": (Ratings.crosstab,),
+    "lesson_spreadsheet": (
+        spreadsheet.Spreadsheet.__init__,
+        spreadsheet.predict,
+        spreadsheet.masked_mse,
+        spreadsheet.sgd_step,
+    ),  # fmt: skip
+    "lesson_lookup": (embeddings.one_hot_lookup,),
+    "lesson_train": (DotProductBias, training.train),
+    "lesson_memory": (estimate_memory, training.compare_accumulation),
+    "lesson_interpret": (embeddings.pca, embeddings.bias_ranking, embeddings.nearest_neighbours),
+    "lesson_nn": (EmbeddingNN, RatingClassifier),
+    "lesson_multitarget": (
+        multitarget.two_head_loss,
+        multitarget.TwoTargetModel,
+        multitarget.train_two_target,
+    ),
+    "lesson_loss": (losses.softmax, losses.log_softmax, losses.cross_entropy, losses.binary_cross_entropy),
+    "lesson_beyond": (
+        entity_embeddings.embed_tokens,
+        entity_embeddings.CategoryModel,
+        entity_embeddings.train_category_embedding,
+    ),  # fmt: skip
+    "demo": (demo_ratings,),
+}
+
+
+def source(target: Callable[..., Any] | type) -> str:
+    """The source text of a function, method or class, dedented."""
+    lines = inspect.getsource(target).splitlines()
+    indent = min((len(line) - len(line.lstrip()) for line in lines if line.strip()), default=0)
+    return "\n".join(line[indent:] for line in lines)
+
+
+def in_place_methods(text: str) -> list[str]:
+    """The in-place methods (trailing underscore) called in `text`, in order of first use."""
+    found = re.findall(r"\.(\w+_)\(", text)
+    return [name for name in dict.fromkeys(found) if name in IN_PLACE]
+
+
+def kwargs_name(target: Callable[..., Any] | type) -> str | None:
+    """The name of the **kwargs parameter of `target`, or None when it takes none."""
+    try:
+        parameters = inspect.signature(target).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    return next((p.name for p in parameters if p.kind is inspect.Parameter.VAR_KEYWORD), None)
+
+
+def name_of(target: Callable[..., Any] | type) -> str:
+    return f"{target.__module__}.{target.__qualname__}"
+
+
+def show_code(place: str) -> None:
+    """An expander with the source of every core function behind `place` (a key of TARGETS)."""
+    with st.expander("Show the code", icon=":material/code:"):
+        st.caption(
+            "The actual source of the library code this screen runs, read with `inspect.getsource` "
+            "(Python's answer to the lecture's `??`)."
+        )
+        for target in TARGETS[place]:
+            text = source(target)
+            st.markdown(f"`{name_of(target)}`")
+            st.code(text, language="python", wrap_lines=True)
+            used = in_place_methods(text)
+            if used:
+                st.caption(UNDERSCORE_NOTE.format(names="`, `".join(used)))
+            keyword = kwargs_name(target)
+            if keyword is not None:
+                st.caption(
+                    f"`**{keyword}` collects every keyword argument not named in the signature into a dict: "
+                    + KWARGS_NOTES.get(name_of(target), "here, whatever the caller passes on.")
+                )

@@ -1,0 +1,137 @@
+"""Lesson step 2: the lesson's spreadsheet, live. Widgets in, `collab.spreadsheet` steps, tables and figures out."""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from collab.plots import lesson as lesson_plots
+from collab.spreadsheet import Spreadsheet
+from ui import state
+
+SHEET_KEY = "lesson_sheet"  # (dataset fingerprint, Spreadsheet): the live sheet of this session
+RUNS_KEY = "lesson_sheet_runs"  # dict[str, float]: lowest loss reached per setting, for the comparison
+LEARNING_RATES = [0.01, 0.03, 0.1, 0.3, 1.0, 2.0]
+DECAYS = [0.0001, 0.001, 0.01, 0.1]
+_CURVE_KEYS = itertools.count()
+
+
+def _table() -> pd.DataFrame:
+    return state.ratings().crosstab(15, 15)
+
+
+def _sheet(table: pd.DataFrame, n_factors: int, seed: int, reset: bool) -> Spreadsheet:
+    """The session's sheet; a new one when asked, or when the data, k or the seed changed."""
+    fingerprint = state.ratings().fingerprint
+    kept = st.session_state.get(SHEET_KEY)  # (dataset fingerprint, sheet)
+    if (
+        reset
+        or kept is None
+        or kept[0] != fingerprint
+        or (kept[1].n_factors, kept[1].seed) != (n_factors, seed)
+    ):
+        kept = (fingerprint, Spreadsheet(table.to_numpy(dtype=float), n_factors=n_factors, seed=seed))
+        st.session_state[SHEET_KEY] = kept
+    return kept[1]
+
+
+def _setting(sheet: Spreadsheet) -> str:
+    decay = f"wd {sheet.weight_decay:g}" if sheet.weight_decay else "no weight decay"
+    return f"k = {sheet.n_factors}, {'with' if sheet.biases else 'without'} biases, {decay}"
+
+
+def sheet_section() -> None:
+    """k random factors per user and item, one step / ten steps / to convergence, biases and weight decay."""
+    table = _table()
+    controls = st.columns([1.2, 1.4, 1, 1.2])
+    n_factors = controls[0].slider("Factors k", 1, 10, 5, key="lesson_sheet_k")
+    lr = controls[1].select_slider("Learning rate", LEARNING_RATES, value=0.3, key="lesson_sheet_lr",
+                                   format_func=lambda v: f"{v:g}")  # fmt: skip
+    seed = controls[2].number_input("Seed", 0, 9999, 0, key="lesson_sheet_seed")
+    with controls[3]:
+        biases = st.toggle("User/item biases", False, key="lesson_sheet_biases")
+        decay_on = st.toggle("Weight decay", False, key="lesson_sheet_wd_on")
+    decay = 0.0
+    if decay_on:
+        decay = st.select_slider("Weight decay wd (loss + wd · sum of squared factors)", DECAYS, value=0.001,
+                                 key="lesson_sheet_wd", format_func=lambda v: f"{v:g}")  # fmt: skip
+    buttons = st.columns(4)
+    one = buttons[0].button("One step", key="lesson_sheet_step", icon=":material/skip_next:")
+    ten = buttons[1].button("Ten steps", key="lesson_sheet_ten", icon=":material/fast_forward:")
+    converge = buttons[2].button(
+        "Run to convergence", key="lesson_sheet_converge", icon=":material/play_arrow:"
+    )
+    reset = buttons[3].button(
+        "Reset (new random factors)", key="lesson_sheet_reset", icon=":material/refresh:"
+    )
+
+    sheet = _sheet(table, int(n_factors), int(seed), reset)
+    if biases != sheet.biases:
+        if biases:  # start the biases from zero: the same predictions, then gradient descent uses them
+            sheet.user_bias.data.zero_()
+            sheet.item_bias.data.zero_()
+        sheet.biases = bool(biases)
+    sheet.weight_decay = float(decay)
+
+    numbers = st.empty()
+    curve_slot = st.empty()
+    started = time.perf_counter()
+    if one:
+        sheet.run(1, lr)
+    elif ten:
+        sheet.run(10, lr)
+    elif converge:
+        sheet.run_to_convergence(
+            lr,
+            every=100,
+            on_progress=lambda s: curve_slot.plotly_chart(
+                lesson_plots.sheet_loss_figure(s.history), key=f"lesson_sheet_live_{next(_CURVE_KEYS)}"
+            ),
+        )
+    seconds = time.perf_counter() - started
+    snap = sheet.snapshot()
+    if converge:
+        runs = st.session_state.setdefault(RUNS_KEY, {})
+        runs[_setting(sheet)] = min(runs.get(_setting(sheet), np.inf), snap.loss)
+
+    with numbers.container():
+        cols = st.columns(4)
+        cols[0].metric("MSE over filled cells", f"{snap.loss:.4f}",
+                       delta=f"{snap.loss - snap.history[0]:+.4f} since the start", delta_color="inverse")  # fmt: skip
+        cols[1].metric(
+            "RMSE", f"{np.sqrt(snap.loss):.3f}", help="in stars: the typical miss on a filled cell"
+        )
+        cols[2].metric("Gradient steps", f"{snap.steps:,}")
+        cols[3].metric(
+            "Filled cells", f"{sheet.n_filled} of {table.size}", help="only these count in the loss"
+        )
+        if one or ten or converge:
+            st.caption(
+                f"{'Ran to convergence' if converge else 'Stepped'} in {1000 * seconds:.0f} ms ({_setting(sheet)})."
+            )
+        if not np.isfinite(snap.loss):
+            st.error("The loss blew up: the learning rate is too large for this sheet. Pick a smaller one and reset.",
+                     icon=":material/error:")  # fmt: skip
+    curve_slot.plotly_chart(lesson_plots.sheet_loss_figure(snap.history), key="lesson_sheet_loss")
+
+    users = [f"user {u}" for u in table.index]
+    items = [str(i) for i in table.columns]
+    left, right = st.columns(2)
+    left.plotly_chart(lesson_plots.factor_heatmap(snap.user_factors, users, "User factors", snap.user_bias),
+                      key="lesson_sheet_users")  # fmt: skip
+    right.plotly_chart(lesson_plots.factor_heatmap(snap.item_factors, items, "Item factors", snap.item_bias),
+                       key="lesson_sheet_items")  # fmt: skip
+    st.plotly_chart(lesson_plots.predictions_heatmap(snap.predictions, table.to_numpy(dtype=float), users, items),
+                    key="lesson_sheet_predictions")  # fmt: skip
+    runs = st.session_state.get(RUNS_KEY)
+    if runs:
+        st.markdown("**Lowest loss reached by 'Run to convergence'**, per setting:")
+        st.dataframe(
+            pd.DataFrame({"setting": list(runs), "MSE": [round(v, 4) for v in runs.values()]}),
+            hide_index=True,
+            key="lesson_sheet_runs_table",
+        )

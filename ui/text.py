@@ -1,0 +1,33 @@
+"""Text from data (ids, titles, file names) shown as text: the one escaping helper for Markdown.
+
+Streamlit renders labels, captions, headers and messages as Markdown, so a user id like
+`![x](http://host/x.png)` would load a remote image and `[click](http://host)` would be a link.
+`md` backslash-escapes what Markdown (and Streamlit's `:color[...]`, `:material/icon:` and
+`$math$` extensions) gives a meaning, so the text shows exactly as it is in the file. Characters
+that only mean something at the start of a line (`#`, `-`, `+`, `1.`) are escaped there only, so
+"Built-in demo set" stays readable in the page's source and in tests.
+"""
+
+from __future__ import annotations
+
+import re
+
+# (":" before a letter starts :material/icon: and :red[...]; "://", "www." and "@" make GFM autolinks)
+# ("_" inside a word, as in my_ratings.csv, never makes emphasis, so it stays as it is)
+_ANYWHERE = re.compile(
+    r"[\\`*\[\]<>!|~$@]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])|:(?=[A-Za-z/])|&(?=[#A-Za-z])|(?<=www)\.",
+    re.IGNORECASE,
+)
+_LEADING = re.compile(r"^(\s*)([#>+\-=]|\d+(?=[.)]))")
+
+
+def md(value: object) -> str:
+    """`value` as Markdown that renders literally (one line: newlines become spaces)."""
+    flat = " ".join(str(value).split())
+    escaped = _ANYWHERE.sub(lambda m: "\\" + m.group(0), flat)
+    return _LEADING.sub(_escape_leading, escaped, count=1)
+
+
+def _escape_leading(match: re.Match[str]) -> str:
+    space, mark = match.group(1), match.group(2)
+    return f"{space}{mark}\\" if mark.isdigit() else f"{space}\\{mark}"  # "1\." and "\#"
