@@ -24,6 +24,7 @@ DEFAULT_DATA = ROOT.parent / "shared" / "data" / "ml-100k"
 
 
 def _zip_ml100k(folder: Path, dest: Path) -> None:
+    """The zip, and beside it its MD5 in GroupLens' format (the download checks both)."""
     with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as archive:
         for path in sorted(folder.iterdir()):
             archive.write(path, f"ml-100k/{path.name}")
