@@ -240,11 +240,14 @@ def split(_ratings: Ratings, fingerprint: str, params: Hashable) -> Split:
     return value
 
 
-def movielens(name: str) -> Ratings:
-    """A MovieLens set parsed once per server (the zip is cached on disk by the core)."""
+def movielens(name: str, progress: Callable[[int, int | None], None] | None = None) -> Ratings:
+    """A MovieLens set parsed once per server and shared by its sessions (the zip is cached on disk by
+    the core); `progress` sees the download when this call is the one that loads it."""
     from collab.movielens import load_movielens
 
-    value, _ = data_store().get_or_create(("movielens", name), lambda: load_movielens(name), session_id())
+    value, _ = data_store().get_or_create(
+        ("movielens", name), lambda: load_movielens(name, progress=progress), session_id()
+    )
     return value
 
 
