@@ -14,6 +14,7 @@ and the freed memory is handed back to the operating system.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import sys
 import threading
@@ -39,6 +40,7 @@ POLL_SECONDS = 0.2  # how often a page looks at its running job (new epochs to d
 QUEUED_POLL_SECONDS = 0.5  # and at its queued job: 30 waiting pages must not keep the server busy
 LOCAL_SESSION = "local"  # outside a Streamlit server (scripts, bare mode)
 WARM_UP_DELAY_S = 1.5  # after the first page's run, before the warm-up thread starts
+KERNELS_MIN_MEMORY_MB = 1024  # numba costs 50-90 MB resident: smaller budgets keep the PyTorch path
 
 
 # ---- sizes ----------------------------------------------------------------------------------------
@@ -297,7 +299,7 @@ def _warm_up() -> None:
         from collab.data import Ratings
         from collab.training import train as train_model
 
-        if kernels.available():
+        if kernels.available() and budget.current().memory_mb >= KERNELS_MIN_MEMORY_MB:
             kernels._compiled()  # noqa: SLF001 - loads numba's on-disk cache (or compiles, once per install)
             os.environ.setdefault("COLLAB_KERNELS", "1")
         n = 64
@@ -313,7 +315,7 @@ def _warm_up() -> None:
         return
 
 
-@st.cache_resource(show_spinner=False)
+@functools.cache  # not st.cache_resource: the warm-up thread calls it outside any script run
 def device_label() -> str:
     """What `device='auto'` trains on here: a CUDA device name, MPS, or CPU."""
     import torch
