@@ -376,13 +376,12 @@ def train(
     seen, shown_place = 0, None
     try:
         while True:
-            finished = job.wait(POLL_SECONDS if job.state != "queued" else QUEUED_POLL_SECONDS)
+            if job.wait(POLL_SECONDS if job.state != "queued" else QUEUED_POLL_SECONDS):
+                break  # done: the page draws the whole history next, so the epochs are not replayed
             if on_epoch is not None:
                 while seen < len(job.history):
                     on_epoch(job.history[seen])
                     seen += 1
-            if finished:
-                break
             if on_wait is not None and job.state == "queued":
                 place = pool.position(job)
                 if place != shown_place:  # redraw only when the line moved
