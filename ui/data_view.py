@@ -222,11 +222,13 @@ def detected_text(sniff) -> str:
     if sniff.layout in ("json", "parquet"):
         kind = "JSON" if sniff.layout == "json" else "Parquet"
         return f"Detected **{kind}** with {len(sniff.columns)} fields."
-    shape = "a **user x item matrix**" if sniff.layout == "wide" else "one rating per row"
     decimal = "decimal **comma**" if sniff.decimal == "," else "decimal point"
+    shape = (
+        "; a **user x item matrix** (one row per user, one column per item)" if sniff.layout == "wide" else ""
+    )
     return (
-        f"Detected {shape}, separator **{sniff.sep_name}**, {decimal}, "
-        f"{'a header row' if sniff.has_header else 'no header row'}, {len(sniff.columns)} columns."
+        f"Detected separator **{sniff.sep_name}**, {decimal}, "
+        f"{'a header row' if sniff.has_header else 'no header row'}, {len(sniff.columns)} columns{shape}."
     )
 
 
