@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from collab.config import MODEL_LABELS, TrainConfig
-from collab.metrics import find_overfit_epoch
+from collab.metrics import OVERFIT_RISE, find_overfit_epoch
 from collab.plots import training as training_plots
 from ui import cached, state
 from ui.pool import Job, TrainingCancelled, TrainingPool
@@ -21,8 +21,6 @@ if TYPE_CHECKING:
     from collab.training import EpochStats, TrainResult
 
 SWEEP_DECAYS = (0.1, 0.01, 0.001, 0.0)
-# validation loss must end 1% above its best to be called overfitting: a rise the chart shows
-OVERFIT_RISE = 0.01
 _LIVE_KEYS = itertools.count()
 
 
@@ -33,8 +31,9 @@ class LiveProgress:
 
     CHART_SECONDS = 0.5
 
-    def __init__(self, label: str, oracle_rmse: float | None = None) -> None:
+    def __init__(self, label: str, oracle_rmse: float | None = None, loss_name: str = "MSE") -> None:
         self.label = label
+        self.loss_name = loss_name
         self.oracle_rmse = oracle_rmse
         self.bar = st.progress(0.0, text=f"{label}: starting…")
         self.cancel_slot = st.empty()
@@ -81,7 +80,7 @@ class LiveProgress:
         self.drawn = now
         # a fresh key per update: two runs of one script (a sweep) can draw identical figures
         self.chart.plotly_chart(
-            training_plots.loss_figure(self.history, oracle_rmse=self.oracle_rmse),
+            training_plots.loss_figure(self.history, oracle_rmse=self.oracle_rmse, loss_name=self.loss_name),
             key=f"live_loss_{next(_LIVE_KEYS)}",
         )
 
@@ -102,6 +101,11 @@ def oracle_rmse() -> float | None:
     return None if truth is None else float(truth.oracle_rmse)
 
 
+def loss_name(config: TrainConfig) -> str:
+    """What the loss chart of this model plots."""
+    return "cross-entropy" if config.model == "classifier" else "MSE"
+
+
 def floor_for(config: TrainConfig) -> float | None:
     """The noise floor to draw on this model's loss chart: an MSE, so not on the classifier's cross-entropy."""
     return None if config.model == "classifier" else oracle_rmse()
@@ -114,7 +118,7 @@ def train_and_record(
     is False, as in the sweep) make it the current model."""
     data = state.ratings()
     params = state.split_params()
-    progress = LiveProgress(label, floor_for(config))
+    progress = LiveProgress(label, floor_for(config), loss_name(config))
     try:
         result, from_cache = cached.train(
             state.split(), data.fingerprint, params, config, on_epoch=progress, on_wait=progress.waiting
@@ -199,7 +203,9 @@ def results_panel(result: TrainResult, knobs: TrainConfig | None = None) -> None
     how = f"on {result.device}" + (f", {result.optimizer}" if result.optimizer else "")
     cols[3].metric("Training time", f"{result.seconds:.2f} s", help=how)
     st.plotly_chart(
-        training_plots.loss_figure(result.history, oracle_rmse=oracle, overfit_epoch=overfit),
+        training_plots.loss_figure(
+            result.history, oracle_rmse=oracle, overfit_epoch=overfit, loss_name=loss_name(result.config)
+        ),
         key="train_loss_chart",
     )
     if overfit is not None:
