@@ -38,6 +38,9 @@ COMPACT = {
     },
 }
 
+# the neighbours table sits in the map's side panel (about 310 px at 1280 x 720): a shorter title column
+NARROW = {**COMPACT, "title": st.column_config.TextColumn("title", width=150)}
+
 
 def model_or_notice(extra: str = "") -> TrainResult | None:
     """The current model; without one, say what to do and link to the Train page."""
@@ -274,7 +277,7 @@ def neighbours_section(result: TrainResult, ratings: Ratings) -> None:
     item = item_picker(
         "Item", ratings, ITEM_KEY, stats.counts, default=int(emb.most_rated(stats.counts, 1)[0])
     )
-    cols = st.columns(2)
+    cols = st.columns([1.6, 1])  # the segmented control needs the wider half in the narrow side panel
     metric = (
         cols[0].segmented_control(
             "Distance",
@@ -299,7 +302,7 @@ def neighbours_section(result: TrainResult, ratings: Ratings) -> None:
         st.caption(f"Only {len(found.indices)} items have at least {min_count} ratings.")
     # a narrow panel: leave out the mean rating so the distances stay visible
     frame = neighbours_frame(found, ratings, stats).drop(columns="mean")
-    st.dataframe(frame, hide_index=True, column_config=COMPACT, key="emb_neighbours_table")
+    st.dataframe(frame, hide_index=True, column_config=NARROW, key="emb_neighbours_table")
 
 
 def neighbours_frame(found: emb.Neighbours, ratings: Ratings, stats: emb.ItemStats) -> pd.DataFrame:
@@ -491,7 +494,7 @@ def user_recommendations_section(result: TrainResult, ratings: Ratings) -> None:
     user = user_picker("User", ratings, "rec_user", where=cols[0])
     n = cols[1].number_input("How many", 1, 50, 10, key="rec_n")
     recs = rec.recommend_for_user(result, ratings, user, n=int(n))
-    left, right = st.columns(2)
+    left, right = st.columns([3, 2])  # the recommendations have four columns, the user's own list two
     left.markdown("**Recommended** (not yet rated)")
     left.dataframe(
         _recommendations_frame(recs, ratings), hide_index=True, column_config=REC_COLUMNS, key="rec_table"

@@ -224,15 +224,36 @@ def results_panel(result: TrainResult, knobs: TrainConfig | None = None) -> None
         )
 
 
+PRESET_NAMES = {
+    "default": "our default",
+    "fastbook": "fastbook's settings",
+    "best": "best",
+    "autorec": "default",
+}
+
+
+def matching_preset(config: TrainConfig) -> str | None:
+    """The preset `config` is (the seed, device and precision aside), if any."""
+    from collab.config import PRESETS
+
+    for name, preset in PRESETS.items():
+        if dataclasses.replace(config, seed=preset.seed, device=preset.device, amp=preset.amp) == preset:
+            return name
+    return None
+
+
 def run_rows(runs: list[state.RunRecord]) -> pd.DataFrame:
     """The run table, newest first: the settings in their own short columns, so none is cut off."""
     rows = []
     for run in reversed(runs):
         config = run.config
-        row = {"model": run.model, "from": run.source}
+        row = {"model": run.model, "valid RMSE": run.rmse, "from": run.source}
         if config is None:
             row |= {"size": run.summary}
         else:
+            preset = matching_preset(config)
+            if preset:
+                row["from"] = f"{run.source} ({PRESET_NAMES.get(preset, preset)})"
             batch_like = config.model != "autorec"
             row |= {
                 "size": run.size or config.size_phrase(),
@@ -246,7 +267,6 @@ def run_rows(runs: list[state.RunRecord]) -> pd.DataFrame:
                 "seed": config.seed,
             }
         row |= {
-            "valid RMSE": run.rmse,
             "valid MAE": run.mae,
             "seconds": run.seconds,
             "cached": run.cached,
@@ -268,7 +288,7 @@ def runs_table() -> None:
         hide_index=True,
         width="stretch",
         column_config={
-            "model": st.column_config.TextColumn("model", width="medium"),
+            "model": st.column_config.TextColumn("model", width="medium", pinned=True),
             "size": st.column_config.TextColumn("size", width="small"),
             "valid RMSE": st.column_config.NumberColumn(format="%.4f", width="small"),
             "valid MAE": st.column_config.NumberColumn(format="%.4f", width="small"),

@@ -124,8 +124,16 @@ def projection_fig(
     layout: dict[str, object] = {
         "title": {"text": title} if title else None,
         "height": 620,
-        "margin": {"l": 10, "r": 10, "t": 50 if title else 20, "b": 10},
-        "legend": {"title": {"text": color_label}, "itemsizing": "constant"},
+        "margin": {"l": 10, "r": 10, "t": 50 if title else 20, "b": 10 if dims == 3 else 40},
+        # the legend below the map, not beside it: beside it, it takes half a phone's width
+        "legend": {
+            "title": {"text": color_label},
+            "itemsizing": "constant",
+            "orientation": "h",
+            "yanchor": "top",
+            "y": -0.08,
+            "x": 0,
+        },
         "template": "plotly_white",
     }
     if dims == 3:

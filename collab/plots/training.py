@@ -26,6 +26,9 @@ def _layout(fig: go.Figure, title: str, y_title: str) -> go.Figure:
         height=380,
         legend={"orientation": "h", "y": -0.2},
     )
+    # explicit sizes: Streamlit's chart theme otherwise shrinks ticks to ~11 px (unreadable on a phone)
+    fig.update_xaxes(tickfont={"size": 14}, title_font={"size": 15})
+    fig.update_yaxes(tickfont={"size": 14}, title_font={"size": 15}, automargin=True)
     fig.update_xaxes(dtick=1 if fig.data and len(fig.data[0].x or ()) <= 20 else None)
     return fig
 
