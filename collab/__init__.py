@@ -52,6 +52,14 @@ _EXPORTS: dict[str, str] = {
     "recommend_for_user": "collab.recommend",
     "fold_in": "collab.recommend",
     "fold_in_user": "collab.recommend",
+    # labels in, DataFrames out (the notebook API)
+    "top_n": "collab.recommend",
+    "similar_to": "collab.recommend",
+    "recommend_new_user": "collab.recommend",
+    # cross-validation
+    "kfold": "collab.validation",
+    "cross_validate": "collab.validation",
+    "Fold": "collab.validation",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -128,7 +128,7 @@ class AutoRec(CollabModel):
     def objective(self, weight_decay: float) -> tuple[torch.Tensor, torch.Tensor]:
         """(0.5 * mean squared error over the training ratings + the L2 penalty, summed squared error)."""
         codes = self._encode()
-        if self.rated_values.device.type == "cpu" and kernels.available():
+        if self.rated_values.device.type == "cpu" and kernels.usable():
             # only the rated cells: about 5% of the dense product's arithmetic on MovieLens 100K
             dots = kernels.sampled_dot(codes, self.decoder.weight, self.rated_items, self.rated_users)
             predicted = dots + self.decoder.bias.index_select(0, self.rated_users)  # (n_ratings,)

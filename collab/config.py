@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -57,14 +58,19 @@ class TrainConfig:
                 f"tensor cores waste the remainder), got {self.batch_size}; try {nearest}"
             )
         _check_int("accum_steps", self.accum_steps, 1, 1024)
-        if not (isinstance(self.lr, int | float) and 0 < self.lr <= 10):
+        if not (_is_number(self.lr) and 0 < self.lr <= 10):
             raise ValueError(f"lr must be a number in (0, 10], got {self.lr!r}")
-        if not (isinstance(self.weight_decay, int | float) and 0 <= self.weight_decay <= 100):
+        if not (_is_number(self.weight_decay) and 0 <= self.weight_decay <= 100):
             raise ValueError(f"weight_decay must be a number in [0, 100], got {self.weight_decay!r}")
-        if not (isinstance(self.l2, int | float) and 0 <= self.l2 <= 100):
+        if not (_is_number(self.l2) and 0 <= self.l2 <= 100):
             raise ValueError(f"l2 must be a number in [0, 100], got {self.l2!r}")
         if self.y_range is not None:
-            if len(self.y_range) != 2 or not float(self.y_range[0]) < float(self.y_range[1]):
+            if (
+                isinstance(self.y_range, str)
+                or len(self.y_range) != 2
+                or not all(_is_number(v) for v in self.y_range)
+                or not float(self.y_range[0]) < float(self.y_range[1])
+            ):
                 raise ValueError(f"y_range must be (low, high) with low < high, got {self.y_range!r}")
             object.__setattr__(self, "y_range", (float(self.y_range[0]), float(self.y_range[1])))
         if self.schedule not in SCHEDULES:
@@ -76,13 +82,16 @@ class TrainConfig:
         if self.row_state not in ROW_STATES:
             raise ValueError(f"row_state must be one of {list(ROW_STATES)}, got {self.row_state!r}")
         hidden = tuple(self.hidden)
-        if not hidden or any(not isinstance(h, int) or h < 1 for h in hidden):
+        if not hidden or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in hidden):
             raise ValueError(f"hidden must be one or more positive layer widths, got {self.hidden!r}")
         object.__setattr__(self, "hidden", hidden)
-        if not (isinstance(self.dropout, int | float) and 0 <= self.dropout < 1):
+        if not (_is_number(self.dropout) and 0 <= self.dropout < 1):
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
-        if not isinstance(self.seed, int):
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise ValueError(f"seed must be an integer, got {self.seed!r}")
+        for flag in ("decay_biases", "amp"):
+            if not isinstance(getattr(self, flag), bool):
+                raise ValueError(f"{flag} must be True or False, got {getattr(self, flag)!r}")
 
     @property
     def effective_batch(self) -> int:
@@ -137,6 +146,11 @@ class TrainConfig:
         return cls(**values)
 
 
+def _is_number(value: object) -> bool:
+    """A real number, not a bool (True is an int to Python, but lr=True is a mistake), not NaN."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and value == value
+
+
 def _check_int(name: str, value: object, low: int, high: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
@@ -152,3 +166,14 @@ PRESETS: dict[str, TrainConfig] = {
     # per rating (the paper's lambda 150 / 80,000 ratings); batch size and lr do not apply (full batch)
     "autorec": TrainConfig(model="autorec", n_factors=500, epochs=15, weight_decay=0.002),
 }
+
+
+AUTO_EPOCH_STEPS = 150  # optimizer steps the "auto" epochs setting aims for (at least 5, at most 30 epochs)
+
+
+def auto_epochs(n_train: int, effective_batch: int = 512) -> int:
+    """Epochs for `n_train` training ratings at `effective_batch` ratings per step: enough epochs for
+    about `AUTO_EPOCH_STEPS` optimizer steps, between 5 (the default: MovieLens 100K and up take 157+
+    steps per epoch) and 30 (3,000 ratings take 5 steps per epoch, so 5 epochs end far from converged)."""
+    steps_per_epoch = max(1, math.ceil(max(n_train, 1) / max(effective_batch, 1)))
+    return min(30, max(5, math.ceil(AUTO_EPOCH_STEPS / steps_per_epoch)))

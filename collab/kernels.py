@@ -15,7 +15,8 @@ numbers match them to float rounding (tests check it):
 
 A step's gradient is the exact gradient of the step's mean loss whatever the micro-batch size, so
 gradient accumulation needs no special case here. `wanted()` decides per run (big tables, or long
-runs); without numba, or with `COLLAB_KERNELS=0`, the trainer uses the PyTorch paths.
+runs); without numba, with `COLLAB_KERNELS=0`, or where numba finds no writable folder for its cache
+(`usable()` is False and `failure()` says why), the trainer uses the PyTorch paths.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
+import tempfile
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -34,11 +37,39 @@ import torch
 MIN_MICRO_BATCHES = 1000
 
 
+class KernelsUnavailable(RuntimeError):
+    """The compiled kernels cannot be loaded here (e.g. no writable folder for numba's cache)."""
+
+
+_failure: str | None = None  # why loading the kernels failed in this process, once it has
+
+
 def available() -> bool:
-    """True when numba is installed and `COLLAB_KERNELS` is not "0"."""
+    """True when numba is installed, `COLLAB_KERNELS` is not "0", and loading has not failed here."""
+    return _failure is None and _installed()
+
+
+def _installed() -> bool:
     if os.environ.get("COLLAB_KERNELS", "auto") == "0":
         return False
     return importlib.util.find_spec("numba") is not None
+
+
+def usable() -> bool:
+    """`available()` and the kernels load (from numba's cache, or compiled on first call). Loading
+    imports numba (about 0.5 s); a failure is remembered, warned about once, and told by `failure()`."""
+    if not available():
+        return False
+    try:
+        _compiled()
+    except KernelsUnavailable:
+        return False
+    return True
+
+
+def failure() -> str | None:
+    """Why the kernels could not be loaded in this process (a sentence), or None."""
+    return _failure
 
 
 def wanted(micro_batches: int, sparse: bool) -> bool:
@@ -48,28 +79,85 @@ def wanted(micro_batches: int, sparse: bool) -> bool:
     least `MIN_MICRO_BATCHES` forward passes in the run (small batches, many epochs: the PyTorch path
     pays its per-operation overhead once per micro-batch), where they save seconds.
     """
-    if not available():
+    if not _installed():  # kernels that failed to load still count: the caller notes the fallback
         return False
     return os.environ.get("COLLAB_KERNELS", "auto") == "1" or sparse or micro_batches >= MIN_MICRO_BATCHES
 
 
 @functools.cache
 def _compiled() -> dict[str, Callable[..., Any]]:
-    """The compiled kernels (compiled on first call, or loaded from numba's on-disk cache)."""
+    """The compiled kernels (compiled on first call, or loaded from numba's on-disk cache).
+
+    numba refuses to even define a cached function ("cannot cache function ...: no locator available")
+    when none of its cache folders is writable: the package's __pycache__, NUMBA_CACHE_DIR, the user's
+    cache dir. A read-only install gets the user cache dir; if that fails too, the temporary folder;
+    if that fails too, `KernelsUnavailable` (callers take the PyTorch path).
+    """
+    global _failure
     here = os.path.dirname(os.path.abspath(__file__))
     if "NUMBA_CACHE_DIR" not in os.environ and not os.access(here, os.W_OK):
         # an installed, read-only package: numba would find no place for its cache and refuse to compile
         import platformdirs
 
         os.environ["NUMBA_CACHE_DIR"] = os.path.join(platformdirs.user_cache_dir("collab-lab"), "numba")
+    try:
+        return _import_kernels()
+    except (RuntimeError, OSError) as error:
+        first = error
+    temp = os.path.join(tempfile.gettempdir(), "collab-lab-numba")
+    if os.environ.get("NUMBA_CACHE_DIR") != temp:
+        os.environ["NUMBA_CACHE_DIR"] = temp
+        try:
+            return _import_kernels()
+        except (RuntimeError, OSError) as error:
+            first = error
+    _failure = (
+        f"The compiled kernels are off: numba found no writable folder for its cache ({first}). "
+        "Training takes the PyTorch path (same results, slower on long runs); set NUMBA_CACHE_DIR to a "
+        "writable folder to use them."
+    )
+    warnings.warn(_failure, RuntimeWarning, stacklevel=2)
+    raise KernelsUnavailable(_failure) from first
+
+
+def _import_kernels() -> dict[str, Callable[..., Any]]:
+    import numba.core.config
+
+    numba.core.config.reload_config()  # NUMBA_CACHE_DIR may have changed since numba was imported
     from collab import _numba_kernels
 
+    for value in vars(_numba_kernels).values():
+        if hasattr(value, "_cache") and hasattr(value._cache, "save_overload"):
+            _tolerate_full_disk(value._cache)
     return {
         "dense_steps": _numba_kernels.dense_steps,
         "row_steps": _numba_kernels.row_steps,
         "sampled_dot": _numba_kernels.sampled_dot,
         "sampled_dot_backward": _numba_kernels.sampled_dot_backward,
     }
+
+
+def _tolerate_full_disk(cache: Any) -> None:
+    """numba writes a newly compiled kernel to its cache without catching errors on Linux, so a full
+    (or newly read-only) disk would fail a training at its first step. The compiled code is already in
+    memory: a failed write only means compiling again in the next process, so warn and go on."""
+    if getattr(cache, "_collab_tolerant", False):
+        return
+    save = cache.save_overload
+
+    def save_overload(sig: Any, data: Any) -> None:
+        try:
+            save(sig, data)
+        except OSError as error:
+            warnings.warn(
+                f"numba could not write the compiled kernels to its cache ({error}); they work, and are "
+                "compiled again in the next process.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+
+    cache.save_overload = save_overload
+    cache._collab_tolerant = True
 
 
 def sampled_dot(

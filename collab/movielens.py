@@ -1,21 +1,29 @@
 """MovieLens: download once from GroupLens, verify, cache, and parse into `Ratings` with titles and genres.
 
 Downloads go through a temporary file that is renamed into place only when the zip is complete
-and intact, so an interrupted download never leaves a broken archive in the cache.
+and intact (its MD5 matches the checksum GroupLens publishes beside it, and every member's CRC), so an
+interrupted download never leaves a broken archive in the cache. A cache folder that cannot be written
+(read-only or full disk) is reported as a `DataError` naming the folder and the fix, or, for the default
+folder, replaced by one in the temporary folder with a warning.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import http.client
 import os
+import re
 import shutil
 import tempfile
 import urllib.error
 import urllib.request
+import warnings
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from collab.data import DataError, Ratings
 from collab.sources import read_items, read_ratings
@@ -91,20 +99,83 @@ def load_movielens(
 
     The archive is fetched from `base_url` (else $COLLAB_MOVIELENS_URL, else GroupLens) into the
     cache dir (see `movielens_cache_dir`) through a temporary file that is renamed only once the
-    download is complete and the zip is intact and holds the expected files. A zip placed there
-    by hand, or its extracted folder, is used without a download. `progress(bytes_done, bytes_total
-    or None)` is called as bytes arrive.
+    download is complete, matches the MD5 checksum published beside it (`<zip>.md5`, same place), and
+    is an intact zip (CRCs) holding the expected files. A zip placed there by hand, or its extracted
+    folder, is used without a download. `progress(bytes_done, bytes_total or None)` is called as bytes
+    arrive.
+
+    A cache dir that cannot be written (read-only, full) raises `DataError` naming it when it was
+    chosen (`cache_dir` or $COLLAB_DATA_DIR); the default one is replaced for this call by a folder in
+    the temporary folder, with a `RuntimeWarning` saying so. Every other failure (offline, HTTP error,
+    checksum or CRC mismatch, wrong archive) is a `DataError` that says how to fix it.
     """
     spec = _movielens_spec(name)
     root = movielens_cache_dir(cache_dir)
-    folder = root / spec.folder
-    if not _is_extracted(folder, spec):
+    base = base_url or os.environ.get("COLLAB_MOVIELENS_URL") or MOVIELENS_URL
+    chosen = cache_dir is not None or bool(os.environ.get("COLLAB_DATA_DIR"))
+    fallback = Path(tempfile.gettempdir()) / "collab-lab"
+    if _is_extracted(root / spec.folder, spec):
+        return load_movielens_dir(root / spec.folder)
+    if not chosen and _is_extracted(fallback / spec.folder, spec):  # an earlier call fell back
+        return _noted(load_movielens_dir(fallback / spec.folder), f"MovieLens is cached in {fallback}.")
+    try:
+        _fill_cache(root, spec, base, progress, root)
+        return load_movielens_dir(root / spec.folder)
+    except _CacheWriteError as failure:
+        if chosen:
+            raise DataError(
+                f"cannot write to the MovieLens data folder {failure.folder} ({failure.reason}). "
+                "Free some space there, or choose a writable folder (the cache_dir argument or the "
+                "COLLAB_DATA_DIR environment variable)."
+            ) from failure.error
+        note = (
+            f"The MovieLens cache folder {failure.folder} is not writable ({failure.reason}); "
+            f"using {fallback} instead (set COLLAB_DATA_DIR to a writable folder to keep a cache)."
+        )
+        warnings.warn(note, RuntimeWarning, stacklevel=2)
+    try:
+        _fill_cache(fallback, spec, base, progress, root)
+    except _CacheWriteError as failure:
+        raise DataError(
+            f"cannot write MovieLens to {root} nor to the temporary folder {failure.folder} "
+            f"({failure.reason}). Free some disk space, or set COLLAB_DATA_DIR to a writable folder."
+        ) from failure.error
+    return _noted(load_movielens_dir(fallback / spec.folder), note)
+
+
+def _noted(ratings: Ratings, note: str) -> Ratings:
+    return replace(ratings, notes=(*ratings.notes, note))
+
+
+class _CacheWriteError(Exception):
+    """Writing into the cache folder failed (read-only, full, no permission). Not an OSError, so the
+    download's network-error handling lets it through."""
+
+    def __init__(self, folder: Path, error: OSError) -> None:
+        super().__init__(f"{folder}: {error}")
+        self.folder, self.error = folder, error
+        self.reason = error.strerror or str(error)
+
+
+@contextlib.contextmanager
+def _writing(folder: Path) -> Iterator[None]:
+    """Turn an OSError from writing into `folder` into a `_CacheWriteError`."""
+    try:
+        yield
+    except OSError as error:
+        raise _CacheWriteError(folder, error) from error
+
+
+def _fill_cache(
+    root: Path, spec: MovieLensSpec, base: str, progress: Progress | None, zip_root: Path
+) -> None:
+    """Extract the archive into root/<folder>, downloading it into `root` unless `zip_root` holds it."""
+    zip_path = zip_root / f"{spec.folder}.zip"
+    if not zip_path.is_file():
         zip_path = root / f"{spec.folder}.zip"
         if not zip_path.is_file():
-            base = base_url or os.environ.get("COLLAB_MOVIELENS_URL") or MOVIELENS_URL
             _download(f"{base.rstrip('/')}/{spec.folder}.zip", zip_path, spec, progress)
-        _extract(zip_path, spec, folder)
-    return load_movielens_dir(folder)
+    _extract(zip_path, spec, root / spec.folder)
 
 
 def load_movielens_dir(path: str | os.PathLike, name: str | None = None) -> Ratings:
@@ -138,55 +209,107 @@ def _is_extracted(folder: Path, spec: MovieLensSpec) -> bool:
 
 
 def _download(url: str, dest: Path, spec: MovieLensSpec, progress: Progress | None) -> None:
-    """Fetch `url` to `dest` through a temporary file; only a complete, valid zip is renamed into place."""
+    """Fetch `url` to `dest` through a temporary file; only a complete, valid zip whose MD5 matches
+    the published `url + ".md5"` is renamed into place."""
     manual = (
         f"To install it by hand, download {url} on a machine with internet access and put the zip at {dest} "
         "(or set COLLAB_DATA_DIR to a folder holding it), then try again."
     )
-    try:
+    with _writing(dest.parent):  # first, so a read-only folder fails before any download
         dest.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise DataError(
-            f"cannot create the data folder {dest.parent}: {error}. Set COLLAB_DATA_DIR to a writable folder."
-        ) from error
-    fd, partial = tempfile.mkstemp(dir=dest.parent, prefix=f".{spec.folder}-", suffix=".part")
+        fd, partial = tempfile.mkstemp(dir=dest.parent, prefix=f".{spec.folder}-", suffix=".part")
     try:
-        with os.fdopen(fd, "wb") as out:
-            try:
-                with urllib.request.urlopen(url, timeout=30) as response:
-                    length = response.headers.get("Content-Length")
-                    total = int(length) if length and length.isdigit() else None
-                    done = 0
-                    if progress is not None:
-                        progress(0, total)
-                    while chunk := response.read(1 << 16):
-                        out.write(chunk)
-                        done += len(chunk)
-                        if progress is not None:
-                            progress(done, total)
-            except urllib.error.HTTPError as error:
-                raise DataError(
-                    f"could not download {spec.title}: {url} answered HTTP {error.code}. {manual}"
-                ) from error
-            except http.client.IncompleteRead as error:
-                raise DataError(
-                    f"the download of {spec.title} was cut short ({done + len(error.partial):,} of "
-                    f"{total or 0:,} bytes). Try again. {manual}"
-                ) from error
-            except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
-                reason = getattr(error, "reason", error)
-                raise DataError(
-                    f"could not download {spec.title} from {url} ({reason}); are you offline? {manual}"
-                ) from error
+        try:
+            expected_md5 = _published_md5(url + ".md5", spec, manual)
+        except BaseException:
+            os.close(fd)
+            raise
+        digest = hashlib.md5(usedforsecurity=False)
+        with _writing(dest.parent), os.fdopen(fd, "wb") as out:  # closing flushes: a full disk shows here
+            done, total = _fetch(url, spec, manual, progress, out, digest, dest.parent)
         if total is not None and done != total:
             raise DataError(
                 f"the download of {spec.title} was cut short ({done:,} of {total:,} bytes). Try again. {manual}"
             )
+        if digest.hexdigest() != expected_md5:
+            raise DataError(
+                f"the file downloaded from {url} does not match the checksum GroupLens publishes beside it "
+                f"(MD5 {digest.hexdigest()}, expected {expected_md5}): it is damaged or not the real "
+                f"{spec.folder}.zip. Try again. {manual}"
+            )
         _check_zip(Path(partial), spec, what=f"the file downloaded from {url}")
-        os.replace(partial, dest)
+        with _writing(dest.parent):
+            os.replace(partial, dest)
     finally:
         if os.path.exists(partial):
             os.unlink(partial)
+
+
+def _fetch(
+    url: str,
+    spec: MovieLensSpec,
+    manual: str,
+    progress: Progress | None,
+    out: Any,
+    digest: Any,
+    folder: Path,
+) -> tuple[int, int | None]:
+    """Stream `url` into `out` (and `digest`); (bytes done, Content-Length or None). Network failures
+    raise DataError; a failed write raises `_CacheWriteError`."""
+    done, total = 0, None
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            length = response.headers.get("Content-Length")
+            total = int(length) if length and length.isdigit() else None
+            if progress is not None:
+                progress(0, total)
+            while chunk := response.read(1 << 16):
+                with _writing(folder):
+                    out.write(chunk)
+                digest.update(chunk)
+                done += len(chunk)
+                if progress is not None:
+                    progress(done, total)
+    except urllib.error.HTTPError as error:
+        raise DataError(
+            f"could not download {spec.title}: {url} answered HTTP {error.code}. {manual}"
+        ) from error
+    except http.client.IncompleteRead as error:
+        raise DataError(
+            f"the download of {spec.title} was cut short ({done + len(error.partial):,} of "
+            f"{total or 0:,} bytes). Try again. {manual}"
+        ) from error
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
+        reason = getattr(error, "reason", error)
+        raise DataError(
+            f"could not download {spec.title} from {url} ({reason}); are you offline? {manual}"
+        ) from error
+    return done, total
+
+
+_MD5 = re.compile(rb"\b([0-9a-fA-F]{32})\b")
+
+
+def _published_md5(url: str, spec: MovieLensSpec, manual: str) -> str:
+    """The MD5 GroupLens publishes beside a zip (`<zip>.md5`, e.g. "MD5 (ml-100k.zip) = 0e33...")."""
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            text = response.read(4096)
+    except urllib.error.HTTPError as error:
+        raise DataError(
+            f"could not download the checksum of {spec.title}: {url} answered HTTP {error.code}. {manual}"
+        ) from error
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
+        reason = getattr(error, "reason", error)
+        raise DataError(
+            f"could not download {spec.title}'s checksum from {url} ({reason}); are you offline? {manual}"
+        ) from error
+    found = _MD5.search(text)
+    if found is None:
+        raise DataError(
+            f"{url} holds no MD5 checksum (it starts {text[:60]!r}), so the download cannot be checked. {manual}"
+        )
+    return found.group(1).decode().lower()
 
 
 def _zip_members(archive: zipfile.ZipFile, spec: MovieLensSpec, what: str) -> dict[str, zipfile.ZipInfo]:
@@ -221,21 +344,27 @@ def _check_zip(path: Path, spec: MovieLensSpec, what: str) -> None:
 def _extract(zip_path: Path, spec: MovieLensSpec, folder: Path) -> None:
     """Copy the two files we parse out of the zip, each through a temporary file and an atomic rename."""
     what = f"the archive at {zip_path}"
-    folder.mkdir(parents=True, exist_ok=True)
+    with _writing(folder):
+        folder.mkdir(parents=True, exist_ok=True)
     try:
         with zipfile.ZipFile(zip_path) as archive:
             for file_name, info in _zip_members(archive, spec, what).items():
-                fd, partial = tempfile.mkstemp(dir=folder, prefix=f".{file_name}-", suffix=".part")
+                with _writing(folder):
+                    fd, partial = tempfile.mkstemp(dir=folder, prefix=f".{file_name}-", suffix=".part")
                 try:
-                    with os.fdopen(fd, "wb") as out, archive.open(info) as member:
-                        shutil.copyfileobj(member, out)
-                    os.replace(partial, folder / file_name)
+                    with _writing(folder):
+                        with os.fdopen(fd, "wb") as out, archive.open(info) as member:
+                            shutil.copyfileobj(member, out)
+                        os.replace(partial, folder / file_name)
                 finally:
                     if os.path.exists(partial):
                         os.unlink(partial)
-    except zipfile.BadZipFile as error:
-        if not any(folder.iterdir()):
-            folder.rmdir()  # leave no empty folder behind
+    except (zipfile.BadZipFile, _CacheWriteError) as error:
+        with contextlib.suppress(OSError):
+            if not any(folder.iterdir()):
+                folder.rmdir()  # leave no empty folder behind
+        if isinstance(error, _CacheWriteError):
+            raise
         raise DataError(
             f"{what} is damaged ({error}). Delete it and download {spec.folder}.zip again."
         ) from error

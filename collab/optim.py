@@ -272,17 +272,28 @@ class PackedRowAdamW:
 
     @torch.no_grad()
     def train_group(
-        self, user_ids: torch.Tensor, item_ids: torch.Tensor, ratings: torch.Tensor, batch_size: int
+        self,
+        user_ids: torch.Tensor,
+        item_ids: torch.Tensor,
+        ratings: torch.Tensor,
+        batch_size: int,
+        divisor: int | None = None,
+        sync: Any = None,
     ) -> torch.Tensor:
         """One optimizer step on a group of ratings, gradients accumulated over micro-batches of
-        `batch_size` (the same update as one batch); returns the group's summed loss."""
+        `batch_size` (the same update as one batch); returns the group's summed loss.
+
+        With `sync` (a `collab.distributed.GradSync`) this process holds only its share of the step
+        (`divisor`: the step's size over all processes): the touched rows' gradients are combined
+        across processes before the update, and every process updates the union of their rows."""
         group_size = len(user_ids)
         ids = torch.cat([user_ids, item_ids + self.n_users])  # (2 * group,) users then items
         rows_ids, inverse = torch.unique(ids, return_inverse=True)  # distinct rows, sorted
         rows = self.table.index_select(1, rows_ids)  # (blocks, n_rows, row width)
         block = rows[0]  # (n_rows, row width): factors, bias, then padding or the row's moment
         grads = torch.zeros_like(block)  # contiguous, so index_add_ takes its fast path
-        loss_sum = None
+        loss_sum = torch.zeros((), dtype=torch.float32) if group_size == 0 else None
+        divisor = divisor or group_size
         for start in range(0, group_size, batch_size):
             stop = min(start + batch_size, group_size)
             if start == 0 and stop == group_size:
@@ -292,9 +303,14 @@ class PackedRowAdamW:
                     [inverse[start:stop], inverse[group_size + start : group_size + stop]]
                 )
             gathered = block.index_select(0, micro_inverse)  # (2 * micro, row width)
-            micro_loss, grad_rows = self.model.packed_gradients(gathered, ratings[start:stop], group_size)
+            micro_loss, grad_rows = self.model.packed_gradients(gathered, ratings[start:stop], divisor)
             grads.index_add_(0, micro_inverse, grad_rows)
             loss_sum = micro_loss if loss_sum is None else loss_sum + micro_loss
+        if sync is not None:  # the union of every process's rows, with their summed gradients
+            rows_ids, summed = sync.reduce_rows(rows_ids, grads[:, : self.width], self.table.shape[1])
+            grads = torch.zeros((len(rows_ids), block.shape[1]), dtype=block.dtype)
+            grads[:, : self.width] = summed
+            rows = self.table.index_select(1, rows_ids)
         self._update(rows, grads)
         # index_copy_ moves one element at a time: as 16-byte elements it moves a quarter as many
         wide = torch.complex128 if self.table.dtype == torch.float32 else self.table.dtype

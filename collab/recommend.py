@@ -6,7 +6,7 @@ Core functions take plain numpy arrays; the adapters at the bottom take a `Train
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -16,6 +16,8 @@ from collab import guards
 from collab.embeddings import Metric, Neighbours, nearest_neighbours
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from collab.data import Ratings
     from collab.training import TrainResult
 
@@ -421,3 +423,227 @@ def predictions_csv(result: TrainResult, valid: Ratings) -> str:
     buffer = io.StringIO()
     guards.neutralise_formulas(frame).to_csv(buffer, index=False)
     return buffer.getvalue()
+
+
+# --- labels in, DataFrames out (the notebook API) ----------------------------------------------
+
+# a block of users is scored against every item at once; blocks keep that under this many cells
+_BLOCK_CELLS = 1 << 21
+
+
+def top_n(
+    result: TrainResult,
+    users: object = None,
+    n: int = 10,
+    *,
+    ratings: Ratings | None = None,
+    exclude_rated: bool = True,
+) -> pd.DataFrame:
+    """The `n` best-predicted items for each user, by label: a DataFrame with columns user, rank
+    (1 = best), item, title, score (the predicted rating).
+
+    `users`: one user label, a list of labels, or None for every user the model knows (Spark's
+    `recommendForAllUsers`): users are scored in blocks against every item with the model's batched
+    forward pass, and the top `n` of each row picked with one partial sort, so there is no Python loop
+    per user. `ratings` (e.g. the training set) gives the items each user has rated, left out when
+    `exclude_rated`, and the titles; its labels are matched to the model's by text. Unknown user labels
+    raise `UnknownLabelError` (a ValueError) naming the first. A user with fewer than `n` unrated items
+    gets fewer rows.
+    """
+    import pandas as pd
+
+    _check_n(n)
+    n_items = len(result.item_labels)
+    user_ids = _user_ids(result, users)
+    rated = _rated_matrix(result, ratings) if (exclude_rated and ratings is not None) else None
+    titles = _titles(result, ratings)
+    block = max(1, _BLOCK_CELLS // max(n_items, 1))
+    score = _block_scorer(result)
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for start in range(0, len(user_ids), block):
+        ids = user_ids[start : start + block]
+        scores = score(ids)  # (block, n_items)
+        if rated is not None:
+            scores[rated.cells(ids)] = -np.inf
+        best = _top_k_rows(scores, n)  # (block, min(n, n_items))
+        best_scores = np.take_along_axis(scores, best, axis=1)
+        parts.append((np.repeat(ids, best.shape[1]), best.reshape(-1), best_scores.reshape(-1)))
+    users_col, items_col, scores_col = (
+        np.concatenate([p[i] for p in parts]) if parts else np.zeros(0) for i in range(3)
+    )
+    width = min(n, n_items)
+    rank = np.tile(np.arange(1, width + 1), len(user_ids))
+    keep = np.isfinite(scores_col)
+    items_col = items_col.astype(np.int64)
+    return pd.DataFrame(
+        {
+            "user": np.asarray(result.user_labels)[users_col.astype(np.int64)][keep],
+            "rank": rank[keep],
+            "item": np.asarray(result.item_labels)[items_col][keep],
+            "title": titles[items_col][keep],
+            "score": scores_col[keep],
+        }
+    ).reset_index(drop=True)
+
+
+def similar_to(
+    result: TrainResult,
+    item: object,
+    n: int = 10,
+    *,
+    ratings: Ratings | None = None,
+    metric: Metric = "cosine",
+) -> pd.DataFrame:
+    """Items whose learned factors are nearest `item`'s (a label), nearest first: a DataFrame with
+    columns item, title, similarity (cosine; NaN for "euclidean"), distance. `ratings` gives titles.
+    Models without item factors (the bias-only baseline) raise ValueError."""
+    import pandas as pd
+
+    _check_n(n)
+    factors = result.item_factors()
+    if factors.shape[1] == 0:
+        raise ValueError(f"the {result.config.model!r} model has no item factors to compare")
+    index = int(result._index("item", [item])[0])  # noqa: SLF001 - the result's own label lookup
+    near = nearest_neighbours(factors, index, n=n, metric=metric)
+    titles = _titles(result, ratings)
+    return pd.DataFrame(
+        {
+            "item": np.asarray(result.item_labels)[near.indices],
+            "title": titles[near.indices],
+            "similarity": near.similarity,
+            "distance": near.distance,
+        }
+    )
+
+
+def recommend_new_user(
+    result: TrainResult,
+    rated: Mapping[object, float] | pd.DataFrame,
+    n: int = 10,
+    *,
+    ratings: Ratings | None = None,
+) -> pd.DataFrame:
+    """Fold a new user in from a few ratings, by item label, and recommend: a DataFrame with columns
+    item, title, score (predicted rating), item_bias, dot (the parts of the score before the sigmoid).
+
+    `rated`: {item label: rating}, or a DataFrame with item and rating columns. The user's vector and
+    bias are fitted with the item factors frozen (`fold_in`, MAP under a prior from the trained users);
+    the rated items are left out. Needs the dot-product model; unknown item labels raise
+    `UnknownLabelError`.
+    """
+    import pandas as pd
+
+    _check_n(n)
+    if isinstance(rated, pd.DataFrame):
+        missing = [c for c in ("item", "rating") if c not in rated.columns]
+        if missing:
+            raise ValueError(
+                f"rated needs columns 'item' and 'rating'; it has {list(map(str, rated.columns))}"
+            )
+        labels, values = list(rated["item"]), np.asarray(rated["rating"], dtype=np.float64)
+    else:
+        labels, values = list(rated), np.asarray(list(rated.values()), dtype=np.float64)
+    if not labels:
+        raise ValueError("rated is empty: give at least one {item label: rating}")
+    if not np.isfinite(values).all():
+        raise ValueError("every rating in rated must be a number")
+    item_ids = result._index("item", labels)  # noqa: SLF001
+    fit = fold_in_user(result, item_ids, values)
+    recs = recommend_for_new_user(result, fit, item_ids, n)
+    titles = _titles(result, ratings)
+    return pd.DataFrame(
+        {
+            "item": np.asarray(result.item_labels)[recs.item_ids],
+            "title": titles[recs.item_ids],
+            "score": recs.predicted,
+            "item_bias": recs.item_bias,
+            "dot": recs.dot,
+        }
+    )
+
+
+def _block_scorer(result: TrainResult) -> Callable[[np.ndarray], np.ndarray]:
+    """ids -> (len(ids), n_items) predicted ratings. The dot model as one matrix product per block
+    (sigmoid_range(U V^T + b_u + b_i), float32 like the model); others through the model's forward."""
+    if not has_dot_product(result):
+        return lambda ids: predict_all(result, ids, len(result.item_labels))
+    import torch
+
+    users = torch.as_tensor(result.user_factors(), dtype=torch.float32)  # (n_users, k)
+    items = torch.as_tensor(result.item_factors(), dtype=torch.float32)  # (n_items, k)
+    user_bias = torch.as_tensor(result.user_bias(), dtype=torch.float32).reshape(-1, 1)  # (n_users, 1)
+    item_bias = torch.as_tensor(result.item_bias(), dtype=torch.float32).reshape(1, -1)  # (1, n_items)
+    low, high = (float(v) for v in result.y_range)
+
+    def score(ids: np.ndarray) -> np.ndarray:
+        rows = torch.as_tensor(ids, dtype=torch.int64)
+        raw = users[rows] @ items.T + user_bias[rows] + item_bias
+        return (torch.sigmoid(raw) * (high - low) + low).numpy().astype(np.float64)
+
+    return score
+
+
+def _check_n(n: object) -> None:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+
+
+def _user_ids(result: TrainResult, users: object) -> np.ndarray:
+    """Model user indices for one label, a sequence of labels, or None (all)."""
+    if users is None:
+        return np.arange(len(result.user_labels), dtype=np.int64)
+    if isinstance(users, str | bytes) or np.ndim(users) == 0:
+        users = [users]
+    return result._index("user", list(users))  # noqa: SLF001
+
+
+class _Rated:
+    """The (model user, model item) pairs rated in a `Ratings`, grouped by user (CSR layout)."""
+
+    def __init__(self, users: np.ndarray, items: np.ndarray, n_users: int) -> None:
+        order = np.argsort(users, kind="stable")
+        self.items = items[order]
+        self.indptr = np.concatenate(([0], np.cumsum(np.bincount(users, minlength=n_users))))
+
+    def cells(self, user_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(row in `user_ids`, item) of every rated pair of those users, without a loop per user."""
+        starts, stops = self.indptr[user_ids], self.indptr[user_ids + 1]
+        lengths = stops - starts
+        rows = np.repeat(np.arange(len(user_ids)), lengths)
+        offsets = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        return rows, self.items[np.repeat(starts, lengths) + offsets]
+
+
+def _rated_matrix(result: TrainResult, ratings: Ratings) -> _Rated:
+    """The pairs rated in `ratings`, on the model's vocabulary (matched by label text)."""
+    import pandas as pd
+
+    if np.array_equal(ratings.user_labels, result.user_labels) and np.array_equal(
+        ratings.item_labels, result.item_labels
+    ):
+        users, items = ratings.user_ids, ratings.item_ids
+    else:
+        user_map = pd.Index(np.asarray(result.user_labels).astype(str)).get_indexer(
+            np.asarray(ratings.user_labels).astype(str)
+        )
+        item_map = pd.Index(np.asarray(result.item_labels).astype(str)).get_indexer(
+            np.asarray(ratings.item_labels).astype(str)
+        )
+        users, items = user_map[ratings.user_ids], item_map[ratings.item_ids]
+        known = (users >= 0) & (items >= 0)
+        users, items = users[known], items[known]
+    return _Rated(
+        np.asarray(users, dtype=np.int64), np.asarray(items, dtype=np.int64), len(result.user_labels)
+    )
+
+
+def _titles(result: TrainResult, ratings: Ratings | None) -> np.ndarray:
+    """One display name per model item: the title from `ratings` where it has one, else the label."""
+    labels = np.asarray(result.item_labels).astype(str)
+    if ratings is None or ratings.titles is None:
+        return labels.astype(object)
+    import pandas as pd
+
+    where = pd.Index(np.asarray(ratings.item_labels).astype(str)).get_indexer(labels)
+    names = np.asarray(ratings.item_display_names()).astype(object)
+    return np.where(where >= 0, names[np.maximum(where, 0)], labels.astype(object))

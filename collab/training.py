@@ -7,23 +7,30 @@ of ratings in its group, so the update equals one big batch's, the epoch's last 
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 import torch
 
 from collab import kernels, metrics
 from collab.autorec import AutoRec, LbfgsRounds
 from collab.config import TrainConfig
-from collab.data import Ratings
+from collab.data import Ratings, empty_validation_error
 from collab.models import CollabModel, DotProductBias, build_model, is_no_decay
 from collab.optim import FlatAdamW, PackedRowAdamW, RowAdamW
+
+if TYPE_CHECKING:
+    from collab.distributed import GradSync
+
+log = logging.getLogger(__name__)
 
 # "auto" goes row-wise when the tables are big and a step touches at most a quarter of their rows;
 # below about 20k rows a dense step over one flat buffer costs less than the row-wise bookkeeping
@@ -68,6 +75,7 @@ class TrainResult:
     sparse: bool = False
     optimizer: str = ""  # how it was trained, e.g. "AdamW (compiled)" or "L-BFGS, full batch"
     dataset: str = ""  # fingerprint of the whole dataset it was trained on, when the caller knows it
+    notes: tuple[str, ...] = ()  # what the run had to work around, e.g. compiled kernels unavailable
     _lookup: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
 
     def _index(self, kind: str, labels: Sequence[Any]) -> np.ndarray:
@@ -148,18 +156,21 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def use_sparse(config: TrainConfig, n_users: int, n_items: int) -> bool:
+def use_sparse(config: TrainConfig, n_users: int, n_items: int, world_size: int = 1) -> bool:
     """Row-wise (sparse) updates for big tables where a step touches few of the rows.
 
     Only big tables: on a small table (MovieLens 100K) exact dense AdamW costs little, and letting
     the batch size switch the optimizer to lazy AdamW would change the model a student is comparing
     across batch sizes (measured: 0.9036 lazy vs 0.8976 dense RMSE on a u1 holdout at batch 64).
     The dot model on the CPU uses the packed row-wise AdamW; other models the generic one.
+    `world_size` processes step together, so a step sees `world_size` times the effective batch.
     """
     if config.sparse != "auto":
         return config.sparse == "sparse"
     rows = n_users + n_items
-    rows_per_step = 2 * config.effective_batch  # at most one user row and one item row per rating
+    rows_per_step = (
+        2 * config.effective_batch * world_size
+    )  # at most one user row and one item row per rating
     return rows >= SPARSE_MIN_ROWS and rows_per_step <= SPARSE_ROW_SHARE * rows
 
 
@@ -198,17 +209,26 @@ Optimizer = torch.optim.Optimizer | FlatAdamW | PackedRowAdamW | kernels.KernelT
 
 
 def make_optimizer(
-    model: torch.nn.Module, config: TrainConfig, sparse: bool, device: torch.device, compiled: bool = False
+    model: torch.nn.Module,
+    config: TrainConfig,
+    sparse: bool,
+    device: torch.device,
+    compiled: bool = False,
+    notes: list[str] | None = None,
 ) -> Optimizer:
     """AdamW (dense tables) or a row-wise AdamW (sparse tables), with decay groups.
 
     With `compiled` (see `kernels.wanted`) the dot model on the CPU gets the compiled kernels: the
     same updates, many steps per call. Without them its sparse tables get the
     packed row-wise optimizer, which also runs the hand-written forward and backward; other models
-    get RowAdamW over autograd's sparse gradients.
+    get RowAdamW over autograd's sparse gradients. Kernels that cannot be loaded here (no writable
+    folder for numba's cache) give the PyTorch path, and `notes` gets the reason.
     """
     dot_on_cpu = isinstance(model, DotProductBias) and device.type == "cpu" and not config.amp
-    if compiled and dot_on_cpu and model.user_factors.weight.dtype == torch.float32:
+    want_kernels = compiled and dot_on_cpu and model.user_factors.weight.dtype == torch.float32
+    if want_kernels and not kernels.usable() and notes is not None and kernels.failure():
+        notes.append(str(kernels.failure()))
+    if want_kernels and kernels.usable():
         return kernels.KernelTrainer(
             model,
             config.weight_decay,
@@ -318,13 +338,15 @@ def accumulate_group(
     ratings: torch.Tensor,
     batch_size: int,
     amp: bool = False,
+    divisor: int | None = None,
 ) -> torch.Tensor:
     """Backward over one optimizer step's ratings in micro-batches; returns the summed loss (detached).
 
-    Each micro-batch's summed loss is divided by the group's true size, so the accumulated gradient
-    is the gradient of the group's mean loss whatever the split.
+    Each micro-batch's summed loss is divided by the group's true size (`divisor`: the whole step's
+    size when other processes hold the rest of it), so the accumulated gradient is the gradient of
+    the group's mean loss whatever the split.
     """
-    group_size = len(users)
+    group_size = divisor or len(users)
     total = torch.zeros((), device=users.device)
     for start in range(0, group_size, batch_size):
         micro = slice(start, start + batch_size)
@@ -343,26 +365,142 @@ def accumulate_group(
 
 
 def train(
+    train: Ratings | pd.DataFrame,
+    valid: Ratings | pd.DataFrame | None = None,
+    config: TrainConfig | None = None,
+    on_epoch: Callable[[EpochStats], bool | None] | None = None,
+    on_batch: Callable[[int, int], None] | None = None,
+    stop_event: threading.Event | None = None,
+    *,
+    progress: bool = False,
+) -> TrainResult:
+    """Train `config.model` (default: `TrainConfig()`) on `train`, scoring `valid` after every epoch.
+
+    `train` and `valid` may be `Ratings` or pandas DataFrames (columns detected by name as
+    `read_ratings` does: userId/user, movieId/item, rating; call `read_ratings(df, user_col=...)`
+    for other names). A DataFrame `valid` is put on `train`'s vocabulary; its rows whose user or item
+    is not in `train` are dropped, and the result's `notes` say how many.
+    `on_epoch(stats)` runs after each epoch; returning False stops. `on_batch(step, total_steps)`
+    runs about 50 times per epoch. Setting `stop_event` stops within a fiftieth of an epoch (after
+    the current optimizer step; on the compiled path, after the current run of steps).
+    `progress=True` shows a progress bar (tqdm's notebook widget in Jupyter, text in a terminal)
+    with each epoch's losses. After an early stop the model of the best validation epoch is kept.
+    """
+    config = TrainConfig() if config is None else config
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
+    notes: list[str] = []
+    train, valid = _as_ratings(train, valid, notes)
+    if progress:
+        with _ProgressBar(config) as bar:
+            result = train_impl(
+                train, valid, config, bar.chain_epoch(on_epoch), bar.chain_batch(on_batch), stop_event
+            )
+    else:
+        result = train_impl(train, valid, config, on_epoch, on_batch, stop_event)
+    return replace(result, notes=(*notes, *result.notes)) if notes else result
+
+
+def _as_ratings(
+    train: Ratings | pd.DataFrame, valid: Ratings | pd.DataFrame | None, notes: list[str]
+) -> tuple[Ratings, Ratings | None]:
+    """DataFrames read as `read_ratings` does; a DataFrame `valid` mapped onto `train`'s vocabulary."""
+    if isinstance(train, pd.DataFrame):
+        from collab.sources import read_ratings
+
+        train = read_ratings(train, name="train")
+    if not isinstance(train, Ratings):
+        raise TypeError(f"train must be Ratings or a pandas DataFrame, got {type(train).__name__}")
+    if isinstance(valid, pd.DataFrame):
+        from collab.sources import read_ratings
+
+        read = read_ratings(valid, name="valid")
+        users = pd.Index(train.user_labels).get_indexer(read.user_labels)[read.user_ids]
+        items = pd.Index(train.item_labels).get_indexer(read.item_labels)[read.item_ids]
+        known = (users >= 0) & (items >= 0)
+        if not known.all():
+            notes.append(
+                f"{int((~known).sum()):,} of {read.n_ratings:,} validation ratings were left out: their "
+                "user or item has no rating in the training set, so no model could know them."
+            )
+        valid = replace(
+            train,
+            user_ids=users[known],
+            item_ids=items[known],
+            ratings=read.ratings[known],
+            timestamps=read.timestamps[known] if read.timestamps is not None else None,
+            name="valid",
+            fingerprint="",
+            notes=(),
+        )
+    elif valid is not None and not isinstance(valid, Ratings):
+        raise TypeError(f"valid must be Ratings, a pandas DataFrame or None, got {type(valid).__name__}")
+    return train, valid
+
+
+class _ProgressBar:
+    """A tqdm bar over optimizer steps (tqdm.auto: a widget in Jupyter, text elsewhere)."""
+
+    def __init__(self, config: TrainConfig) -> None:
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=None, desc=f"training {config.model}", unit="step", leave=True)
+        self.epochs = config.epochs
+
+    def __enter__(self) -> _ProgressBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.close()
+
+    def chain_batch(self, on_batch: Callable[[int, int], None] | None) -> Callable[[int, int], None]:
+        def update(step: int, total: int) -> None:
+            if self.bar.total != total:
+                self.bar.total = total
+            self.bar.update(step - self.bar.n)
+            if on_batch is not None:
+                on_batch(step, total)
+
+        return update
+
+    def chain_epoch(
+        self, on_epoch: Callable[[EpochStats], bool | None] | None
+    ) -> Callable[[EpochStats], bool | None]:
+        def update(stats: EpochStats) -> bool | None:
+            shown = {"epoch": f"{stats.epoch}/{stats.epochs}", "train_loss": f"{stats.train_loss:.4f}"}
+            if not math.isnan(stats.valid_rmse):
+                shown["valid_rmse"] = f"{stats.valid_rmse:.4f}"
+            self.bar.set_postfix(shown)
+            return None if on_epoch is None else on_epoch(stats)
+
+        return update
+
+
+def train_impl(
     train: Ratings,
     valid: Ratings | None,
     config: TrainConfig,
     on_epoch: Callable[[EpochStats], bool | None] | None = None,
     on_batch: Callable[[int, int], None] | None = None,
     stop_event: threading.Event | None = None,
+    sync: GradSync | None = None,
 ) -> TrainResult:
-    """Train `config.model` on `train`, scoring `valid` after every epoch.
+    """`train` on `Ratings` and a `TrainConfig`, without the conveniences.
 
-    `on_epoch(stats)` runs after each epoch; returning False stops. `on_batch(step, total_steps)`
-    runs about 50 times per epoch. Setting `stop_event` stops within a fiftieth of an epoch (after
-    the current optimizer step; on the compiled path, after the current run of steps).
-    After an early stop the model of the best validation epoch is kept.
+    `sync` (see `collab.distributed`): this process is one of several training one model; `train`
+    and `valid` are its share, and every step's gradients are combined across the processes.
     """
-    if train.n_ratings == 0:
+    if train.n_ratings == 0 and sync is None:
         raise ValueError("the training set has no ratings")
+    if valid is not None and valid.n_ratings == 0 and sync is None:  # valid=None: train without validation
+        raise empty_validation_error()
+    if sync is not None and config.model == "autorec":
+        raise ValueError("the autoencoder trains full batch with L-BFGS; train it on one process")
     started = time.perf_counter()
     device = resolve_device(config.device)
     n_users, n_items = train.n_users, train.n_items
-    sparse = use_sparse(config, n_users, n_items)
+    world = sync.world_size if sync is not None else 1
+    sparse = use_sparse(config, n_users, n_items, world)
     y_range = config.y_range or data_y_range(train.ratings)
     rating_values = _rating_values(train.ratings) if config.model == "classifier" else None
     amp = config.amp and device.type == "cuda"
@@ -371,21 +509,37 @@ def train(
         torch.manual_seed(config.seed)  # model init and dropout: same seed, same numbers
         model = build_model(config, n_users, n_items, y_range, rating_values, sparse).to(device)
         model.train()
-        n, group = train.n_ratings, config.effective_batch
-        steps_per_epoch = 1 if isinstance(model, AutoRec) else math.ceil(n / group)
+        n, group = train.n_ratings, config.effective_batch * world
+        if sync is not None:
+            n, steps_per_epoch = sync.n_total, sync.steps_per_epoch(group)
+        else:
+            steps_per_epoch = 1 if isinstance(model, AutoRec) else math.ceil(n / group)
         total_steps = steps_per_epoch * config.epochs
         users, items, ratings = to_tensors(train, device)
         optimizer: Optimizer | LbfgsRounds
+        notes: list[str] = []
         if isinstance(model, AutoRec):  # full batch: its inputs are the training ratings themselves
             model.set_ratings(users, items, ratings)
             optimizer = LbfgsRounds(model, config.weight_decay)
         else:
             micro_batches = math.ceil(n / config.batch_size) * config.epochs
-            optimizer = make_optimizer(model, config, sparse, device, kernels.wanted(micro_batches, sparse))
-        valid_tensors = to_tensors(valid, device) if valid is not None and valid.n_ratings else None
+            compiled = kernels.wanted(micro_batches, sparse)
+            if (
+                compiled and sync is not None
+            ):  # the kernels update weights inside: nowhere to combine gradients
+                notes.append(
+                    "Several processes: trained on the PyTorch path with gradient sync instead of the "
+                    "compiled kernels (they update the weights inside one call, with no step to sync)."
+                )
+                log.info(notes[-1])
+                compiled = False
+            optimizer = make_optimizer(model, config, sparse, device, compiled, notes)
+        valid_tensors = None
+        if valid is not None and (valid.n_ratings or sync is not None):  # every process, or none, scores
+            valid_tensors = to_tensors(valid, device)
         generator = torch.Generator().manual_seed(config.seed)
 
-        progress = _Progress(total_steps, max(1, steps_per_epoch // 50), on_batch, stop_event)
+        progress = _Progress(total_steps, max(1, steps_per_epoch // 50), on_batch, stop_event, sync)
         track_best = valid_tensors is not None and (on_epoch is not None or stop_event is not None)
         history: list[EpochStats] = []
         best_loss, best_epoch, best_state = math.inf, 0, None
@@ -398,7 +552,7 @@ def train(
                 step, stopped = progress.advance(step, 1)
             else:
                 step, stopped, group_losses = _minibatch_epoch(
-                    model, optimizer, (users, items, ratings), generator, config, amp, step, progress
+                    model, optimizer, (users, items, ratings), generator, config, amp, step, progress, sync
                 )
             if stopped:
                 break
@@ -407,10 +561,19 @@ def train(
                 if group_losses
                 else math.nan
             )
+            if sync is not None:
+                loss_sum = sum(g.sum().item() for g in group_losses)
+                train_loss = sync.sum([loss_sum])[0] / n
             valid_loss = valid_rmse = math.nan
             if valid_tensors is not None:
                 valid_loss, predicted = evaluate(model, *valid_tensors, amp=amp)
                 valid_rmse = metrics.rmse(predicted.cpu().numpy(), valid_tensors[2].cpu().numpy())
+                if sync is not None:  # sums across processes, not an average of averages
+                    count = len(valid_tensors[2])
+                    squared = ((predicted.cpu().double() - valid_tensors[2].cpu().double()) ** 2).sum().item()
+                    loss_total, squared, count = sync.sum([valid_loss * count, squared, float(count)])
+                    valid_loss = loss_total / max(count, 1)
+                    valid_rmse = math.sqrt(squared / count) if count else math.nan
             seconds = time.perf_counter() - epoch_start
             stats = EpochStats(epoch, config.epochs, train_loss, valid_loss, valid_rmse, seconds, n / seconds)
             history.append(stats)
@@ -429,7 +592,9 @@ def train(
             best_epoch = len(history)
 
     model = model.cpu().eval()
-    final = _final_metrics(model, train, valid, y_range, config)
+    final = _final_metrics(
+        model, float(np.mean(train.ratings)) if train.n_ratings else math.nan, valid, config
+    )
     return TrainResult(
         model=model,
         config=config,
@@ -444,6 +609,7 @@ def train(
         stopped_early=stopped,
         sparse=sparse,
         optimizer=describe_optimizer(optimizer),
+        notes=tuple(notes),
     )
 
 
@@ -473,16 +639,26 @@ def _minibatch_epoch(
     amp: bool,
     step: int,
     progress: _Progress,
+    sync: GradSync | None = None,
 ) -> tuple[int, bool, list[torch.Tensor]]:
     """One shuffled pass in optimizer steps of `effective_batch` ratings; (step, stopped, step losses)."""
     users = data[0]
-    order = torch.randperm(len(users), generator=generator).to(users.device)
+    if sync is None:
+        n, group = len(users), config.effective_batch
+        order = torch.randperm(n, generator=generator)
+        bounds = np.append(np.arange(0, n, group, dtype=np.int64), n)  # step s: rows bounds[s]:bounds[s+1]
+        divisors = np.diff(bounds)
+    else:  # this process's share of every step, and every step's size across the processes
+        order, bounds, divisors = sync.epoch_plan(len(users), generator, config.effective_batch)
+    order = order.to(users.device)
     epoch_data = tuple(t.index_select(0, order) for t in data)
     group_losses: list[torch.Tensor] = []  # summed at the epoch's end: one op fewer per step
     if isinstance(optimizer, kernels.KernelTrainer):
         step, stopped = _kernel_epoch(optimizer, epoch_data, config, step, progress, group_losses)
     else:
-        step, stopped = _torch_epoch(model, optimizer, epoch_data, config, amp, step, progress, group_losses)
+        step, stopped = _torch_epoch(
+            model, optimizer, epoch_data, (bounds, divisors), config, amp, step, progress, group_losses, sync
+        )
     return step, stopped, group_losses
 
 
@@ -494,40 +670,57 @@ class _Progress:
     report_every: int
     on_batch: Callable[[int, int], None] | None
     stop_event: threading.Event | None
+    sync: GradSync | None = None  # several processes: they agree on a stop at the report steps
 
     def advance(self, step: int, steps: int) -> tuple[int, bool]:
         """Count `steps` more optimizer steps after `step`; return (new step, stop requested)."""
+        reported = False
         for _ in range(steps):
             step += 1
-            if self.on_batch is not None and (step % self.report_every == 0 or step == self.total_steps):
-                self.on_batch(step, self.total_steps)
-        return step, self.stop_event is not None and self.stop_event.is_set()
+            if step % self.report_every == 0 or step == self.total_steps:
+                reported = True
+                if self.on_batch is not None:
+                    self.on_batch(step, self.total_steps)
+        stop = self.stop_event is not None and self.stop_event.is_set()
+        if self.sync is not None:
+            stop = reported and self.sync.any(stop)
+        return step, stop
 
 
 def _torch_epoch(
     model: CollabModel,
     optimizer: Optimizer,
     epoch_data: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+    plan: tuple[np.ndarray, np.ndarray],
     config: TrainConfig,
     amp: bool,
     step: int,
     progress: _Progress,
     group_losses: list[torch.Tensor],
+    sync: GradSync | None = None,
 ) -> tuple[int, bool]:
-    """One epoch of PyTorch steps (one per `effective_batch` ratings); returns (step, stopped)."""
+    """One epoch of PyTorch steps: step s on rows bounds[s]:bounds[s+1], its loss divided by
+    divisors[s] (the step's size over all processes), where `plan` is (bounds, divisors); returns
+    (step, stopped)."""
     users, items, ratings = epoch_data
-    group = config.effective_batch
-    for start in range(0, len(users), group):
-        rows = slice(start, start + group)
+    bounds, divisors = plan
+    for s in range(len(divisors)):
+        rows, divisor = slice(int(bounds[s]), int(bounds[s + 1])), int(divisors[s])
         _set_schedule(optimizer, *schedule(config, step, progress.total_steps))
         if isinstance(optimizer, PackedRowAdamW):
             group_losses.append(
-                optimizer.train_group(users[rows], items[rows], ratings[rows], config.batch_size)
+                optimizer.train_group(
+                    users[rows], items[rows], ratings[rows], config.batch_size, divisor=divisor, sync=sync
+                )
             )
         else:
             group_losses.append(
-                accumulate_group(model, users[rows], items[rows], ratings[rows], config.batch_size, amp)
+                accumulate_group(
+                    model, users[rows], items[rows], ratings[rows], config.batch_size, amp, divisor=divisor
+                )
             )
+            if sync is not None:
+                sync.reduce_grads(model)
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
         step, stop = progress.advance(step, 1)
@@ -567,11 +760,7 @@ def _rating_values(ratings: np.ndarray) -> tuple[float, ...]:
 
 
 def _final_metrics(
-    model: CollabModel,
-    train: Ratings,
-    valid: Ratings | None,
-    y_range: tuple[float, float],
-    config: TrainConfig,
+    model: CollabModel, train_mean: float, valid: Ratings | None, config: TrainConfig
 ) -> dict[str, float]:
     """RMSE, MAE, loss and ranking metrics on the validation set (nan without one), plus baselines."""
     out: dict[str, float] = {"global_mean_rmse": math.nan}
@@ -580,7 +769,7 @@ def _final_metrics(
     users, items, ratings = to_tensors(valid, torch.device("cpu"))
     valid_loss, predicted_t = evaluate(model, users, items, ratings)
     predicted, truth = predicted_t.numpy(), ratings.numpy()
-    mean = float(np.mean(train.ratings))
+    mean = train_mean
     return {
         "rmse": metrics.rmse(predicted, truth),
         "mae": metrics.mae(predicted, truth),

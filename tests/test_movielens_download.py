@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import os
 import socket
+import tempfile
 import threading
 import zipfile
 from collections import Counter
@@ -13,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from collab import movielens
 from collab.data import DataError
 from collab.movielens import load_movielens
 
@@ -46,8 +50,15 @@ WRONG_ZIP = build_zip({"ml-latest-small/ratings.csv": b"userId,movieId,rating\n1
 DAMAGED_ZIP = GOOD_ZIP.replace(b"881250953", b"881250954")
 
 
+def md5_line(body: bytes) -> bytes:
+    """What GroupLens publishes beside each zip (`ml-100k.zip.md5`)."""
+    return f"MD5 (ml-100k.zip) = {hashlib.md5(body).hexdigest()}\n".encode()
+
+
 class Server:
-    """A 127.0.0.1 server: /good, /truncated, /wrong, /html, /damaged each serve ml-100k.zip; the rest 404."""
+    """A 127.0.0.1 server: /good, /truncated, /wrong, /html, /damaged each serve ml-100k.zip and its
+    ml-100k.zip.md5; /corrupted serves the damaged zip with the good zip's checksum, /nosum no
+    checksum, /garbledsum a checksum file without one; the rest 404."""
 
     def __init__(self) -> None:
         self.hits: Counter[str] = Counter()
@@ -61,9 +72,19 @@ class Server:
                     "/wrong/": WRONG_ZIP,
                     "/damaged/": DAMAGED_ZIP,
                     "/truncated/": GOOD_ZIP,
+                    "/corrupted/": DAMAGED_ZIP,
+                    "/nosum/": GOOD_ZIP,
+                    "/garbledsum/": GOOD_ZIP,
                 }
                 folder = self.path.rsplit("/", 1)[0] + "/"
-                if self.path.endswith("/ml-100k.zip") and folder in bodies:
+                sums = {folder: md5_line(body) for folder, body in bodies.items()}
+                sums["/corrupted/"] = md5_line(GOOD_ZIP)
+                sums["/garbledsum/"] = b"<html>checksums moved</html>"
+                del sums["/nosum/"]
+                sums["/html/"] = md5_line(b"<html>Sorry, we moved.</html>")
+                if self.path.endswith("/ml-100k.zip.md5") and folder in sums:
+                    body = sums[folder]
+                elif self.path.endswith("/ml-100k.zip") and folder in bodies:
                     body = bodies[folder]
                 elif self.path == "/html/ml-100k.zip":
                     body = b"<html>Sorry, we moved.</html>"
@@ -73,7 +94,7 @@ class Server:
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                if folder == "/truncated/":
+                if folder == "/truncated/" and self.path.endswith(".zip"):
                     self.wfile.write(body[: len(body) // 2])
                     self.close_connection = True
                     return
@@ -160,6 +181,13 @@ BROKEN = [
     ("not a zip", "/html", ["not a valid zip archive"]),
     ("damaged", "/damaged", ["damaged", "u.data fails its CRC check"]),
     ("not found", "/nowhere", ["answered HTTP 404", "put the zip at"]),
+    (
+        "checksum mismatch",
+        "/corrupted",
+        ["does not match the checksum GroupLens publishes", f"expected {hashlib.md5(GOOD_ZIP).hexdigest()}"],
+    ),
+    ("no checksum", "/nosum", ["checksum of MovieLens 100K", "ml-100k.zip.md5 answered HTTP 404"]),
+    ("no checksum inside", "/garbledsum", ["holds no MD5 checksum", "put the zip at"]),
 ]
 
 
@@ -200,3 +228,104 @@ def test_a_damaged_zip_placed_by_hand_is_reported_and_kept(tmp_path: Path) -> No
 def test_unknown_dataset_names_the_choices(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="unknown MovieLens set '25m'.*100k, latest-small, 1m"):
         load_movielens("25m", cache_dir=tmp_path)
+
+
+def test_the_download_fetches_the_published_checksum_beside_the_zip(server: Server, tmp_path: Path) -> None:
+    load_movielens("100k", cache_dir=tmp_path, base_url=f"{server.url}/good/")
+    assert server.hits["/good/ml-100k.zip.md5"] >= 1
+
+
+def failing_mkstemp(*args: object, **kwargs: object) -> tuple[int, str]:
+    raise OSError(30, "Read-only file system")
+
+
+def test_a_chosen_read_only_cache_dir_is_a_data_error_naming_it(
+    server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(movielens.tempfile, "mkstemp", failing_mkstemp)
+    with pytest.raises(DataError) as caught:
+        load_movielens("100k", cache_dir=tmp_path, base_url=f"{server.url}/good")
+    message = str(caught.value)
+    assert f"cannot write to the MovieLens data folder {tmp_path}" in message
+    assert "Read-only file system" in message and "COLLAB_DATA_DIR" in message
+    assert leftovers(tmp_path) == []
+
+
+def test_a_full_disk_while_downloading_is_a_data_error_not_offline(
+    server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_fdopen = os.fdopen
+
+    class Full:
+        def __init__(self, handle: object) -> None:
+            self.handle = handle
+
+        def __enter__(self) -> Full:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.handle.close()  # type: ignore[attr-defined]
+
+        def write(self, data: bytes) -> int:
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(movielens.os, "fdopen", lambda fd, mode: Full(real_fdopen(fd, mode)))
+    with pytest.raises(DataError) as caught:
+        load_movielens("100k", cache_dir=tmp_path, base_url=f"{server.url}/good")
+    message = str(caught.value)
+    assert "No space left on device" in message and str(tmp_path) in message
+    assert "offline" not in message
+    assert leftovers(tmp_path) == []
+
+
+def test_the_default_cache_dir_read_only_falls_back_to_the_temp_folder_with_a_warning(
+    server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    default = tmp_path / "read-only"
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    default.mkdir()
+    monkeypatch.setattr(movielens, "movielens_cache_dir", lambda cache_dir=None: default)
+    monkeypatch.setattr(movielens.tempfile, "gettempdir", lambda: str(temp))
+    real_mkstemp = tempfile.mkstemp
+
+    def mkstemp_outside_default(*args: object, dir: str, **kwargs: object) -> tuple[int, str]:  # noqa: A002
+        if Path(dir).is_relative_to(default):
+            raise OSError(30, "Read-only file system")
+        return real_mkstemp(*args, dir=dir, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(movielens.tempfile, "mkstemp", mkstemp_outside_default)
+    with pytest.warns(
+        RuntimeWarning, match=f"cache folder {default} is not writable.*using {temp / 'collab-lab'}"
+    ):
+        ratings = load_movielens("100k", base_url=f"{server.url}/good")
+    assert ratings.n_ratings == 5
+    assert any("not writable" in note for note in ratings.notes)  # the Data page shows notes
+    assert (temp / "collab-lab" / "ml-100k" / "u.data").is_file()
+    assert leftovers(default) == []
+    hits = server.hits["/good/ml-100k.zip"]
+    again = load_movielens("100k", base_url=f"{server.url}/good")  # the temp copy, no new download
+    assert again.n_ratings == 5 and server.hits["/good/ml-100k.zip"] == hits
+    assert any(str(temp / "collab-lab") in note for note in again.notes)
+
+
+def test_a_zip_in_a_read_only_default_cache_is_extracted_to_the_temp_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    default = tmp_path / "read-only"
+    default.mkdir()
+    (default / "ml-100k.zip").write_bytes(GOOD_ZIP)
+    monkeypatch.setattr(movielens, "movielens_cache_dir", lambda cache_dir=None: default)
+    monkeypatch.setattr(movielens.tempfile, "gettempdir", lambda: str(tmp_path / "tmp"))
+    real_mkdir = Path.mkdir
+
+    def mkdir_outside_default(self: Path, *args: object, **kwargs: object) -> None:
+        if self.is_relative_to(default):
+            raise PermissionError(13, "Permission denied")
+        real_mkdir(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "mkdir", mkdir_outside_default)
+    with pytest.warns(RuntimeWarning, match="not writable"):
+        ratings = load_movielens("100k", base_url=closed_port_url())
+    assert ratings.n_ratings == 5
+    assert leftovers(default) == ["ml-100k.zip"]

@@ -36,8 +36,10 @@ if TYPE_CHECKING:
 MODEL_SHARE = 0.4  # of the budget's cache bytes: trained models; the rest holds splits and datasets
 JANITOR_SECONDS = 5.0  # how often ended sessions' entries are looked for
 RELOAD_GRACE_SECONDS = 60.0  # a closed session's training and models outlive it this long (a reload)
-POLL_SECONDS = 0.2  # how often a waiting page looks at its job
+POLL_SECONDS = 0.2  # how often a page looks at its running job (new epochs to draw)
+QUEUED_POLL_SECONDS = 0.5  # and at its queued job: 30 waiting pages must not keep the server busy
 LOCAL_SESSION = "local"  # outside a Streamlit server (scripts, bare mode)
+WARM_UP_DELAY_S = 1.5  # after the first page's run, before the warm-up thread starts
 
 
 # ---- sizes ----------------------------------------------------------------------------------------
@@ -78,6 +80,13 @@ def session_id() -> str:
     return ctx.session_id if ctx is not None else LOCAL_SESSION
 
 
+def real_server() -> bool:
+    """True inside `streamlit run` (not under AppTest, which installs a mock Runtime)."""
+    from streamlit.runtime import Runtime
+
+    return Runtime.exists() and type(Runtime.instance()) is Runtime
+
+
 _LAST_ALIVE: dict[str, float] = {}  # session -> when it was last seen active (for the reload grace)
 
 
@@ -87,7 +96,7 @@ def session_alive(session: str) -> bool:
     model it finished) must still be there for the new one, which finds it by the settings in the URL."""
     from streamlit.runtime import Runtime
 
-    if session == LOCAL_SESSION or not Runtime.exists():
+    if session == LOCAL_SESSION or not real_server():
         return True
     now = time.monotonic()
     if Runtime.instance().is_active_session(session):
@@ -270,18 +279,25 @@ def server_start() -> None:
     request path: import torch, load the compiled kernels and train a tiny model, so the first click
     on Train pays for none of it. When the kernels are ready they become the app's default for the
     dot model (`COLLAB_KERNELS=1`, unless the environment chose)."""
-    from streamlit.runtime import Runtime
+    if real_server():  # not AppTest, whose process runs other tests too
+        budget.use_system_allocator_for_arrow()
+        # a moment later: importing torch holds the GIL, and the first page is still being sent
+        timer = threading.Timer(WARM_UP_DELAY_S, _warm_up)
+        timer.daemon = True
+        timer.start()
+    else:
+        _sweep()
 
+
+def _sweep() -> None:
     from collab.movielens import sweep_partial_downloads
 
     sweep_partial_downloads()
-    if Runtime.exists():  # a real server (not AppTest, whose process runs other tests too)
-        budget.use_system_allocator_for_arrow()
-        threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
 
 
 def _warm_up() -> None:
     try:
+        _sweep()
         device_label()
         _WARM["torch"] = True
         from collab import kernels
@@ -363,10 +379,10 @@ def train(
     janitor()
     pool = training_pool()
     job = pool.submit(key, run, session)
-    seen = 0
+    seen, shown_place = 0, None
     try:
         while True:
-            finished = job.wait(POLL_SECONDS)
+            finished = job.wait(POLL_SECONDS if job.state != "queued" else QUEUED_POLL_SECONDS)
             if on_epoch is not None:
                 while seen < len(job.history):
                     on_epoch(job.history[seen])
@@ -374,7 +390,10 @@ def train(
             if finished:
                 break
             if on_wait is not None and job.state == "queued":
-                on_wait(job, pool)
+                place = pool.position(job)
+                if place != shown_place:  # redraw only when the line moved
+                    on_wait(job, pool)
+                    shown_place = place
     except BaseException:
         # the page was stopped (a click elsewhere, the tab closed): the job stays for other waiters;
         # a session that no longer waits leaves it, so an orphaned job leaves the line

@@ -1,0 +1,535 @@
+"""`collab`: train, evaluate and recommend from a terminal or a batch job, on one process or many.
+
+    python -m collab train RATINGS [--model dot] [--factors 64] [--epochs 5] [--out model.safetensors]
+    python -m collab evaluate MODEL RATINGS
+    python -m collab recommend MODEL --user LABEL [-n 10]
+    torchrun --standalone --nproc-per-node 2 -m collab train RATINGS ...
+
+Every training option is a `TrainConfig` field: the options, their defaults and their validation
+come from the dataclass (one source of truth). RATINGS is any file the app reads (CSV, TSV, '::',
+sniffed the same way), a Parquet file, or a folder of Parquet/CSV part files. Bad input prints the
+same message the app shows, on stderr, and exits with code 2; Ctrl-C stops after the current step
+and writes nothing (files are written to a temporary name and renamed when complete).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import inspect
+import json
+import math
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from collab.config import DEVICES, MODEL_LABELS, ROW_STATES, SCHEDULES, SPARSE_MODES, TrainConfig
+from collab.data import SPLIT_METHODS, Ratings
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+# short flags for the fields a command line types most; every field also has its own --field-name
+SHORT_FLAGS = {
+    "n_factors": "--factors",
+    "weight_decay": "--wd",
+    "batch_size": "--bs",
+    "accum_steps": "--accum",
+}
+FIELD_HELP = {
+    "model": "what to train: " + ", ".join(f"{k} ({v})" for k, v in MODEL_LABELS.items()),
+    "n_factors": "latent factors per user and item (autorec: hidden units)",
+    "epochs": "passes over the training ratings (autorec: rounds of 10 L-BFGS iterations)",
+    "batch_size": "ratings per micro-batch (a multiple of 8), on each process",
+    "accum_steps": "micro-batches per optimizer step (gradient accumulation); effective batch = "
+    "batch size x accum x processes",
+    "lr": "peak learning rate",
+    "weight_decay": "decoupled weight decay (autorec: L2 per rating)",
+    "decay_biases": "decay the biases too",
+    "l2": "dot model: L2 penalty per rating on the two factor rows",
+    "y_range": "prediction range LOW HIGH (default: from the data, 0 to the highest rating + 0.5)",
+    "schedule": "learning-rate schedule: " + ", ".join(SCHEDULES),
+    "seed": "seed of the model's initialisation and the shuffles",
+    "device": "where to train: " + ", ".join(DEVICES),
+    "amp": "bf16 autocast (CUDA only)",
+    "hidden": "EmbeddingNN hidden layer widths",
+    "dropout": "EmbeddingNN dropout after each hidden layer",
+    "sparse": "row-wise updates of big tables: " + ", ".join(SPARSE_MODES),
+    "row_state": "optimizer state of row-wise tables: " + ", ".join(ROW_STATES),
+}
+_SPLIT_DEFAULTS = inspect.signature(Ratings.split).parameters  # valid_pct, seed, method: the app's defaults
+
+
+class BadInput(ValueError):
+    """Input the command refuses (exit code 2)."""
+
+
+# ---- the parser -------------------------------------------------------------------------------------
+
+
+def _add_config_options(parser: argparse.ArgumentParser) -> None:
+    """One option per TrainConfig field; defaults from the dataclass, validation left to it."""
+    group = parser.add_argument_group("training (TrainConfig fields)")
+    for field in dataclasses.fields(TrainConfig):
+        long = "--" + field.name.replace("_", "-")
+        names = [SHORT_FLAGS[field.name], long] if field.name in SHORT_FLAGS else [long]
+        default = field.default
+        common: dict[str, Any] = {"dest": f"config_{field.name}", "help": FIELD_HELP.get(field.name, "")}
+        if isinstance(default, bool):
+            group.add_argument(*names, action=argparse.BooleanOptionalAction, default=default, **common)
+        elif field.name == "y_range":
+            group.add_argument(*names, nargs=2, type=float, metavar=("LOW", "HIGH"), default=None, **common)
+        elif isinstance(default, tuple):
+            group.add_argument(*names, nargs="+", type=int, metavar="N", default=list(default), **common)
+        else:
+            kind = type(default)
+            metavar = "N" if kind is int else "X" if kind is float else field.name.upper()
+            common["help"] += f" (default {default})"
+            group.add_argument(*names, type=kind, metavar=metavar, default=default, **common)
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The TrainConfig the options describe; its ValueError (bad value) becomes BadInput."""
+    values = {}
+    for field in dataclasses.fields(TrainConfig):
+        value = getattr(args, f"config_{field.name}")
+        values[field.name] = tuple(value) if isinstance(value, list) else value
+    try:
+        return TrainConfig(**values)
+    except ValueError as error:
+        flag = next((SHORT_FLAGS.get(f.name, "--" + f.name.replace("_", "-")) for f in dataclasses.fields(
+            TrainConfig) if str(error).startswith(f.name + " ")), None)  # fmt: skip
+        raise BadInput(f"{flag}: {error}" if flag else str(error)) from None
+
+
+def _add_columns(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--user", dest="user_col", metavar="COL", help="user id column (name or 0-based position)"
+    )
+    parser.add_argument(
+        "--item", dest="item_col", metavar="COL", help="item id column (name or 0-based position)"
+    )
+    parser.add_argument(
+        "--rating", dest="rating_col", metavar="COL", help="rating column (name or 0-based position)"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="collab",
+        description="Collab Lab from the command line: train, evaluate and recommend (also under torchrun).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = commands.add_parser(
+        "train",
+        help="train a model on a ratings file or a folder of part files",
+        description="Train a model. Under torchrun, trains one model data-parallel on all the processes.",
+    )
+    train.add_argument(
+        "ratings", metavar="RATINGS", help="CSV/TSV/'::' file, Parquet file, or a folder of parts"
+    )
+    train.add_argument("--items", metavar="FILE", help="item titles (movies.csv, u.item, or id,title)")
+    _add_columns(train)
+    train.add_argument(
+        "--valid-pct",
+        type=float,
+        default=_SPLIT_DEFAULTS["valid_pct"].default,
+        metavar="X",
+        help="share of ratings held out for validation (default %(default)s)",
+    )
+    train.add_argument(
+        "--split",
+        default=_SPLIT_DEFAULTS["method"].default,
+        metavar="METHOD",
+        help=f"how to hold them out: {', '.join(SPLIT_METHODS)} (default %(default)s)",
+    )
+    train.add_argument(
+        "--split-seed",
+        type=int,
+        default=_SPLIT_DEFAULTS["seed"].default,
+        metavar="N",
+        help="seed of the split",
+    )
+    _add_config_options(train)
+    train.add_argument(
+        "--out", metavar="PATH", help="save the model here (safetensors; the app and collab.load read it)"
+    )
+    train.add_argument("--metrics-json", metavar="PATH", help="write metrics, history and config as JSON")
+    train.add_argument("--quiet", action="store_true", help="no progress bar or epoch lines")
+    train.add_argument(
+        "--backend",
+        default="auto",
+        metavar="NAME",
+        help="torch.distributed backend: auto (NCCL on CUDA, else gloo), gloo, nccl",
+    )
+    train.add_argument(
+        "--comm",
+        default="auto",
+        metavar="MODE",
+        help="row-wise tables on several processes: rows (all-gather only the touched rows; auto) or dense "
+        "(all-reduce the whole table)",
+    )
+    train.set_defaults(run=run_train)
+
+    evaluate = commands.add_parser("evaluate", help="score a saved model on ratings (RMSE, MAE, ranking)")
+    evaluate.add_argument("model", metavar="MODEL", help="a model file saved by collab train or the app")
+    evaluate.add_argument(
+        "ratings", metavar="RATINGS", help="CSV/TSV/'::' file, Parquet file, or a folder of parts"
+    )
+    _add_columns(evaluate)
+    evaluate.add_argument("--metrics-json", metavar="PATH", help="write the metrics as JSON")
+    evaluate.set_defaults(run=run_evaluate)
+
+    recommend = commands.add_parser("recommend", help="top-N items for one user of a saved model")
+    recommend.add_argument("model", metavar="MODEL", help="a model file saved by collab train or the app")
+    recommend.add_argument("--user", required=True, metavar="LABEL", help="the user's id as in the ratings")
+    recommend.add_argument("-n", type=int, default=10, metavar="N", help="how many items (default 10)")
+    recommend.add_argument("--ratings", metavar="RATINGS", help="leave out the items the user rated here")
+    _add_columns_for_recommend(recommend)
+    recommend.set_defaults(run=run_recommend)
+    return parser
+
+
+def _add_columns_for_recommend(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--user-col", dest="user_col", metavar="COL", help="user id column of --ratings")
+    parser.add_argument("--item-col", dest="item_col", metavar="COL", help="item id column of --ratings")
+    parser.add_argument("--rating-col", dest="rating_col", metavar="COL", help="rating column of --ratings")
+
+
+def _columns(args: argparse.Namespace) -> dict[str, Any]:
+    """Column choices: names, or 0-based positions written as digits."""
+
+    def pick(value: str | None) -> str | int | None:
+        return int(value) if value is not None and value.isdigit() else value
+
+    return {"user": pick(args.user_col), "item": pick(args.item_col), "rating": pick(args.rating_col)}
+
+
+# ---- output ------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """A temporary path beside `path`, renamed onto it only when the block completes; an error or
+    Ctrl-C inside the block leaves `path` as it was (never half-written)."""
+    target = _check_folder(path)
+    temporary = target.with_name(f".{target.name}.partial-{os.getpid()}")
+    try:
+        yield temporary
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _check_folder(path: str | os.PathLike) -> Path:
+    target = Path(path)
+    if not target.parent.is_dir():
+        raise BadInput(f"cannot write {str(target)!r}: the folder {str(target.parent)!r} does not exist")
+    if target.is_dir():
+        raise BadInput(f"cannot write {str(target)!r}: it is a folder")
+    return target
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready: NaN as null, numpy scalars as numbers."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, str):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def write_json(path: str, payload: dict[str, Any]) -> None:
+    with atomic_path(path) as temporary:
+        temporary.write_text(json.dumps(_plain(payload), indent=2) + "\n")
+
+
+def print_table(rows: Sequence[tuple[str, Any]], file: Any = None) -> None:
+    """Two aligned columns, numbers to 4 decimals."""
+    file = file or sys.stdout
+    cells = [(name, f"{v:.4f}" if isinstance(v, float) else str(v)) for name, v in rows]
+    width = max(len(name) for name, _ in cells)
+    for name, value in cells:
+        print(f"{name:<{width}}  {value}", file=file)
+
+
+class EpochBars:
+    """A tqdm bar per epoch on stderr (only on a terminal, never with --quiet), and one line per
+    epoch (unless quiet); only the main process shows anything."""
+
+    def __init__(self, show_bar: bool, show_lines: bool, epochs: int) -> None:
+        self.show_bar, self.show_lines, self.epochs = show_bar, show_lines, epochs
+        self.bar: Any = None
+        self.done = 0  # steps of the finished epochs
+
+    def on_batch(self, step: int, total: int) -> None:
+        if not self.show_bar:
+            return
+        from tqdm import tqdm
+
+        per_epoch = max(1, total // self.epochs)
+        if self.bar is None:
+            epoch = self.done // per_epoch + 1
+            self.bar = tqdm(
+                total=per_epoch,
+                desc=f"epoch {epoch}/{self.epochs}",
+                unit="step",
+                file=sys.stderr,
+                leave=False,
+            )
+        self.bar.update(max(0, min(step - self.done, per_epoch) - self.bar.n))
+
+    def on_epoch(self, stats: Any) -> None:
+        if self.bar is not None:
+            self.done += self.bar.total
+            self.bar.close()
+            self.bar = None
+        if self.show_lines:
+            print(
+                f"epoch {stats.epoch}/{stats.epochs}  train loss {stats.train_loss:.4f}  "
+                f"valid loss {stats.valid_loss:.4f}  valid RMSE {stats.valid_rmse:.4f}  {stats.seconds:.1f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+@contextlib.contextmanager
+def stop_on_interrupt(stop: threading.Event, say: Callable[[str], None]) -> Iterator[None]:
+    """Ctrl-C sets `stop` (training ends after the current step); a second Ctrl-C aborts at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        say("interrupted: stopping after the current step (Ctrl-C again to abort)")
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+# ---- commands ---------------------------------------------------------------------------------------
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from collab import distributed
+    from collab.sources import read_items
+
+    config = config_from_args(args)
+    world = distributed.init(args.backend, config.device)
+    main_process = world.is_main
+
+    def say(message: str) -> None:
+        if main_process:
+            print(f"collab: {message}", file=sys.stderr, flush=True)
+
+    try:
+        columns = _columns(args)
+        sharded = world.world_size > 1 and Path(args.ratings).is_dir()
+        parts = None
+        if sharded:
+            shard = distributed.read_shard(world, args.ratings, columns)
+            data, parts = shard.ratings, shard.all_parts
+            split = distributed.split_shard(world, data, args.valid_pct, args.split_seed, args.split)
+        else:
+            data = distributed.read_any(args.ratings, columns)
+            if args.items:
+                data = data.with_items(read_items(args.items))
+            split = data.split(args.valid_pct, args.split_seed, args.split)
+        for note in data.notes:
+            say(note)
+        for path in (args.out, args.metrics_json):  # refuse a bad output path before training, not after
+            if path:
+                _check_folder(path)
+        bars = EpochBars(
+            main_process and not args.quiet and sys.stdout.isatty() and sys.stderr.isatty(),
+            main_process and not args.quiet,
+            config.epochs,
+        )
+        stop = threading.Event()
+        try:
+            with stop_on_interrupt(stop, say):
+                result = distributed.train_parallel(
+                    world,
+                    split.train,
+                    split.valid,
+                    config,
+                    sharded=sharded,
+                    comm=args.comm,
+                    on_epoch=bars.on_epoch,
+                    on_batch=bars.on_batch,
+                    stop_event=stop,
+                )
+        finally:
+            bars.close()
+        for note in result.notes:
+            say(note)
+        for note in result.notes:
+            say(note)
+        if stop.is_set():
+            say(f"stopped after {len(result.history)} of {config.epochs} epochs; nothing written")
+            return EXIT_INTERRUPTED
+        if not sharded:
+            result = dataclasses.replace(result, dataset=data.fingerprint)  # the app checks it on upload
+        counts = (_count(split.train, world, sharded), _count(split.valid, world, sharded))
+        if not main_process:
+            return 0
+        rows: list[tuple[str, Any]] = [(name, value) for name, value in result.metrics.items()]
+        rows += [
+            ("train ratings", f"{counts[0]:,}"),
+            ("valid ratings", f"{counts[1]:,}"),
+            ("processes", f"{world.world_size}" + (f" ({world.backend})" if world.backend else "")),
+            ("optimizer", result.optimizer),
+            ("seconds", f"{result.seconds:.1f}"),
+        ]
+        print_table(rows)
+        if args.out:
+            with atomic_path(args.out) as temporary:
+                result.save(temporary)
+            say(f"saved the model to {args.out}")
+        if args.metrics_json:
+            write_json(
+                args.metrics_json,
+                {
+                    "metrics": result.metrics,
+                    "history": [dataclasses.asdict(h) for h in result.history],
+                    "config": config.to_dict(),
+                    "optimizer": result.optimizer,
+                    "seconds": result.seconds,
+                    "processes": world.world_size,
+                    "backend": world.backend,
+                    "parts": parts,
+                    "ratings": args.ratings,
+                },
+            )
+        return 0
+    finally:
+        distributed.shutdown()
+
+
+def _count(ratings: Ratings, world: Any, sharded: bool) -> int:
+    """Ratings over all processes (each holds its own share when sharded)."""
+    from collab.distributed import total
+
+    return total(world, ratings.n_ratings) if sharded else ratings.n_ratings
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    import numpy as np
+    import pandas as pd
+
+    from collab import metrics
+    from collab.distributed import read_any
+    from collab.training import TOP_K, load
+
+    result = load(args.model)
+    data = read_any(args.ratings, _columns(args))
+    users = pd.Index(np.asarray(result.user_labels).astype(str)).get_indexer(pd.Index(data.user_labels))
+    items = pd.Index(np.asarray(result.item_labels).astype(str)).get_indexer(pd.Index(data.item_labels))
+    user_ids, item_ids = users[data.user_ids], items[data.item_ids]
+    known = (user_ids >= 0) & (item_ids >= 0)
+    if not known.any():
+        raise BadInput(
+            f"none of the {data.n_ratings:,} ratings in {args.ratings} has a user and an item the model knows; "
+            "was it trained on this dataset?"
+        )
+    truth = data.ratings[known]
+    predicted = result.predict_ids(user_ids[known], item_ids[known])
+    scores = {
+        "rmse": metrics.rmse(predicted, truth),
+        "mae": metrics.mae(predicted, truth),
+        f"precision@{TOP_K}": metrics.precision_at_k(user_ids[known], predicted, truth, TOP_K),
+        f"recall@{TOP_K}": metrics.recall_at_k(user_ids[known], predicted, truth, TOP_K),
+        f"ndcg@{TOP_K}": metrics.ndcg_at_k(user_ids[known], predicted, truth, TOP_K),
+    }
+    rows: list[tuple[str, Any]] = list(scores.items())
+    rows += [
+        ("scored ratings", f"{int(known.sum()):,}"),
+        ("unknown user or item", f"{int((~known).sum()):,}"),
+    ]
+    print_table(rows)
+    if args.metrics_json:
+        write_json(
+            args.metrics_json,
+            {
+                "metrics": scores,
+                "scored": int(known.sum()),
+                "unknown": int((~known).sum()),
+                "model": args.model,
+            },
+        )
+    return 0
+
+
+def run_recommend(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from collab.distributed import read_any
+    from collab.recommend import predict_all, top_n_unseen
+    from collab.training import load
+
+    if args.n < 1:
+        raise BadInput(f"-n must be at least 1, got {args.n}")
+    result = load(args.model)
+    user = int(result._index("user", [args.user])[0])  # UnknownLabelError names the count of users
+    scores = predict_all(result, np.array([user]), len(result.item_labels))[0]
+    seen = np.zeros(0, dtype=np.int64)
+    if args.ratings:
+        data = read_any(args.ratings, _columns(args))
+        rated = data.item_labels[data.item_ids[data.user_labels[data.user_ids] == args.user]]
+        lookup = {str(label): i for i, label in enumerate(result.item_labels)}
+        seen = np.array([lookup[str(label)] for label in rated if str(label) in lookup], dtype=np.int64)
+    best = top_n_unseen(scores, seen, args.n)
+    width = max([len("item")] + [len(str(result.item_labels[i])) for i in best])
+    print(f"{'rank':>4}  {'item':<{width}}  predicted")
+    for rank, item in enumerate(best, start=1):
+        print(f"{rank:>4}  {str(result.item_labels[item]):<{width}}  {scores[item]:.3f}")
+    return 0
+
+
+# ---- entry point -------------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; the exit code: 0 done, 2 bad input (message on stderr), 130 interrupted."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args))
+    except (ValueError, OSError) as error:  # DataError, ModelFileError, UnknownLabelError, TrainConfig's
+        message = (
+            str(error) if not isinstance(error, FileNotFoundError) else f"no such file: {error.filename}"
+        )
+        print(f"collab {args.command}: error: {message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print(f"collab {args.command}: interrupted; nothing written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except RuntimeError as error:  # several processes: a peer that died, or a collective that failed
+        from collab.distributed import launched
+
+        if not launched():
+            raise
+        rank = os.environ.get("RANK", "?")
+        print(f"collab {args.command}: error on process {rank}: {error}", file=sys.stderr)
+        return 1

@@ -1,0 +1,257 @@
+"""The `collab` command line: train/evaluate/recommend on every input the app reads plus Parquet and
+folders of parts, exit code 2 with the app's message for bad input, Ctrl-C that writes nothing, a
+saved model that `collab.load` and the Recommend page open, and `torchrun` with 2 processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from collab.cli import main
+from collab.config import TrainConfig
+from collab.training import load
+from tests.test_distributed import torchrun
+
+ROOT = Path(__file__).resolve().parents[1]
+FAST = ["--epochs", "2", "--factors", "8", "--bs", "64", "--quiet"]
+
+
+def frame(n_users: int = 50, n_items: int = 30, n: int = 800, seed: int = 1) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    pairs = np.unique(rng.integers(0, n_users * n_items, n))
+    users, items = pairs // n_items, pairs % n_items
+    stars = np.clip(np.round(3 + rng.normal(0, 1.1, len(pairs))), 1, 5)
+    return pd.DataFrame(
+        {
+            "userId": users + 1,
+            "movieId": items + 100,
+            "rating": stars,
+            "timestamp": 1_000_000 + rng.integers(0, 10**6, len(pairs)),
+        }
+    )
+
+
+def write(kind: str, folder: Path) -> Path:
+    """The same ratings as a CSV, a '::' file, a Parquet file, or a folder of 4 Parquet parts."""
+    df = frame()
+    if kind == "csv":
+        df.to_csv(folder / "ratings.csv", index=False)
+        return folder / "ratings.csv"
+    if kind == "colons":
+        lines = [f"{u}::{i}::{int(r)}::{t}" for u, i, r, t in df.itertuples(index=False)]
+        (folder / "ratings.dat").write_text("\n".join(lines) + "\n")
+        return folder / "ratings.dat"
+    if kind == "parquet":
+        df.to_parquet(folder / "ratings.parquet", index=False)
+        return folder / "ratings.parquet"
+    parts = folder / "parts"
+    parts.mkdir()
+    for i, rows in enumerate(np.array_split(np.arange(len(df)), 4)):
+        df.iloc[rows].to_parquet(parts / f"part-{i:05d}-abc.snappy.parquet", index=False)
+    (parts / "_SUCCESS").write_text("")
+    (parts / ".part-00000-abc.snappy.parquet.crc").write_bytes(b"\x00")
+    return parts
+
+
+@pytest.mark.parametrize("kind", ["csv", "colons", "parquet", "folder"])
+def test_train_evaluate_recommend_on_every_input(kind, tmp_path, capsys):
+    ratings = write(kind, tmp_path)
+    out, report = tmp_path / "model.safetensors", tmp_path / "metrics.json"
+    assert main(["train", str(ratings), *FAST, "--out", str(out), "--metrics-json", str(report)]) == 0
+    printed = capsys.readouterr().out
+    assert "rmse" in printed and "processes" in printed
+    metrics = json.loads(report.read_text())
+    assert 0.3 < metrics["metrics"]["rmse"] < 2.0
+    assert TrainConfig.from_dict(metrics["config"]) == TrainConfig(epochs=2, n_factors=8, batch_size=64)
+    model = load(out)
+    assert model.config.n_factors == 8 and len(model.user_labels) == 50 and len(model.item_labels) == 30
+    assert sorted(model.user_labels, key=int)[:2] == ["1", "2"]  # ids keep their text
+
+    assert main(["evaluate", str(out), str(ratings)]) == 0
+    assert "rmse" in capsys.readouterr().out
+    assert main(["recommend", str(out), "--user", "1", "-n", "5", "--ratings", str(ratings)]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert len(table) == 6  # header and 5 items
+    rated = set(frame().query("userId == 1")["movieId"].astype(str))
+    assert not rated & {line.split()[1] for line in table[1:]}, "recommendations leave out rated items"
+
+
+def test_a_folder_reads_every_part_and_equals_its_rows_in_one_file(tmp_path):
+    from collab.distributed import read_any
+
+    folder = read_any(write("folder", tmp_path))
+    whole = read_any(write("csv", tmp_path))
+    assert folder.n_ratings == whole.n_ratings == len(frame())
+    np.testing.assert_array_equal(folder.user_labels, whole.user_labels)
+    np.testing.assert_array_equal(folder.item_labels, whole.item_labels)
+    assert folder.fingerprint == whole.fingerprint  # same rows, same order, same vocabulary
+
+
+@pytest.mark.parametrize(
+    ("content", "args", "message"),
+    [
+        ("user,item,rating\n1,2,x\n3,4,5\n", [], "non-numeric ratings"),
+        ("user,item,rating\n1,2,4\n1,3,5\n", [], "single user"),
+        ("user,item,rating\n1,2,4\n2,3,5\n", ["--bs", "100"], "--bs: batch_size must be a multiple of 8"),
+        ("user,item,rating\n1,2,4\n2,3,5\n", ["--model", "svd"], "--model: model must be one of"),
+        ("user,item,rating\n1,2,4\n2,3,5\n", ["--split", "by_time"], "no timestamps"),
+        ("user,item,rating\n1,2,4\n2,3,5\n", ["--user", "who"], "user column 'who' not found"),
+        ("PAR1 but not parquet", [], "not a readable Parquet file"),
+    ],
+    ids=[
+        "text-rating",
+        "one-user",
+        "odd-batch",
+        "unknown-model",
+        "no-timestamps",
+        "no-column",
+        "bad-parquet",
+    ],
+)
+def test_bad_input_exits_2_with_the_message(tmp_path, capsys, content, args, message):
+    name = "ratings.parquet" if "PAR1" in content else "ratings.csv"
+    (tmp_path / name).write_text(content)
+    out = tmp_path / "model.safetensors"
+    assert main(["train", str(tmp_path / name), "--quiet", "--out", str(out), *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_other_bad_inputs_exit_2(tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["train", str(empty)]) == 2
+    assert "no part files" in capsys.readouterr().err
+    assert main(["train", str(tmp_path / "missing.csv")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    ratings = write("csv", tmp_path)
+    assert main(["train", str(ratings), "--out", str(tmp_path / "no" / "m.safetensors")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    (tmp_path / "junk.safetensors").write_bytes(b"not a model")
+    assert main(["evaluate", str(tmp_path / "junk.safetensors"), str(ratings)]) == 2
+    assert "not a safetensors model file" in capsys.readouterr().err
+    out = tmp_path / "m.safetensors"
+    assert main(["train", str(ratings), *FAST, "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["recommend", str(out), "--user", "nobody"]) == 2
+    assert "not seen in training" in capsys.readouterr().err
+
+
+def test_python_m_collab_gives_exit_2_and_no_traceback(tmp_path):
+    (tmp_path / "r.csv").write_text("user,item,rating\n1,2,x\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "collab", "train", str(tmp_path / "r.csv")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert "non-numeric ratings" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_ctrl_c_stops_after_the_current_step_and_writes_nothing(tmp_path):
+    ratings = write("csv", tmp_path)
+    out = tmp_path / "model.safetensors"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "collab",
+            "train",
+            str(ratings),
+            "--epochs",
+            "1000",
+            "--bs",
+            "8",
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "COLLAB_KERNELS": "0"},
+    )
+    assert process.stderr is not None
+    line = process.stderr.readline()  # the first epoch line: training is under way
+    assert line.startswith("epoch 1/1000"), line
+    process.send_signal(signal.SIGINT)
+    rest = process.communicate(timeout=60)[1]
+    assert process.returncode == 130
+    assert "stopping after the current step" in rest and "nothing written" in rest
+    assert "Traceback" not in rest
+    assert not out.exists() and not list(tmp_path.glob(".*partial*"))
+
+
+def test_a_model_from_the_command_line_opens_in_the_recommend_page(tmp_path):
+    """Trained by the CLI on the app's demo set written as a CSV: the Recommend page's upload takes it
+    (same dataset fingerprint, same vocabulary) and shows recommendations."""
+    from streamlit.testing.v1 import AppTest
+
+    from collab.demo import demo_ratings
+    from tests.app.conftest import ENTRY, texts
+
+    demo = demo_ratings(seed=0)
+    demo.frame()[["user", "item", "rating", "timestamp"]].to_csv(tmp_path / "demo.csv", index=False)
+    out = tmp_path / "demo.safetensors"
+    assert main(["train", str(tmp_path / "demo.csv"), "--epochs", "1", "--quiet", "--out", str(out)]) == 0
+    assert load(out).dataset == demo.fingerprint
+
+    app = AppTest.from_file(ENTRY, default_timeout=120)
+    app.run()
+    app.switch_page("app_pages/recommend.py").run()
+    app.file_uploader(key="rec_upload").set_value(
+        (out.name, out.read_bytes(), "application/octet-stream")
+    ).run()
+    assert not app.exception, app.exception
+    assert "Loaded the model from demo.safetensors" in texts(app)
+    assert any("predicted" in table.value.columns for table in app.dataframe)
+
+
+def test_torchrun_two_processes_on_a_folder_read_each_part_once(tmp_path):
+    parts = write("folder", tmp_path)
+    out, report = tmp_path / "model.safetensors", tmp_path / "metrics.json"
+    done = torchrun(
+        ["-m", "collab", "train", str(parts), *FAST, "--out", str(out), "--metrics-json", str(report)]
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert [line.split()[0] for line in done.stdout.splitlines()].count("rmse") == 1, "only rank 0 prints"
+    read = json.loads(report.read_text())["parts"]
+    assert len(read) == 2 and all(len(names) == 2 for names in read)
+    names = sorted(n for rank in read for n in rank)
+    assert names == sorted(p.name for p in parts.glob("part-*.parquet"))  # each part exactly once
+    model = load(out)
+    assert len(model.user_labels) == 50 and "2 processes (gloo)" in model.optimizer
+
+
+def test_torchrun_two_processes_on_a_file_equal_one_process(tmp_path):
+    ratings = write("csv", tmp_path)
+    two, one = tmp_path / "two.safetensors", tmp_path / "one.safetensors"
+    done = torchrun(["-m", "collab", "train", str(ratings), *FAST, "--bs", "32", "--out", str(two)])
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert main(["train", str(ratings), *FAST, "--bs", "32", "--accum", "2", "--out", str(one)]) == 0
+    a, b = load(two).model.state_dict(), load(one).model.state_dict()
+    for key in b:
+        torch.testing.assert_close(a[key], b[key], rtol=1e-4, atol=2e-5)
+    assert load(two).dataset == load(one).dataset
+
+
+def test_a_failing_rank_ends_the_job_with_its_message(tmp_path):
+    parts = write("folder", tmp_path)
+    (parts / "part-00003-abc.snappy.parquet").write_bytes(b"PAR1 damaged")
+    started = time.monotonic()
+    done = torchrun(["-m", "collab", "train", str(parts), *FAST], timeout=120)
+    assert done.returncode != 0
+    assert "part-00003-abc.snappy.parquet: not a readable Parquet file" in done.stderr
+    assert time.monotonic() - started < 100, "no hang"
