@@ -212,7 +212,7 @@ def test_a_closed_session_stays_alive_for_the_reload_grace(monkeypatch):
 
     fake = FakeRuntime()
     with monkeypatch.context() as patch:  # undone before the fixture clears Streamlit's caches
-        patch.setattr(runtime.Runtime, "exists", staticmethod(lambda: True))
+        patch.setattr(cached, "real_server", lambda: True)
         patch.setattr(runtime.Runtime, "instance", staticmethod(lambda: fake))
         clock = [1000.0]
         patch.setattr(cached.time, "monotonic", lambda: clock[0])
