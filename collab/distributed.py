@@ -333,6 +333,7 @@ def train_parallel(
     on_epoch: Callable[[Any], bool | None] | None = None,
     on_batch: Callable[[int, int], None] | None = None,
     stop_event: Any = None,
+    report: dict[str, Any] | None = None,
 ) -> Any:
     """`collab.training.train` on every process of `world`; returns the same TrainResult everywhere
     (rank 0's metrics are over the whole validation set).
@@ -340,7 +341,8 @@ def train_parallel(
     `sharded=False`: `train` and `valid` are the whole sets, the same on every process (read from
     one file); `sharded=True`: this process's share (`read_shard`, `split_shard`), with the
     vocabulary agreed. One process: plain `train`. Raises ValueError for what cannot be trained
-    data-parallel (the autoencoder, full batch)."""
+    data-parallel (the autoencoder, full batch). `report`, if given, receives what this process
+    communicated: steps synchronised, bytes handed to collectives, seconds spent in them."""
     from collab.training import _final_metrics
     from collab.training import train_impl as train_one
 
@@ -368,7 +370,7 @@ def train_parallel(
         result,
         optimizer=f"{result.optimizer}, {world.world_size} processes ({world.backend}"
         + (
-            f", {'touched rows' if sync.comm == 'rows' else 'dense table'} all-gather"
+            (", touched rows all-gather" if sync.comm == "rows" else ", whole-table all-reduce")
             if result.sparse
             else ""
         )
@@ -401,6 +403,8 @@ def train_parallel(
     box = [metrics]
     dist.broadcast_object_list(box, src=0)
     result = replace(result, metrics=box[0], seconds=max(sync.sum([result.seconds])[0] / world.world_size, 0))
+    if report is not None:
+        report.update(steps=sync.steps, bytes_sent=sync.bytes_sent, comm_seconds=sync.comm_seconds)
     log.info(
         "rank %d: %d steps synchronised, %.1f MB sent, %.2f s in collectives",
         world.rank,
