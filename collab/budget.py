@@ -7,8 +7,8 @@ in the working directory. Everything else is derived from it here, so one number
 
 - `base_bytes`: what the server itself holds (Python, Streamlit, torch, numba, the demo set);
 - `cache_bytes`: trained models plus split and parsed-dataset caches, summed by array bytes;
-- `upload_bytes`: the largest upload accepted; the reader's measured peak per file byte
-  (`READ_PEAK_PER_BYTE`) times it, plus training on the result, fits in what the caches leave;
+- `upload_bytes`: the largest upload accepted: reading it, splitting it and training the default
+  model on it (measured peak: `PEAK_PER_FILE_BYTE` times the file) fits in what the caches leave;
 - `train_workers`: trainings run at once (cores minus one, at least one, and what memory allows).
 
 `memory_mb` is in MB of 2**20 bytes; upload sizes are in MB of 10**6 bytes, the unit of Streamlit's
@@ -34,18 +34,17 @@ MIN_MEMORY_MB = 512
 
 MIB = 2**20
 UPLOAD_MB = 10**6  # Streamlit's upload megabyte
-# Measured with benchmarks.read_speed-style files (user,item,rating,timestamp; ~27 bytes a row):
-# the server with torch, numba and Streamlit loaded settles near 330 MB; keep some air above it.
-BASE_MB = 400
-# Peak resident memory of read_ratings over its input, per byte of file (1M rows, 27 MB: ~9.6x),
-# plus the upload's own bytes held by Streamlit and one copy for the reader.
-READ_PEAK_PER_BYTE = 12.0
-# A parsed rating costs ~48 bytes (ids, rating, timestamp, labels), its split as much again, and
-# training tensors ~20: the figure used to say how many ratings an upload limit means.
-BYTES_PER_RATING = 27  # file bytes of one "user,item,rating,timestamp" line
+# The server after every page has been served once (Python, Streamlit, torch, numba, plotly, the demo
+# set), measured by benchmarks.load on Linux: 540 MB resident.
+BASE_MB = 550
+# Peak resident memory over the server's own, per byte of an uploaded file, measured on a worst case
+# for its size (27 MB, 1M ratings of 200k users and 60k items: "user,item,rating,timestamp" lines):
+# read_ratings 10.5x (271 MiB; pyarrow on malloc), then the split and the default training with its
+# 260k-row embedding tables and row-wise AdamW 18.4x (498 MiB). Plus the upload's own bytes.
+PEAK_PER_FILE_BYTE = 19.5
+BYTES_PER_RATING = 27  # file bytes of one "user,item,rating,timestamp" line: to say how many ratings
 TRAIN_JOB_MB = 120  # a training's working memory on the sets an upload can hold (model, optimizer, batches)
 CACHE_SHARE = 0.3  # of the memory above the base: models and parsed data kept for every session
-UPLOAD_SHARE = 0.5  # of the memory above the base: one upload being read
 
 
 @dataclass(frozen=True)
@@ -76,7 +75,7 @@ class Budget:
     @property
     def upload_mb(self) -> int:
         """The largest upload, in Streamlit MB (10**6 bytes): `server.maxUploadSize` should say the same."""
-        return max(1, int(self.working_bytes * UPLOAD_SHARE / READ_PEAK_PER_BYTE) // UPLOAD_MB)
+        return max(1, int((self.working_bytes - self.cache_bytes) / PEAK_PER_FILE_BYTE) // UPLOAD_MB)
 
     @property
     def upload_bytes(self) -> int:

@@ -35,7 +35,8 @@ if TYPE_CHECKING:
 
 MODEL_SHARE = 0.4  # of the budget's cache bytes: trained models; the rest holds splits and datasets
 JANITOR_SECONDS = 5.0  # how often ended sessions' entries are looked for
-POLL_SECONDS = 0.2  # how often a waiting page looks at its job
+POLL_SECONDS = 0.2  # how often a page looks at its running job (new epochs to draw)
+QUEUED_POLL_SECONDS = 0.5  # and at its queued job: 30 waiting pages must not keep the server busy
 LOCAL_SESSION = "local"  # outside a Streamlit server (scripts, bare mode)
 
 
@@ -352,10 +353,10 @@ def train(
     janitor()
     pool = training_pool()
     job = pool.submit(key, run, session)
-    seen = 0
+    seen, shown_place = 0, None
     try:
         while True:
-            finished = job.wait(POLL_SECONDS)
+            finished = job.wait(POLL_SECONDS if job.state != "queued" else QUEUED_POLL_SECONDS)
             if on_epoch is not None:
                 while seen < len(job.history):
                     on_epoch(job.history[seen])
@@ -363,7 +364,10 @@ def train(
             if finished:
                 break
             if on_wait is not None and job.state == "queued":
-                on_wait(job, pool)
+                place = pool.position(job)
+                if place != shown_place:  # redraw only when the line moved
+                    on_wait(job, pool)
+                    shown_place = place
     except BaseException:
         # the page was stopped (a click elsewhere, the tab closed): the job stays for other waiters;
         # a session that no longer waits leaves it, so an orphaned job leaves the line

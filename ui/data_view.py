@@ -6,6 +6,7 @@ import io
 
 import streamlit as st
 
+from collab import budget
 from collab.data import DataError, Ratings
 from collab.plots import data as data_plots
 from ui import cached, state, text
@@ -22,6 +23,7 @@ MAPPED_FILE = "data_mapped_file"  # the upload whose columns the mapping boxes s
 def use(ratings: Ratings, source: str) -> None:
     """Make `ratings` current and say so on the next run."""
     state.set_ratings(ratings, source)
+    budget.release_memory()  # the reader's and the old dataset's memory goes back to the system
     state.flash(
         f"Loaded {text.md(source)}: {ratings.n_ratings:,} ratings, {ratings.n_users:,} users, {ratings.n_items:,} items."
     )
@@ -60,7 +62,6 @@ def movielens_source() -> None:
 
 
 def upload_source() -> None:
-    from collab import budget
     from collab.sources import read_items, read_ratings, sniff_ratings
 
     limits = budget.current()
