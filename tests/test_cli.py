@@ -255,3 +255,22 @@ def test_a_failing_rank_ends_the_job_with_its_message(tmp_path):
     assert done.returncode != 0
     assert "part-00003-abc.snappy.parquet: not a readable Parquet file" in done.stderr
     assert time.monotonic() - started < 100, "no hang"
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("sparse", ["dense", "sparse"])
+def test_torchrun_two_processes_on_cuda_equal_one_process(tmp_path, sparse):
+    """NCCL with two GPUs, else gloo over one GPU's tensors (NCCL refuses two ranks on one device)."""
+    backend = "nccl" if torch.cuda.device_count() >= 2 else "gloo"
+    ratings = write("csv", tmp_path)
+    two, one = tmp_path / "two.safetensors", tmp_path / "one.safetensors"
+    options = [*FAST, "--bs", "32", "--device", "cuda", "--sparse", sparse]
+    done = torchrun(
+        ["-m", "collab", "train", str(ratings), *options, "--backend", backend, "--out", str(two)]
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert main(["train", str(ratings), *options, "--accum", "2", "--out", str(one)]) == 0
+    a, b = load(two).model.state_dict(), load(one).model.state_dict()
+    for key in b:
+        torch.testing.assert_close(a[key], b[key], rtol=1e-4, atol=2e-5)
