@@ -169,7 +169,7 @@ class GradSync:
         if not sharded and len(set(self.counts.tolist())) != 1:
             raise ValueError(f"processes hold different training sets ({self.counts.tolist()} ratings)")
         self.n_total = int(self.counts.sum()) if sharded else int(n_local)
-        self._sparse_params: dict[int, bool] = {}
+        self.local_rows = 0  # the most ratings one process takes in one step (set by epoch_plan)
 
     # -- plans
 
@@ -187,6 +187,7 @@ class GradSync:
         order[bounds[s]:bounds[s+1]] and divides its loss by divisors[s], the step's ratings over
         all processes."""
         world, rank = self.world_size, self.rank
+        self.local_rows = local_group
         order = torch.randperm(n_local, generator=generator)  # the same on every process if not sharded
         if not self.sharded:
             group = local_group * world
@@ -233,11 +234,30 @@ class GradSync:
         self._timed(lambda: dist.all_reduce(buffer, op=dist.ReduceOp.MAX), 8)
         return bool(buffer.item())
 
-    def gather_rows(self, ids: torch.Tensor, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Every process's (ids, value rows), concatenated in rank order: (m_total,), (m_total, width)."""
+    def gather_rows(
+        self, ids: torch.Tensor, values: torch.Tensor, capacity: int = 0
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Every process's (ids, value rows), concatenated in rank order: (m_total,), (m_total, width).
+
+        With `capacity` (the most rows any process can send: known from the step size) and float32
+        values, one all-gather of one buffer per process, each row its values then its int64 id
+        bit-cast to two float32 (id -1 marks padding); otherwise the counts go first."""
+        width = values.shape[1]
+        if capacity > 0 and values.dtype == torch.float32:  # the same choice on every process
+            if len(ids) > capacity:
+                raise RuntimeError(f"{len(ids)} rows for a step of at most {capacity}")
+            packed = torch.zeros((capacity, width + 2), dtype=torch.float32, device=self.device)
+            packed[len(ids) :, width:] = torch.tensor([-1], dtype=torch.int64).view(torch.float32)[0]
+            packed[: len(ids), :width] = values.to(self.device, torch.float32)
+            packed[: len(ids), width:] = ids.to(self.device).view(torch.float32).view(len(ids), 2)
+            out = [torch.empty_like(packed) for _ in range(self.world_size)]
+            self._timed(lambda: dist.all_gather(out, packed), packed.numel() * 4)
+            rows = torch.cat(out)
+            all_ids = rows[:, width:].contiguous().view(torch.int64).reshape(-1)
+            keep = all_ids >= 0
+            return all_ids[keep].to(ids.device), rows[keep, :width].to(values.device, values.dtype)
         counts = self._all_gather_ints([len(ids)])[:, 0]
         most = int(counts.max())
-        width = values.shape[1]
         ids_pad = torch.zeros(most, dtype=torch.int64, device=self.device)
         values_pad = torch.zeros((most, width), dtype=values.dtype, device=self.device)
         ids_pad[: len(ids)] = ids
@@ -263,7 +283,7 @@ class GradSync:
         from this process's distinct `ids` and gradient rows (len(ids), width) of an n_rows table."""
         self.steps += 1
         if self.comm == "rows":
-            all_ids, all_grads = self.gather_rows(ids, grads)
+            all_ids, all_grads = self.gather_rows(ids, grads, min(2 * self.local_rows, n_rows))
             rows, inverse = torch.unique(all_ids, return_inverse=True)
             summed = torch.zeros((len(rows), grads.shape[1]), dtype=grads.dtype, device=grads.device)
             return rows, summed.index_add_(0, inverse, all_grads)
@@ -310,7 +330,8 @@ class GradSync:
             else:
                 grad = p.grad.coalesce()
                 ids, values = grad.indices()[0], grad.values()
-            all_ids, all_values = self.gather_rows(ids, values.reshape(len(ids), -1))
+            capacity = min(self.local_rows, p.shape[0])
+            all_ids, all_values = self.gather_rows(ids, values.reshape(len(ids), -1), capacity)
             p.grad = torch.sparse_coo_tensor(
                 all_ids[None], all_values.view(len(all_ids), *p.shape[1:]), p.shape, is_coalesced=False
             )
