@@ -10,7 +10,9 @@ model with 50 factors and the packed row-wise AdamW, like benchmarks/scale.py. E
 fixed number of steps after a warm-up (not a whole epoch, to keep the run short) and reports
 s/epoch as s/step x steps per epoch. "MB/step" is what one process hands to collectives per step
 (all-reduce traffic on a ring is about 2 (N-1)/N times that per process, all-gather (N-1) times);
-"comm s/step" the time a process spends inside them (waiting for the slower one included).
+"comm s/step" the time a process spends inside them (waiting for the slower one included), "bare
+collective s" the same collective timed alone after training (both processes released together by a
+barrier: the transport without the wait), "compute s/step" the rest of a step.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -87,8 +90,36 @@ def worker(args: argparse.Namespace) -> None:
         "peak RSS MiB": round(peak_rss_mib()),
         "timed steps": s1 - s0,
     }
+    row["compute s/step"] = row["s/step"] - row["comm s/step"]
+    row["bare collective s"] = bare_collective(world, row["MB/step"]) if world.world_size > 1 else 0.0
     Path(args.out).with_suffix(f".rank{world.rank}.json").write_text(json.dumps(row))
     distributed.shutdown()
+
+
+def bare_collective(world, megabytes: float, repeats: int = 20) -> float:
+    """Seconds of the step's collective alone (same bytes, both processes waiting at a barrier first):
+    the transport's cost without the wait for the slower process."""
+    import torch
+    import torch.distributed as dist
+
+    buffer = torch.zeros(max(1, int(megabytes * 1e6 / 4)), dtype=torch.float32)
+    out = [torch.empty_like(buffer) for _ in range(world.world_size)]
+    times = []
+    for _ in range(repeats):
+        dist.barrier()
+        start = time.perf_counter()
+        if megabytes > 10:  # the whole table: an all-reduce
+            dist.all_reduce(buffer)
+        else:
+            dist.all_gather(out, buffer)
+        times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def run(args: argparse.Namespace, processes: int, comm: str, kernels: str, folder: Path) -> list[dict]:
@@ -99,7 +130,7 @@ def run(args: argparse.Namespace, processes: int, comm: str, kernels: str, folde
         command = [sys.executable, *common]
     else:
         launcher = ["-m", "torch.distributed.run", "--nnodes", "1", "--nproc-per-node", str(processes)]
-        launcher += ["--master-addr", "127.0.0.1", "--master-port", str(args.port)]
+        launcher += ["--master-addr", "127.0.0.1", "--master-port", str(args.port or free_port())]
         command = [sys.executable, *launcher, *common]
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads or 1)}
     subprocess.run(command, check=True, env=env)
@@ -111,7 +142,7 @@ def main() -> None:
     parser.add_argument("--size", default="4.5M", choices=list(SIZES))
     parser.add_argument("--steps", type=int, default=120, help="timed optimizer steps per run")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per process")
-    parser.add_argument("--port", type=int, default=29533)
+    parser.add_argument("--port", type=int, default=0, help="rendezvous port on 127.0.0.1 (0: a free one)")
     parser.add_argument("--json", default=None)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--comm", default="rows", help=argparse.SUPPRESS)
@@ -144,9 +175,11 @@ def main() -> None:
         "processes",
         "comm",
         "optimizer",
-        "s/step",
         "s/epoch",
+        "s/step",
+        "compute s/step",
         "comm s/step",
+        "bare collective s",
         "MB/step",
         "peak RSS MiB",
     ]

@@ -274,3 +274,23 @@ def test_torchrun_two_processes_on_cuda_equal_one_process(tmp_path, sparse):
     a, b = load(two).model.state_dict(), load(one).model.state_dict()
     for key in b:
         torch.testing.assert_close(a[key], b[key], rtol=1e-4, atol=2e-5)
+
+
+def test_epoch_bars_draw_a_bar_per_epoch_and_a_line_per_epoch(capsys):
+    from collab.cli import EpochBars
+    from collab.training import EpochStats
+
+    bars = EpochBars(show_bar=True, show_lines=True, epochs=2)
+    for step in (1, 2, 3, 4):
+        bars.on_batch(step, 8)
+    assert bars.bar.n == 4 and bars.bar.total == 4
+    bars.on_epoch(EpochStats(1, 2, 1.5, 1.2, 1.1, 0.5, 100.0))
+    bars.on_batch(6, 8)
+    assert bars.bar is not None and bars.bar.n == 2 and bars.bar.desc.startswith("epoch 2/2")
+    bars.close()
+    err = capsys.readouterr().err
+    assert "epoch 1/2" in err and "valid RMSE 1.1000" in err
+    quiet = EpochBars(show_bar=False, show_lines=False, epochs=2)
+    quiet.on_batch(1, 8)
+    quiet.on_epoch(EpochStats(1, 2, 1.5, 1.2, 1.1, 0.5, 100.0))
+    assert capsys.readouterr().err == ""
