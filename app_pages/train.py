@@ -20,6 +20,7 @@ with st.container(border=True):
             f"{split.n_dropped:,} validation ratings were dropped: their user or item never appears in training, "
             "so no model could know them."
         )
+    has_validation = training_view.validation_ok()
 
 notice = state.pop_flash()
 if notice:
@@ -28,7 +29,7 @@ if notice:
 with st.container(border=True):
     widgets.preset_buttons()
     config = widgets.train_config_form(data)
-    trainable = training_view.cost_panel(config)
+    trainable = training_view.cost_panel(config) and has_validation
 url_state.share_panel(config)  # the URL holds these settings before any training starts
 if training_view.serve_stored(config) is not None:
     st.info(

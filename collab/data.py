@@ -9,7 +9,8 @@ index the same embedding tables in train and valid.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Literal
@@ -19,12 +20,81 @@ import pandas as pd
 
 MAX_RATINGS = 30_000_000  # rows; more than this is refused before it is parsed in full
 
+Implicit = Literal["log1p", "scale"]
+IMPLICIT_TRANSFORMS: tuple[str, ...] = ("log1p", "scale")
+# Values that datasets use for "not rated": Anime -1 (watched, not rated), Book-Crossing 0 (implicit,
+# beside 1-10), Jester 99 (beside -10..10), and the usual spreadsheet fillers.
+NOT_RATED_CODES: tuple[float, ...] = (-1.0, 0.0, 99.0, -99.0, 999.0, -999.0, 9999.0)
 SplitMethod = Literal["random", "by_time", "by_user"]
 SPLIT_METHODS: tuple[str, ...] = ("random", "by_time", "by_user")
 
 
+@dataclass(frozen=True)
+class Arg:
+    """A library argument named in a message (`rating_col=...`); the app names its control instead."""
+
+    name: str
+    value: str = "..."
+
+    @property
+    def library(self) -> str:
+        return f"{self.name}={self.value}"
+
+
+class Message(str):
+    """One message, two wordings: as a str it names library arguments (`rating_col=...`);
+    `worded(controls)` names the app's controls instead (`the Rating column box`).
+
+    Built from text and `Arg` parts: `Message("choose one with ", Arg("rating_col"), ".")`.
+    """
+
+    parts: tuple[str | Arg, ...]
+
+    def __new__(cls, *parts: str | Arg) -> Message:
+        flat: list[str | Arg] = []
+        for part in parts:
+            flat.extend(part.parts if isinstance(part, Message) else (part,))
+        message = super().__new__(cls, "".join(p if isinstance(p, str) else p.library for p in flat))
+        message.parts = tuple(flat)
+        return message
+
+    def worded(self, controls: Mapping[str, str], escape: Callable[[str], str] | None = None) -> str:
+        """The text with each argument replaced by `controls[name]` (the library wording if absent);
+        `escape` (e.g. Markdown escaping) applies to the text, not to the controls' names."""
+        keep = escape or (lambda text: text)
+        return "".join(
+            keep(part) if isinstance(part, str) else controls.get(part.name, keep(part.library))
+            for part in self.parts
+        )
+
+    @classmethod
+    def join(cls, separator: str, messages: Sequence[str]) -> Message:
+        parts: list[str | Arg] = []
+        for i, message in enumerate(messages):
+            if i:
+                parts.append(separator)
+            parts.append(message)
+        return cls(*parts)
+
+
+def worded(message: object, controls: Mapping[str, str], escape: Callable[[str], str] | None = None) -> str:
+    """`message` in the app's words when it is a `Message` (or a `DataError` holding one), else as str."""
+    if isinstance(message, DataError):
+        message = message.args[0] if message.args else ""
+    if isinstance(message, Message):
+        return message.worded(controls, escape)
+    return escape(str(message)) if escape else str(message)
+
+
 class DataError(ValueError):
-    """Bad input data: the message names the problem, the column, the count and the fix."""
+    """Bad input data: the message names the problem, the column, the count and the fix.
+
+    `str(error)` names library arguments; `error.worded(controls)` names the app's controls.
+    """
+
+    def worded(self, controls: Mapping[str, str], escape: Callable[[str], str] | None = None) -> str:
+        """The message in the app's words (see `Message.worded`)."""
+        return worded(self, controls, escape)
 
 
 @dataclass(frozen=True, eq=False)
@@ -43,6 +113,8 @@ class Ratings:
     truth: object | None = None  # ground truth of a planted (demo) set: collab.demo.DemoTruth
     fingerprint: str = field(default="", compare=False)
     notes: tuple[str, ...] = field(default=(), compare=False)  # what loading fixed, e.g. duplicates dropped
+    # what loading found suspicious and left for the user to decide: not-rated codes, counts (`Message`s)
+    warnings: tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         # Normalise dtypes once, so code that builds Ratings by hand gets the contract's types.
@@ -88,6 +160,9 @@ class Ratings:
         max_rows: int = MAX_RATINGS,
         duplicates: Literal["last", "error"] = "last",
         lines: int | np.ndarray | None = None,
+        not_rated: Sequence[float] = (),
+        implicit: Implicit | None = None,
+        day_first: bool | None = None,
     ) -> Ratings:
         """Validate a frame of (user, item, rating[, timestamp]) rows and build the dense vocabulary.
 
@@ -97,7 +172,16 @@ class Ratings:
         (`duplicates="error"` raises instead). Labels keep the ids' text ("007" stays "007"; give
         id columns as text or categorical to keep it) and are sorted by `label_order`, so the
         vocabulary does not depend on row order.
+
+        Rows whose rating is one of `not_rated` (codes such as -1 or 99 that mean "not rated") are
+        dropped and counted in `notes`. Without them, values outside the scale the rest of the column
+        uses and counts that look like implicit feedback are reported in `warnings` (see
+        `check_ratings`), never changed: `implicit="log1p"` trains on log(1 + count),
+        `implicit="scale"` maps counts onto 1-5 on a log scale. `day_first` reads text dates such as
+        05.06.2020 as 5 June (True) or May 6 (False); None decides from the column and notes it.
         """
+        if implicit not in (None, *IMPLICIT_TRANSFORMS):
+            raise ValueError(f"implicit must be one of {list(IMPLICIT_TRANSFORMS)} or None, got {implicit!r}")
         where = _Locator(lines)
         columns = [user_col, item_col, rating_col] + [c for c in (timestamp_col, title_col) if c is not None]
         for column in columns:
@@ -124,26 +208,81 @@ class Ratings:
                 )
 
         rating_values = _numeric(df[rating_col], rating_col, where, "ratings")
+        notes: list[str] = []
         timestamps = None
         if timestamp_col is not None:
-            timestamps = _timestamps(df[timestamp_col], timestamp_col, where)
+            timestamps, date_note = _timestamps(df[timestamp_col], timestamp_col, where, day_first)
+            if date_note:
+                notes.append(date_note)
+        warnings: list[str] = []
+        if len(not_rated):
+            codes = np.asarray([float(c) for c in not_rated], dtype=np.float64)
+            drop = np.isin(rating_values, codes)
+            n_drop = int(drop.sum())
+            listed = ", ".join(_fmt(float(c)) for c in codes)
+            if n_drop == n:
+                raise DataError(
+                    Message(
+                        f"every one of the {n:,} ratings in column {rating_col!r} is a not-rated value ({listed}); "
+                        "nothing is left to train on. Check ",
+                        Arg("not_rated", f"[{listed}]"),
+                        " and ",
+                        Arg("rating_col"),
+                        ".",
+                    )
+                )
+            if n_drop:
+                notes.append(
+                    f"Dropped {n_drop:,} rows ({n_drop / n:.1%}) whose rating is a not-rated value ({listed})."
+                )
+                keep = ~drop
+                df = df[keep].reset_index(drop=True)
+                rating_values = rating_values[keep]
+                timestamps = timestamps[keep] if timestamps is not None else None
+                where = where.subset(np.flatnonzero(keep))
+                n = len(df)
+            else:
+                notes.append(
+                    f"No rating in column {rating_col!r} is a not-rated value ({listed}); nothing dropped."
+                )
+        check = check_ratings(rating_values)
+        if implicit is not None:
+            rating_values = transform_counts(rating_values, implicit, rating_col)
+            notes.append(
+                f"Column {rating_col!r} read as counts (implicit feedback) and trained as "
+                + ("log(1 + count)." if implicit == "log1p" else "counts mapped onto 1-5 on a log scale.")
+            )
+        else:
+            warnings.extend(check.messages(rating_col))
         if np.all(rating_values == rating_values[0]):
             raise DataError(
-                f"column {rating_col!r} has the same value ({_fmt(rating_values[0])}) in all {n:,} rows; "
-                "a model cannot learn from that. Check that the rating column is the right one."
+                Message(
+                    f"column {rating_col!r} has the same value ({_fmt(rating_values[0])}) in all {n:,} rows; "
+                    "a model cannot learn from that. Check that the rating column (",
+                    Arg("rating_col"),
+                    ") is the right one.",
+                )
             )
 
         user_ids, user_labels = _vocab(df[user_col])
         item_ids, item_labels = _vocab(df[item_col])
         if len(user_labels) < 2:
             raise DataError(
-                f"column {user_col!r} has a single user ({str(user_labels[0])!r}) in {n:,} rows; collaborative "
-                "filtering needs at least 2 users. Check that the user column is the right one."
+                Message(
+                    f"column {user_col!r} has a single user ({str(user_labels[0])!r}) in {n:,} rows; collaborative "
+                    "filtering needs at least 2 users. Check that the user column (",
+                    Arg("user_col"),
+                    ") is the right one.",
+                )
             )
         if len(item_labels) < 2:
             raise DataError(
-                f"column {item_col!r} has a single item ({str(item_labels[0])!r}) in {n:,} rows; collaborative "
-                "filtering needs at least 2 items. Check that the item column is the right one."
+                Message(
+                    f"column {item_col!r} has a single item ({str(item_labels[0])!r}) in {n:,} rows; collaborative "
+                    "filtering needs at least 2 items. Check that the item column (",
+                    Arg("item_col"),
+                    ") is the right one.",
+                )
             )
 
         titles = None
@@ -152,7 +291,6 @@ class Ratings:
             titles[item_ids[::-1]] = df[title_col].fillna("").astype(str).to_numpy()[::-1]  # first title wins
             titles = titles.astype(str)
 
-        notes: list[str] = []
         dropped = _duplicated_pairs(user_ids * len(item_labels) + item_ids)
         n_duplicates = int(dropped.sum())
         if n_duplicates:
@@ -178,6 +316,7 @@ class Ratings:
             titles=titles,
             name=name,
             notes=tuple(notes),
+            warnings=tuple(warnings),
         )
 
     def with_items(self, items: pd.DataFrame) -> Ratings:
@@ -191,7 +330,7 @@ class Ratings:
         genres = None
         if "genres" in aligned.columns:
             genres = tuple(g if isinstance(g, tuple) else () for g in aligned["genres"].tolist())
-        notes = list(self.notes)
+        notes = [*self.notes, *items.attrs.get("notes", ())]
         n_unknown = int((~known).sum())
         if n_unknown:
             first = self.item_labels[np.flatnonzero(~known)[0]]
@@ -270,6 +409,7 @@ class Ratings:
             timestamps=self.timestamps[index] if self.timestamps is not None else None,
             fingerprint="",
             notes=(),
+            warnings=(),
         )
 
     def split(self, valid_pct: float = 0.2, seed: int = 42, method: SplitMethod = "random") -> Split:
@@ -375,6 +515,32 @@ class Split:
         return iter((self.train, self.valid))
 
 
+def empty_validation_error(n_dropped: int | None = None) -> DataError:
+    """The error for a split whose validation set is empty, with the reason and the fix
+    (`n_dropped`: held-out ratings dropped for an unseen user or item; None if unknown)."""
+    if n_dropped is None:
+        reason = (
+            "every validation rating belongs to an unseen user or item, or the validation share rounds to no "
+            "rating, so there is nothing to score (pass valid=None to train without validation)"
+        )
+    elif n_dropped:
+        reason = (
+            f"every validation rating belongs to an unseen user or item ({n_dropped:,} held out, all of users or "
+            "items with no rating left in training), so there is nothing to score"
+        )
+    else:
+        reason = "the validation share of these few ratings rounds to no rating at all"
+    return DataError(
+        Message(
+            f"the validation set is empty: {reason}. A model trained anyway would report RMSE nan. Split by user (",
+            Arg("method", '"by_user"'),
+            ") so every user keeps ratings in training, or change the validation share (",
+            Arg("valid_pct"),
+            "); check too that the file is one rating per row.",
+        )
+    )
+
+
 @dataclass(frozen=True, eq=False)
 class RatingsSummary:
     """What a dataset holds, for the Data page."""
@@ -399,12 +565,158 @@ class _Locator:
     def __init__(self, lines: int | np.ndarray | None) -> None:
         self.lines = lines
 
+    def subset(self, rows: np.ndarray) -> _Locator:
+        """The locator of the frame's rows at `rows` (after some rows were dropped)."""
+        if self.lines is None:
+            return _Locator(None)  # "row N" then counts the remaining rows
+        if isinstance(self.lines, np.ndarray):
+            return _Locator(self.lines[rows])
+        return _Locator(rows + self.lines)
+
     def __call__(self, row: int) -> str:
         if self.lines is None:
             return f"row {row}"
         if isinstance(self.lines, np.ndarray):
             return f"line {int(self.lines[row])}"
         return f"line {self.lines + row}"
+
+
+@dataclass(frozen=True)
+class RatingCheck:
+    """What a rating column holds besides ratings: not-rated codes or out-of-scale values, or counts."""
+
+    n_ratings: int
+    suspects: dict[float, int]  # value -> rows: known not-rated codes and values far outside the scale
+    scale: tuple[float, float]  # the range the other values span
+    counts: bool  # looks like counts (implicit feedback), not ratings
+    n_levels: int  # distinct values
+    median: float
+
+    @property
+    def n_suspect(self) -> int:
+        return sum(self.suspects.values())
+
+    def messages(self, column: str) -> list[Message]:
+        """What to tell the user, naming `not_rated=` / `implicit=` (the app words them as its controls)."""
+        out: list[Message] = []
+        low, high = self.scale
+        if self.counts:
+            out.append(
+                Message(
+                    f"Column {column!r} looks like counts, not ratings: {self.n_levels:,} distinct values from "
+                    f"{_fmt(low)} to {_fmt(high)}, median {_fmt(self.median)}, with a long tail. That is implicit "
+                    "feedback (plays, clicks, hours); the lesson's models predict explicit ratings, and trained on "
+                    "raw counts they chase the few largest ones. Choose a transform: ",
+                    Arg("implicit", '"log1p"'),
+                    " trains on log(1 + count), ",
+                    Arg("implicit", '"scale"'),
+                    " maps the counts onto 1-5 on a log scale.",
+                )
+            )
+        elif self.suspects:
+            values = sorted(self.suspects)
+            listed = ", ".join(_fmt(v) for v in values)
+            known = [v for v in values if v in NOT_RATED_CODES]
+            share = self.n_suspect / self.n_ratings
+            why = (
+                f'{", ".join(_fmt(v) for v in known)} is a common "not rated" code (Anime: -1 = watched, not '
+                "rated; Jester: 99; Book-Crossing: 0 beside 1-10)"
+                if known
+                else "such values are usually codes or typos, not ratings"
+            )
+            out.append(
+                Message(
+                    f"Column {column!r} holds {listed} in {self.n_suspect:,} of {self.n_ratings:,} rows "
+                    f"({share:.1%}), outside the {_fmt(low)} to {_fmt(high)} scale the other values use; {why}. "
+                    'Trained as ratings they pull every prediction towards them. If they mean "not rated", '
+                    "drop those rows with ",
+                    Arg("not_rated", f"[{listed}]"),
+                    ".",
+                )
+            )
+        return out
+
+
+def check_ratings(values: np.ndarray) -> RatingCheck:
+    """Look for values that are not ratings: known not-rated codes (-1 below a scale from 1; 0 beside
+    1-10; 99 beside -10..10), values far outside the range the rest spans, and count-like columns
+    (non-negative, many levels, a long tail: implicit feedback). Reports only; changes nothing."""
+    values = np.asarray(values, dtype=np.float64)
+    n = len(values)
+    # Levels, median and tail from an even sample of about 2**18 values (a full sort of 25M ratings
+    # costs seconds); the extremes and each suspect's row count are exact.
+    step = max(1, n >> 18)
+    sample = values[::step]
+    levels, counts = np.unique(sample, return_counts=True)
+    if step > 1 and n:
+        sampled = levels
+        levels = np.union1d(sampled, [values.min(), values.max()])
+        estimated = np.zeros(len(levels), dtype=np.int64)
+        estimated[np.searchsorted(levels, sampled)] = counts * step
+        counts = estimated
+        exact = np.flatnonzero(
+            np.isin(levels, NOT_RATED_CODES) | (levels == levels[0]) | (levels == levels[-1])
+        )
+        for i in exact:  # at most the known codes and the two extremes
+            counts[i] = int(np.count_nonzero(values == levels[i]))
+    median = float(np.median(sample)) if n else float("nan")
+    values_for_tail = sample
+    n_levels = len(levels)
+    is_counts = bool(
+        n_levels > 20
+        and levels[0] >= 0
+        and levels[-1] >= 50
+        and levels[-1] >= 10 * max(median, 1.0)
+        and np.quantile(values_for_tail, 0.99) >= 4 * max(median, 1.0)
+    )
+    suspects: dict[float, int] = {}
+    if not is_counts and n_levels >= 3:
+        candidates = {float(v) for v in levels[np.isin(levels, NOT_RATED_CODES)]} | {
+            float(levels[0]),
+            float(levels[-1]),
+        }
+        for code in sorted(candidates):
+            rest = levels[(levels != code) & ~np.isin(levels, list(suspects))]
+            if len(rest) < 2 or rest[0] <= code <= rest[-1]:
+                continue
+            step = float(np.median(np.diff(rest)))
+            gap = rest[0] - code if code < rest[0] else code - rest[-1]
+            span = rest[-1] - rest[0]
+            known = code in NOT_RATED_CODES
+            if code == 0.0:  # 0 beside a 1-10 scale, as common as any rating (Book-Crossing); not 0-10 scores
+                flagged = (
+                    rest[0] >= 1 and rest[-1] >= 10 and counts[levels == 0][0] >= counts[levels != 0].max()
+                )
+            elif known:
+                flagged = gap > step
+            else:  # an unknown value only when far out: 50 beside 1-5, not 3 beside 6-10
+                flagged = (
+                    len(rest) >= 3
+                    and gap > max(span, 3 * step)
+                    and counts[levels == code][0] < len(values) / 2
+                )
+            if flagged:
+                suspects[code] = int(counts[levels == code][0])
+    rest = levels[~np.isin(levels, list(suspects))] if len(levels) else levels
+    scale = (float(rest[0]), float(rest[-1])) if len(rest) else (float("nan"), float("nan"))
+    return RatingCheck(n, suspects, scale, is_counts, n_levels, median)
+
+
+def transform_counts(values: np.ndarray, how: Implicit, column: str = "rating") -> np.ndarray:
+    """Counts (implicit feedback) as trainable values: "log1p" = log(1 + count); "scale" = 1 + 4 *
+    log(1 + count) / log(1 + max count), so 0 maps to 1 and the largest count to 5. (n,) -> (n,) float64;
+    negative counts raise `DataError`."""
+    values = np.asarray(values, dtype=np.float64)
+    if len(values) and values.min() < 0:
+        raise DataError(
+            f"column {column!r} has negative values (first: {_fmt(float(values[values < 0][0]))}), so it is not "
+            "counts; read it without a counts transform."
+        )
+    logged = np.log1p(values)
+    if how == "log1p":
+        return logged
+    top = float(logged.max()) if len(logged) else 0.0
+    return 1.0 + 4.0 * logged / top if top > 0 else np.ones_like(logged)
 
 
 def _fmt(value: object) -> str:
@@ -420,26 +732,85 @@ def _numeric(column: pd.Series, name: str, where: _Locator, what: str) -> np.nda
     bad = ~np.isfinite(values)
     if bad.any():
         first = int(np.flatnonzero(bad)[0])
+        value = column.iloc[first]
+        role = "timestamp_col" if what == "timestamps" else "rating_col"
+        if isinstance(value, str) and re.fullmatch(r"\s*-?\d+,\d+\s*", value):
+            fix: tuple[str | Arg, ...] = (
+                f"{value!r} is written with a decimal comma; read the file with ",
+                Arg("decimal", "','"),
+                ".",
+            )
+        else:
+            fix = ("Use numbers such as 4 or 3.5, or pick another column (", Arg(role), ").")
         raise DataError(
-            f"column {name!r} has {int(bad.sum()):,} non-numeric {what} (first: {column.iloc[first]!r} on "
-            f"{where(first)}). Use numbers such as 4 or 3.5, or pick another column."
+            Message(
+                f"column {name!r} has {int(bad.sum()):,} non-numeric {what} (first: {value!r} on "
+                f"{where(first)}). ",
+                *fix,
+            )
         )
     return values
 
 
-def _timestamps(column: pd.Series, name: str, where: _Locator) -> np.ndarray:
-    """Seconds since the epoch as int64, from numbers or from date-time text."""
+# A text date d/m/y, d.m.y or d-m-y (year last); ISO dates (year first) are never ambiguous.
+_DAY_MONTH = r"^\s*(\d{1,2})[./-](\d{1,2})[./-]\d{2,4}\b"
+
+
+def _timestamps(
+    column: pd.Series, name: str, where: _Locator, day_first: bool | None = None
+) -> tuple[np.ndarray, str | None]:
+    """Seconds since the epoch as int64, from numbers or from date-time text, and a note on the date order.
+
+    Dates such as 05.06.2020 are read day first when `day_first` is True, month first when False;
+    None decides from the column (a first number above 12 is a day, a second one above 12 a
+    day) and says so in the note.
+    """
     if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
-        return _numeric(column, name, where, "timestamps").astype(np.int64)
-    parsed = pd.to_datetime(column, errors="coerce", utc=True, format="mixed")
+        return _numeric(column, name, where, "timestamps").astype(np.int64), None
+    text = column.astype(str)
+    note = None
+    parts = text.str.extract(_DAY_MONTH)
+    matched = parts[0].notna().to_numpy()
+    if matched.any():
+        first = pd.to_numeric(parts[0], errors="coerce").to_numpy()
+        second = pd.to_numeric(parts[1], errors="coerce").to_numpy()
+        example = str(text.iloc[int(np.flatnonzero(matched)[0])]).strip()
+        if day_first is None:
+            days_first = bool(np.nanmax(first) > 12)
+            months_first = bool(np.nanmax(second) > 12)
+            if days_first and not months_first:
+                day_first = True
+                note = f"Dates in column {name!r} read day first ({example} is day.month.year): some first numbers are above 12."
+            elif months_first and not days_first:
+                day_first = False
+                note = f"Dates in column {name!r} read month first ({example} is month/day/year): some second numbers are above 12."
+            else:
+                day_first = "." in example  # 05.06.2020 is European (day first); 05/06/2020 most often US
+                order = "day first (day.month.year)" if day_first else "month first (month/day/year)"
+                note = Message(
+                    f"Dates in column {name!r} such as {example} could be either order; read {order}. "
+                    "If that is wrong, set the date order with ",
+                    Arg("day_first", str(not day_first)),
+                    ".",
+                )
+        else:
+            order = "day first" if day_first else "month first"
+            note = f"Dates in column {name!r} read {order}, as chosen."
+    parsed = pd.to_datetime(text, errors="coerce", utc=True, format="mixed", dayfirst=bool(day_first))
     bad = parsed.isna().to_numpy()
     if bad.any():
-        first = int(np.flatnonzero(bad)[0])
+        first_bad = int(np.flatnonzero(bad)[0])
         raise DataError(
-            f"column {name!r} has {int(bad.sum()):,} values that are neither numbers nor dates (first: "
-            f"{column.iloc[first]!r} on {where(first)}). Use Unix seconds or ISO dates, or leave out the timestamp column."
+            Message(
+                f"column {name!r} has {int(bad.sum()):,} values that are neither numbers nor dates (first: "
+                f"{column.iloc[first_bad]!r} on {where(first_bad)}). Use Unix seconds or ISO dates, or leave out "
+                "the timestamp column (",
+                Arg("timestamp_col", "False"),
+                ").",
+            )
         )
-    return ((parsed - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)).to_numpy(dtype=np.int64)
+    seconds = (parsed - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)
+    return seconds.to_numpy(dtype=np.int64), note
 
 
 def _vocab(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:

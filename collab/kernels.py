@@ -126,12 +126,38 @@ def _import_kernels() -> dict[str, Callable[..., Any]]:
     numba.core.config.reload_config()  # NUMBA_CACHE_DIR may have changed since numba was imported
     from collab import _numba_kernels
 
+    for value in vars(_numba_kernels).values():
+        if hasattr(value, "_cache") and hasattr(value._cache, "save_overload"):
+            _tolerate_full_disk(value._cache)
     return {
         "dense_steps": _numba_kernels.dense_steps,
         "row_steps": _numba_kernels.row_steps,
         "sampled_dot": _numba_kernels.sampled_dot,
         "sampled_dot_backward": _numba_kernels.sampled_dot_backward,
     }
+
+
+def _tolerate_full_disk(cache: Any) -> None:
+    """numba writes a newly compiled kernel to its cache without catching errors on Linux, so a full
+    (or newly read-only) disk would fail a training at its first step. The compiled code is already in
+    memory: a failed write only means compiling again in the next process, so warn and go on."""
+    if getattr(cache, "_collab_tolerant", False):
+        return
+    save = cache.save_overload
+
+    def save_overload(sig: Any, data: Any) -> None:
+        try:
+            save(sig, data)
+        except OSError as error:
+            warnings.warn(
+                f"numba could not write the compiled kernels to its cache ({error}); they work, and are "
+                "compiled again in the next process.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+
+    cache.save_overload = save_overload
+    cache._collab_tolerant = True
 
 
 def sampled_dot(

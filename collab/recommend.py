@@ -458,10 +458,11 @@ def top_n(
     rated = _rated_matrix(result, ratings) if (exclude_rated and ratings is not None) else None
     titles = _titles(result, ratings)
     block = max(1, _BLOCK_CELLS // max(n_items, 1))
+    score = _block_scorer(result)
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for start in range(0, len(user_ids), block):
         ids = user_ids[start : start + block]
-        scores = predict_all(result, ids, n_items)  # (block, n_items)
+        scores = score(ids)  # (block, n_items)
         if rated is not None:
             scores[rated.cells(ids)] = -np.inf
         best = _top_k_rows(scores, n)  # (block, min(n, n_items))
@@ -559,6 +560,27 @@ def recommend_new_user(
             "dot": recs.dot,
         }
     )
+
+
+def _block_scorer(result: TrainResult) -> Callable[[np.ndarray], np.ndarray]:
+    """ids -> (len(ids), n_items) predicted ratings. The dot model as one matrix product per block
+    (sigmoid_range(U V^T + b_u + b_i), float32 like the model); others through the model's forward."""
+    if not has_dot_product(result):
+        return lambda ids: predict_all(result, ids, len(result.item_labels))
+    import torch
+
+    users = torch.as_tensor(result.user_factors(), dtype=torch.float32)  # (n_users, k)
+    items = torch.as_tensor(result.item_factors(), dtype=torch.float32)  # (n_items, k)
+    user_bias = torch.as_tensor(result.user_bias(), dtype=torch.float32).reshape(-1, 1)  # (n_users, 1)
+    item_bias = torch.as_tensor(result.item_bias(), dtype=torch.float32).reshape(1, -1)  # (1, n_items)
+    low, high = (float(v) for v in result.y_range)
+
+    def score(ids: np.ndarray) -> np.ndarray:
+        rows = torch.as_tensor(ids, dtype=torch.int64)
+        raw = users[rows] @ items.T + user_bias[rows] + item_bias
+        return (torch.sigmoid(raw) * (high - low) + low).numpy().astype(np.float64)
+
+    return score
 
 
 def _check_n(n: object) -> None:

@@ -16,7 +16,7 @@ import io
 import os
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Literal
 
@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from collab import budget, guards
-from collab.data import MAX_RATINGS, DataError, Ratings
+from collab.data import MAX_RATINGS, Arg, DataError, Implicit, Message, Ratings, check_ratings
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -54,11 +54,23 @@ _SEP_NAMES = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe", "::": "'
 # Column names we recognise, compared lower-case with punctuation removed ("user_id" -> "userid").
 _ALIASES: dict[str, tuple[str, ...]] = {
     "user": ("userid", "user", "users", "uid", "customerid", "reviewerid"),
-    "item": ("movieid", "itemid", "item", "movie", "productid", "bookid", "isbn", "asin", "iid"),
-    "rating": ("rating", "ratings", "score", "stars"),
-    "timestamp": ("timestamp", "time", "ts", "unixtime", "datetime", "date"),
+    "item": (
+        "movieid", "itemid", "item", "movie", "productid", "bookid", "isbn", "asin", "iid", "parentasin",
+        "businessid", "animeid", "jokeid", "artist", "artistid", "track", "trackid", "song", "songid", "game",
+        "gameid", "appid", "product", "business", "book", "anime", "joke",
+    ),
+    # counts too (Last.fm, Steam): read as the value column, then reported as implicit feedback
+    "rating": (
+        "rating", "ratings", "score", "stars", "overall", "plays", "playcount", "count", "weight", "clicks",
+        "hours", "playtime", "hoursplayed",
+    ),
+    "timestamp": ("timestamp", "time", "ts", "unixtime", "datetime", "date", "unixreviewtime"),
     "title": ("title", "movietitle", "itemtitle"),
-}
+}  # fmt: skip
+_LAYOUTS = ("auto", "rows", "wide", "netflix", "json", "parquet")
+_NETFLIX_BLOCK = re.compile(r"^\s*\d+\s*:\s*$")  # a Netflix Prize block header: "1:" (the movie id)
+_DECIMAL_COMMA = re.compile(r"^\s*-?\d+,\d+\s*$")
+_EPOCH_SECONDS = (1e8, 4e9)  # 1973 .. 2096: a bare number column in this range reads as Unix seconds
 _ROLES = tuple(_ALIASES)
 _HEADER_HINTS = {
     "user": "userId or user_id",
@@ -68,7 +80,6 @@ _HEADER_HINTS = {
 _BINARY_MAGIC = {
     b"PK\x03\x04": "a zip archive (or .xlsx); extract it, or export the sheet as CSV",
     b"\x1f\x8b": "gzip-compressed; decompress it first",
-    b"PAR1": "a Parquet file; export it as CSV",
     b"\xd0\xcf\x11\xe0": "an old Excel (.xls) file; export it as CSV",
     b"\xff\xfe": "UTF-16 text; save it as UTF-8",
     b"\xfe\xff": "UTF-16 text; save it as UTF-8",
@@ -98,6 +109,11 @@ class Sniff:
     encoding: str
     preview: pd.DataFrame  # the first rows as parsed
     problems: tuple[str, ...]  # why the mapping is incomplete; empty when read_ratings can go ahead
+    decimal: str = "."  # "," for spreadsheet exports such as 3,5
+    layout: str = "rows"  # "rows", "wide" (user x item matrix), "netflix", "json" or "parquet"
+    notes: tuple[str, ...] = ()  # what was detected and how: ignored columns, guessed roles
+    not_rated_hint: tuple[float, ...] = ()  # not-rated codes seen in the first rows (e.g. -1, 99)
+    counts_hint: bool = False  # the rating column's first rows look like counts (implicit feedback)
 
     @property
     def ok(self) -> bool:
@@ -234,13 +250,17 @@ def _split_line(line: str, sep: str) -> list[str]:
 
 
 def _detect_sep(lines: Sequence[str]) -> str:
-    """'::' if every line has it; else the first of tab, comma, semicolon, pipe giving a steady column count."""
+    """'::' if every line has it; else of tab, comma, semicolon and pipe the one giving a steady column
+    count, the most columns first ("1;2;3,5" is three columns with a decimal comma, not two)."""
     if all("::" in line for line in lines):
         return "::"
+    steady: list[tuple[int, str]] = []
     for sep in _SEPARATORS:
         widths = {len(_split_line(line, sep)) for line in lines}
-        if len(widths) == 1 and widths.pop() >= 2:
-            return sep
+        if len(widths) == 1 and (width := widths.pop()) >= 2:
+            steady.append((width, sep))
+    if steady:
+        return max(steady, key=lambda pair: pair[0])[1]  # max keeps the first of equal widths
     widths = {len(line.split()) for line in lines}
     if len(widths) == 1 and widths.pop() >= 2:
         return r"\s+"
@@ -252,10 +272,11 @@ def _normalise(name: str) -> str:
 
 
 def _is_number(text: str) -> bool:
+    """A number as a file writes it: 4, 3.5, -1e3, or 3,5 (a decimal comma)."""
     try:
         float(text)
     except ValueError:
-        return False
+        return bool(_DECIMAL_COMMA.match(text))
     return True
 
 
@@ -280,10 +301,44 @@ def _resolve(choice: Column, columns: tuple[str, ...], role: str) -> tuple[str |
     if isinstance(choice, int) and not isinstance(choice, bool):
         if 0 <= choice < len(columns):
             return columns[choice], None
-        return None, f"{role} column position {choice} is out of range: the file has {len(columns)} columns."
+        return None, Message(
+            f"{role} column position {choice} is out of range: the file has {len(columns)} columns (",
+            Arg(f"{role}_col", str(choice)),
+            ").",
+        )
     if choice in columns:
         return str(choice), None
-    return None, f"{role} column {choice!r} not found; the columns are {list(columns)}."
+    return None, Message(
+        f"{role} column {choice!r} not found; the columns are {list(columns)} (",
+        Arg(f"{role}_col", repr(choice)),
+        ").",
+    )
+
+
+def _looks_like_time(values: Sequence[str], named: bool) -> bool:
+    """Unix seconds (any non-negative integers when the header names a time, else 1973..2096) or dates."""
+    cells = [v.strip() for v in values if v.strip()]
+    if not cells:
+        return False
+    try:
+        numbers = np.array([float(v) for v in cells])
+    except ValueError:
+        numbers = None
+    if numbers is not None:
+        integral = bool(np.all(numbers == np.round(numbers)) and numbers.min() >= 0)
+        return integral and (
+            named or bool(_EPOCH_SECONDS[0] <= numbers.min() and numbers.max() <= _EPOCH_SECONDS[1])
+        )
+    if not all(re.search(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}", v) for v in cells):
+        return False
+    parsed = pd.to_datetime(pd.Series(cells), errors="coerce", format="mixed", dayfirst=False)
+    if parsed.isna().any():  # 31.12.2020 fails month first: try day first
+        parsed = pd.to_datetime(pd.Series(cells), errors="coerce", format="mixed", dayfirst=True)
+    return not parsed.isna().any()
+
+
+def _column_values(rows: Sequence[list[str]], index: int) -> list[str]:
+    return [row[index] for row in rows if index < len(row)]
 
 
 def _map_columns(
@@ -291,10 +346,11 @@ def _map_columns(
     has_header: bool,
     rows: Sequence[list[str]],
     explicit: dict[str, Column],
-) -> tuple[dict[str, str | None], list[str]]:
-    """Column roles (user, item, rating, timestamp, title) and the problems that stop a read."""
+) -> tuple[dict[str, str | None], list[str], list[str]]:
+    """Column roles (user, item, rating, timestamp, title), the problems that stop a read, and notes."""
     mapping: dict[str, str | None] = {}
     problems: list[str] = []
+    notes: list[str] = []
     for role, choice in explicit.items():
         mapping[role], problem = _resolve(choice, columns, role)
         if problem:
@@ -304,27 +360,67 @@ def _map_columns(
         clash = [other for other, c in chosen[i + 1 :] if c == column]
         if clash:
             problems.append(
-                f"the {role} and {clash[0]} columns are both {column!r}; choose different columns."
+                Message(
+                    f"the {role} and {clash[0]} columns are both {column!r}; choose different columns (",
+                    Arg(f"{role}_col"),
+                    ", ",
+                    Arg(f"{clash[0]}_col"),
+                    ").",
+                )
             )
     taken = {c for c in mapping.values() if c is not None}
-    if not has_header:
+    matched = {
+        role: [c for c in columns if _normalise(c) in _ALIASES[role]] for role in ("user", "item", "rating")
+    }
+    by_position = not has_header or (
+        len(columns) >= 3
+        and not any(matched.values())
+        and all(explicit.get(role) is None for role in ("user", "item", "rating"))
+        and all(_is_number(v) for v in _column_values(rows, 2))
+    )
+    if by_position:
         if len(columns) < 3:
             problems.append(
-                f"the file has no header and only {len(columns)} column(s); ratings need 3 (user, item, rating). "
-                "Check the separator, or add a header row such as userId,movieId,rating."
+                Message(
+                    f"the file has no header and only {len(columns)} column(s); ratings need 3 (user, item, "
+                    "rating). Check the separator (",
+                    Arg("sep"),
+                    "), or add a header row such as userId,movieId,rating.",
+                )
             )
-            return {role: mapping.get(role) for role in _ROLES}, problems
+            return {role: mapping.get(role) for role in _ROLES}, problems, notes
         positional = {"user": 0, "item": 1, "rating": 2}
-        if len(columns) >= 4 and rows and all(len(r) > 3 and _is_number(r[3]) for r in rows):
+        if (
+            len(columns) >= 4
+            and explicit.get("timestamp") is None
+            and _looks_like_time(_column_values(rows, 3), named=False)
+        ):
             positional["timestamp"] = 3
+        guessed = []
         for role, position in positional.items():
             if mapping.get(role) is None and explicit.get(role) is None and columns[position] not in taken:
                 mapping[role] = columns[position]
                 taken.add(columns[position])
+                guessed.append(f"{role} = {columns[position]!r}")
+        if has_header and guessed:
+            notes.append(
+                Message(
+                    f"No column name is one we know (such as userId, movieId, rating), so the columns are taken "
+                    f"by position: {', '.join(guessed)}. Check the guess (",
+                    Arg("user_col"),
+                    ", ",
+                    Arg("item_col"),
+                    ", ",
+                    Arg("rating_col"),
+                    ").",
+                )
+            )
         for role in ("user", "item", "rating"):
             if mapping.get(role) is None and not problems:
-                problems.append(f"no {role} column: choose one of {list(columns)} with {role}_col=...")
-        return {role: mapping.get(role) for role in _ROLES}, problems
+                problems.append(
+                    Message(f"no {role} column: choose one of {list(columns)} with ", Arg(f"{role}_col"), ".")
+                )
+        return {role: mapping.get(role) for role in _ROLES}, problems, notes
 
     for role in _ROLES:
         if explicit.get(role) is not None:
@@ -332,23 +428,38 @@ def _map_columns(
         matches = [c for c in columns if c not in taken and _normalise(c) in _ALIASES[role]]
         if role == "item" and not matches:
             matches = [c for c in columns if c not in taken and _normalise(c) in _ALIASES["title"]]
+        if role == "timestamp" and matches:
+            timely = [
+                c for c in matches if _looks_like_time(_column_values(rows, columns.index(c)), named=True)
+            ]
+            for column in (c for c in matches if c not in timely):
+                notes.append(
+                    f"Column {column!r} is not used as the timestamp: its values are not Unix seconds or dates."
+                )
+            matches = timely
         if len(matches) == 1:
             mapping[role] = matches[0]
             taken.add(matches[0])
         elif len(matches) > 1:
             mapping[role] = None
             problems.append(
-                f"ambiguous {role} column: {', '.join(map(repr, matches))} could all be it; "
-                f"choose one with {role}_col=..."
+                Message(
+                    f"ambiguous {role} column: {', '.join(map(repr, matches))} could all be it; choose one with ",
+                    Arg(f"{role}_col"),
+                    ".",
+                )
             )
         else:
             mapping[role] = None
             if role in ("user", "item", "rating"):
                 problems.append(
-                    f"no {role} column found among {list(columns)}; choose one with {role}_col=..., "
-                    f"or name it {_HEADER_HINTS[role]} in the header."
+                    Message(
+                        f"no {role} column found among {list(columns)}; choose one with ",
+                        Arg(f"{role}_col"),
+                        f", or name it {_HEADER_HINTS[role]} in the header.",
+                    )
                 )
-    return mapping, problems
+    return mapping, problems, notes
 
 
 def sniff_ratings(
@@ -363,8 +474,11 @@ def sniff_ratings(
     has_header: bool | None = None,
     n_preview: int = 10,
     max_mb: float | None = None,
+    decimal: str | None = None,
+    layout: str = "auto",
 ) -> Sniff:
-    """Look at the first lines of a ratings file: separator, header, columns, guessed roles, preview."""
+    """Look at the first lines of a ratings file: layout, separator, decimal mark, header, columns,
+    guessed roles, a preview, and hints (not-rated codes, counts) from the first rows."""
     return _sniff(
         _Input(path_or_buffer, max_mb),
         sep,
@@ -377,6 +491,8 @@ def sniff_ratings(
             "title": title_col,
         },
         n_preview,
+        decimal,
+        layout,
     )
 
 
@@ -386,26 +502,53 @@ def _sniff(
     has_header: bool | None,
     explicit: dict[str, Column],
     n_preview: int,
+    decimal: str | None = None,
+    layout: str = "auto",
 ) -> Sniff:
+    if layout not in _LAYOUTS:
+        raise ValueError(f"layout must be one of {list(_LAYOUTS)}, got {layout!r}")
     head = source.head()
     if not head.strip():
         raise DataError("the file is empty: no lines to read. Choose a file with one rating per line.")
+    if layout == "parquet" or (layout == "auto" and head.startswith(b"PAR1")):
+        return _sniff_table(source, "parquet", explicit, n_preview)
     text, encoding = _decode_head(head)
+    first_char = text.lstrip()[:1]
+    if layout == "json" or (layout == "auto" and first_char in ("{", "[")):
+        return _sniff_table(source, "json", explicit, n_preview)
     lines = text.splitlines()
     if len(head) < source.size and len(lines) > 1:
         lines = lines[:-1]  # the last line of the head may be cut short
     sample = [line for line in lines[:50] if line.strip()]
+    if layout == "netflix" or (layout == "auto" and _NETFLIX_BLOCK.match(sample[0])):
+        return _sniff_netflix(source, sample, encoding, explicit, n_preview)
     sep = sep if sep is not None else _detect_sep(sample)
     rows = [_split_line(line, sep) for line in sample]
     has_header = _detect_header(rows) if has_header is None else has_header
     width = max(len(row) for row in rows)
+    notes: list[str] = []
     if has_header:
-        columns = tuple(cell.strip() for cell in rows[0])
+        names = [cell.strip() for cell in rows[0]] + [""] * (width - len(rows[0]))
         body = rows[1:]
     else:
-        columns = tuple(f"column {i + 1}" for i in range(width))
+        names = [""] * width
         body = rows
-    mapping, problems = _map_columns(columns, has_header, body[:20], explicit)
+    # Spreadsheets end lines with empty columns ("1,1,4,,"): unnamed, they get a placeholder name and are ignored.
+    columns = tuple(name or f"column {i + 1}" for i, name in enumerate(names))
+    empty = [
+        i for i, name in enumerate(names) if not name and all(not v.strip() for v in _column_values(body, i))
+    ]
+    if empty and body:
+        notes.append(f"{len(empty)} empty unnamed column(s) at the end of each line are ignored.")
+    decimal = decimal if decimal is not None else _detect_decimal(sep, body)
+    wide = layout == "wide" or (layout == "auto" and _looks_wide(columns, has_header, body, empty))
+    if wide:
+        mapping = dict.fromkeys(_ROLES)
+        problems = [] if layout == "wide" else [_wide_message(columns, body)]
+        notes.append(_wide_description(columns, has_header, body))
+    else:
+        mapping, problems, found = _map_columns(columns, has_header, body[:20], explicit)
+        notes.extend(found)
     preview_text = "\n".join(lines[: n_preview + (1 if has_header else 0) + 5]).encode(encoding)
     if sep == "::":
         preview_text = preview_text.replace(b"::", b"\x1f")
@@ -413,10 +556,17 @@ def _sniff(
     if n_preview:
         try:
             ids = [c for c in (mapping["user"], mapping["item"]) if c is not None]
-            preview = _parse(io.BytesIO(preview_text), sep, has_header, columns, encoding, n_preview, ids)
+            preview = _parse(
+                io.BytesIO(preview_text), sep, has_header, columns, encoding, n_preview, ids, decimal=decimal
+            )
         except DataError:
             preview = pd.DataFrame(body[:n_preview])
+        preview = preview.drop(columns=[columns[i] for i in empty if columns[i] in preview.columns])
         preview = preview.dropna(how="all").head(n_preview)
+    values = (
+        _sample_values(body, columns, mapping["rating"], decimal) if not wide else _wide_values(body, decimal)
+    )
+    hint = check_ratings(values) if len(values) else None
     return Sniff(
         sep=sep,
         has_header=has_header,
@@ -429,7 +579,227 @@ def _sniff(
         encoding=encoding,
         preview=preview,
         problems=tuple(problems),
+        decimal=decimal,
+        layout="wide" if wide else "rows",
+        notes=tuple(notes),
+        not_rated_hint=tuple(sorted(hint.suspects)) if hint is not None else (),
+        counts_hint=bool(hint is not None and hint.counts),
     )
+
+
+def _detect_decimal(sep: str, body: Sequence[list[str]]) -> str:
+    """',' when a column is written like 3,5 throughout (only possible when ',' is not the separator)."""
+    if sep == "," or not body:
+        return "."
+    width = max(len(row) for row in body)
+    for i in range(width):
+        cells = [v for v in _column_values(body, i) if v.strip()]
+        if cells and all(_DECIMAL_COMMA.match(v) for v in cells):
+            return ","
+    return "."
+
+
+def _to_number(text: str, decimal: str) -> float:
+    text = text.strip()
+    return float(text.replace(",", ".") if decimal == "," else text)
+
+
+def _sample_values(
+    body: Sequence[list[str]], columns: tuple[str, ...], column: str | None, decimal: str
+) -> np.ndarray:
+    """The first rows' values of `column` as numbers (what is not a number is left out)."""
+    if column is None:
+        return np.array([])
+    out = []
+    for cell in _column_values(body, columns.index(column)):
+        with contextlib.suppress(ValueError):
+            out.append(_to_number(cell, decimal))
+    return np.array(out, dtype=np.float64)
+
+
+def _looks_wide(
+    columns: tuple[str, ...], has_header: bool, body: Sequence[list[str]], empty: Sequence[int]
+) -> bool:
+    """A user x item matrix: 6 or more columns, every cell a number (or blank), no user/item/rating names."""
+    width = len(columns) - len(empty)
+    if width < 6 or len(body) < 2:
+        return False
+    if has_header and any(
+        _normalise(c) in _ALIASES[role] for c in columns[1:] for role in ("user", "item", "rating")
+    ):
+        return False
+    first = 1 if has_header and not all(_is_number(v) for v in _column_values(body, 0) if v.strip()) else 0
+    return all(_is_number(v) for row in body for v in row[first:width] if v.strip())
+
+
+def _wide_values(body: Sequence[list[str]], decimal: str) -> np.ndarray:
+    out = []
+    for row in body:
+        for cell in row[1:]:
+            with contextlib.suppress(ValueError):
+                out.append(_to_number(cell, decimal))
+    return np.array(out, dtype=np.float64)
+
+
+def _wide_description(columns: tuple[str, ...], has_header: bool, body: Sequence[list[str]]) -> str:
+    return (
+        f"A user x item matrix: one row per user, {len(columns)} numeric columns (one per item), as Jester "
+        "ships its ratings."
+    )
+
+
+def _wide_message(columns: tuple[str, ...], body: Sequence[list[str]]) -> Message:
+    values = _wide_values(body, ".")
+    codes = check_ratings(values).suspects if len(values) else {}
+    code_part: tuple[str | Arg, ...] = ()
+    if codes:
+        listed = ", ".join(f"{c:g}" for c in sorted(codes))
+        code_part = (" and drop its not-rated code with ", Arg("not_rated", f"[{listed}]"))
+    return Message(
+        f"the file looks like a user x item matrix ({len(columns)} numeric columns, no user, item or rating "
+        "column), not one rating per row: read as rows, its first three columns would be taken as user, item "
+        "and rating, and the model would be nonsense. Read it as a matrix with ",
+        Arg("layout", '"wide"'),
+        " (each row a user, each column an item, empty cells not rated)",
+        *code_part,
+        ".",
+    )
+
+
+def _sniff_netflix(
+    source: _Input, sample: Sequence[str], encoding: str, explicit: dict[str, Column], n_preview: int
+) -> Sniff:
+    """The Netflix Prize layout: a 'MovieID:' line, then 'CustomerID,Rating,Date' lines for that movie."""
+    columns = ("user", "item", "rating", "date")
+    frame, _ = _netflix_frame(io.BytesIO("\n".join(sample).encode(encoding)), encoding, None)
+    problems = [
+        Message(
+            f"the Netflix Prize layout has fixed columns {list(columns)}; ",
+            Arg(f"{role}_col"),
+            " does not apply.",
+        )
+        for role, choice in explicit.items()
+        if choice not in (None, False) and role != "title"
+    ]
+    values = pd.to_numeric(frame["rating"], errors="coerce").dropna().to_numpy()
+    hint = check_ratings(values) if len(values) else None
+    return Sniff(
+        sep=",",
+        has_header=False,
+        columns=columns,
+        user_col="user",
+        item_col="item",
+        rating_col="rating",
+        timestamp_col=None if explicit.get("timestamp") is False else "date",
+        title_col=None,
+        encoding=encoding,
+        preview=frame.head(n_preview),
+        problems=tuple(problems),
+        layout="netflix",
+        notes=(
+            "Netflix Prize layout: each 'MovieID:' line starts a block of 'user,rating,date' lines for that movie.",
+        ),
+        not_rated_hint=tuple(sorted(hint.suspects)) if hint is not None else (),
+    )
+
+
+def _netflix_frame(
+    handle: str | io.BytesIO, encoding: str, nrows: int | None
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """user, item, rating, date rows from the block layout, and each row's line in the file (1-based)."""
+    raw = pd.read_csv(
+        handle,
+        sep=",",
+        header=None,
+        names=["user", "rating", "date"],
+        dtype={"user": object, "date": object},
+        keep_default_na=False,
+        na_values={"rating": [""]},
+        skip_blank_lines=False,
+        encoding=encoding,
+        nrows=nrows,
+    )
+    user = raw["user"].astype(str).str.strip()
+    is_block = user.str.endswith(":").to_numpy()
+    if not is_block.any():
+        raise DataError("the file is not in the Netflix Prize layout: no 'MovieID:' line.")
+    item = pd.Series(np.where(is_block, user.str[:-1].str.strip(), None)).ffill()
+    blank = (user == "").to_numpy() & raw["rating"].isna().to_numpy()
+    keep = ~is_block & ~blank
+    lines = np.flatnonzero(keep) + 1
+    frame = pd.DataFrame(
+        {
+            "user": user[keep].to_numpy(),
+            "item": item[keep].to_numpy(),
+            "rating": raw["rating"][keep].to_numpy(),
+            "date": raw["date"][keep].to_numpy(),
+        }
+    )
+    return frame, lines
+
+
+def _sniff_table(source: _Input, kind: str, explicit: dict[str, Column], n_preview: int) -> Sniff:
+    """JSON lines, a JSON array of records, or Parquet: named columns, roles from the names."""
+    frame = _read_table(source, kind, nrows=200)
+    columns = tuple(str(c) for c in frame.columns)
+    mapping, problems, notes = _map_columns(
+        columns, True, frame.head(20).astype(str).to_numpy().tolist(), explicit
+    )
+    values = (
+        pd.to_numeric(frame[mapping["rating"]], errors="coerce").dropna().to_numpy()
+        if mapping["rating"] is not None
+        else np.array([])
+    )
+    hint = check_ratings(values) if len(values) else None
+    return Sniff(
+        sep=kind,
+        has_header=True,
+        columns=columns,
+        user_col=mapping["user"],
+        item_col=mapping["item"],
+        rating_col=mapping["rating"],
+        timestamp_col=mapping["timestamp"],
+        title_col=mapping["title"],
+        encoding="utf-8",
+        preview=frame.head(n_preview),
+        problems=tuple(problems),
+        layout=kind,
+        notes=tuple(notes),
+        not_rated_hint=tuple(sorted(hint.suspects)) if hint is not None else (),
+        counts_hint=bool(hint is not None and hint.counts),
+    )
+
+
+def _read_table(source: _Input, kind: str, nrows: int | None = None) -> pd.DataFrame:
+    """A Parquet file, JSON lines or a JSON array of records as a frame (values as stored; no code runs)."""
+    data = source.handle(",")
+    if kind == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            table = pq.ParquetFile(data)
+            frame = (
+                next(table.iter_batches(batch_size=nrows)).to_pandas()
+                if nrows is not None
+                else table.read().to_pandas()
+            )
+        except (OSError, ValueError, StopIteration) as error:
+            raise DataError(f"could not read the Parquet file: {error}.") from error
+        return frame
+    if isinstance(data, str):
+        data = io.BytesIO(Path(data).read_bytes())
+    head = data.getvalue().lstrip()[:1]
+    try:
+        if head == b"[":
+            frame = pd.read_json(data, orient="records", dtype=False)
+            return frame.head(nrows) if nrows is not None else frame
+        return pd.read_json(data, lines=True, dtype=False, nrows=nrows)
+    except ValueError as error:
+        raise DataError(
+            "could not read the file as JSON lines (one object per line, such as "
+            '{"user_id": "u1", "item_id": "i9", "rating": 4}): '
+            f"{str(error).strip().splitlines()[-1]}. Save each rating as one JSON object per line, or as CSV."
+        ) from error
 
 
 def _parse(
@@ -440,6 +810,7 @@ def _parse(
     encoding: str,
     nrows: int | None,
     text_cols: Sequence[str] = (),
+    decimal: str = ".",
 ) -> pd.DataFrame:
     """pandas' C parser with our separator conventions; parse failures become `DataError`.
 
@@ -454,6 +825,7 @@ def _parse(
         "nrows": nrows,
         "skip_blank_lines": False,
         "encoding": encoding,
+        "decimal": decimal,
     }
     text_cols = [c for c in text_cols if c in columns]
     if text_cols:
@@ -469,7 +841,7 @@ def _parse(
             raise
         if isinstance(handle, io.BytesIO):
             handle.seek(0)
-        return _parse(handle, sep, has_header, columns, "latin-1", nrows, text_cols)
+        return _parse(handle, sep, has_header, columns, "latin-1", nrows, text_cols, decimal)
     except pd.errors.EmptyDataError as error:
         raise DataError(
             "the file is empty: no lines to read. Choose a file with one rating per line."
@@ -478,8 +850,12 @@ def _parse(
         found = re.search(r"line (\d+)", str(error))
         where = f" (first: line {found.group(1)})" if found else ""
         raise DataError(
-            f"could not split the file into columns with the {_SEP_NAMES.get(sep, repr(sep))} separator{where}: "
-            f"{str(error).strip().splitlines()[-1]}. Check the separator, and quote fields that contain it."
+            Message(
+                f"could not split the file into columns with the {_SEP_NAMES.get(sep, repr(sep))} separator{where}: "
+                f"{str(error).strip().splitlines()[-1]}. Check the separator (",
+                Arg("sep"),
+                "), and quote fields that contain it.",
+            )
         ) from error
 
 
@@ -501,19 +877,33 @@ def read_ratings(
     max_rows: int = MAX_RATINGS,
     max_mb: float | None = None,
     duplicates: Literal["last", "error"] = "last",
+    not_rated: Sequence[float] = (),
+    implicit: Implicit | None = None,
+    decimal: str | None = None,
+    day_first: bool | None = None,
+    layout: str = "auto",
 ) -> Ratings:
-    """Read ratings from CSV, TSV or '::'-separated text, with or without a header.
+    """Read ratings from CSV, TSV or '::'-separated text, with or without a header; also the Netflix
+    Prize block layout, JSON lines (or a JSON array of records), Parquet, and a user x item matrix.
 
     Columns may be named or given by 0-based position (False: no such column, e.g. to ignore a
     timestamp); unnamed roles are detected from the header
     (userId/user_id/user, movieId/item_id/item/movie/title, rating/score/stars, timestamp), or taken
-    as user, item, rating[, timestamp] without one. `items` attaches titles and genres (see
-    `read_items`). Uploads (buffers) over `max_mb` (default: the memory budget's limit, `collab.budget`) and files over
-    `max_rows` rows are refused before they are parsed in full.
+    as user, item, rating[, timestamp] by position without one (or with a header in another
+    language). `decimal` is "." or "," (detected: `3,5` beside a ';' separator is 3.5). A timestamp
+    is detected only when it holds Unix seconds or dates; `day_first` sets the order of dates such as
+    05.06.2020 (None: decided from the data and noted). `layout`: "auto" (detect), "rows",
+    "wide" (each row a user, each column an item; blank cells are not rated; a wide file is never
+    read as rows without it), "netflix", "json", "parquet". `not_rated` drops rows whose rating is one
+    of these codes (e.g. [-1] or [99]); `implicit` ("log1p" or "scale") turns counts into trainable
+    values. Values that look like not-rated codes or counts are reported in `Ratings.warnings`.
+    `items` attaches titles and genres (see `read_items`; its id column is matched to these
+    ratings). Uploads (buffers) over `max_mb` (default: the memory budget's limit, `collab.budget`)
+    and files over `max_rows` rows are refused before they are parsed in full.
 
     A pandas DataFrame is taken as it is (a notebook's ratings): its columns are chosen and
-    detected as a file's header is (names, or 0-based positions), and `sep`, `has_header` and
-    `max_mb` do not apply. Problems raise `DataError` naming the argument to set.
+    detected as a file's header is (names, or 0-based positions), and `sep`, `has_header`,
+    `decimal`, `layout` and `max_mb` do not apply. Problems raise `DataError` naming the argument to set.
     """
     explicit = {
         "user": user_col,
@@ -522,35 +912,141 @@ def read_ratings(
         "timestamp": timestamp_col,
         "title": title_col,
     }
+    if decimal not in (None, ".", ","):
+        raise DataError(Message(f"decimal must be '.' or ',', got {decimal!r} (", Arg("decimal"), ")."))
+    values = {"not_rated": not_rated, "implicit": implicit, "day_first": day_first}
     if isinstance(path_or_buffer, pd.DataFrame):
-        ratings = _ratings_from_frame(path_or_buffer, explicit, name, max_rows, duplicates)
+        ratings = _ratings_from_frame(path_or_buffer, explicit, name, max_rows, duplicates, values)
         if items is not None:
-            ratings = ratings.with_items(items if isinstance(items, pd.DataFrame) else read_items(items))
+            ratings = ratings.with_items(
+                items
+                if isinstance(items, pd.DataFrame)
+                else read_items(items, item_labels=ratings.item_labels)
+            )
         return ratings
     source = _Input(path_or_buffer, max_mb)
-    sniff = _sniff(source, sep, has_header, explicit, n_preview=0)
+    sniff = _sniff(source, sep, has_header, explicit, n_preview=0, decimal=decimal, layout=layout)
     if sniff.problems:
-        raise DataError(" ".join(sniff.problems))
-    guards.check_text(source.chunks(), sniff.sep)  # NUL bytes and giant fields past the sniffed head
+        raise DataError(Message.join(" ", sniff.problems))
+    if (
+        sniff.layout != "parquet"
+    ):  # NUL bytes and giant fields past the sniffed head (JSON: text split at spaces)
+        guards.check_text(source.chunks(), r"\s+" if sniff.layout == "json" else sniff.sep)
     first_line = 2 if sniff.has_header else 1
     options = {
         "title_col": sniff.title_col,
         "name": name or source.name,
         "max_rows": max_rows,
         "duplicates": duplicates,
+        "not_rated": not_rated,
+        "implicit": implicit,
+        "day_first": day_first,
     }
     roles = (sniff.user_col, sniff.item_col, sniff.rating_col, sniff.timestamp_col)
     ratings = None
-    fast = _parse_clean(source, sniff, max_rows)
-    if fast is not None:
-        with contextlib.suppress(DataError):  # the C parser below finds it again and names its true line
-            ratings = Ratings.from_frame(fast, *roles, lines=first_line, **options)  # type: ignore[arg-type]
-        del fast
-    if ratings is None:
-        ratings = _read_ratings_c(source, sniff, first_line, roles, options)
+    if sniff.layout == "wide":
+        ratings = _read_wide(source, sniff, options)
+    elif sniff.layout == "netflix":
+        frame, lines = _netflix_frame(source.handle(","), sniff.encoding, max_rows * 2)
+        _check_rows(frame, max_rows)
+        ratings = Ratings.from_frame(frame, *roles, lines=lines, **options)  # type: ignore[arg-type]
+    elif sniff.layout in ("json", "parquet"):
+        frame = _read_table(source, sniff.layout)
+        _check_rows(frame, max_rows)
+        ratings = Ratings.from_frame(frame, *roles, lines=1 if sniff.layout == "json" else None, **options)  # type: ignore[arg-type]
+    else:
+        fast = _parse_clean(source, sniff, max_rows)
+        if fast is not None:
+            with contextlib.suppress(DataError):  # the C parser below finds it again and names its true line
+                ratings = Ratings.from_frame(fast, *roles, lines=first_line, **options)  # type: ignore[arg-type]
+            del fast
+        if ratings is None:
+            ratings = _read_ratings_c(source, sniff, first_line, roles, options)
+    if sniff.notes:
+        ratings = replace(ratings, notes=(*sniff.notes, *ratings.notes))
     if items is not None:
-        ratings = ratings.with_items(items if isinstance(items, pd.DataFrame) else read_items(items))
+        ratings = ratings.with_items(
+            items if isinstance(items, pd.DataFrame) else read_items(items, item_labels=ratings.item_labels)
+        )
     return ratings
+
+
+def _check_rows(frame: pd.DataFrame, max_rows: int) -> None:
+    if len(frame) > max_rows:
+        raise DataError(
+            Message(
+                f"too many ratings: more than {max_rows:,} rows (the size limit). Use a sample of the file, or "
+                "raise the limit (",
+                Arg("max_rows"),
+                ") on a machine with enough memory.",
+            )
+        )
+
+
+def _read_wide(source: _Input, sniff: Sniff, options: dict) -> Ratings:
+    """Melt a user x item matrix: each row a user, each column an item, blank cells not rated.
+
+    Users are labelled by their row (1, 2, ...) unless the first column holds text labels; a first
+    column of integers beside non-integer ratings (Jester's count of rated jokes per user) is not an
+    item. Items are labelled by the header, else by their position among the rating columns (1, 2, ...).
+    """
+    frame = _parse(
+        source.handle(sniff.sep),
+        sniff.sep,
+        sniff.has_header,
+        sniff.columns,
+        sniff.encoding,
+        options["max_rows"] + 1,
+        decimal=sniff.decimal,
+    )
+    frame = frame.dropna(axis=1, how="all")
+    rows_present = ~frame.isna().all(axis=1).to_numpy()
+    line_of_row = np.flatnonzero(rows_present) + (2 if sniff.has_header else 1)
+    frame = frame[rows_present].reset_index(drop=True)
+    first = frame.iloc[:, 0]
+    notes = []
+    if not pd.api.types.is_numeric_dtype(first.dtype):
+        user_labels = first.astype(str).str.strip().to_numpy()
+        values = frame.iloc[:, 1:]
+        notes.append(f"Matrix read with users labelled by the first column ({frame.columns[0]!r}).")
+    else:
+        user_labels = np.arange(1, len(frame) + 1).astype(str)
+        rest = frame.iloc[:, 1:].to_numpy(dtype=np.float64)
+        firsts = first.to_numpy(dtype=np.float64)
+        count_like = (
+            np.all(firsts == np.round(firsts))
+            and np.nanmin(firsts) >= 0
+            and not np.all(np.isnan(rest) | (rest == np.round(rest)))
+        )
+        values = frame.iloc[:, 1:] if count_like else frame
+        if count_like:
+            notes.append(
+                f"Matrix read with users labelled by row (1 to {len(frame):,}); the first column holds whole "
+                "numbers unlike the ratings (a count per row, as in Jester) and is not read as an item."
+            )
+        else:
+            notes.append(f"Matrix read with users labelled by row (1 to {len(frame):,}).")
+    item_labels = (
+        np.asarray([str(c) for c in values.columns])
+        if sniff.has_header
+        else np.arange(1, values.shape[1] + 1).astype(str)
+    )
+    matrix = values.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)  # (n_users, n_items)
+    filled = ~np.isnan(matrix)
+    if len(frame) > options["max_rows"] or int(filled.sum()) > options["max_rows"]:
+        _check_rows(pd.DataFrame(index=range(options["max_rows"] + 1)), options["max_rows"])
+    user_index, item_index = np.nonzero(filled)  # row-major: user by user
+    melted = pd.DataFrame(
+        {
+            "user": user_labels[user_index],
+            "item": item_labels[item_index],
+            "rating": matrix[user_index, item_index],
+        }
+    )
+    ratings = Ratings.from_frame(
+        melted, "user", "item", "rating", None, lines=line_of_row[user_index], **options
+    )
+    return replace(ratings, notes=(*notes, *ratings.notes))
 
 
 def _ratings_from_frame(
@@ -559,15 +1055,17 @@ def _ratings_from_frame(
     name: str | None,
     max_rows: int,
     duplicates: Literal["last", "error"],
+    values: dict | None = None,
 ) -> Ratings:
     """`read_ratings` of a DataFrame: roles from `explicit` or the column names, then `Ratings.from_frame`."""
     if frame.columns.duplicated().any():
         raise DataError(f"the DataFrame has repeated column names: {list(map(str, frame.columns))}.")
     frame = frame.rename(columns=str)  # detection works on names; 0, 1, 2 become "0", "1", "2"
     explicit = {role: str(c) if isinstance(c, str) else c for role, c in explicit.items()}
-    mapping, problems = _map_columns(tuple(frame.columns), True, [], explicit)
+    sample = frame.head(20).astype(str).to_numpy().tolist()  # for the timestamp and by-position checks
+    mapping, problems, _ = _map_columns(tuple(frame.columns), True, sample, explicit)
     if problems:
-        raise DataError(" ".join(problems))
+        raise DataError(Message.join(" ", problems))
     return Ratings.from_frame(
         frame,
         mapping["user"],  # type: ignore[arg-type]
@@ -578,6 +1076,7 @@ def _ratings_from_frame(
         name=name or "DataFrame",
         max_rows=max_rows,
         duplicates=duplicates,
+        **(values or {}),
     )
 
 
@@ -594,6 +1093,7 @@ def _read_ratings_c(
         sniff.encoding,
         options["max_rows"] + 1,
         text_cols=(sniff.user_col, sniff.item_col),  # type: ignore[arg-type]
+        decimal=sniff.decimal,
     )
     lines: int | np.ndarray = first_line
     maybe_blank = frame[sniff.user_col].isna().to_numpy()
@@ -617,7 +1117,12 @@ def _parse_clean(source: _Input, sniff: Sniff, max_rows: int) -> pd.DataFrame | 
     cells, non-UTF-8 bytes, text ratings or dates) returns None, so errors and their line
     numbers always come from `_read_ratings_c`.
     """
-    if sniff.sep == r"\s+" or sniff.encoding == "latin-1" or len(set(sniff.columns)) < len(sniff.columns):
+    if (
+        sniff.sep == r"\s+"
+        or sniff.encoding == "latin-1"
+        or sniff.decimal != "."
+        or len(set(sniff.columns)) < len(sniff.columns)
+    ):
         return None
     if source.size > max_rows * 4:  # surely too many rows: let the C parser stop at max_rows
         return None
@@ -692,15 +1197,45 @@ def _plain_integers(text: pa.StringArray) -> np.ndarray | None:
     return numbers if np.array_equal(lengths, digits) else None
 
 
-def read_items(path_or_buffer: Source, sep: str | None = None) -> pd.DataFrame:
+def read_items(
+    path_or_buffer: Source,
+    sep: str | None = None,
+    *,
+    id_col: str | None = None,
+    item_labels: Sequence[str] | np.ndarray | None = None,
+) -> pd.DataFrame:
     """Item titles and genres from MovieLens `movies.csv`, `movies.dat`, `u.item`, or a CSV with id and title.
 
-    Returns a frame indexed by item label (str) with columns `title` (str) and `genres` (tuple of str).
+    Returns a frame indexed by item label (str) with columns `title` (str) and `genres` (tuple of str);
+    `frame.attrs["notes"]` says which id column was used. A CSV with several id-like columns
+    (goodbooks' book_id, goodreads_book_id, isbn, ...) uses `id_col`, else the one whose values
+    match the most of `item_labels` (the ratings' item ids). Errors name the items file.
     """
     source = _Input(path_or_buffer, None)
+    file = _file_name(path_or_buffer, "the items file")
+    try:
+        return _read_items(source, sep, id_col, item_labels, file)
+    except DataError as error:
+        message = error.args[0] if error.args else ""
+        raise DataError(Message(f"{file}: ", message)) from error
+
+
+def _file_name(source: object, default: str) -> str:
+    name = os.fspath(source) if isinstance(source, str | os.PathLike) else getattr(source, "name", None)
+    return f"items file {Path(str(name)).name!r}" if name else default
+
+
+def _read_items(
+    source: _Input,
+    sep: str | None,
+    id_col: str | None,
+    item_labels: Sequence[str] | np.ndarray | None,
+    file: str,
+) -> pd.DataFrame:
+    notes: list[str] = []
     head = source.head()
     if not head.strip():
-        raise DataError("the items file is empty. Choose a file with one item per line (id, title, genres).")
+        raise DataError("it is empty. Choose a file with one item per line (id, title, genres).")
     text, encoding = _decode_head(head)
     first = next(line for line in text.splitlines() if line.strip())
     fields = first.split("|")
@@ -726,31 +1261,98 @@ def read_items(path_or_buffer: Source, sep: str | None = None) -> pd.DataFrame:
         sample = [line for line in text.splitlines()[:50] if line.strip()]
         sep = sep if sep is not None else _detect_sep(sample)
         header = tuple(cell.strip() for cell in _split_line(sample[0], sep))
-        id_cols = [c for c in header if _normalise(c) in _ALIASES["item"]]
+        header = tuple(name or f"column {i + 1}" for i, name in enumerate(header))
         title_cols = [c for c in header if _normalise(c) in _ALIASES["title"]]
-        if len(id_cols) != 1 or len(title_cols) != 1:
+        if id_col is not None and id_col not in header:
             raise DataError(
-                f"the items file needs one id column and one title column; its header is {list(header)}. "
+                Message(
+                    f"the id column {id_col!r} is not in its header {list(header)} (",
+                    Arg("id_col", repr(id_col)),
+                    ").",
+                )
+            )
+        candidates = [id_col] if id_col is not None else _id_like(header, title_cols)
+        if not candidates or len(title_cols) != 1:
+            raise DataError(
+                f"it needs an id column and one title column; its header is {list(header)}. "
                 "Name them movieId (or item_id) and title, as in MovieLens movies.csv."
             )
         genre_cols = [c for c in header if _normalise(c) in ("genres", "genre")]
-        frame = _parse(source.handle(sep), sep, True, header, encoding, None, id_cols)
+        frame = _parse(source.handle(sep), sep, True, header, encoding, None, candidates)
         frame = frame.dropna(how="all").reset_index(drop=True)
-        frame = frame.rename(columns={id_cols[0]: "item", title_cols[0]: "title"})
+        chosen = _choose_id_column(frame, candidates, item_labels, notes)
+        frame = frame.rename(columns={chosen: "item", title_cols[0]: "title"})
         genres = (
             _split_genres(frame[genre_cols[0]]) if genre_cols else pd.Series([()] * len(frame), dtype=object)
         )
     missing = frame["item"].isna().to_numpy()
     if missing.any():
         raise DataError(
-            f"the items file has {int(missing.sum())} rows without an id (first: item number "
+            f"it has {int(missing.sum())} rows without an id (first: item number "
             f"{int(np.flatnonzero(missing)[0]) + 1}). Give every item an id."
         )
     labels = frame["item"].astype(str).str.strip()  # the id's text, as ratings labels keep it
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {"title": frame["title"].fillna("").astype(str).str.strip().to_numpy(), "genres": genres.to_numpy()},
         index=pd.Index(labels.to_numpy(dtype=str), name="item"),
     )
+    out.attrs["notes"] = tuple(f"{file[0].upper()}{file[1:]}: {note}" for note in notes)
+    return out
+
+
+def _id_like(header: tuple[str, ...], title_cols: Sequence[str]) -> list[str]:
+    """Columns that may hold item ids: known id names first, then names ending in 'id', and ISBNs."""
+    known = [c for c in header if _normalise(c) in _ALIASES["item"] and c not in title_cols]
+    other = [
+        c
+        for c in header
+        if c not in known and (_normalise(c).endswith("id") or _normalise(c).startswith("isbn"))
+    ]
+    return known + other
+
+
+def _choose_id_column(
+    frame: pd.DataFrame,
+    candidates: list[str],
+    item_labels: Sequence[str] | np.ndarray | None,
+    notes: list[str],
+) -> str:
+    """The id column: the only candidate, else the one matching the most ratings item ids (noted)."""
+    if len(candidates) == 1 and item_labels is None:
+        return candidates[0]
+    if item_labels is None:
+        raise DataError(
+            Message(
+                f"several columns could hold the item ids ({', '.join(map(repr, candidates))}); choose one with ",
+                Arg("id_col"),
+                ", or load it with the ratings so the column whose ids match theirs is used.",
+            )
+        )
+    wanted = pd.Index(np.asarray(item_labels, dtype=str))
+    matches = {
+        c: int(wanted.isin(frame[c].dropna().astype(str).str.strip().to_numpy()).sum()) for c in candidates
+    }
+    best = max(candidates, key=lambda c: matches[c])  # the first of equal matches
+    if matches[best] == 0:
+        what = (
+            f"none of its id-like columns ({', '.join(map(repr, candidates))}) holds the ratings' item ids"
+            if len(candidates) > 1
+            else f"its id column {candidates[0]!r} holds none of the ratings' item ids"
+        )
+        raise DataError(
+            Message(
+                f"{what} (first: {str(wanted[0])!r}); check that it belongs to these ratings, or choose the id column with ",
+                Arg("id_col"),
+                ".",
+            )
+        )
+    if len(candidates) > 1:
+        others = ", ".join(f"{c!r} {matches[c]:,}" for c in candidates if c != best)
+        notes.append(
+            f"item ids matched by column {best!r} ({matches[best]:,} of {len(wanted):,} rated items; other "
+            f"id-like columns: {others})."
+        )
+    return best
 
 
 def _split_genres(column: pd.Series) -> pd.Series:

@@ -23,7 +23,7 @@ import torch
 from collab import kernels, metrics
 from collab.autorec import AutoRec, LbfgsRounds
 from collab.config import TrainConfig
-from collab.data import Ratings
+from collab.data import Ratings, empty_validation_error
 from collab.models import CollabModel, DotProductBias, build_model, is_no_decay
 from collab.optim import FlatAdamW, PackedRowAdamW, RowAdamW
 
@@ -492,6 +492,8 @@ def train_impl(
     """
     if train.n_ratings == 0 and sync is None:
         raise ValueError("the training set has no ratings")
+    if valid is not None and valid.n_ratings == 0 and sync is None:  # valid=None: train without validation
+        raise empty_validation_error()
     if sync is not None and config.model == "autorec":
         raise ValueError("the autoencoder trains full batch with L-BFGS; train it on one process")
     started = time.perf_counter()

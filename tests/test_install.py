@@ -34,6 +34,7 @@ print(json.dumps({
     "app_pages": importlib.util.find_spec("app_pages") is not None,
     "requires": md.requires("collab-lab"),
     "files": [str(f) for f in md.files("collab-lab")],
+    "scripts": sorted(e.name for e in md.distribution("collab-lab").entry_points if e.group == "console_scripts"),
 }))
 """
 
@@ -105,6 +106,7 @@ def test_pip_install_puts_only_the_library_in_a_fresh_venv(tmp_path: Path) -> No
     assert "collab/py.typed" in files and "collab/training.py" in files
     assert not any(f.startswith(("ui/", "app_pages/", "tests/", "benchmarks/")) for f in files)
     assert_declares_dependencies(found["requires"])
+    assert found["scripts"] == ["collab"]
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="venv layout")

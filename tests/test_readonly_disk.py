@@ -49,3 +49,24 @@ def test_the_autoencoder_uses_the_dense_decoder_when_the_kernels_are_off(
     with pytest.warns(RuntimeWarning, match="compiled kernels are off"):
         result = train(TRAIN, None, small(model="autorec", epochs=2))
     assert result.history and all(s.train_loss == s.train_loss for s in result.history)  # not nan
+
+
+def test_a_failed_cache_write_after_compiling_warns_instead_of_failing() -> None:
+    class Cache:
+        def save_overload(self, sig: object, data: object) -> None:
+            raise OSError(28, "No space left on device")
+
+    cache = Cache()
+    kernels._tolerate_full_disk(cache)
+    kernels._tolerate_full_disk(cache)  # once only
+    with pytest.warns(RuntimeWarning, match="No space left on device.*compiled again"):
+        cache.save_overload(("float32",), object())
+
+
+def test_every_loaded_kernel_tolerates_a_failed_cache_write() -> None:
+    kernels._compiled()
+    from collab import _numba_kernels
+
+    dispatchers = [v for v in vars(_numba_kernels).values() if hasattr(v, "_cache")]
+    assert len(dispatchers) >= 4
+    assert all(getattr(d._cache, "_collab_tolerant", False) for d in dispatchers)

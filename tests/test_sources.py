@@ -42,7 +42,7 @@ SNIFF_CASES = [
     ("tsv no header", U_DATA.encode(), "\t", False, ("column 1", "column 2", "column 3", "column 4")),
     (
         "'::' no header",
-        b"1::10::4::9\n2::11::3::8\n",
+        b"1::10::4::978300760\n2::11::3::978302109\n",
         "::",
         False,
         ("column 1", "column 2", "column 3", "column 4"),
@@ -56,7 +56,8 @@ SNIFF_CASES = [
     ),
     ("pipe", b"user|item|stars\n1|2|3\n2|3|4\n", "|", True, ("user", "item", "stars", None)),
     ("spaces", b"1 10 4\n2 11 3\n", r"\s+", False, ("column 1", "column 2", "column 3", None)),
-    ("short header names", b"u,i,r\n1,2,3\n2,3,4\n", ",", True, (None, None, None, None)),
+    # a header in no language we know: text above numbers, so the columns are taken by position
+    ("short header names", b"u,i,r\n1,2,3\n2,3,4\n", ",", True, ("u", "i", "r", None)),
 ]
 
 
@@ -75,16 +76,16 @@ def test_sniff_detects_separator_header_and_roles(
 
 
 def test_sniff_reports_problems_without_raising_and_accepts_corrections() -> None:
-    data = b"u,i,r\n1,2,3\n2,3,4\n"
+    data = b"u,i,stars\n1,2,3\n2,3,4\n"  # one known name: the others are not guessed by position
     sniff = sniff_ratings(io.BytesIO(data))
     assert not sniff.ok and any("no user column" in p for p in sniff.problems)
-    fixed = sniff_ratings(io.BytesIO(data), user_col="u", item_col="i", rating_col="r")
-    assert fixed.ok and (fixed.user_col, fixed.item_col, fixed.rating_col) == ("u", "i", "r")
-    assert sniff.preview.columns.tolist() == ["u", "i", "r"]
+    fixed = sniff_ratings(io.BytesIO(data), user_col="u", item_col="i", rating_col="stars")
+    assert fixed.ok and (fixed.user_col, fixed.item_col, fixed.rating_col) == ("u", "i", "stars")
+    assert sniff.preview.columns.tolist() == ["u", "i", "stars"]
 
 
 def test_columns_can_be_switched_off_or_chosen_by_position() -> None:
-    data = b"1,10,4,100\n2,10,3,200\n2,11,5,300\n"
+    data = b"1,10,4,978300100\n2,10,3,978300200\n2,11,5,978300300\n"
     assert read_ratings(data, timestamp_col=False).timestamps is None
     sniff = sniff_ratings(data, user_col=1)
     assert sniff.user_col == "column 2" and not sniff.ok
@@ -113,10 +114,11 @@ def test_read_csv_with_header_and_timestamps(tmp_path: Path) -> None:
 
 
 def test_read_movielens_dat_and_tsv_formats() -> None:
-    dat = read_ratings(b"1::10::4::100\n2::10::3::200\n2::11::5::300\n")
-    tsv = read_ratings(b"1\t10\t4\t100\n2\t10\t3\t200\n2\t11\t5\t300\n")
+    dat = read_ratings(b"1::10::4::978300100\n2::10::3::978300200\n2::11::5::978300300\n")
+    tsv = read_ratings(b"1\t10\t4\t978300100\n2\t10\t3\t978300200\n2\t11\t5\t978300300\n")
     for ratings in (dat, tsv):
-        assert ratings.item_labels.tolist() == ["10", "11"] and ratings.timestamps.tolist() == [100, 200, 300]
+        assert ratings.item_labels.tolist() == ["10", "11"]
+        assert ratings.timestamps.tolist() == [978300100, 978300200, 978300300]
 
 
 def test_explicit_columns_by_name_or_position_win_over_detection() -> None:
@@ -448,7 +450,7 @@ def test_read_movies_dat_latin1() -> None:
 
 
 def test_items_file_without_a_title_column_is_refused() -> None:
-    with pytest.raises(DataError, match="one id column and one title column.*movieId"):
+    with pytest.raises(DataError, match="items file.*an id column and one title column.*movieId"):
         read_items(b"movieId,name\n1,x\n")
 
 
@@ -549,3 +551,186 @@ def test_moved_names_stay_importable_from_sources_in_any_import_order() -> None:
         collab.sources.nope  # noqa: B018
     code = "import collab.movielens; from collab.sources import load_movielens, demo_ratings, DemoTruth"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ---- field cases: real-world formats (one small file per kind, in tests/fixtures/field_cases) ------
+
+FIELD = Path(__file__).parent / "fixtures" / "field_cases"
+JSON_LINES = (
+    b'{"reviewerID": "A1", "asin": "B01", "overall": 5.0, "unixReviewTime": 1400000000, "summary": "ok"}\n'
+    b'{"reviewerID": "A1", "asin": "B02", "overall": 3.0, "unixReviewTime": 1400000100, "summary": "meh"}\n'
+    b'{"reviewerID": "A2", "asin": "B01", "overall": 4.0, "unixReviewTime": 1400000200, "summary": "good"}\n'
+)
+PLAYS = "user,artist,plays\n" + "".join(
+    f"{u},{a},{(u * 37 + a * 11) % 9 + 1 if (u + a) % 7 else 400 + u * 91 + a * 13}\n"
+    for u in range(1, 16)
+    for a in range(1, 9)
+)
+GERMAN = "Benutzer;Film;Bewertung;Datum\n1;10;4,5;13.06.2020\n1;11;3,0;05.06.2020\n2;10;2,5;01.07.2021\n"
+
+# (id, file or bytes, read_ratings arguments, (ratings, users, items), first ratings, a note or warning to find)
+FIELD_CASES = [
+    ("anime -1 kept, warned", "anime.csv", {}, (10, 4, 3), [-1, -1, 9, 8], "not_rated=[-1]"),
+    (
+        "anime -1 dropped",
+        "anime.csv",
+        {"not_rated": [-1]},
+        (6, 4, 3),
+        [9, 8, 3, 10],
+        "Dropped 4 rows (40.0%)",
+    ),
+    ("jester continuous", "jester_continuous.csv", {}, (42, 7, 6), [9.08, 5.36, -7.48], None),
+    ("excel eu no header", "excel_eu_noheader.csv", {}, (40, 38, 4), [1.5, 3.0, 2.0, 3.0], None),
+    ("excel eu header", "excel_eu_header.csv", {}, (40, 38, 4), [1.5, 3.0, 2.0, 3.0], None),
+    ("trailing separators", "trailing_separators.csv", {}, (4, 2, 2), [4, 3, 5, 2], "2 empty unnamed"),
+    ("netflix blocks", "netflix.txt", {}, (6, 4, 2), [3, 5, 4, 4], "Netflix Prize layout"),
+    (
+        "jester matrix melted",
+        "jester_wide.csv",
+        {"layout": "wide", "not_rated": [99]},
+        (27, 8, 5),
+        [-9.16, -6.15, -7.72, 9.90],
+        "Dropped 13 rows (32.5%)",
+    ),
+    (
+        "goodbooks items matched",
+        "goodbooks_ratings.csv",
+        {"items": FIELD / "goodbooks_books.csv"},
+        (79, 39, 12),
+        [2, 4, 1, 2],
+        "matched by column 'book_id' (12 of 12",
+    ),
+    ("json lines", JSON_LINES, {}, (3, 2, 2), [5, 3, 4], None),
+    ("plays kept, warned", PLAYS.encode(), {}, (120, 15, 8), None, 'implicit="log1p"'),
+    ("plays as log1p", PLAYS.encode(), {"implicit": "log1p"}, (120, 15, 8), None, "log(1 + count)"),
+    ("german header, day-first dates", GERMAN.encode(), {}, (3, 2, 2), [4.5, 3.0, 2.5], "read day first"),
+]
+
+
+@pytest.mark.parametrize(
+    ("source", "kwargs", "counts", "first", "said"),
+    [c[1:] for c in FIELD_CASES],
+    ids=[c[0] for c in FIELD_CASES],
+)
+def test_field_cases_load_with_the_right_values(
+    source: str | bytes, kwargs: dict, counts: tuple, first: list | None, said: str | None
+) -> None:
+    ratings = read_ratings(FIELD / source if isinstance(source, str) else source, **kwargs)
+    assert (ratings.n_ratings, ratings.n_users, ratings.n_items) == counts
+    if first is not None:
+        np.testing.assert_allclose(ratings.ratings[: len(first)], first, rtol=1e-6)
+    if said is not None:
+        assert any(said in text for text in (*ratings.notes, *ratings.warnings)), (
+            ratings.notes,
+            ratings.warnings,
+        )
+    else:
+        assert not ratings.warnings, ratings.warnings
+
+
+def test_netflix_blocks_give_the_item_from_the_header_and_dates_as_timestamps() -> None:
+    ratings = read_ratings(FIELD / "netflix.txt")
+    frame = ratings.frame()
+    assert frame[frame["item"] == "2"]["user"].astype(str).tolist() == ["2059652", "1488844", "822109"]
+    assert ratings.timestamps[0] == int(pd.Timestamp("2005-09-06", tz="UTC").timestamp())
+
+
+def test_counts_transforms_are_chosen_never_silent() -> None:
+    raw = read_ratings(PLAYS.encode())
+    assert raw.ratings.max() > 400  # kept as they are, with a warning
+    logged = read_ratings(PLAYS.encode(), implicit="log1p")
+    np.testing.assert_allclose(logged.ratings, np.log1p(raw.ratings), rtol=1e-6)
+    scaled = read_ratings(PLAYS.encode(), implicit="scale")
+    assert scaled.ratings.min() >= 1 and scaled.ratings.max() == pytest.approx(5)
+    assert not logged.warnings and not scaled.warnings
+
+
+def test_dates_are_read_day_first_when_unambiguous_and_the_order_can_be_forced() -> None:
+    ratings = read_ratings(GERMAN.encode())
+    june_13 = int(pd.Timestamp("2020-06-13", tz="UTC").timestamp())
+    assert ratings.timestamps[0] == june_13
+    assert ratings.timestamps[1] == int(pd.Timestamp("2020-06-05", tz="UTC").timestamp())
+    ambiguous = "user,item,rating,date\n1,1,4,05/06/2020\n2,1,3,01/02/2021\n1,2,5,03/04/2020\n"
+    us = read_ratings(ambiguous.encode())
+    assert us.timestamps[0] == int(pd.Timestamp("2020-05-06", tz="UTC").timestamp())
+    assert any("could be either order" in note and "day_first=True" in note for note in us.notes)
+    eu = read_ratings(ambiguous.encode(), day_first=True)
+    assert eu.timestamps[0] == int(pd.Timestamp("2020-06-05", tz="UTC").timestamp())
+
+
+def test_a_timestamp_is_picked_only_for_unix_seconds_or_dates() -> None:
+    # a 4th column of small numbers (a count) is not a time; Unix seconds and dates are
+    assert sniff_ratings(b"1,10,4,3\n2,11,3,7\n").timestamp_col is None
+    assert sniff_ratings(b"1,10,4,978300760\n2,11,3,978302109\n").timestamp_col == "column 4"
+    assert sniff_ratings(b"1,10,4,2005-09-06\n2,11,3,2005-05-13\n").timestamp_col == "column 4"
+    named = sniff_ratings(b"user,item,rating,time\n1,10,4,fast\n2,11,3,slow\n")
+    assert named.timestamp_col is None and any("not used as the timestamp" in n for n in named.notes)
+
+
+def test_decimal_comma_and_separator_can_be_overridden() -> None:
+    data = (FIELD / "excel_eu_header.csv").read_bytes()
+    sniff = sniff_ratings(data)
+    assert (sniff.sep, sniff.decimal, sniff.has_header) == (";", ",", True)
+    with pytest.raises(DataError, match=r"decimal comma; read the file with decimal=','"):
+        read_ratings(data, decimal=".")
+    no_header = sniff_ratings((FIELD / "excel_eu_noheader.csv").read_bytes(), has_header=True)
+    assert no_header.columns == ("87", "80", "1,5")
+
+
+def test_a_wide_matrix_is_refused_unless_asked_for_with_the_reason() -> None:
+    data = (FIELD / "jester_wide.csv").read_bytes()
+    sniff = sniff_ratings(data)
+    assert sniff.layout == "wide" and sniff.not_rated_hint == (99.0,)
+    with pytest.raises(DataError) as caught:
+        read_ratings(data)
+    message = str(caught.value)
+    assert message.startswith("the file looks like a user x item matrix (6 numeric columns")
+    assert 'layout="wide"' in message and "not_rated=[99]" in message
+
+
+def test_items_file_errors_name_the_items_file() -> None:
+    books = FIELD / "goodbooks_books.csv"
+    with pytest.raises(DataError, match=r"^items file 'goodbooks_books.csv': several columns could hold"):
+        read_items(books)
+    assert read_items(books, id_col="book_id").index[:2].tolist() == ["1", "2"]
+    with pytest.raises(DataError, match=r"^items file 'goodbooks_books.csv': none of its id-like columns"):
+        read_items(books, item_labels=["x1", "x2"])
+
+
+def test_parquet_and_json_array_read_like_csv(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"user_id": ["a", "a", "b"], "item_id": [1, 2, 1], "rating": [4.0, 3.0, 5.0]})
+    path = tmp_path / "ratings.parquet"
+    frame.to_parquet(path)
+    from_parquet = read_ratings(path)
+    from_json = read_ratings(frame.to_json(orient="records").encode())
+    for ratings in (from_parquet, from_json):
+        assert (ratings.n_ratings, ratings.n_users, ratings.n_items) == (3, 2, 2)
+        assert ratings.ratings.tolist() == [4.0, 3.0, 5.0]
+
+
+def test_json_that_is_not_json_lines_says_so() -> None:
+    with pytest.raises(DataError, match="could not read the file as JSON lines"):
+        read_ratings(b'{"user": 1, "item": 2, "rating": \n')
+
+
+# ---- one message, two wordings ----------------------------------------------------------------------
+
+APP_WORDS = {
+    "rating_col": "the Rating column box",
+    "not_rated": "the Not-rated box",
+    "layout": "the Layout box",
+}
+
+
+def test_library_messages_name_arguments_and_the_app_wording_names_controls() -> None:
+    with pytest.raises(DataError) as caught:
+        read_ratings(b"who,what,how\n1,2,3\n2,3,4\n", rating_col="stars")
+    error = caught.value
+    assert "rating_col='stars'" in str(error)
+    assert "the Rating column box" in error.worded(APP_WORDS) and "rating_col" not in error.worded(APP_WORDS)
+    warning = read_ratings(FIELD / "anime.csv").warnings[0]
+    assert warning.endswith("drop those rows with not_rated=[-1].")
+    assert warning.worded(APP_WORDS).endswith("drop those rows with the Not-rated box.")
+    with pytest.raises(DataError) as wide:
+        read_ratings(FIELD / "jester_wide.csv")
+    assert "the Layout box" in wide.value.worded(APP_WORDS) and "layout=" not in wide.value.worded(APP_WORDS)

@@ -10,6 +10,7 @@ from collab import budget
 from collab.data import DataError, Ratings
 from collab.plots import data as data_plots
 from ui import cached, state, text
+from ui.messages import say
 
 MOVIELENS = {
     "100k": "MovieLens 100K (100,000 ratings, 5 MB download)",
@@ -61,13 +62,37 @@ def movielens_source() -> None:
         use(ratings, f"MovieLens {name}")
 
 
+SEPARATORS = {
+    "auto": "Detect",
+    ",": "comma",
+    ";": "semicolon",
+    "\t": "tab",
+    "|": "pipe",
+    "::": "'::'",
+    r"\s+": "spaces",
+}
+DECIMALS = {"auto": "Detect", ".": "point (3.5)", ",": "comma (3,5)"}
+HEADERS = {"auto": "Detect", "yes": "first row is a header", "no": "no header row"}
+DATE_ORDERS = {"auto": "Detect", "day": "day first (05.06 = 5 June)", "month": "month first (05/06 = May 6)"}
+LAYOUTS = {
+    "auto": "Detect",
+    "rows": "One rating per row",
+    "wide": "User x item matrix",
+    "netflix": "Netflix Prize blocks",
+    "json": "JSON lines",
+    "parquet": "Parquet",
+}
+COUNTS = {"keep": "keep the values", "log1p": "log(1 + count)", "scale": "scale to 1-5 (log)"}
+AUTO_ID = "auto: the column matching the ratings' item ids"
+
+
 def upload_source() -> None:
     from collab.sources import read_items, read_ratings, sniff_ratings
 
     limits = budget.current()
     upload = st.file_uploader(
-        "Ratings file (CSV, TSV or '::'-separated; one row per rating)",
-        type=["csv", "tsv", "txt", "dat", "data"],
+        "Ratings file (CSV, TSV, '::'-separated, Netflix Prize blocks, a user x item matrix, JSON lines or Parquet)",
+        type=["csv", "tsv", "txt", "dat", "data", "json", "jsonl", "parquet"],
         key="data_upload",
         max_upload_size=limits.upload_mb,  # the browser refuses what the core would (collab.budget)
         help=(
@@ -77,7 +102,8 @@ def upload_source() -> None:
         ),
     )
     items_upload = st.file_uploader(
-        "Optional items file for titles and genres (MovieLens movies.csv, movies.dat or u.item)",
+        "Optional items file for titles and genres (MovieLens movies.csv, movies.dat, u.item, or a CSV with an id "
+        "and a title)",
         type=["csv", "tsv", "txt", "dat", "item"],
         key="data_items_upload",
     )
@@ -87,18 +113,18 @@ def upload_source() -> None:
         )
         return
     raw = upload.getvalue()
+    reading = reading_options()
     try:
-        sniff = sniff_ratings(io.BytesIO(raw))
+        sniff = sniff_ratings(io.BytesIO(raw), **reading)
     except DataError as error:
-        st.error(f"**{text.md(upload.name)}**: {error}", icon=":material/error:")
+        st.error(f"**{text.md(upload.name)}**: {say(error)}", icon=":material/error:")
         return
-    st.markdown(
-        f"Detected separator **{sniff.sep_name}**, "
-        f"{'a header row' if sniff.has_header else 'no header row'}, {len(sniff.columns)} columns."
-    )
+    st.markdown(detected_text(sniff))
     st.dataframe(sniff.preview, hide_index=True, key="data_preview")
+    for note in sniff.notes:
+        st.info(say(note), icon=":material/info:")
     for problem in sniff.problems:
-        st.warning(problem, icon=":material/help:")
+        st.warning(say(problem), icon=":material/help:")
     detected = {
         "user": sniff.user_col,
         "item": sniff.item_col,
@@ -112,26 +138,161 @@ def upload_source() -> None:
         for role in ("user", "item", "rating", "timestamp"):
             st.session_state.pop(f"data_map_{role}", None)
         st.session_state[MAPPED_FILE] = file_token
-    mapping = column_mapping(list(sniff.columns), detected)
+    mapping = (
+        column_mapping(list(sniff.columns), detected) if sniff.layout != "wide" else dict.fromkeys(detected)
+    )
+    not_rated, implicit = value_options(sniff)
+    id_col = items_id_choice(items_upload)
     if st.button("Load this file", type="primary", key="data_load_upload", icon=":material/upload:"):
         try:
-            items = None if items_upload is None else read_items(io.BytesIO(items_upload.getvalue()))
+            columns = (
+                {}
+                if sniff.layout in ("wide", "netflix")
+                else {
+                    "user_col": mapping["user"],
+                    "item_col": mapping["item"],
+                    "rating_col": mapping["rating"],
+                    "timestamp_col": mapping["timestamp"] or False,  # None would mean "detect it"
+                }
+            )
             ratings = read_ratings(
                 io.BytesIO(raw),
-                user_col=mapping["user"],
-                item_col=mapping["item"],
-                rating_col=mapping["rating"],
-                timestamp_col=mapping["timestamp"] or False,  # None would mean "detect it"
-                sep=sniff.sep,
-                has_header=sniff.has_header,
-                items=items,
+                **columns,
+                sep=sniff.sep if sniff.layout in ("rows", "wide") else None,
+                has_header=sniff.has_header if sniff.layout in ("rows", "wide") else None,
+                decimal=sniff.decimal,
+                layout=sniff.layout,
+                day_first=reading_day_first(),
+                not_rated=not_rated,
+                implicit=implicit,
                 name=upload.name,
             )
         except DataError as error:
-            st.error(f"**Could not load {text.md(upload.name)}.** {error}", icon=":material/error:")
+            st.error(f"**Could not load {text.md(upload.name)}.** {say(error)}", icon=":material/error:")
             st.caption("The dataset you had before is still loaded.")
             return
+        if items_upload is not None:
+            try:
+                items = read_items(
+                    io.BytesIO(items_upload.getvalue()), id_col=id_col, item_labels=ratings.item_labels
+                )
+            except DataError as error:
+                st.error(
+                    f"**Could not use the items file {text.md(items_upload.name)}** (the ratings file "
+                    f"{text.md(upload.name)} is "
+                    f"fine). {say(error)}",
+                    icon=":material/error:",
+                )
+                st.caption("The dataset you had before is still loaded.")
+                return
+            ratings = ratings.with_items(items)
         use(ratings, f"Upload: {upload.name}")
+
+
+def reading_options() -> dict[str, object]:
+    """Override what is detected: layout, separator, decimal mark, header row, date order."""
+    with st.expander(
+        "Reading options: layout, separator, decimal mark, header, date order", icon=":material/tune:"
+    ):
+        cols = st.columns(5)
+        layout = cols[0].selectbox("Layout", list(LAYOUTS), format_func=LAYOUTS.get, key="data_layout")
+        sep = cols[1].selectbox("Separator", list(SEPARATORS), format_func=SEPARATORS.get, key="data_sep")
+        decimal = cols[2].selectbox(
+            "Decimal mark", list(DECIMALS), format_func=DECIMALS.get, key="data_decimal"
+        )
+        header = cols[3].selectbox("Header row", list(HEADERS), format_func=HEADERS.get, key="data_header")
+        cols[4].selectbox("Date order", list(DATE_ORDERS), format_func=DATE_ORDERS.get, key="data_date_order")
+    return {
+        "layout": layout,
+        "sep": None if sep == "auto" else sep,
+        "decimal": None if decimal == "auto" else decimal,
+        "has_header": None if header == "auto" else header == "yes",
+    }
+
+
+def reading_day_first() -> bool | None:
+    order = st.session_state.get("data_date_order", "auto")
+    return None if order == "auto" else order == "day"
+
+
+def detected_text(sniff) -> str:
+    """One line: what the reader detected."""
+    if sniff.layout == "netflix":
+        return "Detected the **Netflix Prize layout**: 'MovieID:' lines, each followed by user, rating, date lines."
+    if sniff.layout in ("json", "parquet"):
+        kind = "JSON" if sniff.layout == "json" else "Parquet"
+        return f"Detected **{kind}** with {len(sniff.columns)} fields."
+    decimal = "decimal **comma**" if sniff.decimal == "," else "decimal point"
+    shape = (
+        "; a **user x item matrix** (one row per user, one column per item)" if sniff.layout == "wide" else ""
+    )
+    return (
+        f"Detected separator **{sniff.sep_name}**, {decimal}, "
+        f"{'a header row' if sniff.has_header else 'no header row'}, {len(sniff.columns)} columns{shape}."
+    )
+
+
+def value_options(sniff) -> tuple[list[float], str | None]:
+    """Not-rated codes to drop and a counts transform: what the user chooses, never applied unasked."""
+    hints = [float(v) for v in sniff.not_rated_hint]
+    if hints:
+        listed = ", ".join(f"{v:g}" for v in hints)
+        st.warning(
+            f"The first rows hold **{listed}**, outside the scale of the other ratings: often a **not-rated** code "
+            "(Anime: -1, Jester: 99). Trained as ratings they skew every prediction. If they mean not rated, add "
+            "them to **Not-rated values to drop**.",
+            icon=":material/warning:",
+        )
+    if sniff.counts_hint:
+        st.warning(
+            "The rating column looks like **counts** (plays, clicks, hours), not ratings: implicit feedback. The "
+            "lesson's models predict explicit ratings; choose a transform under **Counts (implicit feedback)**.",
+            icon=":material/warning:",
+        )
+    cols = st.columns(2)
+    options = sorted({*hints, -1.0, 0.0, 99.0})
+    chosen = cols[0].multiselect(
+        "Not-rated values to drop",
+        options,
+        format_func=lambda v: f"{float(v):g}",
+        accept_new_options=True,
+        key="data_not_rated",
+        help="Rows whose rating is one of these codes are dropped when the file loads (read_ratings(not_rated=...)). "
+        "Type another value to add it.",
+    )
+    codes = []
+    for value in chosen:
+        try:
+            codes.append(float(value))
+        except ValueError:
+            st.error(
+                f"**{value}** is not a number; type a not-rated code such as -1 or 99.",
+                icon=":material/error:",
+            )
+    counts = cols[1].selectbox(
+        "Counts (implicit feedback)",
+        list(COUNTS),
+        format_func=COUNTS.get,
+        key="data_counts",
+        help="For play counts, clicks or hours: the lesson's models predict ratings, so transform counts first.",
+    )
+    return codes, None if counts == "keep" else counts
+
+
+def items_id_choice(items_upload) -> str | None:
+    """Which items-file column holds the item ids: auto (the one matching the ratings) or the user's pick."""
+    if items_upload is None:
+        return None
+    from collab.sources import sniff_ratings
+
+    try:
+        header = sniff_ratings(io.BytesIO(items_upload.getvalue()), n_preview=0)
+    except DataError:
+        return None
+    if not header.has_header or header.layout != "rows":
+        return None
+    choice = st.selectbox("Items id column", [AUTO_ID, *header.columns], key="data_items_id")
+    return None if choice == AUTO_ID else choice
 
 
 def column_mapping(columns: list[str], detected: dict[str, str | None]) -> dict[str, str | None]:
@@ -157,7 +318,9 @@ def summary_panel(ratings: Ratings) -> None:
     """Counts, sparsity, rating histogram, long tails and the crosstab heatmap."""
     summary = ratings.summary()
     for note in ratings.notes:
-        st.info(note, icon=":material/info:")
+        st.info(say(note), icon=":material/info:")
+    for warning in ratings.warnings:
+        st.warning(say(warning), icon=":material/warning:")
     cols = st.columns(4)
     cols[0].metric("Ratings", f"{summary.n_ratings:,}")
     cols[1].metric("Users", f"{summary.n_users:,}")

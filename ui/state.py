@@ -57,6 +57,7 @@ class RunRecord:
     config: TrainConfig | None = None  # the settings, for the table's columns (None for a blend)
     source: str = "Train"  # what trained it: Train, the sweep, a preset, the blend
     size: str = ""  # what the model really sized its tables by (factors, the NN's embedding widths, none)
+    mean_rmse: float = float("nan")  # predict-the-mean RMSE on the same validation set
 
 
 def ratings() -> Ratings:

@@ -9,12 +9,15 @@ import time
 from typing import TYPE_CHECKING
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
-from collab.config import MODEL_LABELS, TrainConfig
+from collab import guards
+from collab.config import MODEL_LABELS, TrainConfig, auto_epochs
 from collab.metrics import find_overfit_epoch
 from collab.plots import training as training_plots
 from ui import cached, state
+from ui.messages import say
 from ui.pool import Job, TrainingCancelled, TrainingPool
 
 if TYPE_CHECKING:
@@ -143,6 +146,7 @@ def record(result: TrainResult, from_cache: bool, source: str = "Train") -> None
             seconds=0.0 if from_cache else float(result.seconds),
             cached=from_cache,
             dataset=state.dataset_source(),
+            mean_rmse=float(result.metrics.get("global_mean_rmse", float("nan"))),
             config=config,
             source=source,
             size=short_size(config, data.n_users, data.n_items),
@@ -198,10 +202,13 @@ def results_panel(result: TrainResult, knobs: TrainConfig | None = None) -> None
         )
     how = f"on {result.device}" + (f", {result.optimizer}" if result.optimizer else "")
     cols[3].metric("Training time", f"{result.seconds:.2f} s", help=how)
+    mean_baseline(result)
     for note in result.notes:  # e.g. the compiled kernels were off (no writable disk for their cache)
         st.info(note, icon=":material/info:")
     st.plotly_chart(
-        training_plots.loss_figure(result.history, oracle_rmse=oracle, overfit_epoch=overfit),
+        epochs_title(
+            training_plots.loss_figure(result.history, oracle_rmse=oracle, overfit_epoch=overfit), result
+        ),
         key="train_loss_chart",
     )
     if overfit is not None:
@@ -218,6 +225,74 @@ def results_panel(result: TrainResult, knobs: TrainConfig | None = None) -> None
             ),
             icon=":material/trending_up:",
         )
+
+
+def mean_baseline(result: TrainResult) -> None:
+    """Predict-the-mean RMSE beside the model's, and a warning when the model does no better."""
+    baseline = float(result.metrics.get("global_mean_rmse", float("nan")))
+    rmse = float(result.metrics["rmse"])
+    if baseline != baseline:  # nan: no validation set
+        return
+    text = (
+        f"**Predict-the-mean RMSE: {baseline:.4f}** (every validation rating guessed as the training mean). "
+        f"This model: {rmse:.4f}, "
+    )
+    if rmse < baseline:
+        st.caption(text + f"{baseline - rmse:.4f} better.")
+    else:
+        st.warning(
+            text + f"{rmse - baseline:.4f} **worse than predicting the mean**: it has learnt nothing useful. "
+            "Check the data on the Data page (not-rated codes, counts), then try more epochs, fewer factors "
+            "or more weight decay.",
+            icon=":material/trending_down:",
+        )
+
+
+def epochs_title(fig: go.Figure, result: TrainResult) -> go.Figure:
+    """Title the loss chart with the epochs trained and what the "auto" setting picks for this data."""
+    config = result.config
+    if config.model == "autorec":
+        return fig
+    n_train = state.split().train.n_ratings
+    auto = auto_epochs(n_train, config.effective_batch)
+    how = (
+        f"auto for {n_train:,} training ratings"
+        if config.epochs == auto
+        else f"auto would pick {auto} for {n_train:,} training ratings"
+    )
+    title = fig.layout.title.text or "Loss"
+    return fig.update_layout(
+        title={"text": f"{title} · {len(result.history)} of {config.epochs} epochs ({how})"}
+    )
+
+
+def model_problem(config: TrainConfig) -> str | None:
+    """Why this model cannot train on the current data, or None: the rating classifier needs a small set
+    of rating levels (one class each)."""
+    if config.model != "classifier":
+        return None
+    from collab.models import MAX_CLASSES
+
+    levels = state.ratings().rating_values
+    if len(levels) <= MAX_CLASSES:
+        return None
+    return (
+        f"**The rating classifier is not available for these ratings**: it predicts one class per rating level "
+        f"and these ratings have {len(levels):,} distinct values (from {levels[0]:g} to {levels[-1]:g}), more "
+        f"than the {MAX_CLASSES} it can take: they are continuous. Pick a regression model (dot product, "
+        "neural network, biases only or the autoencoder)."
+    )
+
+
+def validation_ok() -> bool:
+    """False (with the reason shown) when the current split leaves no validation rating to score."""
+    from collab.data import empty_validation_error
+
+    split = state.split()
+    if split.valid.n_ratings:
+        return True
+    st.error(say(empty_validation_error(split.n_dropped)), icon=":material/error:")
+    return False
 
 
 def run_rows(runs: list[state.RunRecord]) -> pd.DataFrame:
@@ -243,6 +318,7 @@ def run_rows(runs: list[state.RunRecord]) -> pd.DataFrame:
             }
         row |= {
             "valid RMSE": run.rmse,
+            "mean RMSE": run.mean_rmse,
             "valid MAE": run.mae,
             "seconds": run.seconds,
             "cached": run.cached,
@@ -260,13 +336,18 @@ def runs_table() -> None:
         return
     st.subheader("Runs in this session")
     st.dataframe(
-        run_rows(runs),
+        guards.neutralise_formulas(run_rows(runs)),  # its CSV download: an uploaded file's name is data
         hide_index=True,
         width="stretch",
         column_config={
             "model": st.column_config.TextColumn("model", width="medium"),
             "size": st.column_config.TextColumn("size", width="small"),
             "valid RMSE": st.column_config.NumberColumn(format="%.4f", width="small"),
+            "mean RMSE": st.column_config.NumberColumn(
+                format="%.4f",
+                width="small",
+                help="Predict-the-mean RMSE on the same validation set: a model must beat it",
+            ),
             "valid MAE": st.column_config.NumberColumn(format="%.4f", width="small"),
             "seconds": st.column_config.NumberColumn(format="%.2f", width="small"),
             "settings": st.column_config.TextColumn("full settings", width="large"),
@@ -285,6 +366,10 @@ def cost_panel(config: TrainConfig) -> bool:
     from collab.memory import estimate_memory
 
     data = state.ratings()
+    problem = model_problem(config)
+    if problem:
+        st.error(problem, icon=":material/block:")
+        return False
     try:
         memory = estimate_memory(config, data.n_users, data.n_items)
     except ValueError as error:  # e.g. the autoencoder on a table too big for its dense output
@@ -350,6 +435,11 @@ def sweep_section(config: TrainConfig) -> None:
             icon=":material/info:",
         )
         return
+    if model_problem(config) or not state.split().valid.n_ratings:
+        st.info(
+            "Pick a model and a split that fit these ratings above to run the sweep.", icon=":material/info:"
+        )
+        return
     decays = sorted({*SWEEP_DECAYS, config.weight_decay}, reverse=True)
     st.markdown(
         "Train the settings above at weight decay "
@@ -411,6 +501,9 @@ def accumulation_lab(config: TrainConfig) -> None:
             "Pick another model to compare micro-batches with one big batch.",
             icon=":material/info:",
         )
+        return
+    if model_problem(config):
+        st.info("Pick a model that fits these ratings above to compare gradients.", icon=":material/info:")
         return
     st.markdown(
         "Gradient accumulation adds up the gradients of several small batches before one optimizer step. "

@@ -162,6 +162,8 @@ def save(*keys: str) -> None:
 
 def set_knobs(values: dict[str, Any]) -> None:
     """Set knobs from code (a preset, a link): the store and the live widget values both."""
+    if "train_epochs" in values:  # epochs set from code are meant: not the "auto" epochs
+        values = {**values, "train_epochs_auto": False}
     knobs().update(values)
     for key, value in values.items():
         st.session_state[key] = value

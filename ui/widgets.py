@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from collab.config import MODEL_LABELS, TrainConfig
+from collab.config import MODEL_LABELS, TrainConfig, auto_epochs
 from ui import cached, state, url_state
 
 if TYPE_CHECKING:
@@ -137,7 +137,7 @@ def train_config_form(data: Ratings) -> TrainConfig:
             "Learning rate (log scale)", LEARNING_RATES, format_func=lambda v: f"{v:g}", key="train_lr",
             help="Peak learning rate of the one-cycle schedule: it warms up to this value, then anneals.",
         )  # fmt: skip
-        epochs = st.slider("Epochs", 1, 50, key="train_epochs")
+        epochs = epochs_control(state.split().train.n_ratings, int(batch_size) * int(accum_steps))
     with st.expander("More settings", icon=":material/tune:"):
         more = st.columns(3)
         schedule = more[0].radio(
@@ -175,6 +175,32 @@ def train_config_form(data: Ratings) -> TrainConfig:
         hidden=(int(hidden),),
         dropout=float(dropout),
     )
+
+
+def _epochs_moved() -> None:
+    st.session_state["train_epochs_auto"] = False  # a hand on the slider turns "auto" off
+
+
+def epochs_control(n_train: int, effective_batch: int) -> int:
+    """The Epochs slider and its "auto" box: auto sizes the epochs to the data (`auto_epochs`: 5 for
+    MovieLens-sized sets, up to 30 for a few thousand ratings); moving the slider turns auto off."""
+    auto = auto_epochs(n_train, effective_batch)
+    url_state.seed("train_epochs_auto", True)  # sticky like the other knobs; a preset or a link turns it off
+    if st.session_state["train_epochs_auto"]:
+        st.session_state["train_epochs"] = auto
+    else:
+        st.session_state.setdefault("train_epochs", auto)
+    epochs = st.slider(
+        "Epochs", 1, 50, key="train_epochs", on_change=_epochs_moved,
+        help="Passes over the training ratings. Small datasets need more: each epoch is only a few steps.",
+    )  # fmt: skip
+    st.checkbox(
+        f"Auto epochs ({auto})", key="train_epochs_auto",
+        help=f"{auto} epochs for {n_train:,} training ratings: enough for about 150 optimizer steps (5 on "
+        "MovieLens 100K and larger, up to 30 on a few thousand ratings). Moving the slider turns this off.",
+    )  # fmt: skip
+    url_state.save("train_epochs_auto")
+    return int(epochs)
 
 
 AUTOREC_L2 = url_state.AUTOREC_L2

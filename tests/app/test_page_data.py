@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.app.conftest import charts, texts
@@ -139,3 +141,142 @@ def test_replacing_an_upload_detects_the_new_files_timestamp(app):
         "Latest ratings (by time)"
         in app.switch_page("app_pages/train.py").run().selectbox(key="train_split_method").options
     )
+
+
+# ---- field cases: each kind of real-world file through the page (upload, overrides, load, train) ----
+
+FIELD = Path(__file__).resolve().parents[1] / "fixtures" / "field_cases"
+JSON_LINES = "".join(
+    f'{{"user_id": "u{u}", "business_id": "b{b}", "stars": {(u * 3 + b) % 5 + 1}, "text": "fine"}}\n'
+    for u in range(12)
+    for b in range(8)
+    if (u + b) % 3
+)
+
+# (id, file, page choices {key: value} before loading, ratings loaded, text that must be shown after loading)
+FIELD_PAGE_CASES = [
+    ("anime -1 dropped", "anime.csv", {"data_not_rated": [-1.0]}, 6, "Dropped 4 rows (40.0%)"),
+    (
+        "jester matrix",
+        "jester_wide.csv",
+        {"data_layout": "wide", "data_not_rated": [99.0]},
+        27,
+        "Dropped 13 rows",
+    ),
+    ("jester continuous", "jester_continuous.csv", {}, 42, "42 ratings"),
+    ("excel eu, no header", "excel_eu_noheader.csv", {}, 40, "40 ratings"),
+    ("excel eu, header", "excel_eu_header.csv", {"data_sep": ";", "data_decimal": ","}, 40, "40 ratings"),
+    ("trailing separators", "trailing_separators.csv", {}, 4, "empty unnamed column"),
+    ("netflix blocks", "netflix.txt", {}, 6, "Netflix Prize layout"),
+    ("json lines", "reviews.jsonl", {}, 64, "64 ratings"),
+]
+
+
+def _upload_field(app, name: str) -> None:
+    body = JSON_LINES.encode() if name.endswith(".jsonl") else (FIELD / name).read_bytes()
+    _open_upload(app)
+    app.file_uploader(key="data_upload").upload(name, body, "text/plain").run()
+    assert not app.exception, app.exception
+
+
+def _train_briefly(app) -> None:
+    """Train one epoch on the loaded set: a result with a real RMSE, or the empty-validation error."""
+    app.switch_page("app_pages/train.py").run()
+    app.slider(key="train_epochs").set_value(2).run()
+    assert not app.exception, app.exception
+    if app.button(key="train_button").disabled:
+        assert "validation set is empty" in texts(app)
+        return
+    app.button(key="train_button").click().run()
+    assert not app.exception, app.exception
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Validation RMSE"] != "nan"
+    assert "Predict-the-mean RMSE" in texts(app)
+
+
+@pytest.mark.parametrize(
+    ("name", "choices", "n_ratings", "shown"),
+    [c[1:] for c in FIELD_PAGE_CASES],
+    ids=[c[0] for c in FIELD_PAGE_CASES],
+)
+def test_field_case_files_load_and_train_through_the_page(app, name, choices, n_ratings, shown):
+    _upload_field(app, name)
+    for key, value in choices.items():
+        (app.multiselect if key == "data_not_rated" else app.selectbox)(key=key).set_value(value)
+    app.run()
+    app.button(key="data_load_upload").click().run()
+    assert not app.exception, app.exception
+    assert not app.error, [e.value for e in app.error]
+    assert f"{n_ratings:,} ratings" in _sidebar(app)
+    assert shown in texts(app)
+    _train_briefly(app)
+
+
+def test_a_matrix_is_explained_in_the_pages_words_before_it_is_melted(app):
+    _upload_field(app, "jester_wide.csv")
+    warning = "\n".join(str(w.value) for w in app.warning)
+    assert "user x item matrix" in warning and "the **Layout** box" in warning
+    assert "layout=" not in warning and "not_rated=" not in warning
+    assert "**99**" in warning  # the not-rated code seen in the first rows
+
+
+def test_anime_not_rated_code_is_reported_and_kept_until_the_user_drops_it(app):
+    _upload_field(app, "anime.csv")
+    assert "**-1**" in "\n".join(str(w.value) for w in app.warning)
+    app.button(key="data_load_upload").click().run()
+    assert "10 ratings" in _sidebar(app)
+    warnings = "\n".join(str(w.value) for w in app.warning)
+    assert "holds -1 in 4 of 10 rows (40.0%)" in warnings and "**Not-rated values to drop** box" in warnings
+
+
+def test_decimal_mark_override_shows_the_reason_in_the_pages_words(app):
+    _upload_field(app, "excel_eu_noheader.csv")
+    assert "decimal **comma**" in texts(app)
+    app.selectbox(key="data_decimal").set_value(".").run()
+    app.button(key="data_load_upload").click().run()
+    assert not app.exception, app.exception
+    error = str(app.error[0].value)
+    assert "decimal comma" in error and "the **Decimal mark** box" in error and "decimal=" not in error
+
+
+def test_goodbooks_items_match_by_id_and_a_wrong_pick_blames_the_items_file(app):
+    _open_upload(app)
+    app.file_uploader(key="data_upload").upload(
+        "ratings.csv", (FIELD / "goodbooks_ratings.csv").read_bytes(), "text/csv"
+    )
+    books = (FIELD / "goodbooks_books.csv").read_bytes()
+    app.file_uploader(key="data_items_upload").upload("books.csv", books, "text/csv").run()
+    app.selectbox(key="data_items_id").set_value("isbn").run()
+    app.button(key="data_load_upload").click().run()
+    assert not app.exception, app.exception
+    error = str(app.error[0].value)
+    assert (
+        "Could not use the items file books.csv" in error and "the ratings file ratings.csv is fine" in error
+    )
+    assert "Built-in demo set" in _sidebar(app)
+    app.selectbox(key="data_items_id").set_value(app.selectbox(key="data_items_id").options[0]).run()
+    app.button(key="data_load_upload").click().run()
+    assert not app.error
+    assert "matched by column 'book_id' (12 of 12" in texts(app)
+
+
+def test_continuous_ratings_disable_the_classifier_with_the_reason(app):
+    _upload_field(app, "jester_continuous.csv")
+    app.button(key="data_load_upload").click().run()
+    app.switch_page("app_pages/train.py").run()
+    app.selectbox(key="train_model").set_value("classifier").run()
+    assert not app.exception, app.exception
+    assert "not available for these ratings" in texts(app) and "42 distinct values" in texts(app)
+    assert app.button(key="train_button").disabled
+
+
+def test_a_split_with_no_validation_rating_is_an_error_not_a_result(app):
+    body = "user,item,rating\n" + "".join(f"{u},{u % 7},{u % 5 + 1}\n" for u in range(40))  # one rating each
+    _open_upload(app)
+    app.file_uploader(key="data_upload").upload("sparse.csv", body.encode(), "text/csv").run()
+    app.button(key="data_load_upload").click().run()
+    app.switch_page("app_pages/train.py").run()
+    assert not app.exception, app.exception
+    assert "every validation rating belongs to an unseen user or item" in texts(app)
+    assert "the **Validation share** slider" in texts(app)
+    assert app.button(key="train_button").disabled
