@@ -460,17 +460,6 @@ def _gather_objects(world: World, value: Any) -> list[Any]:
 # ---- data: files, Parquet, folders of parts -------------------------------------------------------
 
 
-def is_parquet(path: Path) -> bool:
-    """A Parquet file, by its name or its first bytes."""
-    if path.suffix.lower() in (".parquet", ".pq"):
-        return True
-    try:
-        with path.open("rb") as handle:
-            return handle.read(4) == b"PAR1"
-    except OSError:
-        return False
-
-
 def list_parts(folder: Path) -> list[Path]:
     """The part files of a folder as Spark and pandas write them (`part-*.parquet`, or any Parquet,
     CSV, TSV or '::' text files), sorted by name; markers such as `_SUCCESS` and hidden `.crc`
@@ -491,53 +480,10 @@ def list_parts(folder: Path) -> list[Path]:
     return parts
 
 
-def read_parquet(path: Path, columns: dict[str, Any], max_rows: int | None = None) -> Ratings:
-    """Ratings from a Parquet file: columns named as in `columns` (role -> name or None to detect
-    from the names, as for a CSV header: userId/user_id/user, movieId/item_id/item, rating/score,
-    timestamp). Raises DataError for an unreadable file or missing columns."""
-    import pyarrow.parquet as pq
-
-    from collab.data import MAX_RATINGS
-    from collab.sources import _map_columns
-
-    try:
-        schema = pq.read_schema(path)
-    except Exception as error:  # pyarrow raises several types for a damaged file
-        raise DataError(f"{path.name}: not a readable Parquet file ({error})") from None
-    names = tuple(schema.names)
-    explicit = {role: columns.get(role) for role in ("user", "item", "rating", "timestamp", "title")}
-    mapping, problems = _map_columns(names, True, [], explicit)
-    if problems:
-        raise DataError(f"{path.name}: " + " ".join(problems))
-    wanted = [c for c in (mapping["user"], mapping["item"], mapping["rating"], mapping["timestamp"]) if c]
-    try:
-        frame = pq.read_table(path, columns=wanted).to_pandas()
-    except Exception as error:
-        raise DataError(f"{path.name}: could not read the Parquet data ({error})") from None
-    for role in ("user", "item"):  # ids as their text, as in a CSV ("007" stays "007")
-        column = mapping[role]
-        if not pd.api.types.is_integer_dtype(frame[column].dtype):
-            frame[column] = frame[column].astype("string").astype(object)
-    try:
-        return Ratings.from_frame(
-            frame,
-            mapping["user"],
-            mapping["item"],
-            mapping["rating"],
-            mapping["timestamp"],
-            name=path.name,
-            max_rows=max_rows or MAX_RATINGS,
-        )
-    except DataError as error:
-        raise DataError(f"{path.name}: {error}") from None
-
-
 def read_file(path: Path, columns: dict[str, Any]) -> Ratings:
-    """One ratings file: Parquet, or CSV/TSV/'::' text sniffed as the app does (`read_ratings`)."""
+    """One ratings file, read as the app reads it (`read_ratings`: CSV, TSV, '::', Parquet, ...)."""
     from collab.sources import read_ratings
 
-    if is_parquet(path):
-        return read_parquet(path, columns)
     return read_ratings(
         path, user_col=columns.get("user"), item_col=columns.get("item"), rating_col=columns.get("rating")
     )

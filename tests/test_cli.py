@@ -106,7 +106,7 @@ def test_a_folder_reads_every_part_and_equals_its_rows_in_one_file(tmp_path):
         ("user,item,rating\n1,2,4\n2,3,5\n", ["--model", "svd"], "--model: model must be one of"),
         ("user,item,rating\n1,2,4\n2,3,5\n", ["--split", "by_time"], "no timestamps"),
         ("user,item,rating\n1,2,4\n2,3,5\n", ["--user", "who"], "user column 'who' not found"),
-        ("PAR1 but not parquet", [], "not a readable Parquet file"),
+        ("PAR1 but not parquet", [], "could not read the Parquet file"),
     ],
     ids=[
         "text-rating",
@@ -258,7 +258,7 @@ def test_a_failing_rank_ends_the_job_with_its_message(tmp_path):
     started = time.monotonic()
     done = torchrun(["-m", "collab", "train", str(parts), *FAST], timeout=120)
     assert done.returncode != 0
-    assert "part-00003-abc.snappy.parquet: not a readable Parquet file" in done.stderr
+    assert "part-00003-abc.snappy.parquet: could not read the Parquet file" in done.stderr
     assert time.monotonic() - started < 100, "no hang"
 
 
