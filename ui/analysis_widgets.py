@@ -265,8 +265,9 @@ def neighbours_frame(found: emb.Neighbours, ratings: Ratings, stats: emb.ItemSta
     return frame
 
 
-def bias_section(result: TrainResult, ratings: Ratings) -> None:
-    """Lowest and highest learned item biases, and bias against mean rating."""
+def bias_section(result: TrainResult, ratings: Ratings, stacked: bool = False) -> None:
+    """Lowest and highest learned item biases, and bias against mean rating (`stacked`: one table above the
+    other, for a narrow screen)."""
     bias = result.item_bias()
     if bias is None:
         st.info(
@@ -291,7 +292,7 @@ def bias_section(result: TrainResult, ratings: Ratings) -> None:
             }
         )
 
-    cols = st.columns(2)
+    cols = [st.container(), st.container()] if stacked else st.columns(2)
     cols[0].markdown("**Lowest bias**: rated low even by people whose taste matches the item")
     cols[0].dataframe(frame(ranking.lowest), hide_index=True, column_config=COMPACT, key="emb_bias_low")
     cols[1].markdown("**Highest bias**: rated high even by people it does not fit")
@@ -331,15 +332,18 @@ def recovery_section(result: TrainResult, ratings: Ratings) -> None:
         )
 
 
-def lookup_section(result: TrainResult, ratings: Ratings) -> None:
-    """Show that a one-hot vector times the user factor matrix equals the looked-up row."""
+def lookup_section(result: TrainResult, ratings: Ratings, stacked: bool = False) -> None:
+    """Show that a one-hot vector times the user factor matrix equals the looked-up row.
+
+    `stacked` puts the two tables one above the other with fewer factor columns (a narrow screen: the Lesson).
+    """
     factors = result.user_factors()
     if factors.shape[1] == 0:
         st.info("This model has no user factors to look up.")
         return
     user = user_picker("User", ratings, "emb_lookup_user")
     lookup = emb.one_hot_lookup(factors, user)
-    n_cols = min(6, factors.shape[1])
+    n_cols = min(4 if stacked else 6, factors.shape[1])
     window = np.arange(max(0, user - 2), min(len(factors), user + 3))
     st.markdown(
         f"The one-hot vector for user **{text.md(ratings.user_labels[user])}** has {len(lookup.one_hot):,} entries, all 0 "
@@ -352,7 +356,7 @@ def lookup_section(result: TrainResult, ratings: Ratings) -> None:
         columns=columns,
         index=["one-hot @ factors", f"factors[{user}]"],
     )
-    cols = st.columns(2)
+    cols = [st.container(), st.container()] if stacked else st.columns(2)
     cols[0].caption(
         f"Rows {window[0]}–{window[-1]} of the user factor matrix (first {n_cols} of {factors.shape[1]} factors)"
     )

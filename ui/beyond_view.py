@@ -27,7 +27,7 @@ def tokens_section() -> None:
     left, right = st.columns([1, 2])
     with left:
         st.dataframe(pd.DataFrame({"row": range(len(lookup.vocab)), "token": lookup.vocab}), hide_index=True,
-                     key="lesson_tokens_vocab", height=min(38 + 35 * len(lookup.vocab), 400))  # fmt: skip
+                     key="lesson_tokens_vocab", height=min(40 + 35 * (len(lookup.vocab) + 1), 420))  # fmt: skip
     with right:
         st.plotly_chart(lesson_plots.token_matrix_figure(lookup.tokens, lookup.token_ids, lookup.matrix),
                         key="lesson_tokens_fig")  # fmt: skip

@@ -16,7 +16,9 @@ import streamlit as st
 
 from collab import losses
 from collab.config import MODEL_LABELS, TrainConfig
+from collab.memory import MemoryEstimate, estimate_memory
 from collab.plots import data as data_plots
+from collab.plots import lesson as lesson_plots
 from collab.plots import losses as loss_plots
 from ui import analysis_widgets as aw
 from ui import beyond_view, cached, multitarget_view, spreadsheet_view, state, text, training_view
@@ -41,11 +43,13 @@ def data_step() -> None:
         "item. Here are the 15 most active users and the 15 most rated items; the job is to fill the blanks."
     )
     summary = ratings.summary()
-    cols = st.columns(3)
-    cols[0].metric("Filled cells here", f"{filled} of {table.size}")
-    cols[1].metric("Filled in the whole table", f"{1 - summary.sparsity:.2%}",
-                   help=f"{summary.n_ratings:,} ratings of {summary.n_users:,} × {summary.n_items:,} possible")  # fmt: skip
-    cols[2].metric("Dataset", text.md(state.dataset_source()))
+    cols = st.columns(2)
+    cols[0].metric("Filled here", f"{filled}/{table.size}")
+    cols[1].metric(
+        "Filled overall", f"{1 - summary.sparsity:.1%}",
+        help=f"{summary.n_ratings:,} ratings of {summary.n_users:,} × {summary.n_items:,} possible",
+    )  # fmt: skip
+    st.caption(f"Dataset: {text.md(state.dataset_source())}")
     st.plotly_chart(data_plots.crosstab_heatmap(table), key="lesson_crosstab")
     try_this(
         "the busiest corner is nearly full, yet the whole table is mostly blank: compare the two numbers above. "
@@ -78,7 +82,7 @@ def lookup_step() -> None:
     )
     result = lesson_model("lesson_lookup_train")
     if result is not None:
-        aw.lookup_section(result, state.ratings())
+        aw.lookup_section(result, state.ratings(), stacked=True)
     try_this("pick another user: the product and the looked-up row stay identical, to the last digit.")
     show_code("lesson_lookup")
 
@@ -117,12 +121,47 @@ def memory_step() -> None:
     config = dataclasses.replace(
         LESSON_CONFIG, n_factors=int(n_factors), batch_size=int(batch), accum_steps=int(accum)
     )
-    training_view.cost_panel(config)
+    data = state.ratings()
+    memory = estimate_memory(config, data.n_users, data.n_items, data.n_ratings)
+    doubled = estimate_memory(
+        dataclasses.replace(config, n_factors=2 * config.n_factors),
+        data.n_users,
+        data.n_items,
+        data.n_ratings,
+    )
+    cols = st.columns(2)
+    cols[0].metric("Effective batch", f"{config.effective_batch:,}", help="batch size × accumulation steps")
+    cols[1].metric("Memory while training", _mb(memory.total_bytes), help=memory.describe())
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "what": ["parameters (factors, biases)", "their gradients", "AdamW state (2 per parameter)",
+                         "one micro-batch's activations", "the ratings as tensors"],
+                f"{config.n_factors} factors": [_mb(b) for b in _parts(memory)],
+                f"{2 * config.n_factors} factors": [_mb(b) for b in _parts(doubled)],
+            }
+        ),
+        hide_index=True,
+        key="lesson_mem_table",
+    )  # fmt: skip
+    st.caption(
+        f"{memory.n_parameters:,} parameters at {config.n_factors} factors, {doubled.n_parameters:,} at "
+        f"{2 * config.n_factors}: every parameter also costs a gradient and two optimizer numbers."
+    )
     st.markdown("**Gradient accumulation, proved**")
     training_view.accumulation_lab(config)
-    try_this("double the factors and watch *Parameters* double; then press **Compare the gradients**: the largest "
+    try_this("double the factors and compare the two columns; then press **Compare the gradients**: the largest "
              "difference is float rounding, not a different update.")  # fmt: skip
     show_code("lesson_memory")
+
+
+def _parts(memory: MemoryEstimate) -> list[int]:
+    return [memory.parameter_bytes, memory.gradient_bytes, memory.optimizer_bytes, memory.activation_bytes,
+            memory.data_bytes]  # fmt: skip
+
+
+def _mb(n_bytes: float) -> str:
+    return f"{n_bytes / 2**20:,.2f} MB" if n_bytes >= 2**20 else f"{n_bytes / 2**10:,.1f} KB"
 
 
 def interpret_step() -> None:
@@ -138,7 +177,7 @@ def interpret_step() -> None:
             ["Biases", "PCA map", "Neighbours"], key="lesson_interpret_tabs"
         )
         with biases:
-            aw.bias_section(result, ratings)
+            aw.bias_section(result, ratings, stacked=True)
         with pca_map:
             aw.map_chart(result, ratings, aw.map_controls(result, ratings))
         with neighbours:
@@ -148,6 +187,7 @@ def interpret_step() -> None:
 
 
 COMPARE_MODELS = ("dot", "nn", "classifier")
+SHORT_NAMES = {"dot": "Dot product", "nn": "Neural net", "classifier": "Classifier"}  # fit a projector
 COMPARE_KEY = "lesson_compare"  # (fingerprint, split params) -> {model: TrainResult}
 
 
@@ -173,11 +213,14 @@ def nn_step() -> None:
     if kept is not None and kept[0] == key:
         found = kept[1]
         frame = pd.DataFrame(
-            [{"model": MODEL_LABELS[m], "loss": "cross-entropy" if m == "classifier" else "MSE",
-              "valid RMSE": r.metrics["rmse"], "valid MAE": r.metrics["mae"], "seconds": r.seconds}
+            [{"model": SHORT_NAMES[m], "loss": "cross-entropy" if m == "classifier" else "MSE",
+              "valid RMSE": r.metrics["rmse"], "valid MAE": r.metrics["mae"], "s": r.seconds}
              for m, r in found.items()]
         )  # fmt: skip
-        st.dataframe(frame.round(4), hide_index=True, key="lesson_nn_table")
+        st.dataframe(
+            frame.round(4), hide_index=True, key="lesson_nn_table",
+            column_config={"s": st.column_config.NumberColumn("s", help="training seconds", format="%.1f")},
+        )  # fmt: skip
         best = min(found, key=lambda m: found[m].metrics["rmse"])
         st.markdown(
             f"Lowest validation RMSE: **{MODEL_LABELS[best]}**. The classifier's RMSE is "
@@ -205,8 +248,9 @@ def multitarget_step() -> None:
     ):
         st.switch_page(PLAYGROUND)
     try_this(
-        "pick a rare genre: the genre head beats 'always no' only if the item embeddings learn genre, which "
-        "they do from ratings alone; the rating head barely notices the second target."
+        "pick another genre and compare the rating head's accuracy: a second target on the same embeddings barely "
+        "moves it. The genre head learns each item's genre through the shared item embedding (every validation "
+        "item was seen in training, so this is recall, not discovery)."
     )
     show_code("lesson_multitarget")
 
@@ -233,7 +277,9 @@ def loss_step() -> None:
     cols[0].metric("Cross-entropy", f"{b.loss:.4f}")
     cols[1].metric(f"p(right class '{b.labels[b.target]}')", f"{b.probs[b.target]:.4f}")
     cols[2].metric("PyTorch agrees", "yes" if b.agrees else "no")
-    st.plotly_chart(loss_plots.softmax_steps_figure(b), key="lesson_loss_steps")
+    st.plotly_chart(
+        lesson_plots.probabilities_figure(b.labels, b.logits, b.probs, b.target), key="lesson_loss_probs"
+    )
     binary = losses.binary_breakdown(1, prob=0.1)
     st.plotly_chart(loss_plots.bce_figure(losses.bce_curves(), binary), key="lesson_loss_bce")
     st.markdown("**Open the playground with the preset that proves each point:**")

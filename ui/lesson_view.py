@@ -46,7 +46,7 @@ def _move(delta: int) -> None:
 
 
 def _buttons(where: str, step: int) -> None:
-    cols = st.columns([1, 3, 1])
+    cols = st.columns([1.3, 2.6, 1])
     cols[0].button("Previous", key=f"lesson_prev_{where}", icon=":material/arrow_back:", on_click=_move, args=(-1,),
                    disabled=step <= 1, width="stretch")  # fmt: skip
     cols[2].button("Next", key=f"lesson_next_{where}", icon=":material/arrow_forward:", on_click=_move, args=(1,),
@@ -61,7 +61,7 @@ def current_step() -> int:
         st.session_state[STEP_KEY] = st.session_state.get(SAVED_KEY, 1)
     _apply_url()
     step = int(st.session_state[STEP_KEY])
-    top = st.columns([1, 3, 1], vertical_alignment="bottom")
+    top = st.columns([1.3, 2.6, 1], vertical_alignment="bottom")
     top[0].button("Previous", key="lesson_prev_top", icon=":material/arrow_back:", on_click=_move, args=(-1,),
                   disabled=step <= 1, width="stretch")  # fmt: skip
     top[1].selectbox("Step", range(1, N_STEPS + 1), format_func=_title, key=STEP_KEY,

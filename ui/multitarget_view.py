@@ -119,7 +119,7 @@ def two_target_section() -> None:
         return
     result = kept[1]
     last = result.history[-1]
-    cols = st.columns(4)
+    cols = st.columns(2) + st.columns(2)
     cols[0].metric("Rating head accuracy", f"{last.rating_accuracy:.1%}",
                    delta=f"{last.rating_accuracy - result.rating_baseline:+.1%} vs commonest rating")  # fmt: skip
     cols[1].metric("Rating head loss", f"{last.rating_loss:.3f}")
@@ -133,12 +133,21 @@ def two_target_section() -> None:
         key="lesson_mt_history",
     )
     frame = pd.DataFrame(
-        [{"epoch": h.epoch, "train loss (sum)": h.train_loss, "rating loss": h.rating_loss,
-          "rating acc.": h.rating_accuracy, f"{genre}? loss": h.genre_loss, f"{genre}? acc.": h.genre_accuracy}
-         for h in result.history]
-    ).round(4)  # fmt: skip
-    st.dataframe(frame, hide_index=True, key="lesson_mt_table")
+        [{"epoch": h.epoch, "sum": h.train_loss, "rating": h.rating_loss, "rating acc": h.rating_accuracy,
+          "genre": h.genre_loss, "genre acc": h.genre_accuracy} for h in result.history]
+    ).round(3)  # fmt: skip
+    st.dataframe(
+        frame, hide_index=True, key="lesson_mt_table",
+        column_config={
+            "sum": st.column_config.NumberColumn("train loss (sum)", help="rating loss + genre loss, training set"),
+            "rating": st.column_config.NumberColumn("rating loss", help="validation cross-entropy, rating head"),
+            "genre": st.column_config.NumberColumn("genre loss", help=f"validation cross-entropy, '{shown}?' head"),
+            "rating acc": st.column_config.NumberColumn(format="percent"),
+            "genre acc": st.column_config.NumberColumn(format="percent"),
+        },
+    )  # fmt: skip
     st.caption(
+        "Dotted lines: always guessing the commonest answer. "
         f"{len(result.classes)} rating classes + 2 genre answers = {len(result.classes) + 2} output activations; "
         f"trained in {result.seconds:.1f} s on the current split's training ratings, scored on its validation ratings."
     )

@@ -44,30 +44,37 @@ def _setting(sheet: Spreadsheet) -> str:
     return f"k = {sheet.n_factors}, {'with' if sheet.biases else 'without'} biases, {decay}"
 
 
+@st.fragment  # a click reruns only the sheet, not the whole page: the figure comes back sooner
 def sheet_section() -> None:
     """k random factors per user and item, one step / ten steps / to convergence, biases and weight decay."""
     table = _table()
-    controls = st.columns([1.2, 1.4, 1, 1.2])
+    controls = st.columns([1, 1.2, 0.8])
     n_factors = controls[0].slider("Factors k", 1, 10, 5, key="lesson_sheet_k")
-    lr = controls[1].select_slider("Learning rate", LEARNING_RATES, value=0.3, key="lesson_sheet_lr",
-                                   format_func=lambda v: f"{v:g}")  # fmt: skip
+    lr = controls[1].select_slider(
+        "Learning rate", LEARNING_RATES, value=0.3, key="lesson_sheet_lr", format_func=lambda v: f"{v:g}"
+    )
     seed = controls[2].number_input("Seed", 0, 9999, 0, key="lesson_sheet_seed")
-    with controls[3]:
-        biases = st.toggle("User/item biases", False, key="lesson_sheet_biases")
-        decay_on = st.toggle("Weight decay", False, key="lesson_sheet_wd_on")
+    toggles = st.columns(2)
+    biases = toggles[0].toggle("User/item biases", False, key="lesson_sheet_biases")
+    decay_on = toggles[1].toggle("Weight decay", False, key="lesson_sheet_wd_on")
     decay = 0.0
     if decay_on:
-        decay = st.select_slider("Weight decay wd (loss + wd · sum of squared factors)", DECAYS, value=0.001,
-                                 key="lesson_sheet_wd", format_func=lambda v: f"{v:g}")  # fmt: skip
-    buttons = st.columns(4)
-    one = buttons[0].button("One step", key="lesson_sheet_step", icon=":material/skip_next:")
-    ten = buttons[1].button("Ten steps", key="lesson_sheet_ten", icon=":material/fast_forward:")
-    converge = buttons[2].button(
-        "Run to convergence", key="lesson_sheet_converge", icon=":material/play_arrow:"
+        decay = st.select_slider(
+            "Weight decay wd (loss + wd · sum of squared factors)", DECAYS, value=0.001, key="lesson_sheet_wd",
+            format_func=lambda v: f"{v:g}",
+        )  # fmt: skip
+    first, second = st.columns(2), st.columns(2)
+    one = first[0].button("One step", key="lesson_sheet_step", icon=":material/skip_next:", width="stretch")
+    ten = first[1].button(
+        "Ten steps", key="lesson_sheet_ten", icon=":material/fast_forward:", width="stretch"
     )
-    reset = buttons[3].button(
-        "Reset (new random factors)", key="lesson_sheet_reset", icon=":material/refresh:"
+    converge = second[0].button(
+        "Run to convergence", key="lesson_sheet_converge", icon=":material/play_arrow:", width="stretch"
     )
+    reset = second[1].button(
+        "Reset", key="lesson_sheet_reset", icon=":material/refresh:", width="stretch",
+        help="New random factors from the seed (the same seed gives the same start).",
+    )  # fmt: skip
 
     sheet = _sheet(table, int(n_factors), int(seed), reset)
     if biases != sheet.biases:
@@ -85,13 +92,17 @@ def sheet_section() -> None:
     elif ten:
         sheet.run(10, lr)
     elif converge:
-        sheet.run_to_convergence(
-            lr,
-            every=100,
-            on_progress=lambda s: curve_slot.plotly_chart(
-                lesson_plots.sheet_loss_figure(s.history), key=f"lesson_sheet_live_{next(_CURVE_KEYS)}"
-            ),
-        )
+        last_draw = [started]
+
+        def redraw(current: Spreadsheet) -> None:  # the live curve, at most about three times a second
+            if time.perf_counter() - last_draw[0] >= 0.3:
+                curve_slot.plotly_chart(
+                    lesson_plots.sheet_loss_figure(current.history),
+                    key=f"lesson_sheet_live_{next(_CURVE_KEYS)}",
+                )
+                last_draw[0] = time.perf_counter()
+
+        sheet.run_to_convergence(lr, every=50, on_progress=redraw)
     seconds = time.perf_counter() - started
     snap = sheet.snapshot()
     if converge:
@@ -99,34 +110,43 @@ def sheet_section() -> None:
         runs[_setting(sheet)] = min(runs.get(_setting(sheet), np.inf), snap.loss)
 
     with numbers.container():
-        cols = st.columns(4)
-        cols[0].metric("MSE over filled cells", f"{snap.loss:.4f}",
-                       delta=f"{snap.loss - snap.history[0]:+.4f} since the start", delta_color="inverse")  # fmt: skip
-        cols[1].metric(
-            "RMSE", f"{np.sqrt(snap.loss):.3f}", help="in stars: the typical miss on a filled cell"
-        )
-        cols[2].metric("Gradient steps", f"{snap.steps:,}")
-        cols[3].metric(
-            "Filled cells", f"{sheet.n_filled} of {table.size}", help="only these count in the loss"
+        top, bottom = st.columns(2), st.columns(2)
+        top[0].metric(
+            "MSE over filled cells", f"{snap.loss:.4f}", delta=f"{snap.loss - snap.history[0]:+.4f} since start",
+            delta_color="inverse",
+        )  # fmt: skip
+        top[1].metric("RMSE", f"{np.sqrt(snap.loss):.3f}", help="in stars: the typical miss on a filled cell")
+        bottom[0].metric("Gradient steps", f"{snap.steps:,}")
+        bottom[1].metric(
+            "Filled cells", f"{sheet.n_filled}/{table.size}", help="only these count in the loss"
         )
         if one or ten or converge:
-            st.caption(
-                f"{'Ran to convergence' if converge else 'Stepped'} in {1000 * seconds:.0f} ms ({_setting(sheet)})."
-            )
+            what = "Ran to convergence" if converge else "Stepped"
+            st.caption(f"{what} in {1000 * seconds:.0f} ms ({_setting(sheet)}).")
         if not np.isfinite(snap.loss):
-            st.error("The loss blew up: the learning rate is too large for this sheet. Pick a smaller one and reset.",
-                     icon=":material/error:")  # fmt: skip
+            st.error(
+                "The loss blew up: the learning rate is too large for this sheet. Pick a smaller one and reset.",
+                icon=":material/error:",
+            )
     curve_slot.plotly_chart(lesson_plots.sheet_loss_figure(snap.history), key="lesson_sheet_loss")
 
     users = [f"user {u}" for u in table.index]
     items = [str(i) for i in table.columns]
-    left, right = st.columns(2)
-    left.plotly_chart(lesson_plots.factor_heatmap(snap.user_factors, users, "User factors", snap.user_bias),
-                      key="lesson_sheet_users")  # fmt: skip
-    right.plotly_chart(lesson_plots.factor_heatmap(snap.item_factors, items, "Item factors", snap.item_bias),
-                       key="lesson_sheet_items")  # fmt: skip
-    st.plotly_chart(lesson_plots.predictions_heatmap(snap.predictions, table.to_numpy(dtype=float), users, items),
-                    key="lesson_sheet_predictions")  # fmt: skip
+    predictions, user_tab, item_tab = st.tabs(
+        ["Predictions", "User factors", "Item factors"], key="lesson_sheet_tabs"
+    )
+    predictions.plotly_chart(
+        lesson_plots.predictions_heatmap(snap.predictions, table.to_numpy(dtype=float), users, items),
+        key="lesson_sheet_predictions",
+    )
+    user_tab.plotly_chart(
+        lesson_plots.factor_heatmap(snap.user_factors, users, "User factors", snap.user_bias),
+        key="lesson_sheet_users",
+    )
+    item_tab.plotly_chart(
+        lesson_plots.factor_heatmap(snap.item_factors, items, "Item factors", snap.item_bias),
+        key="lesson_sheet_items",
+    )
     runs = st.session_state.get(RUNS_KEY)
     if runs:
         st.markdown("**Lowest loss reached by 'Run to convergence'**, per setting:")

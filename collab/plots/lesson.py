@@ -127,6 +127,23 @@ def two_head_figure(labels1: Sequence[str], labels2: Sequence[str], probs1: np.n
     return _layout(fig, "Two heads on one output layer", height=480)
 
 
+def probabilities_figure(
+    labels: Sequence[str], logits: np.ndarray, probs: np.ndarray, target: int
+) -> go.Figure:
+    """Softmax probabilities per class (the right class in orange), each bar labelled with its logit."""
+    colours = [ORANGE if i == target else BLUE for i in range(len(labels))]
+    text = [f"p {p:.3f} (logit {x:g})" for p, x in zip(probs, logits, strict=True)]
+    fig = go.Figure(
+        go.Bar(y=[short(n, 12) for n in labels], x=list(probs), orientation="h", marker_color=colours, text=text,
+               textposition="auto", hovertemplate="%{y}: p = %{x:.4f}<extra></extra>")
+    )  # fmt: skip
+    fig.update_xaxes(range=[0, 1], title="softmax probability")
+    fig.update_yaxes(autorange="reversed")
+    return _layout(
+        fig, f"Softmax: the right class ({short(labels[target], 12)}) in orange", height=320, left=90
+    )
+
+
 def two_target_history_figure(history: Sequence[object], rating_baseline: float, genre_baseline: float,
                               genre: str) -> go.Figure:  # fmt: skip
     """Validation loss (left) and accuracy (right) per epoch for the rating head and the genre head."""
@@ -148,7 +165,7 @@ def two_target_history_figure(history: Sequence[object], rating_baseline: float,
     fig.update_yaxes(rangemode="tozero", row=1, col=1)
     fig.update_yaxes(range=[0, 1], tickformat=".0%", row=1, col=2)
     fig.update_layout(legend={"orientation": "h", "y": -0.25})
-    return _layout(fig, "One model, two targets (dotted: always guess the commonest answer)", 380, 90)
+    return _layout(fig, "One model, two targets", 380, 90)
 
 
 def token_matrix_figure(tokens: Sequence[str], token_ids: np.ndarray, matrix: np.ndarray) -> go.Figure:
@@ -186,7 +203,7 @@ def category_map_figure(coords: np.ndarray, names: Sequence[str], counts: np.nda
             y=points[:, 1],
             mode="markers+text",
             text=[short(n, 14) for n in names],
-            textposition="top center",
+            textposition=["top center" if i % 2 == 0 else "bottom center" for i in range(len(points))],
             marker={"size": sizes, "color": BLUE, "opacity": 0.7},
             customdata=np.asarray(counts),
             hovertemplate="%{text}: %{customdata:,} ratings<extra></extra>",

@@ -130,7 +130,7 @@ def test_two_target_model_trains_and_shows_each_head(lesson: AppTest) -> None:
     lesson.slider(key="lesson_mt_epochs").set_value(2).run()
     lesson.button(key="lesson_mt_train").click().run()
     assert not lesson.exception, lesson.exception
-    history = next(df.value for df in lesson.dataframe if "rating loss" in df.value.columns)
+    history = next(df.value for df in lesson.dataframe if "rating acc" in df.value.columns)
     assert list(history["epoch"]) == [1, 2]
     genre = lesson.selectbox(key="lesson_mt_genre").value
     accuracy = float(metric(lesson, f"{genre}? accuracy").rstrip("%")) / 100
@@ -163,3 +163,22 @@ def test_weight_decay_step_trains_and_sweeps(lesson: AppTest) -> None:
 def test_home_links_into_the_lesson(app: AppTest) -> None:
     links = [link for link in app.get("page_link") if "lesson" in link.proto.page]
     assert len(links) >= 4
+
+
+def test_loss_step_opens_the_playground_on_the_preset_that_proves_the_point(lesson: AppTest) -> None:
+    go_to(lesson, 9)
+    lesson.button(key="lesson_loss_open_huge").click().run()
+    assert not lesson.exception, lesson.exception
+    assert lesson.title[0].value.endswith("Loss playground")
+    assert lesson.radio(key="loss_preset").value == "huge"
+    assert any("naive path fails" in w.value for w in lesson.warning)
+
+
+def test_show_code_shows_the_source_that_ran_with_the_underscore_note(lesson: AppTest) -> None:
+    import inspect
+
+    from collab.spreadsheet import sgd_step
+
+    go_to(lesson, 2)
+    assert any(code.value == inspect.getsource(sgd_step).rstrip("\n") for code in lesson.code)
+    assert "trailing underscore" in "\n".join(c.value for c in lesson.caption)
