@@ -28,8 +28,8 @@ def _zip_ml100k(folder: Path, dest: Path) -> None:
     with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as archive:
         for path in sorted(folder.iterdir()):
             archive.write(path, f"ml-100k/{path.name}")
-    digest = hashlib.md5(dest.read_bytes()).hexdigest()
-    dest.with_name(dest.name + ".md5").write_text(f"MD5 ({dest.name}) = {digest}\n")
+    digest = hashlib.md5(dest.read_bytes(), usedforsecurity=False).hexdigest()
+    dest.with_name(dest.name + ".md5").write_text(f"MD5 ({dest.name}) = {digest}\n")  # as GroupLens publishes
 
 
 def _serve(directory: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
@@ -67,24 +67,24 @@ def main() -> None:
         _zip_ml100k(Path(args.data), tmp_path / "www" / "ml-100k.zip")
         file_server, base_url = _serve(tmp_path / "www")
         env = {"COLLAB_DATA_DIR": str(tmp_path / "cache"), "COLLAB_MOVIELENS_URL": base_url}
-        started = time.perf_counter()
-        server, url = start_app(env, tmp_path / "streamlit.log")
         numbers: dict[str, float] = {}
-        try:
-            numbers["server up (s)"] = time.perf_counter() - started
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(
-                    executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
-                )
-                page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                page.set_default_timeout(300_000)
+        with sync_playwright() as playwright:
+            # the browser is up before the server starts: "first page" times the app, not Chromium
+            browser = playwright.chromium.launch(
+                executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+            )
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(300_000)
+            started = time.perf_counter()
+            server, url = start_app(env, tmp_path / "streamlit.log")
+            try:
+                numbers["server up (s)"] = time.perf_counter() - started
+                clock = time.perf_counter()
                 page.goto(url)
                 page.wait_for_selector('[data-testid="stMainBlockContainer"] h1')
                 expect(page.get_by_text("Built-in demo set").first).to_be_visible()
-                numbers["cold start to first render (s)"] = time.perf_counter() - started
-                numbers["first page after server up (s)"] = (
-                    numbers["cold start to first render (s)"] - numbers["server up (s)"]
-                )
+                numbers["first page after server up (s)"] = time.perf_counter() - clock
+                numbers["server start to first page (s)"] = time.perf_counter() - started
 
                 page.goto(f"{url}/data")
                 page.wait_for_selector('[data-testid="stMainBlockContainer"] h1')
@@ -111,10 +111,10 @@ def main() -> None:
                 wait_idle(page)
                 numbers["cached re-train, click to chart (s)"] = time.perf_counter() - clock
                 numbers["server peak RSS (MB)"] = _peak_rss_mb(server.pid)
+            finally:
+                stop_app(server)
+                file_server.shutdown()
                 browser.close()
-        finally:
-            stop_app(server)
-            file_server.shutdown()
 
     width = max(map(len, numbers))
     print(f"{'measure':<{width}}  value")

@@ -267,3 +267,19 @@ def test_orphaned_partial_downloads_are_swept_and_fresh_ones_kept(tmp_path: Path
     assert sweep_partial_downloads(tmp_path) == 2
     assert not any(path.exists() for path in old) and fresh.exists() and keep.exists()
     assert sweep_partial_downloads(tmp_path / "missing") == 0
+
+
+def test_the_run_table_neutralises_an_uploaded_files_name() -> None:
+    from collab.guards import neutralise_formulas
+    from ui import state
+    from ui.training_view import run_rows
+
+    record = state.RunRecord(
+        model="Dot product + biases", summary="dot, 64 factors", rmse=0.9, mae=0.7, seconds=1.0,
+        cached=False, dataset="Upload: =cmd|'/c calc'!A1.csv",
+    )  # fmt: skip
+    frame = neutralise_formulas(run_rows([record]))
+    assert frame["dataset"].tolist() == ["Upload: =cmd|'/c calc'!A1.csv"]  # starts with "U": harmless
+    record = state.RunRecord(**{**record.__dict__, "dataset": "=cmd|'/c calc'!A1"})
+    assert neutralise_formulas(run_rows([record]))["dataset"].tolist() == ["'=cmd|'/c calc'!A1"]
+    assert neutralise_formulas(run_rows([record]))["valid RMSE"].tolist() == [0.9]

@@ -38,6 +38,7 @@ JANITOR_SECONDS = 5.0  # how often ended sessions' entries are looked for
 POLL_SECONDS = 0.2  # how often a page looks at its running job (new epochs to draw)
 QUEUED_POLL_SECONDS = 0.5  # and at its queued job: 30 waiting pages must not keep the server busy
 LOCAL_SESSION = "local"  # outside a Streamlit server (scripts, bare mode)
+WARM_UP_DELAY_S = 1.5  # after the first page's run, before the warm-up thread starts
 
 
 # ---- sizes ----------------------------------------------------------------------------------------
@@ -78,11 +79,18 @@ def session_id() -> str:
     return ctx.session_id if ctx is not None else LOCAL_SESSION
 
 
+def real_server() -> bool:
+    """True inside `streamlit run` (not under AppTest, which installs a mock Runtime)."""
+    from streamlit.runtime import Runtime
+
+    return Runtime.exists() and type(Runtime.instance()) is Runtime
+
+
 def session_alive(session: str) -> bool:
     """False once the browser session has closed (its tab, or its websocket, is gone)."""
     from streamlit.runtime import Runtime
 
-    if session == LOCAL_SESSION or not Runtime.exists():
+    if session == LOCAL_SESSION or not real_server():
         return True
     return Runtime.instance().is_active_session(session)
 
@@ -260,18 +268,25 @@ def server_start() -> None:
     request path: import torch, load the compiled kernels and train a tiny model, so the first click
     on Train pays for none of it. When the kernels are ready they become the app's default for the
     dot model (`COLLAB_KERNELS=1`, unless the environment chose)."""
-    from streamlit.runtime import Runtime
+    if real_server():  # not AppTest, whose process runs other tests too
+        budget.use_system_allocator_for_arrow()
+        # a moment later: importing torch holds the GIL, and the first page is still being sent
+        timer = threading.Timer(WARM_UP_DELAY_S, _warm_up)
+        timer.daemon = True
+        timer.start()
+    else:
+        _sweep()
 
+
+def _sweep() -> None:
     from collab.movielens import sweep_partial_downloads
 
     sweep_partial_downloads()
-    if Runtime.exists():  # a real server (not AppTest, whose process runs other tests too)
-        budget.use_system_allocator_for_arrow()
-        threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
 
 
 def _warm_up() -> None:
     try:
+        _sweep()
         device_label()
         _WARM["torch"] = True
         from collab import kernels

@@ -12,6 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from collab import guards
 from collab.config import MODEL_LABELS, TrainConfig, auto_epochs
 from collab.metrics import find_overfit_epoch
 from collab.plots import training as training_plots
@@ -335,7 +336,7 @@ def runs_table() -> None:
         return
     st.subheader("Runs in this session")
     st.dataframe(
-        run_rows(runs),
+        guards.neutralise_formulas(run_rows(runs)),  # its CSV download: an uploaded file's name is data
         hide_index=True,
         width="stretch",
         column_config={
