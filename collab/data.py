@@ -795,6 +795,18 @@ def _timestamps(
                 )
         else:
             order = "day first" if day_first else "month first"
+            impossible = (second if day_first else first) > 12  # a month above 12
+            if impossible.any():
+                bad_row = int(np.flatnonzero(impossible)[0])
+                raise DataError(
+                    Message(
+                        f"column {name!r} has {int(impossible.sum()):,} dates that cannot be read {order} (first: "
+                        f"{str(text.iloc[bad_row]).strip()!r} on {where(bad_row)}: its month would be above 12). "
+                        "Choose the other date order (",
+                        Arg("day_first", str(not day_first)),
+                        ").",
+                    )
+                )
             note = f"Dates in column {name!r} read {order}, as chosen."
     parsed = pd.to_datetime(text, errors="coerce", utc=True, format="mixed", dayfirst=bool(day_first))
     bad = parsed.isna().to_numpy()

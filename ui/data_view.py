@@ -133,7 +133,8 @@ def upload_source() -> None:
     }
     # a new file: forget the previous file's column choices, so this file's detected columns apply
     # (kept choices would hide, say, a detected timestamp behind a stale "(none)")
-    file_token = (upload.name, upload.size, getattr(upload, "file_id", ""))
+    # (new reading options give new columns too: "column 4" after "no header" is not "Datum")
+    file_token = (upload.name, upload.size, getattr(upload, "file_id", ""), *reading.values())
     if st.session_state.get(MAPPED_FILE) != file_token:
         for role in ("user", "item", "rating", "timestamp"):
             st.session_state.pop(f"data_map_{role}", None)

@@ -19,7 +19,7 @@ CONTROLS: dict[str, str] = {
     "decimal": "the **Decimal mark** box",
     "has_header": "the **Header row** box",
     "day_first": "the **Date order** box",
-    "layout": "the **Layout** box (User x item matrix)",
+    "layout": "the **Layout** box (under Reading options)",
     "not_rated": "the **Not-rated values to drop** box, then load again",
     "implicit": "the **Counts (implicit feedback)** box, then load again",
     "id_col": "the **Items id column** box",
