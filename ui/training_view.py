@@ -507,7 +507,10 @@ def accumulation_lab(config: TrainConfig) -> None:
         return
     st.markdown(
         "Gradient accumulation adds up the gradients of several small batches before one optimizer step. "
-        "Scaled correctly, it computes **exactly** the gradient of one big batch, with the memory of a small one."
+        "Scaled correctly, it computes **exactly** the gradient of one big batch, with the memory of a small one. "
+        "Data parallelism is gradient accumulation across processes: under `torchrun`, `collab train` gives each "
+        "process a share of every step and adds their gradients before one update, the same update as one process "
+        "with the whole batch."
     )
     cols = st.columns(2)
     micro = cols[0].select_slider(
