@@ -8,7 +8,9 @@ row by row; `train_category_embedding` learns one vector per category inside a s
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +35,7 @@ __all__ = [
 ]
 
 MAX_TOKENS = 40
+MAX_USER_FILE_BYTES = 1 << 20  # u.user is about 22 KB
 # MovieLens 1M's age bands, applied to 100K's exact ages
 AGE_BANDS = (
     (0, "under 18"),
@@ -90,19 +93,44 @@ def embed_tokens(sentence: str, dim: int = 4, seed: int = 0) -> TokenLookup:
     )
 
 
-def read_ml100k_users(folder: str | Path) -> pd.DataFrame:
+def read_ml100k_users(source: str | Path) -> pd.DataFrame:
     """MovieLens 100K's u.user (user|age|gender|occupation|zip) as a frame with an `age band` column.
 
-    Raises DataError when the file is missing or not in that format.
+    `source` is the extracted ml-100k folder, or the cache folder that holds it and ml-100k.zip (the
+    app's MovieLens loader extracts only the ratings and items, so u.user is read from the zip then).
+    Raises DataError when neither has the file or it is not in that format.
     """
-    path = Path(folder) / "u.user"
-    if not path.is_file():
-        raise DataError(f"{path} not found: MovieLens 100K's user file sits beside u.data")
-    frame = pd.read_csv(
-        path, sep="|", header=None, names=["user", "age", "gender", "occupation", "zip"], dtype={"user": str}
+    root = Path(source)
+    for folder in (root, root / "ml-100k"):
+        if (folder / "u.user").is_file():
+            return _parse_users(io.BytesIO((folder / "u.user").read_bytes()), str(folder / "u.user"))
+    for archive in (root / "ml-100k.zip", root.parent / "ml-100k.zip"):
+        if archive.is_file():
+            try:
+                with zipfile.ZipFile(archive) as opened:
+                    info = opened.getinfo("ml-100k/u.user")
+                    if info.file_size > MAX_USER_FILE_BYTES:
+                        raise DataError(
+                            f"{archive}: u.user is {info.file_size:,} bytes, more than MovieLens 100K's"
+                        )
+                    return _parse_users(io.BytesIO(opened.read(info)), f"{archive}:ml-100k/u.user")
+            except (KeyError, zipfile.BadZipFile) as error:
+                raise DataError(f"{archive} has no readable ml-100k/u.user ({error})") from None
+    raise DataError(
+        f"u.user not found in {root}: MovieLens 100K's user file sits beside u.data, or in ml-100k.zip"
     )
+
+
+def _parse_users(data: io.BytesIO, where: str) -> pd.DataFrame:
+    try:
+        frame = pd.read_csv(
+            data, sep="|", header=None, names=["user", "age", "gender", "occupation", "zip"], dtype={"user": str},
+            encoding="latin-1",
+        )  # fmt: skip
+    except (ValueError, pd.errors.ParserError) as error:
+        raise DataError(f"{where} is not MovieLens 100K's u.user: {error}") from None
     if frame["age"].dtype.kind not in "iu":
-        raise DataError(f"{path}: the age column is not numeric; is this MovieLens 100K's u.user?")
+        raise DataError(f"{where}: the age column is not numeric; is this MovieLens 100K's u.user?")
     frame["age band"] = age_band(frame["age"].to_numpy())
     return frame
 

@@ -662,6 +662,8 @@ def _wide_message(columns: tuple[str, ...], body: Sequence[list[str]]) -> Messag
         Arg("layout", '"wide"'),
         " (each row a user, each column an item, empty cells not rated)",
         *code_part,
+        ". If it is one rating per row after all, read it with ",
+        Arg("layout", '"rows"'),
         ".",
     )
 

@@ -46,3 +46,17 @@ def test_ml100k_user_file_and_age_bands(tmp_path) -> None:
     assert age_band(np.array([25, 56, 80])).tolist() == ["25-34", "56+", "56+"]
     with pytest.raises(DataError, match="u.user"):
         read_ml100k_users(tmp_path / "missing")
+
+
+def test_ml100k_user_file_is_read_from_the_cached_zip(tmp_path) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "ml-100k.zip", "w") as archive:
+        archive.writestr("ml-100k/u.user", "7|57|M|administrator|91344\n")
+    (tmp_path / "ml-100k").mkdir()  # what the app's loader extracts: u.data and u.item only
+    users = read_ml100k_users(tmp_path)
+    assert users["occupation"].tolist() == ["administrator"] and users["age band"].tolist() == ["56+"]
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "u.user").write_text("a|b|c|d|e\n")
+    with pytest.raises(DataError, match="age column"):
+        read_ml100k_users(tmp_path / "bad")

@@ -656,6 +656,10 @@ def test_dates_are_read_day_first_when_unambiguous_and_the_order_can_be_forced()
     assert any("could be either order" in note and "day_first=True" in note for note in us.notes)
     eu = read_ratings(ambiguous.encode(), day_first=True)
     assert eu.timestamps[0] == int(pd.Timestamp("2020-06-05", tz="UTC").timestamp())
+    with pytest.raises(
+        DataError, match=r"1 dates that cannot be read month first \(first: '13.06.2020' on line 2"
+    ):
+        read_ratings(GERMAN.encode(), day_first=False)  # never a silent swap
 
 
 def test_a_timestamp_is_picked_only_for_unix_seconds_or_dates() -> None:

@@ -46,7 +46,7 @@ def _ml100k_users(ratings: Ratings) -> pd.DataFrame | None:
     from collab.movielens import movielens_cache_dir
 
     try:
-        users = ent.read_ml100k_users(movielens_cache_dir() / "ml-100k")
+        users = ent.read_ml100k_users(movielens_cache_dir())
     except DataError:
         return None
     users = users.set_index("user").reindex(ratings.user_labels)

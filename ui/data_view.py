@@ -131,7 +131,8 @@ def upload_source() -> None:
     }
     # a new file: forget the previous file's column choices, so this file's detected columns apply
     # (kept choices would hide, say, a detected timestamp behind a stale "(none)")
-    file_token = (upload.name, upload.size, getattr(upload, "file_id", ""))
+    # (new reading options give new columns too: "column 4" after "no header" is not "Datum")
+    file_token = (upload.name, upload.size, getattr(upload, "file_id", ""), *reading.values())
     if st.session_state.get(MAPPED_FILE) != file_token:
         for role in ("user", "item", "rating", "timestamp"):
             st.session_state.pop(f"data_map_{role}", None)
@@ -171,9 +172,9 @@ def upload_source() -> None:
             return
         if items_upload is not None:
             try:
-                items = read_items(
-                    io.BytesIO(items_upload.getvalue()), id_col=id_col, item_labels=ratings.item_labels
-                )
+                items_buffer = io.BytesIO(items_upload.getvalue())
+                items_buffer.name = items_upload.name  # so its messages name the items file
+                items = read_items(items_buffer, id_col=id_col, item_labels=ratings.item_labels)
             except DataError as error:
                 st.error(
                     f"**Could not use the items file {text.md(items_upload.name)}** (the ratings file "
@@ -220,11 +221,13 @@ def detected_text(sniff) -> str:
     if sniff.layout in ("json", "parquet"):
         kind = "JSON" if sniff.layout == "json" else "Parquet"
         return f"Detected **{kind}** with {len(sniff.columns)} fields."
-    shape = "a **user x item matrix**" if sniff.layout == "wide" else "one rating per row"
     decimal = "decimal **comma**" if sniff.decimal == "," else "decimal point"
+    shape = (
+        "; a **user x item matrix** (one row per user, one column per item)" if sniff.layout == "wide" else ""
+    )
     return (
-        f"Detected {shape}, separator **{sniff.sep_name}**, {decimal}, "
-        f"{'a header row' if sniff.has_header else 'no header row'}, {len(sniff.columns)} columns."
+        f"Detected separator **{sniff.sep_name}**, {decimal}, "
+        f"{'a header row' if sniff.has_header else 'no header row'}, {len(sniff.columns)} columns{shape}."
     )
 
 

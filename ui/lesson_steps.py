@@ -51,9 +51,13 @@ def data_step() -> None:
     )  # fmt: skip
     st.caption(f"Dataset: {text.md(state.dataset_source())}")
     st.plotly_chart(data_plots.crosstab_heatmap(table), key="lesson_crosstab")
+    elsewhere = (
+        "Load MovieLens 100K on the Data page and come back: real data leaves blanks even here."
+        if ratings.truth is not None
+        else "hover over a blank: that is a rating the model will have to predict."
+    )
     try_this(
-        "the busiest corner is nearly full, yet the whole table is mostly blank: compare the two numbers above. "
-        "Load MovieLens 100K on the Data page and come back."
+        f"compare the two numbers above: the busiest corner is far fuller than the whole table. {elsewhere}"
     )
     show_code("lesson_data")
 

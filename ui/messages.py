@@ -19,7 +19,7 @@ CONTROLS: dict[str, str] = {
     "decimal": "the **Decimal mark** box",
     "has_header": "the **Header row** box",
     "day_first": "the **Date order** box",
-    "layout": "the **Layout** box (User x item matrix)",
+    "layout": "the **Layout** box (under Reading options)",
     "not_rated": "the **Not-rated values to drop** box, then load again",
     "implicit": "the **Counts (implicit feedback)** box, then load again",
     "id_col": "the **Items id column** box",
@@ -32,4 +32,12 @@ CONTROLS: dict[str, str] = {
 def say(message: object) -> str:
     """A library message (str, `Message` or `DataError`) in the app's words, its text shown literally
     (Markdown-escaped: it quotes ids and column names from the file); the controls' names stay bold."""
-    return worded(message, CONTROLS, text.md)
+    return worded(message, CONTROLS, _escape)
+
+
+def _escape(part: str) -> str:
+    """`text.md` of one part of a message, keeping the spaces that join it to the next part."""
+    core = part.strip()
+    if not core:
+        return " " if part else ""
+    return part[: len(part) - len(part.lstrip())] + text.md(core) + part[len(part.rstrip()) :]

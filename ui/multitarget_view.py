@@ -55,10 +55,12 @@ def two_head_section(prefix: str = "loss_mt") -> None:
         st.error(f"Can't compute the loss: {error}.", icon=":material/error:")
         return
     cols = st.columns(4)
-    cols[0].metric("Head 1 cross-entropy", f"{b.loss1:.4f}")
-    cols[1].metric("Head 2 cross-entropy", f"{b.loss2:.4f}")
+    cols[0].metric("Head 1 loss", f"{b.loss1:.4f}", help="cross-entropy of head 1's softmax")
+    cols[1].metric("Head 2 loss", f"{b.loss2:.4f}", help="cross-entropy of head 2's softmax")
     cols[2].metric("Loss = sum", f"{b.loss:.4f}")
-    cols[3].metric("PyTorch: sum of two F.cross_entropy", f"{b.torch_loss:.4f}")
+    cols[3].metric(
+        "PyTorch's sum", f"{b.torch_loss:.4f}", help="F.cross_entropy(head 1) + F.cross_entropy(head 2)"
+    )
     if b.agrees:
         st.success(
             f"Loss and gradient agree with PyTorch (F.cross_entropy per head; gradient from loss.backward(), "

@@ -18,6 +18,7 @@ RUNS_KEY = "lesson_sheet_runs"  # dict[str, float]: lowest loss reached per sett
 LEARNING_RATES = [0.01, 0.03, 0.1, 0.3, 1.0, 2.0]
 DECAYS = [0.0001, 0.001, 0.01, 0.1]
 _CURVE_KEYS = itertools.count()
+MAX_STEPS = 3000  # "run to convergence" stops here; press it again to go on
 
 
 def _table() -> pd.DataFrame:
@@ -87,6 +88,7 @@ def sheet_section() -> None:
     numbers = st.empty()
     curve_slot = st.empty()
     started = time.perf_counter()
+    taken = 0
     if one:
         sheet.run(1, lr)
     elif ten:
@@ -102,7 +104,7 @@ def sheet_section() -> None:
                 )
                 last_draw[0] = time.perf_counter()
 
-        sheet.run_to_convergence(lr, every=50, on_progress=redraw)
+        taken = sheet.run_to_convergence(lr, max_steps=MAX_STEPS, every=50, on_progress=redraw)
     seconds = time.perf_counter() - started
     snap = sheet.snapshot()
     if converge:
@@ -121,7 +123,11 @@ def sheet_section() -> None:
             "Filled cells", f"{sheet.n_filled}/{table.size}", help="only these count in the loss"
         )
         if one or ten or converge:
-            what = "Ran to convergence" if converge else "Stepped"
+            what = "Stepped"
+            if converge:
+                what = (
+                    f"Stopped at the {MAX_STEPS:,}-step limit" if taken >= MAX_STEPS else "Ran to convergence"
+                )
             st.caption(f"{what} in {1000 * seconds:.0f} ms ({_setting(sheet)}).")
         if not np.isfinite(snap.loss):
             st.error(

@@ -195,9 +195,9 @@ def epochs_control(n_train: int, effective_batch: int) -> int:
         help="Passes over the training ratings. Small datasets need more: each epoch is only a few steps.",
     )  # fmt: skip
     st.checkbox(
-        f"Auto epochs ({auto} for {n_train:,} training ratings)", key="train_epochs_auto",
-        help="Enough epochs for about 150 optimizer steps: 5 on MovieLens 100K and larger, up to 30 on a few "
-        "thousand ratings.",
+        f"Auto epochs ({auto})", key="train_epochs_auto",
+        help=f"{auto} epochs for {n_train:,} training ratings: enough for about 150 optimizer steps (5 on "
+        "MovieLens 100K and larger, up to 30 on a few thousand ratings). Moving the slider turns this off.",
     )  # fmt: skip
     url_state.save("train_epochs_auto")
     return int(epochs)

@@ -169,11 +169,42 @@ FIELD_PAGE_CASES = [
     ("trailing separators", "trailing_separators.csv", {}, 4, "empty unnamed column"),
     ("netflix blocks", "netflix.txt", {}, 6, "Netflix Prize layout"),
     ("json lines", "reviews.jsonl", {}, 64, "64 ratings"),
+    ("parquet", "ratings.parquet", {}, 64, "64 ratings"),
+    ("plays as log(1 + count)", "plays.csv", {"data_counts": "log1p"}, 120, "trained as log(1 + count)"),
 ]
+PLAYS = "user,artist,plays\n" + "".join(
+    f"{u},{a},{(u * 37 + a * 11) % 9 + 1 if (u + a) % 7 else 400 + u * 91 + a * 13}\n"
+    for u in range(1, 16)
+    for a in range(1, 9)
+)
+GERMAN = "Benutzer;Film;Bewertung;Datum\n" + "".join(
+    f"{u};{i};{(u + i) % 5 + 1},5;{(u * 3 + i) % 28 + 1:02d}.{i % 12 + 1:02d}.2020\n"
+    for u in range(1, 13)
+    for i in range(1, 9)
+    if (u + i) % 4
+)
+
+
+def _field_body(name: str) -> bytes:
+    if name.endswith(".jsonl"):
+        return JSON_LINES.encode()
+    if name.endswith(".parquet"):
+        import io
+
+        import pandas as pd
+
+        buffer = io.BytesIO()
+        pd.read_json(io.StringIO(JSON_LINES), lines=True).to_parquet(buffer)
+        return buffer.getvalue()
+    if name == "plays.csv":
+        return PLAYS.encode()
+    if name == "german.csv":
+        return GERMAN.encode()
+    return (FIELD / name).read_bytes()
 
 
 def _upload_field(app, name: str) -> None:
-    body = JSON_LINES.encode() if name.endswith(".jsonl") else (FIELD / name).read_bytes()
+    body = _field_body(name)
     _open_upload(app)
     app.file_uploader(key="data_upload").upload(name, body, "text/plain").run()
     assert not app.exception, app.exception
@@ -182,8 +213,15 @@ def _upload_field(app, name: str) -> None:
 def _train_briefly(app) -> None:
     """Train one epoch on the loaded set: a result with a real RMSE, or the empty-validation error."""
     app.switch_page("app_pages/train.py").run()
+    from collab.config import auto_epochs
+
+    n_train = app.session_state["dataset"].n_ratings  # an upper bound of the training ratings
+    assert app.checkbox(key="train_epochs_auto").value is True
+    assert app.slider(key="train_epochs").value >= auto_epochs(n_train)  # small sets get more epochs than 5
     app.slider(key="train_epochs").set_value(2).run()
     assert not app.exception, app.exception
+    assert app.checkbox(key="train_epochs_auto").value is False  # a hand on the slider turns auto off
+    assert app.slider(key="train_epochs").value == 2
     if app.button(key="train_button").disabled:
         assert "validation set is empty" in texts(app)
         return
@@ -280,3 +318,29 @@ def test_a_split_with_no_validation_rating_is_an_error_not_a_result(app):
     assert "every validation rating belongs to an unseen user or item" in texts(app)
     assert "the **Validation share** slider" in texts(app)
     assert app.button(key="train_button").disabled
+
+
+def test_counts_are_reported_and_transformed_only_when_chosen(app):
+    _upload_field(app, "plays.csv")
+    app.button(key="data_load_upload").click().run()
+    warnings = "\n".join(str(w.value) for w in app.warning)
+    assert (
+        "looks like counts, not ratings" in warnings and "the **Counts (implicit feedback)** box" in warnings
+    )
+    assert "implicit=" not in warnings
+
+
+def test_header_and_date_order_overrides(app):
+    _upload_field(app, "german.csv")
+    assert "a header row" in texts(app)
+    app.selectbox(key="data_header").set_value("no").run()
+    assert "no header row" in texts(app)
+    app.selectbox(key="data_header").set_value("auto").run()
+    app.button(key="data_load_upload").click().run()
+    assert not app.error, [e.value for e in app.error]
+    assert "read day first" in texts(app) and "taken by position" in texts(app)
+    app.selectbox(key="data_date_order").set_value("month").run()
+    app.button(key="data_load_upload").click().run()
+    assert not app.exception, app.exception
+    error = str(app.error[0].value)
+    assert "cannot be read month first" in error and "the **Date order** box" in error

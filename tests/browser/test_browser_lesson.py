@@ -119,7 +119,7 @@ def time_spreadsheet(page: Page) -> dict[str, float]:
     page.get_by_role("button", name="Run to convergence").click()
     # the live curve redraws every 100 steps; the run is over when the steps metric shows the final count
     # and the figure's title carries the same number
-    finished = page.get_by_text(re.compile(r"^Ran to convergence in"))
+    finished = page.get_by_text(re.compile(r"^(Ran to convergence|Stopped at the [\d,]+-step limit) in"))
     expect(finished).to_have_count(1, timeout=120_000)
     steps = int(metric_value(page, "Gradient steps").replace(",", ""))
     expect(chart_title(page, f"after {steps} steps")).to_have_count(1)

@@ -67,7 +67,7 @@ def test_loss_playground_edit_a_logit_and_see_the_loss_change(browser_page: Page
     open_page(page, app_url, "loss")
     dismiss_page_not_found(page)
     expect(page.get_by_role("heading", name="Loss playground")).to_be_visible()
-    expect(page.locator('[data-testid="stPlotlyChart"]')).to_have_count(5, timeout=60_000)
+    expect(page.locator('[data-testid="stPlotlyChart"]')).to_have_count(6, timeout=60_000)  # 5 + two heads
     assert_no_exception(page)
     before = metric_value(page, LOSS_LABEL)
     assert before == "0.0573"
@@ -113,3 +113,10 @@ def test_loss_playground_edit_a_logit_and_see_the_loss_change(browser_page: Page
     expect(page.locator('[data-testid="stMetric"]').filter(has_text="Accuracy at 0.5").first).to_be_visible()
     assert_no_exception(page)
     shot(page, "loss-multilabel")
+    page.get_by_role("tab", name="Multi-target (two heads)").click()
+    wait_idle(page)
+    expect(page.locator('[data-testid="stMetric"]').filter(has_text="Loss = sum").first).to_contain_text(
+        "1.0417"
+    )
+    assert_no_exception(page)
+    shot(page, "loss-two-heads")
