@@ -321,11 +321,16 @@ def stop_on_interrupt(stop: threading.Event, say: Callable[[str], None]) -> Iter
         stop.set()
         say("interrupted: stopping after the current step (Ctrl-C again to abort)")
 
+    def terminate(signum: int, frame: Any) -> None:  # torchrun ending the workers: clean up, then go
+        raise KeyboardInterrupt
+
     previous = signal.signal(signal.SIGINT, handler)
+    previous_term = signal.signal(signal.SIGTERM, terminate)
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGTERM, previous_term)
 
 
 # ---- commands ---------------------------------------------------------------------------------------
@@ -343,13 +348,18 @@ def run_train(args: argparse.Namespace) -> int:
         if main_process:
             print(f"collab: {message}", file=sys.stderr, flush=True)
 
+    stop = threading.Event()
+    guard = contextlib.ExitStack()
     try:
+        guard.enter_context(stop_on_interrupt(stop, say))  # until the files are written
         columns = _columns(args)
         sharded = world.world_size > 1 and Path(args.ratings).is_dir()
         parts = None
         if sharded:
             shard = distributed.read_shard(world, args.ratings, columns)
             data, parts = shard.ratings, shard.all_parts
+            if args.items:
+                data = data.with_items(read_items(args.items))
             split = distributed.split_shard(world, data, args.valid_pct, args.split_seed, args.split)
         else:
             data = distributed.read_any(args.ratings, columns)
@@ -366,20 +376,18 @@ def run_train(args: argparse.Namespace) -> int:
             main_process and not args.quiet,
             config.epochs,
         )
-        stop = threading.Event()
         try:
-            with stop_on_interrupt(stop, say):
-                result = distributed.train_parallel(
-                    world,
-                    split.train,
-                    split.valid,
-                    config,
-                    sharded=sharded,
-                    comm=args.comm,
-                    on_epoch=bars.on_epoch,
-                    on_batch=bars.on_batch,
-                    stop_event=stop,
-                )
+            result = distributed.train_parallel(
+                world,
+                split.train,
+                split.valid,
+                config,
+                sharded=sharded,
+                comm=args.comm,
+                on_epoch=bars.on_epoch,
+                on_batch=bars.on_batch,
+                stop_event=stop,
+            )
         finally:
             bars.close()
         for note in result.notes:
@@ -424,6 +432,7 @@ def run_train(args: argparse.Namespace) -> int:
             )
         return 0
     finally:
+        guard.close()
         distributed.shutdown()
 
 

@@ -169,7 +169,7 @@ class GradSync:
         if not sharded and len(set(self.counts.tolist())) != 1:
             raise ValueError(f"processes hold different training sets ({self.counts.tolist()} ratings)")
         self.n_total = int(self.counts.sum()) if sharded else int(n_local)
-        self._sparse_params: dict[int, bool] = {}
+        self.local_rows = 0  # the most ratings one process takes in one step (set by epoch_plan)
 
     # -- plans
 
@@ -187,6 +187,7 @@ class GradSync:
         order[bounds[s]:bounds[s+1]] and divides its loss by divisors[s], the step's ratings over
         all processes."""
         world, rank = self.world_size, self.rank
+        self.local_rows = local_group
         order = torch.randperm(n_local, generator=generator)  # the same on every process if not sharded
         if not self.sharded:
             group = local_group * world
@@ -233,11 +234,30 @@ class GradSync:
         self._timed(lambda: dist.all_reduce(buffer, op=dist.ReduceOp.MAX), 8)
         return bool(buffer.item())
 
-    def gather_rows(self, ids: torch.Tensor, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Every process's (ids, value rows), concatenated in rank order: (m_total,), (m_total, width)."""
+    def gather_rows(
+        self, ids: torch.Tensor, values: torch.Tensor, capacity: int = 0
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Every process's (ids, value rows), concatenated in rank order: (m_total,), (m_total, width).
+
+        With `capacity` (the most rows any process can send: known from the step size) and float32
+        values, one all-gather of one buffer per process, each row its values then its int64 id
+        bit-cast to two float32 (id -1 marks padding); otherwise the counts go first."""
+        width = values.shape[1]
+        if capacity > 0 and values.dtype == torch.float32:  # the same choice on every process
+            if len(ids) > capacity:
+                raise RuntimeError(f"{len(ids)} rows for a step of at most {capacity}")
+            packed = torch.zeros((capacity, width + 2), dtype=torch.float32, device=self.device)
+            packed[len(ids) :, width:] = torch.tensor([-1], dtype=torch.int64).view(torch.float32)[0]
+            packed[: len(ids), :width] = values.to(self.device, torch.float32)
+            packed[: len(ids), width:] = ids.to(self.device).view(torch.float32).view(len(ids), 2)
+            out = [torch.empty_like(packed) for _ in range(self.world_size)]
+            self._timed(lambda: dist.all_gather(out, packed), packed.numel() * 4)
+            rows = torch.cat(out)
+            all_ids = rows[:, width:].contiguous().view(torch.int64).reshape(-1)
+            keep = all_ids >= 0
+            return all_ids[keep].to(ids.device), rows[keep, :width].to(values.device, values.dtype)
         counts = self._all_gather_ints([len(ids)])[:, 0]
         most = int(counts.max())
-        width = values.shape[1]
         ids_pad = torch.zeros(most, dtype=torch.int64, device=self.device)
         values_pad = torch.zeros((most, width), dtype=values.dtype, device=self.device)
         ids_pad[: len(ids)] = ids
@@ -263,7 +283,7 @@ class GradSync:
         from this process's distinct `ids` and gradient rows (len(ids), width) of an n_rows table."""
         self.steps += 1
         if self.comm == "rows":
-            all_ids, all_grads = self.gather_rows(ids, grads)
+            all_ids, all_grads = self.gather_rows(ids, grads, min(2 * self.local_rows, n_rows))
             rows, inverse = torch.unique(all_ids, return_inverse=True)
             summed = torch.zeros((len(rows), grads.shape[1]), dtype=grads.dtype, device=grads.device)
             return rows, summed.index_add_(0, inverse, all_grads)
@@ -310,7 +330,8 @@ class GradSync:
             else:
                 grad = p.grad.coalesce()
                 ids, values = grad.indices()[0], grad.values()
-            all_ids, all_values = self.gather_rows(ids, values.reshape(len(ids), -1))
+            capacity = min(self.local_rows, p.shape[0])
+            all_ids, all_values = self.gather_rows(ids, values.reshape(len(ids), -1), capacity)
             p.grad = torch.sparse_coo_tensor(
                 all_ids[None], all_values.view(len(all_ids), *p.shape[1:]), p.shape, is_coalesced=False
             )
@@ -333,6 +354,7 @@ def train_parallel(
     on_epoch: Callable[[Any], bool | None] | None = None,
     on_batch: Callable[[int, int], None] | None = None,
     stop_event: Any = None,
+    report: dict[str, Any] | None = None,
 ) -> Any:
     """`collab.training.train` on every process of `world`; returns the same TrainResult everywhere
     (rank 0's metrics are over the whole validation set).
@@ -340,7 +362,8 @@ def train_parallel(
     `sharded=False`: `train` and `valid` are the whole sets, the same on every process (read from
     one file); `sharded=True`: this process's share (`read_shard`, `split_shard`), with the
     vocabulary agreed. One process: plain `train`. Raises ValueError for what cannot be trained
-    data-parallel (the autoencoder, full batch)."""
+    data-parallel (the autoencoder, full batch). `report`, if given, receives what this process
+    communicated: steps synchronised, bytes handed to collectives, seconds spent in them."""
     from collab.training import _final_metrics
     from collab.training import train_impl as train_one
 
@@ -368,7 +391,7 @@ def train_parallel(
         result,
         optimizer=f"{result.optimizer}, {world.world_size} processes ({world.backend}"
         + (
-            f", {'touched rows' if sync.comm == 'rows' else 'dense table'} all-gather"
+            (", touched rows all-gather" if sync.comm == "rows" else ", whole-table all-reduce")
             if result.sparse
             else ""
         )
@@ -401,6 +424,8 @@ def train_parallel(
     box = [metrics]
     dist.broadcast_object_list(box, src=0)
     result = replace(result, metrics=box[0], seconds=max(sync.sum([result.seconds])[0] / world.world_size, 0))
+    if report is not None:
+        report.update(steps=sync.steps, bytes_sent=sync.bytes_sent, comm_seconds=sync.comm_seconds)
     log.info(
         "rank %d: %d steps synchronised, %.1f MB sent, %.2f s in collectives",
         world.rank,
@@ -435,17 +460,6 @@ def _gather_objects(world: World, value: Any) -> list[Any]:
 # ---- data: files, Parquet, folders of parts -------------------------------------------------------
 
 
-def is_parquet(path: Path) -> bool:
-    """A Parquet file, by its name or its first bytes."""
-    if path.suffix.lower() in (".parquet", ".pq"):
-        return True
-    try:
-        with path.open("rb") as handle:
-            return handle.read(4) == b"PAR1"
-    except OSError:
-        return False
-
-
 def list_parts(folder: Path) -> list[Path]:
     """The part files of a folder as Spark and pandas write them (`part-*.parquet`, or any Parquet,
     CSV, TSV or '::' text files), sorted by name; markers such as `_SUCCESS` and hidden `.crc`
@@ -466,53 +480,10 @@ def list_parts(folder: Path) -> list[Path]:
     return parts
 
 
-def read_parquet(path: Path, columns: dict[str, Any], max_rows: int | None = None) -> Ratings:
-    """Ratings from a Parquet file: columns named as in `columns` (role -> name or None to detect
-    from the names, as for a CSV header: userId/user_id/user, movieId/item_id/item, rating/score,
-    timestamp). Raises DataError for an unreadable file or missing columns."""
-    import pyarrow.parquet as pq
-
-    from collab.data import MAX_RATINGS
-    from collab.sources import _map_columns
-
-    try:
-        schema = pq.read_schema(path)
-    except Exception as error:  # pyarrow raises several types for a damaged file
-        raise DataError(f"{path.name}: not a readable Parquet file ({error})") from None
-    names = tuple(schema.names)
-    explicit = {role: columns.get(role) for role in ("user", "item", "rating", "timestamp", "title")}
-    mapping, problems = _map_columns(names, True, [], explicit)
-    if problems:
-        raise DataError(f"{path.name}: " + " ".join(problems))
-    wanted = [c for c in (mapping["user"], mapping["item"], mapping["rating"], mapping["timestamp"]) if c]
-    try:
-        frame = pq.read_table(path, columns=wanted).to_pandas()
-    except Exception as error:
-        raise DataError(f"{path.name}: could not read the Parquet data ({error})") from None
-    for role in ("user", "item"):  # ids as their text, as in a CSV ("007" stays "007")
-        column = mapping[role]
-        if not pd.api.types.is_integer_dtype(frame[column].dtype):
-            frame[column] = frame[column].astype("string").astype(object)
-    try:
-        return Ratings.from_frame(
-            frame,
-            mapping["user"],
-            mapping["item"],
-            mapping["rating"],
-            mapping["timestamp"],
-            name=path.name,
-            max_rows=max_rows or MAX_RATINGS,
-        )
-    except DataError as error:
-        raise DataError(f"{path.name}: {error}") from None
-
-
 def read_file(path: Path, columns: dict[str, Any]) -> Ratings:
-    """One ratings file: Parquet, or CSV/TSV/'::' text sniffed as the app does (`read_ratings`)."""
+    """One ratings file, read as the app reads it (`read_ratings`: CSV, TSV, '::', Parquet, ...)."""
     from collab.sources import read_ratings
 
-    if is_parquet(path):
-        return read_parquet(path, columns)
     return read_ratings(
         path, user_col=columns.get("user"), item_col=columns.get("item"), rating_col=columns.get("rating")
     )

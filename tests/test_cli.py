@@ -106,7 +106,7 @@ def test_a_folder_reads_every_part_and_equals_its_rows_in_one_file(tmp_path):
         ("user,item,rating\n1,2,4\n2,3,5\n", ["--model", "svd"], "--model: model must be one of"),
         ("user,item,rating\n1,2,4\n2,3,5\n", ["--split", "by_time"], "no timestamps"),
         ("user,item,rating\n1,2,4\n2,3,5\n", ["--user", "who"], "user column 'who' not found"),
-        ("PAR1 but not parquet", [], "not a readable Parquet file"),
+        ("PAR1 but not parquet", [], "could not read the Parquet file"),
     ],
     ids=[
         "text-rating",
@@ -232,7 +232,12 @@ def test_torchrun_two_processes_on_a_folder_read_each_part_once(tmp_path):
     names = sorted(n for rank in read for n in rank)
     assert names == sorted(p.name for p in parts.glob("part-*.parquet"))  # each part exactly once
     model = load(out)
-    assert len(model.user_labels) == 50 and "2 processes (gloo)" in model.optimizer
+    assert "2 processes (gloo)" in model.optimizer
+    from collab.distributed import read_any
+
+    whole = read_any(parts)  # the vocabulary the processes agreed on is one process's
+    np.testing.assert_array_equal(model.user_labels, whole.user_labels)
+    np.testing.assert_array_equal(model.item_labels, whole.item_labels)
 
 
 def test_torchrun_two_processes_on_a_file_equal_one_process(tmp_path):
@@ -253,5 +258,44 @@ def test_a_failing_rank_ends_the_job_with_its_message(tmp_path):
     started = time.monotonic()
     done = torchrun(["-m", "collab", "train", str(parts), *FAST], timeout=120)
     assert done.returncode != 0
-    assert "part-00003-abc.snappy.parquet: not a readable Parquet file" in done.stderr
+    assert "part-00003-abc.snappy.parquet: could not read the Parquet file" in done.stderr
     assert time.monotonic() - started < 100, "no hang"
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("sparse", ["dense", "sparse"])
+def test_torchrun_two_processes_on_cuda_equal_one_process(tmp_path, sparse):
+    """NCCL with two GPUs, else gloo over one GPU's tensors (NCCL refuses two ranks on one device)."""
+    backend = "nccl" if torch.cuda.device_count() >= 2 else "gloo"
+    ratings = write("csv", tmp_path)
+    two, one = tmp_path / "two.safetensors", tmp_path / "one.safetensors"
+    options = [*FAST, "--bs", "32", "--device", "cuda", "--sparse", sparse]
+    done = torchrun(
+        ["-m", "collab", "train", str(ratings), *options, "--backend", backend, "--out", str(two)]
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert main(["train", str(ratings), *options, "--accum", "2", "--out", str(one)]) == 0
+    a, b = load(two).model.state_dict(), load(one).model.state_dict()
+    for key in b:
+        torch.testing.assert_close(a[key], b[key], rtol=1e-4, atol=2e-5)
+
+
+def test_epoch_bars_draw_a_bar_per_epoch_and_a_line_per_epoch(capsys):
+    from collab.cli import EpochBars
+    from collab.training import EpochStats
+
+    bars = EpochBars(show_bar=True, show_lines=True, epochs=2)
+    for step in (1, 2, 3, 4):
+        bars.on_batch(step, 8)
+    assert bars.bar.n == 4 and bars.bar.total == 4
+    bars.on_epoch(EpochStats(1, 2, 1.5, 1.2, 1.1, 0.5, 100.0))
+    bars.on_batch(6, 8)
+    assert bars.bar is not None and bars.bar.n == 2 and bars.bar.desc.startswith("epoch 2/2")
+    bars.close()
+    err = capsys.readouterr().err
+    assert "epoch 1/2" in err and "valid RMSE 1.1000" in err
+    quiet = EpochBars(show_bar=False, show_lines=False, epochs=2)
+    quiet.on_batch(1, 8)
+    quiet.on_epoch(EpochStats(1, 2, 1.5, 1.2, 1.1, 0.5, 100.0))
+    assert capsys.readouterr().err == ""

@@ -17,6 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -219,3 +220,41 @@ def test_sharded_plan_agrees_on_steps_and_divisors():
 
 if __name__ == "__main__":
     _worker(sys.argv[1])
+
+
+@pytest.mark.parametrize("method", ["random", "by_time", "by_user"])
+def test_split_of_a_share_follows_the_split_rules(method):
+    """One process's share (here the only one): the rules of Ratings.split, valid rows known to train."""
+    from collab.distributed import World, split_shard
+
+    data = ratings()
+    stamped = replace(data, timestamps=np.arange(data.n_ratings)[::-1].copy(), fingerprint="")
+    split = split_shard(World(), stamped, 0.2, seed=5, method=method)
+    assert split.train.n_ratings + split.valid.n_ratings + split.n_dropped == data.n_ratings
+    assert (
+        abs(split.valid.n_ratings + split.n_dropped - 0.2 * data.n_ratings) <= 1 + (method == "by_user") * 60
+    )
+    assert set(split.valid.user_ids) <= set(split.train.user_ids)
+    assert set(split.valid.item_ids) <= set(split.train.item_ids)
+    if method == "by_time":
+        assert split.valid.timestamps.min() > split.train.timestamps.max()
+
+
+def test_vocabulary_of_parts_is_the_union_in_one_reads_order():
+    from collab.data import Ratings
+    from collab.distributed import combine, reindex, union_labels
+
+    def part(users, items):
+        return Ratings.from_frame(
+            pd.DataFrame({"user": users, "item": items, "rating": [1.0, 2.0, 3.0][: len(users)]})
+        )
+
+    a, b = part(["10", "9", "9"], ["x", "y", "x"]), part(["100", "2"], ["z", "x"])
+    users = union_labels([a.user_labels, b.user_labels])
+    assert users.tolist() == ["2", "9", "10", "100"]  # numeric order, as one read of both gives
+    merged = combine([a, b])
+    whole = part(["10", "9", "9"], ["x", "y", "x"])
+    assert merged.user_labels[merged.user_ids].tolist() == ["10", "9", "9", "100", "2"]
+    assert merged.item_labels[merged.item_ids].tolist() == ["x", "y", "x", "z", "x"]
+    moved = reindex(whole, users, merged.item_labels)
+    assert moved.user_labels[moved.user_ids].tolist() == ["10", "9", "9"]

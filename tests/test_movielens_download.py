@@ -329,3 +329,17 @@ def test_a_zip_in_a_read_only_default_cache_is_extracted_to_the_temp_folder(
         ratings = load_movielens("100k", base_url=closed_port_url())
     assert ratings.n_ratings == 5
     assert leftovers(default) == ["ml-100k.zip"]
+
+
+def test_no_writable_folder_anywhere_is_a_data_error_naming_both(
+    server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    default = tmp_path / "read-only"
+    monkeypatch.setattr(movielens, "movielens_cache_dir", lambda cache_dir=None: default)
+    monkeypatch.setattr(movielens.tempfile, "gettempdir", lambda: str(tmp_path / "tmp"))
+    monkeypatch.setattr(movielens.tempfile, "mkstemp", failing_mkstemp)
+    with pytest.warns(RuntimeWarning, match="not writable"), pytest.raises(DataError) as caught:
+        load_movielens("100k", base_url=f"{server.url}/good")
+    message = str(caught.value)
+    assert f"cannot write MovieLens to {default} nor to the temporary folder {tmp_path / 'tmp'}" in message
+    assert "Read-only file system" in message and "COLLAB_DATA_DIR" in message

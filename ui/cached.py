@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 MODEL_SHARE = 0.4  # of the budget's cache bytes: trained models; the rest holds splits and datasets
 JANITOR_SECONDS = 5.0  # how often ended sessions' entries are looked for
+RELOAD_GRACE_SECONDS = 60.0  # a closed session's training and models outlive it this long (a reload)
 POLL_SECONDS = 0.2  # how often a page looks at its running job (new epochs to draw)
 QUEUED_POLL_SECONDS = 0.5  # and at its queued job: 30 waiting pages must not keep the server busy
 LOCAL_SESSION = "local"  # outside a Streamlit server (scripts, bare mode)
@@ -86,13 +87,23 @@ def real_server() -> bool:
     return Runtime.exists() and type(Runtime.instance()) is Runtime
 
 
+_LAST_ALIVE: dict[str, float] = {}  # session -> when it was last seen active (for the reload grace)
+
+
 def session_alive(session: str) -> bool:
-    """False once the browser session has closed (its tab, or its websocket, is gone)."""
+    """False once the browser session has closed (its tab, or its websocket, is gone) for longer than
+    `RELOAD_GRACE_SECONDS`: a reload opens a new session, and the training the old one started (and the
+    model it finished) must still be there for the new one, which finds it by the settings in the URL."""
     from streamlit.runtime import Runtime
 
     if session == LOCAL_SESSION or not real_server():
         return True
-    return Runtime.instance().is_active_session(session)
+    now = time.monotonic()
+    if Runtime.instance().is_active_session(session):
+        _LAST_ALIVE[session] = now
+        return True
+    # (entries stay: a few bytes per session, and a dropped one would start a fresh grace)
+    return now - _LAST_ALIVE.setdefault(session, now) < RELOAD_GRACE_SECONDS
 
 
 # ---- a byte-bounded store ---------------------------------------------------------------------------

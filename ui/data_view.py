@@ -174,9 +174,9 @@ def upload_source() -> None:
             return
         if items_upload is not None:
             try:
-                items = read_items(
-                    io.BytesIO(items_upload.getvalue()), id_col=id_col, item_labels=ratings.item_labels
-                )
+                items_buffer = io.BytesIO(items_upload.getvalue())
+                items_buffer.name = items_upload.name  # so its messages name the items file
+                items = read_items(items_buffer, id_col=id_col, item_labels=ratings.item_labels)
             except DataError as error:
                 st.error(
                     f"**Could not use the items file {text.md(items_upload.name)}** (the ratings file "
