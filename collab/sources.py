@@ -1205,6 +1205,9 @@ def _plain_integers(text: pa.StringArray) -> np.ndarray | None:
     return numbers if np.array_equal(lengths, digits) else None
 
 
+ITEMS_MAX_FIELD_BYTES = 64 * 1024
+
+
 def read_items(
     path_or_buffer: Source,
     sep: str | None = None,
@@ -1242,6 +1245,8 @@ def _read_items(
 ) -> pd.DataFrame:
     notes: list[str] = []
     head = source.head()
+    # NUL bytes and giant fields, whatever the separator (items files may carry descriptions: 64 KiB)
+    guards.check_text(source.chunks(), ",;|\t:", max_field=ITEMS_MAX_FIELD_BYTES)
     if not head.strip():
         raise DataError("it is empty. Choose a file with one item per line (id, title, genres).")
     text, encoding = _decode_head(head)

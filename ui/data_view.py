@@ -41,8 +41,6 @@ def demo_source() -> None:
 
 
 def movielens_source() -> None:
-    from collab.movielens import load_movielens
-
     name = st.selectbox("Which MovieLens", list(MOVIELENS), format_func=MOVIELENS.get, key="data_movielens")
     st.caption("Downloaded once from GroupLens, then cached on disk for every session of this server.")
     if st.button("Load MovieLens", key="data_load_movielens", icon=":material/download:"):
@@ -53,8 +51,8 @@ def movielens_source() -> None:
             size = f" of {total / 1e6:.1f} MB" if total else ""
             bar.progress(share, text=f"Downloading: {done / 1e6:.1f} MB{size}")
 
-        try:
-            ratings = load_movielens(name, progress=progress)
+        try:  # one parsed copy for every session of the server (byte-bounded, ui/cached.py)
+            ratings = cached.movielens(name, progress=progress)
         except DataError as error:
             bar.empty()
             st.error(str(error), icon=":material/error:")
