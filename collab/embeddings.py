@@ -77,13 +77,20 @@ def nearest_neighbours(
     n: int = 10,
     metric: Metric = "cosine",
     candidates: np.ndarray | None = None,
+    counts: np.ndarray | None = None,
+    min_count: int = 0,
 ) -> Neighbours:
-    """The `n` rows of `factors` nearest row `index` (itself excluded), by cosine or Euclidean distance."""
+    """The `n` rows of `factors` nearest row `index` (itself excluded), by cosine or Euclidean distance.
+
+    `candidates` limits the rows searched; with `counts` (n_rows,) only rows with at least `min_count`
+    ratings are neighbours (rarely rated items have noisy factors that crowd the top of the list)."""
     x = np.asarray(factors, dtype=np.float64)  # (n_rows, k)
     if not 0 <= index < len(x):
         raise IndexError(f"row {index} is out of range for {len(x)} rows")
     pool = np.arange(len(x)) if candidates is None else np.asarray(candidates, dtype=np.int64)
     pool = pool[pool != index]
+    if counts is not None and min_count > 0:
+        pool = pool[np.asarray(counts)[pool] >= min_count]
     if metric == "cosine":
         norms = np.linalg.norm(x, axis=1)
         norms[norms == 0] = 1.0
@@ -207,12 +214,37 @@ def _clean_cell(value: object) -> str:
     return str(safe_cell(" ".join(str(value).split())))
 
 
+def held_out_r2(learned: np.ndarray, truth: np.ndarray, folds: int = 2, seed: int = 0) -> float:
+    """Share of the variance of `truth` (n, k_true) explained by a linear map of `learned` (n, k),
+    fitted on some rows and scored on the others (`folds`-fold cross-fitting, rows shuffled by `seed`).
+
+    Learned factors equal the true ones only up to an invertible linear map, so the map is fitted by
+    least squares; scoring it on the rows it was fitted on would reward any k >= n random factors with
+    R² = 1. Returns the pooled out-of-fold R² (negative when the map predicts worse than the held-out
+    mean), NaN for fewer than 2 rows per fold or a constant truth."""
+    x = np.asarray(learned, dtype=np.float64)
+    y = np.asarray(truth, dtype=np.float64)
+    n = len(x)
+    if n < 2 * folds:
+        return float("nan")
+    order = np.random.default_rng(seed).permutation(n)
+    residual_ss = total_ss = 0.0
+    for fold in np.array_split(order, folds):
+        fit = np.setdiff1d(order, fold, assume_unique=True)
+        design = np.hstack([x[fit], np.ones((len(fit), 1))])
+        coef, *_ = np.linalg.lstsq(design, y[fit], rcond=None)
+        predicted = np.hstack([x[fold], np.ones((len(fold), 1))]) @ coef
+        residual_ss += float(((y[fold] - predicted) ** 2).sum())
+        total_ss += float(((y[fold] - y[fold].mean(axis=0)) ** 2).sum())
+    return 1.0 - residual_ss / total_ss if total_ss > 0 else float("nan")
+
+
 @dataclass(frozen=True)
 class Recovery:
     """How well learned item factors recover a planted (demo) truth."""
 
     bias_correlation: float  # Pearson r between learned and true item bias (NaN without biases)
-    factor_r2: float  # share of the true factors' variance explained linearly by the learned factors
+    factor_r2: float  # share of the true factors' variance explained linearly, on held-out items
     genre_accuracy: float  # nearest-genre-centroid accuracy of the learned factors (leave-one-out)
     genre_chance: float  # the same accuracy when always guessing the commonest genre
     genre_separation: float  # mean cosine to own genre centroid minus mean cosine to other centroids
@@ -225,8 +257,12 @@ def recovery(
     true_bias: np.ndarray,
     item_genre: np.ndarray,
     rows: np.ndarray | None = None,
+    seed: int = 0,
 ) -> Recovery:
-    """Compare learned item factors and biases with planted ones (optionally only some `rows`)."""
+    """Compare learned item factors and biases with planted ones (optionally only some `rows`).
+
+    The factor R² is scored on held-out items (see `held_out_r2`), so more learned factors than
+    items cannot score 1 by fitting noise. Bias correlation is NaN when `learned_bias` is None."""
     sel = np.arange(len(learned_factors)) if rows is None else np.asarray(rows)
     x = np.asarray(learned_factors, dtype=np.float64)[sel]  # (n, k)
     truth = np.asarray(true_factors, dtype=np.float64)[sel]  # (n, k_true)
@@ -237,12 +273,7 @@ def recovery(
         bias_corr = float(
             np.corrcoef(np.asarray(learned_bias).reshape(-1)[sel], np.asarray(true_bias)[sel])[0, 1]
         )
-    # learned factors equal the true ones only up to an invertible linear map, so regress
-    design = np.hstack([x, np.ones((len(x), 1))])
-    coef, *_ = np.linalg.lstsq(design, truth, rcond=None)
-    residual = truth - design @ coef
-    total = ((truth - truth.mean(axis=0)) ** 2).sum()
-    factor_r2 = float(1 - (residual**2).sum() / total) if total > 0 else float("nan")
+    factor_r2 = held_out_r2(x, truth, seed=seed)
     unit = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
     labels, genre_index = np.unique(genre, return_inverse=True)
     sums = np.zeros((len(labels), x.shape[1]))

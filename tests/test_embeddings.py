@@ -193,3 +193,27 @@ def test_projection_figure_carries_ids_variance_and_highlights() -> None:
     bars = ranking_fig({"precision": 0.5, "ndcg": 0.7}, {"precision": 0.4, "ndcg": 0.6}, k=5)
     assert [t.name for t in bars.data] == ["model", "popularity"]
     assert list(bars.data[0].x) == ["precision@5", "ndcg@5"]
+
+
+def test_factor_r2_is_scored_on_held_out_items() -> None:
+    """Issue 14: 500 random factors for 400 items must not 'explain' the planted factors (it scored 1.000)."""
+    from collab.embeddings import held_out_r2
+
+    rng = np.random.default_rng(0)
+    truth = rng.normal(size=(400, 8))
+    assert held_out_r2(rng.normal(size=(400, 500)), truth) < 0.1
+    assert held_out_r2(rng.normal(size=(400, 3)), truth) < 0.1
+    mapped = truth @ rng.normal(size=(8, 8)) + 0.01 * rng.normal(size=(400, 8))
+    assert held_out_r2(mapped, truth) > 0.99
+    genre = rng.integers(0, 4, size=400)
+    found = recovery(rng.normal(size=(400, 500)), None, truth, rng.normal(size=400), genre)
+    assert found.factor_r2 < 0.1
+    assert np.isnan(held_out_r2(np.ones((3, 2)), np.ones((3, 2))))
+
+
+def test_nearest_neighbours_can_skip_rarely_rated_items() -> None:
+    factors = np.array([[1.0, 0.0], [0.99, 0.05], [0.9, 0.3], [0.0, 1.0]])
+    counts = np.array([50, 1, 40, 60])
+    assert nearest_neighbours(factors, 0, n=2).indices.tolist() == [1, 2]
+    kept = nearest_neighbours(factors, 0, n=2, counts=counts, min_count=20)
+    assert kept.indices.tolist() == [2, 3]

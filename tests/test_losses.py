@@ -258,10 +258,14 @@ def test_figures_carry_the_numbers() -> None:
     b = losses.softmax_breakdown(huge.logits, huge.target, huge.labels)
     steps = loss_plots.softmax_steps_figure(b)
     assert [trace.type for trace in steps.data] == ["bar", "scatter", "bar", "bar", "bar", "bar"]
-    assert math.isnan(steps.data[0].y[0])  # exp(120) has no bar...
+    # horizontal bars, one row per class: the value is x (so labels never overlap)
+    assert math.isnan(steps.data[0].x[0])  # exp(120) has no bar...
     assert list(steps.data[1].text) == ["<b>inf</b>"] * 3  # ...but the overflow is spelled out in its place
-    assert list(steps.data[2].y) == pytest.approx(b.probs.tolist())
-    assert list(steps.data[4].y) == [0.0, 1.0, 0.0, 0.0]  # the one-hot actuals
+    assert list(steps.data[2].x) == pytest.approx(b.probs.tolist())
+    assert list(steps.data[4].x) == [0.0, 1.0, 0.0, 0.0]  # the one-hot actuals
+    panels = loss_plots.softmax_step_figures(b)
+    assert len(panels) == 5 and list(panels[1].data[0].x) == pytest.approx(b.probs.tolist())
+    assert all(label != "-0" for fig in panels for label in fig.data[0].text)
     assert len(loss_plots.softmax_steps_figure(losses.softmax_breakdown([1.0, 2.0], 0)).data) == 5
     grad = loss_plots.gradient_figure(b)
     assert list(grad.data[0].y) == pytest.approx(b.grad.tolist())
@@ -285,6 +289,8 @@ def test_figures_carry_the_numbers() -> None:
     point = losses.binary_breakdown(1, prob=0.3)
     bce = loss_plots.bce_figure(losses.bce_curves(), point)
     assert bce.data[2].y[0] == pytest.approx(point.loss)
+    far = losses.binary_breakdown(1, logit=-8.0)  # loss about 8: the dot must stay on the axis
+    assert loss_plots.bce_figure(losses.bce_curves(), far).layout.yaxis.range[1] > far.loss
     m = losses.multilabel_breakdown([2.0, -1.0], [1, 0], ["x", "y"])
     multi = loss_plots.multilabel_figure(m)
     assert [trace.name.split()[0] for trace in multi.data] == ["sigmoid", "softmax"]

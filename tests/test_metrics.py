@@ -70,3 +70,17 @@ def test_find_overfit_epoch() -> None:
     assert find_overfit_epoch(rising) == 3
     assert find_overfit_epoch(_history([1.0, 0.8, 0.6], [1.0, 0.9, 0.8])) is None  # still improving
     assert find_overfit_epoch(_history([1.0, 1.1, 1.2], [1.0, 0.9, 1.0])) is None  # train rises too
+
+
+def test_overfitting_needs_a_visible_rise_that_lasts() -> None:
+    """Issue 14: a 0.2% rise (invisible on the chart) was flagged; the autoencoder's defaults end 0.7% up."""
+    autoencoder = _history(
+        [0.68, 0.45, 0.38, 0.34, 0.33, 0.32, 0.31],
+        [0.7407, 0.5852, 0.4716, 0.4553, 0.4517, 0.4538, 0.4550],
+    )
+    assert find_overfit_epoch(autoencoder) is None
+    assert find_overfit_epoch(autoencoder, tolerance=0.002) == 5  # the old threshold flagged it
+    bump = _history([1.0, 0.8, 0.6, 0.5, 0.4], [1.0, 0.9, 0.95, 0.88, 0.87])  # up, then back down
+    assert find_overfit_epoch(bump) is None
+    clear = _history([1.0, 0.8, 0.6, 0.5, 0.4], [1.0, 0.8, 0.82, 0.85, 0.9])
+    assert find_overfit_epoch(clear) == 2

@@ -17,6 +17,7 @@ import streamlit as st
 from collab import embeddings as emb
 from collab import recommend as rec
 from collab.plots import embeddings as plots
+from collab.plots.format import fixed
 from ui import state, text
 
 if TYPE_CHECKING:
@@ -36,6 +37,9 @@ COMPACT = {
         for name in ("cosine", "distance", "bias", "ratings", "mean")
     },
 }
+
+# the neighbours table sits in the map's side panel (about 310 px at 1280 x 720): a shorter title column
+NARROW = {**COMPACT, "title": st.column_config.TextColumn("title", width=150)}
 
 
 def model_or_notice(extra: str = "") -> TrainResult | None:
@@ -90,10 +94,25 @@ def _colour_options(result: TrainResult, ratings: Ratings, table: str) -> dict[s
     return options
 
 
+ALL_GENRES = "(each item's first genre)"
+
+
+def genre_choices(ratings: Ratings) -> list[str]:
+    """Genres of a real dataset's items, commonest first (an item may have several)."""
+    if ratings.genres is None:
+        return []
+    counts = pd.Series([g for genres in ratings.genres for g in genres]).value_counts()
+    return [str(g) for g in counts.index]
+
+
 def _colours(
-    kind: str, result: TrainResult, ratings: Ratings, table: str, rows: np.ndarray
+    kind: str, result: TrainResult, ratings: Ratings, table: str, rows: np.ndarray, genre: str | None = None
 ) -> tuple[np.ndarray, bool]:
-    """Colour values for the plotted rows and whether they are categories."""
+    """Colour values for the plotted rows and whether they are categories; with `genre`, items of that
+    genre (among all their genres) against the rest."""
+    if kind == "genre" and genre is not None and table == "items" and ratings.genres is not None:
+        has = np.array([genre in ratings.genres[i] for i in rows])
+        return np.where(has, genre, "other genres"), True
     if kind == "genre":
         if table == "items":
             genre = emb.item_genre_names(ratings)[rows]
@@ -120,11 +139,13 @@ class MapChoice:
     colour_label: str
     n_shown: int
     search: str
+    genre: str | None = None  # one genre to highlight (real data with several genres per item)
 
 
 def map_controls(result: TrainResult, ratings: Ratings) -> MapChoice:
-    """One row of controls for the map: items or users, 2-D or 3-D, colour, how many, a title search."""
-    cols = st.columns([1.1, 0.9, 1.3, 1.6, 1.8])
+    """Two rows of controls for the map (one row is clipped at 1280 px): items or users, 2-D or 3-D,
+    colour (and one genre to highlight), then how many and a title search."""
+    cols = st.columns([1, 1, 1.4])
     table = (
         cols[0].segmented_control(
             "Project", ["items", "users"], default="items", key="emb_table", format_func=str.capitalize
@@ -136,24 +157,40 @@ def map_controls(result: TrainResult, ratings: Ratings) -> MapChoice:
     colour = cols[2].selectbox(
         "Colour by", list(colour_options), format_func=colour_options.get, key=f"emb_colour_{table}"
     )
+    genre = None
+    genres = genre_choices(ratings) if table == "items" and ratings.truth is None else []
+    second = st.columns([1.4, 1.4, 1.2] if colour == "genre" and genres else [1, 1])
+    if colour == "genre" and genres:
+        picked = second[2].selectbox(
+            "Highlight one genre", [ALL_GENRES, *genres], key="emb_genre",
+            help="MovieLens lists several genres per film; colouring by the first one listed (alphabetical) "
+            "hides the rest. Pick one genre to see where all its films lie.",
+        )  # fmt: skip
+        genre = None if picked == ALL_GENRES else picked
     n_total = ratings.n_items if table == "items" else ratings.n_users
-    n_shown = cols[3].slider(
+    n_shown = second[0].slider(
         f"Most-rated {table} shown", min(10, n_total), n_total, min(1000, n_total), key=f"emb_n_{table}",
         help="The lesson projected the 1000 most-rated films: rarely rated ones have noisy factors.",
     )  # fmt: skip
-    search = cols[4].text_input(
+    search = second[1].text_input(
         "Highlight titles containing",
         key="emb_search",
         placeholder="e.g. Star Wars",
         disabled=table != "items",
     )
+    label = colour_options[colour]
+    if genre is not None:
+        label = f"Genre: {genre}"
+    elif colour == "genre" and genres:
+        label = "First listed genre"
     return MapChoice(
         table=table,
         dims=3 if dims == "3-D" else 2,
         colour=colour,
-        colour_label=colour_options[colour],
+        colour_label=label,
         n_shown=int(n_shown),
         search=search.strip() if table == "items" else "",
+        genre=genre,
     )
 
 
@@ -173,13 +210,19 @@ def map_chart(result: TrainResult, ratings: Ratings, choice: MapChoice) -> None:
     names = (
         emb.item_names(ratings) if table == "items" else np.char.add("user ", ratings.user_labels.astype(str))
     )
-    values, categorical = _colours(choice.colour, result, ratings, table, rows)
+    values, categorical = _colours(choice.colour, result, ratings, table, rows, choice.genre)
     highlight = None
     if choice.search:
         needle = choice.search.lower()
         highlight = np.char.find(np.char.lower(names[rows].astype(str)), needle) >= 0
         hits = int(np.count_nonzero(np.char.find(np.char.lower(names.astype(str)), needle) >= 0))
-        st.caption(f"{int(highlight.sum())} of {hits} matching titles are among the {choice.n_shown} shown.")
+        found = int(highlight.sum())
+        capped = (
+            f" Titles are written on the {plots.MAX_LABELS} most rated; hover a ring for the others."
+            if found > plots.MAX_LABELS
+            else ""
+        )
+        st.caption(f"{found} of {hits} matching titles are among the {choice.n_shown} shown.{capped}")
     chart_key = f"emb_map_{table}_{choice.dims}d"
     selected = None
     if table == "items":
@@ -234,7 +277,7 @@ def neighbours_section(result: TrainResult, ratings: Ratings) -> None:
     item = item_picker(
         "Item", ratings, ITEM_KEY, stats.counts, default=int(emb.most_rated(stats.counts, 1)[0])
     )
-    cols = st.columns(2)
+    cols = st.columns([1.6, 1])  # the segmented control needs the wider half in the narrow side panel
     metric = (
         cols[0].segmented_control(
             "Distance",
@@ -246,10 +289,20 @@ def neighbours_section(result: TrainResult, ratings: Ratings) -> None:
         or "cosine"
     )
     n = cols[1].number_input("Neighbours", 1, 50, 10, key="emb_n_neighbours")
-    found = emb.nearest_neighbours(result.item_factors(), item, n=int(n), metric=metric)
+    min_count = st.slider(
+        "Only neighbours with at least this many ratings", 1, 100, min(20, int(stats.counts.max())),
+        key="emb_neighbour_min_count",
+        help="An item rated once or twice has noisy factors that can sit next to anything: on real data "
+        "they crowd the top of the list.",
+    )  # fmt: skip
+    found = emb.nearest_neighbours(
+        result.item_factors(), item, n=int(n), metric=metric, counts=stats.counts, min_count=int(min_count)
+    )
+    if len(found.indices) < int(n):
+        st.caption(f"Only {len(found.indices)} items have at least {min_count} ratings.")
     # a narrow panel: leave out the mean rating so the distances stay visible
     frame = neighbours_frame(found, ratings, stats).drop(columns="mean")
-    st.dataframe(frame, hide_index=True, column_config=COMPACT, key="emb_neighbours_table")
+    st.dataframe(frame, hide_index=True, column_config=NARROW, key="emb_neighbours_table")
 
 
 def neighbours_frame(found: emb.Neighbours, ratings: Ratings, stats: emb.ItemStats) -> pd.DataFrame:
@@ -315,8 +368,19 @@ def recovery_section(result: TrainResult, ratings: Ratings) -> None:
         "something real should recover them, up to a rotation of the factors."
     )
     cols = st.columns(3)
-    cols[0].metric("Bias correlation (learned vs planted)", f"{found.bias_correlation:.3f}")
-    cols[1].metric("Planted factors explained (R²)", f"{found.factor_r2:.3f}")
+    if np.isnan(found.bias_correlation):
+        cols[0].metric(
+            "Bias correlation (learned vs planted)", "not applicable",
+            help="This model has no single number per item to compare with the planted item bias.",
+        )  # fmt: skip
+    else:
+        cols[0].metric("Bias correlation (learned vs planted)", fixed(found.bias_correlation, 3))
+    cols[1].metric(
+        "Planted factors explained (R², held-out items)", fixed(found.factor_r2, 3),
+        help="A linear map from the learned factors to the planted ones is fitted on half the items and "
+        "scored on the other half (and the other way round), so factors that only fit noise score near 0 "
+        "or below, however many there are.",
+    )  # fmt: skip
     cols[2].metric(
         "Genre from factors (accuracy)",
         f"{found.genre_accuracy:.1%}",
@@ -408,6 +472,16 @@ def export_section(result: TrainResult, ratings: Ratings) -> None:
 # --- Recommend page ------------------------------------------------------------------------------
 
 
+# long titles are cut to a medium column (the full title shows on hover) so the scores stay on screen
+REC_COLUMNS = {
+    "title": st.column_config.TextColumn("title", width="medium"),
+    **{
+        name: st.column_config.NumberColumn(name, width="small")
+        for name in ("predicted", "item bias", "user·item")
+    },
+}
+
+
 def _recommendations_frame(recs: rec.Recommendations, ratings: Ratings) -> pd.DataFrame:
     names = emb.item_names(ratings)
     frame = pd.DataFrame({"title": names[recs.item_ids], "predicted": recs.predicted.round(2)})
@@ -424,9 +498,11 @@ def user_recommendations_section(result: TrainResult, ratings: Ratings) -> None:
     user = user_picker("User", ratings, "rec_user", where=cols[0])
     n = cols[1].number_input("How many", 1, 50, 10, key="rec_n")
     recs = rec.recommend_for_user(result, ratings, user, n=int(n))
-    left, right = st.columns(2)
+    left, right = st.columns([3, 2])  # the recommendations have four columns, the user's own list two
     left.markdown("**Recommended** (not yet rated)")
-    left.dataframe(_recommendations_frame(recs, ratings), hide_index=True, key="rec_table")
+    left.dataframe(
+        _recommendations_frame(recs, ratings), hide_index=True, column_config=REC_COLUMNS, key="rec_table"
+    )
     mine = ratings.user_ids == user
     items, stars = ratings.item_ids[mine], ratings.ratings[mine]
     order = np.lexsort((items, -stars))[: int(n)]
@@ -434,6 +510,7 @@ def user_recommendations_section(result: TrainResult, ratings: Ratings) -> None:
     right.dataframe(
         pd.DataFrame({"title": emb.item_names(ratings)[items[order]], "rating": stars[order]}),
         hide_index=True,
+        column_config={"title": REC_COLUMNS["title"], "rating": st.column_config.NumberColumn(width="small")},
         key="rec_user_top",
     )
     if rec.has_dot_product(result):
@@ -451,7 +528,12 @@ def similar_section(result: TrainResult, ratings: Ratings) -> None:
     stats = emb.item_stats_of(ratings)
     item = item_picker("Item", ratings, "rec_similar_item", stats.counts)
     found = rec.similar_items(result.item_factors(), item, n=10)
-    st.dataframe(neighbours_frame(found, ratings, stats), hide_index=True, key="rec_similar_table")
+    st.dataframe(
+        neighbours_frame(found, ratings, stats),
+        hide_index=True,
+        column_config=COMPACT,
+        key="rec_similar_table",
+    )
 
 
 RATING_CHOICES = ["skip", 1, 2, 3, 4, 5]
@@ -497,7 +579,9 @@ def new_user_section(result: TrainResult, ratings: Ratings) -> None:
         f"**Recommended for you** from {len(given)} rating{'s' if len(given) != 1 else ''} "
         f"(fold-in and ranking took {1000 * seconds:.1f} ms)"
     )
-    st.dataframe(_recommendations_frame(recs, ratings), hide_index=True, key="rec_new_table")
+    st.dataframe(
+        _recommendations_frame(recs, ratings), hide_index=True, column_config=REC_COLUMNS, key="rec_new_table"
+    )
     st.caption(
         f"Your fitted bias {fit.user_bias:+.3f}; the model now predicts "
         + ", ".join(f"{text.md(names[i])}: {p:.1f}" for i, p in zip(rated, fit.fitted, strict=True))
@@ -520,8 +604,30 @@ def ranking_section(result: TrainResult) -> None:
     st.plotly_chart(plots.ranking_fig(quality.model, quality.popularity, quality.k), key="rec_ranking_fig")
     st.caption(
         f"Means over {quality.n_users:,} validation users; an item is relevant when rated 4 or more. "
-        "Popularity ranks by how many ratings an item has in training: a model worth having beats it."
+        "Popularity ranks by how many ratings an item has in training. " + ranking_verdict(quality)
     )
+
+
+def ranking_verdict(quality: rec.RankingQuality) -> str:
+    """What the bars show: where the model beats popularity, where popularity wins, and by how much."""
+    names = {"precision": "precision", "recall": "recall", "ndcg": "NDCG"}
+    wins, losses = [], []
+    for metric, model_score in quality.model.items():
+        popular = quality.popularity[metric]
+        if np.isnan(model_score) or np.isnan(popular):
+            continue
+        phrase = f"{names.get(metric, metric)}@{quality.k} ({model_score:.3f} vs {popular:.3f})"
+        (wins if model_score > popular else losses).append(phrase)
+    if not losses:
+        return "Here the model ranks better than popularity on every measure: " + ", ".join(wins) + "."
+    if not wins:
+        return (
+            "Here **popularity ranks better** on every measure: "
+            + ", ".join(losses)
+            + ". A model trained to predict ratings (RMSE) is not trained to rank, and on data where most "
+            "people like the same popular items, recommending those is hard to beat."
+        )
+    return "Here the model wins on " + ", ".join(wins) + " and popularity on " + ", ".join(losses) + "."
 
 
 def downloads_section(result: TrainResult) -> None:

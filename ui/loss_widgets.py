@@ -13,7 +13,8 @@ import streamlit as st
 
 from collab import losses
 from collab.plots import losses as loss_plots
-from ui import url_state
+from collab.plots.format import fixed
+from ui import text, url_state
 
 ERROR_ICON = ":material/error:"
 MULTILABEL_EXAMPLE = pd.DataFrame(
@@ -31,7 +32,7 @@ def _fmt(value: float, digits: int = 4) -> str:
         return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
     if value != 0 and (abs(value) >= 1e6 or abs(value) < 10 ** (-digits)):
         return f"{value:.{digits - 1}e}"
-    return f"{value:.{digits}f}"
+    return fixed(value, digits)  # never "-0.0000"
 
 
 def _agreement(ours: float, theirs: float, agrees: bool, what: str) -> None:
@@ -105,7 +106,10 @@ def multiclass_section() -> None:
         torch_col.metric("PyTorch F.cross_entropy", _fmt(b.torch_loss))
         _agreement(b.loss, b.torch_loss, b.agrees, "torch.nn.functional.cross_entropy")
         st.table(steps_table(b))
-    st.plotly_chart(loss_plots.softmax_steps_figure(b), key="loss_steps_fig")
+    st.markdown(f"**From logits to loss**: the right class is **{text.md(b.labels[b.target])}** (orange)")
+    # five small figures in columns: side by side on a screen, stacked (and readable) on a phone
+    for i, (col, fig) in enumerate(zip(st.columns(5), loss_plots.softmax_step_figures(b), strict=True)):
+        col.plotly_chart(fig, key=f"loss_steps_fig_{i}")
     with st.expander("What these numbers mean", icon=":material/lightbulb:"):
         st.markdown(explain_steps(b))
     _temperature_panel(b)
@@ -125,7 +129,7 @@ def _fastbook_batch() -> int:
     with left:
         st.table(batch_table(batch))
     with right:
-        st.metric("Mean cross-entropy of the batch", f"{batch.loss:.4f}")
+        st.metric("Mean cross-entropy of the batch", f"{fixed(batch.loss)}")
         _agreement(batch.loss, batch.torch_loss, batch.agrees, "F.cross_entropy(acts, targets)")
         st.caption("The book gets the same number from `nn.CrossEntropyLoss()(acts, targ)`.")
     st.plotly_chart(loss_plots.batch_loss_figure(batch), key="loss_batch_fig")
@@ -142,10 +146,12 @@ def _temperature_panel(b: losses.SoftmaxBreakdown) -> None:
     st.subheader("Temperature")
     at_one = losses.softmax_breakdown(b.logits.tolist(), b.target, b.labels, 1.0)
     curve = losses.temperature_curve(b.logits.tolist(), b.target)
-    fig = loss_plots.temperature_figure(
+    bars, line = loss_plots.temperature_figures(
         b.labels, b.target, at_one.probs, b.probs, b.temperature, b.loss, curve
     )
-    st.plotly_chart(fig, key="loss_temperature_fig")
+    left, right = st.columns(2)
+    left.plotly_chart(bars, key="loss_temperature_bars")
+    right.plotly_chart(line, key="loss_temperature_fig")
     with st.expander("What the temperature does", icon=":material/lightbulb:"):
         st.markdown(explain_temperature(b, at_one))
 
@@ -216,7 +222,7 @@ def batch_table(batch: losses.BatchBreakdown) -> pd.DataFrame:
             "target": [batch.labels[t] for t in batch.targets],
             f"p '{first}'": [f"{v:.4f}" for v in batch.probs[:, 0]],
             "p(target)": [f"{v:.4f}" for v in batch.target_probs],
-            "loss": [f"{v:.4f}" for v in batch.losses],
+            "loss": [fixed(v) for v in batch.losses],
         },
         index=[f"image {i}" for i in range(len(batch.losses))],
     )
@@ -233,8 +239,8 @@ def explain_steps(b: losses.SoftmaxBreakdown) -> str:
         f"3. **log p** is the log of each probability; it is 0 for a certain class and very negative for an "
         f"unlikely one.\n"
         f"4. **actual** is 1 only for the right class, *{right}*, so **actual × log p** keeps only "
-        f"log p({right}) = {b.log_probs[b.target]:.4f} and zeroes the rest.\n"
-        f"5. The **cross-entropy** is minus that sum: {b.loss:.4f}. It is 0 only when p({right}) is 1, and it grows "
+        f"log p({right}) = {fixed(b.log_probs[b.target])} and zeroes the rest.\n"
+        f"5. The **cross-entropy** is minus that sum: {fixed(b.loss)}. It is 0 only when p({right}) is 1, and it grows "
         f"without limit as p({right}) goes to 0: here p({right}) = {b.probs[b.target]:.4f}."
     )
 
@@ -246,7 +252,7 @@ def explain_temperature(b: losses.SoftmaxBreakdown, at_one: losses.SoftmaxBreakd
     else:
         now = (
             f"At T = 1 the top class *{b.labels[top]}* gets {at_one.probs[top]:.1%}; at T = {b.temperature:g} it "
-            f"gets {b.probs[top]:.1%}, and the loss goes from {at_one.loss:.4f} to {b.loss:.4f}."
+            f"gets {b.probs[top]:.1%}, and the loss goes from {fixed(at_one.loss)} to {fixed(b.loss)}."
         )
     return (
         f"Dividing the logits by T before the softmax changes how sharp the distribution is, not the order of "
@@ -273,9 +279,9 @@ def explain_gradient(b: losses.SoftmaxBreakdown) -> str:
     worst = max((i for i in range(b.n_classes) if i != b.target), key=lambda i: b.grad[i])
     return (
         f"The derivative of cross-entropy with respect to each logit is p − actual. For the right class "
-        f"*{right}* it is {b.probs[b.target]:.4f} − 1 = {b.grad[b.target]:+.4f}: gradient descent subtracts the "
+        f"*{right}* it is {b.probs[b.target]:.4f} − 1 = {fixed(b.grad[b.target], sign=True)}: gradient descent subtracts the "
         f"gradient, so this logit goes **up**. Every other class gets +p and goes **down**; the strongest push "
-        f"is on *{b.labels[worst]}* ({b.grad[worst]:+.4f}), the class that takes the most probability away from "
+        f"is on *{b.labels[worst]}* ({fixed(b.grad[worst], sign=True)}), the class that takes the most probability away from "
         f"*{right}*. A confident wrong answer makes both bars close to ±1; a confident right one makes them all "
         f"close to 0. The bars always sum to 0 (here {abs(float(b.grad.sum())):.4f}), because both p and the one-hot "
         f"vector sum to 1."
@@ -304,22 +310,24 @@ def binary_section() -> None:
     )
     with right:
         ours, prob_col, logit_col = st.columns(3)
-        ours.metric("BCE (ours)", f"{b.loss:.4f}")
-        prob_col.metric("PyTorch, from p", f"{b.torch_loss:.4f}", help="F.binary_cross_entropy(p, y)")
+        ours.metric("BCE (ours)", f"{fixed(b.loss)}")
+        prob_col.metric("PyTorch, from p", f"{fixed(b.torch_loss)}", help="F.binary_cross_entropy(p, y)")
         logit_col.metric(
-            "PyTorch, from x", f"{b.torch_logits_loss:.4f}", help="F.binary_cross_entropy_with_logits(x, y)"
+            "PyTorch, from x",
+            f"{fixed(b.torch_logits_loss)}",
+            help="F.binary_cross_entropy_with_logits(x, y)",
         )
         _agreement(b.loss, b.torch_logits_loss, b.agrees, "binary_cross_entropy_with_logits")
     st.latex(
         rf"-\left[y \log p + (1-y)\log(1-p)\right] = -\left[{b.label}\cdot\log {b.prob:.4f} + "
-        rf"{1 - b.label}\cdot\log {1 - b.prob:.4f}\right] = {b.loss:.4f}"
+        rf"{1 - b.label}\cdot\log {1 - b.prob:.4f}\right] = {fixed(b.loss)}"
     )
     st.plotly_chart(loss_plots.bce_figure(losses.bce_curves(), b), key="loss_bce_fig")
     with st.expander("Reading the formula", icon=":material/lightbulb:"):
         kept = "log p" if b.label == 1 else "log(1 − p)"
         st.markdown(
             f"With y = {b.label} one of the two terms is multiplied by 0, so the loss is just −{kept} = "
-            f"{b.loss:.4f}. The logit behind p = {b.prob:.4f} is x = log(p / (1 − p)) = {b.logit:.4f}. "
+            f"{fixed(b.loss)}. The logit behind p = {b.prob:.4f} is x = log(p / (1 − p)) = {b.logit:.4f}. "
             f"Being confidently wrong is what hurts: p = 0.01 with y = 1 costs {-math.log(0.01):.2f}, "
             f"while p = 0.99 costs only {-math.log(0.99):.3f}. "
             f"`binary_cross_entropy_with_logits` takes x rather than p and never forms log(0)."
@@ -357,9 +365,9 @@ def multilabel_section() -> None:
     m = losses.multilabel_breakdown(logits, targets, labels, threshold)
     with right:
         bce_col, torch_col, acc_col = st.columns(3)
-        bce_col.metric("Mean BCE (ours)", f"{m.loss:.4f}")
+        bce_col.metric("Mean BCE (ours)", f"{fixed(m.loss)}")
         torch_col.metric(
-            "PyTorch", f"{m.torch_loss:.4f}", help="F.binary_cross_entropy_with_logits(logits, targets)"
+            "PyTorch", f"{fixed(m.torch_loss)}", help="F.binary_cross_entropy_with_logits(logits, targets)"
         )
         acc_col.metric(f"Accuracy at {threshold:g}", f"{m.accuracy:.0%}")
         _agreement(m.loss, m.torch_loss, m.agrees, "binary_cross_entropy_with_logits")
@@ -371,7 +379,7 @@ def multilabel_section() -> None:
             f"{m.probs.sum():.2f}, and {int(m.predictions.sum())} of {len(m.labels)} labels clear the threshold "
             f"{threshold:g}. A softmax over the same logits shares one unit of probability: they add up to "
             f"{m.softmax_probs.sum():.2f}, so two present labels must compete. The loss is the mean of one BCE per "
-            f"label ({m.loss:.4f}). Moving the threshold changes the predictions and the accuracy "
+            f"label ({fixed(m.loss)}). Moving the threshold changes the predictions and the accuracy "
             f"({m.accuracy:.0%}), never the loss."
         )
 
@@ -383,7 +391,7 @@ def multilabel_table(m: losses.MultiLabelBreakdown) -> pd.DataFrame:
             "logit": [f"{v:.2f}" for v in m.logits],
             "sigmoid p": [f"{v:.4f}" for v in m.probs],
             "target": [str(t) for t in m.targets],
-            "BCE": [f"{v:.4f}" for v in m.losses],
+            "BCE": [fixed(v) for v in m.losses],
             f"p > {m.threshold:g}": [str(p) for p in m.predictions],
             "right?": ["yes" if p == t else "no" for p, t in zip(m.predictions, m.targets, strict=True)],
         },

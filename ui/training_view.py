@@ -14,7 +14,7 @@ import streamlit as st
 
 from collab import guards
 from collab.config import MODEL_LABELS, TrainConfig, auto_epochs
-from collab.metrics import find_overfit_epoch
+from collab.metrics import OVERFIT_RISE, find_overfit_epoch
 from collab.plots import training as training_plots
 from ui import cached, state
 from ui.messages import say
@@ -24,8 +24,6 @@ if TYPE_CHECKING:
     from collab.training import EpochStats, TrainResult
 
 SWEEP_DECAYS = (0.1, 0.01, 0.001, 0.0)
-# validation loss must end 1% above its best to be called overfitting: a rise the chart shows
-OVERFIT_RISE = 0.01
 _LIVE_KEYS = itertools.count()
 
 
@@ -36,8 +34,9 @@ class LiveProgress:
 
     CHART_SECONDS = 0.5
 
-    def __init__(self, label: str, oracle_rmse: float | None = None) -> None:
+    def __init__(self, label: str, oracle_rmse: float | None = None, loss_name: str = "MSE") -> None:
         self.label = label
+        self.loss_name = loss_name
         self.oracle_rmse = oracle_rmse
         self.bar = st.progress(0.0, text=f"{label}: starting…")
         self.cancel_slot = st.empty()
@@ -84,7 +83,7 @@ class LiveProgress:
         self.drawn = now
         # a fresh key per update: two runs of one script (a sweep) can draw identical figures
         self.chart.plotly_chart(
-            training_plots.loss_figure(self.history, oracle_rmse=self.oracle_rmse),
+            training_plots.loss_figure(self.history, oracle_rmse=self.oracle_rmse, loss_name=self.loss_name),
             key=f"live_loss_{next(_LIVE_KEYS)}",
         )
 
@@ -105,6 +104,11 @@ def oracle_rmse() -> float | None:
     return None if truth is None else float(truth.oracle_rmse)
 
 
+def loss_name(config: TrainConfig) -> str:
+    """What the loss chart of this model plots."""
+    return "cross-entropy" if config.model == "classifier" else "MSE"
+
+
 def floor_for(config: TrainConfig) -> float | None:
     """The noise floor to draw on this model's loss chart: an MSE, so not on the classifier's cross-entropy."""
     return None if config.model == "classifier" else oracle_rmse()
@@ -117,7 +121,7 @@ def train_and_record(
     is False, as in the sweep) make it the current model."""
     data = state.ratings()
     params = state.split_params()
-    progress = LiveProgress(label, floor_for(config))
+    progress = LiveProgress(label, floor_for(config), loss_name(config))
     try:
         result, from_cache = cached.train(
             state.split(), data.fingerprint, params, config, on_epoch=progress, on_wait=progress.waiting
@@ -207,7 +211,10 @@ def results_panel(result: TrainResult, knobs: TrainConfig | None = None) -> None
         st.info(note, icon=":material/info:")
     st.plotly_chart(
         epochs_title(
-            training_plots.loss_figure(result.history, oracle_rmse=oracle, overfit_epoch=overfit), result
+            training_plots.loss_figure(
+                result.history, oracle_rmse=oracle, overfit_epoch=overfit, loss_name=loss_name(result.config)
+            ),
+            result,
         ),
         key="train_loss_chart",
     )
@@ -225,6 +232,24 @@ def results_panel(result: TrainResult, knobs: TrainConfig | None = None) -> None
             ),
             icon=":material/trending_up:",
         )
+
+
+PRESET_NAMES = {
+    "default": "our default",
+    "fastbook": "fastbook's settings",
+    "best": "best",
+    "autorec": "default",
+}
+
+
+def matching_preset(config: TrainConfig) -> str | None:
+    """The preset `config` is (the seed, device and precision aside), if any."""
+    from collab.config import PRESETS
+
+    for name, preset in PRESETS.items():
+        if dataclasses.replace(config, seed=preset.seed, device=preset.device, amp=preset.amp) == preset:
+            return name
+    return None
 
 
 def mean_baseline(result: TrainResult) -> None:
@@ -300,10 +325,13 @@ def run_rows(runs: list[state.RunRecord]) -> pd.DataFrame:
     rows = []
     for run in reversed(runs):
         config = run.config
-        row = {"model": run.model, "from": run.source}
+        row = {"model": run.model, "valid RMSE": run.rmse, "from": run.source}
         if config is None:
             row |= {"size": run.summary}
         else:
+            preset = matching_preset(config)
+            if preset:
+                row["from"] = f"{run.source} ({PRESET_NAMES.get(preset, preset)})"
             batch_like = config.model != "autorec"
             row |= {
                 "size": run.size or config.size_phrase(),
@@ -317,7 +345,6 @@ def run_rows(runs: list[state.RunRecord]) -> pd.DataFrame:
                 "seed": config.seed,
             }
         row |= {
-            "valid RMSE": run.rmse,
             "mean RMSE": run.mean_rmse,
             "valid MAE": run.mae,
             "seconds": run.seconds,
@@ -340,7 +367,7 @@ def runs_table() -> None:
         hide_index=True,
         width="stretch",
         column_config={
-            "model": st.column_config.TextColumn("model", width="medium"),
+            "model": st.column_config.TextColumn("model", width="medium", pinned=True),
             "size": st.column_config.TextColumn("size", width="small"),
             "valid RMSE": st.column_config.NumberColumn(format="%.4f", width="small"),
             "mean RMSE": st.column_config.NumberColumn(

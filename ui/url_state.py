@@ -182,14 +182,6 @@ def apply_preset(name: str) -> None:
     set_knobs(config_knobs(PRESETS[name]))
 
 
-def matching_preset(config: TrainConfig) -> str | None:
-    """The preset that `config` is (ignoring the seed and device), if any."""
-    for name, preset in PRESETS.items():
-        if dataclasses.replace(config, seed=preset.seed, device=preset.device, amp=preset.amp) == preset:
-            return name
-    return None
-
-
 # --- the URL ---------------------------------------------------------------------------------------
 
 
@@ -356,6 +348,18 @@ def restore() -> None:
                 f"The link asks for MovieLens {name}, which could not be loaded ({error}): this is the demo set."
             )
     st.session_state[NOTES] = notes
+    serve_stored()
+
+
+def serve_stored() -> None:
+    """A reload (or a link) whose settings were already trained on this server, by this session before
+    the reload or in the background, gets that model back as the current one on whatever page it opens."""
+    from ui import cached
+
+    data = state.ratings()
+    found = cached.stored(data.fingerprint, state.split_params(), current_config())
+    if found is not None and state.result() is None:
+        state.set_result(found)
 
 
 def show_notes() -> None:

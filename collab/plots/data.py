@@ -10,6 +10,9 @@ import plotly.graph_objects as go
 
 BLUE = "#1f5fa8"
 FONT = {"size": 16}
+BLANK = "#f4f4f4"  # an unrated cell of the crosstab: near-white grey, unlike any rating's colour
+# light to dark blue, starting well away from white (Blues starts at #f7fbff, close to a blank cell)
+RATING_SCALE = [[0.0, "#9ecae1"], [0.25, "#6baed6"], [0.5, "#4292c6"], [0.75, "#2171b5"], [1.0, "#08306b"]]
 
 
 def _layout(fig: go.Figure, title: str, x_title: str, y_title: str) -> go.Figure:
@@ -42,8 +45,23 @@ def long_tail(counts: np.ndarray, what: str) -> go.Figure:
     fig = go.Figure(
         go.Scatter(x=rank, y=ordered, mode="lines", line={"color": BLUE, "width": 3}, fill="tozeroy")
     )
-    fig.update_yaxes(type="log")
+    fig.update_yaxes(type="log", **log_ticks(ordered))
     return _layout(fig, f"Ratings per {what}, most active first", f"{what} rank", "ratings (log scale)")
+
+
+def log_ticks(values: np.ndarray) -> dict[str, list]:
+    """Tick positions 1, 2, 5, 10, 20, 50, ... covering `values`, each labelled with its full magnitude
+    ("1,000", not plotly's bare "2" and "5" between powers of ten)."""
+    finite = np.asarray(values, dtype=np.float64)
+    finite = finite[np.isfinite(finite) & (finite > 0)]
+    low, high = (float(finite.min()), float(finite.max())) if finite.size else (1.0, 10.0)
+    ticks = [
+        mantissa * 10**power
+        for power in range(int(np.floor(np.log10(low))), int(np.ceil(np.log10(high))) + 1)
+        for mantissa in (1, 2, 5)
+    ]
+    kept = [t for t in ticks if low / 2 <= t <= high * 2] or [low]
+    return {"tickvals": kept, "ticktext": [f"{t:,.0f}" if t >= 1 else f"{t:g}" for t in kept]}
 
 
 def crosstab_heatmap(table: pd.DataFrame) -> go.Figure:
@@ -60,7 +78,9 @@ def crosstab_heatmap(table: pd.DataFrame) -> go.Figure:
             text=text,
             texttemplate="%{text}",
             textfont={"size": 14},
-            colorscale="Blues",
+            # the lowest rating is a clear blue, never near-white: a blank (unrated) cell is the grey
+            # background, and a 1 or a 2 must not be mistaken for one
+            colorscale=RATING_SCALE,
             zmin=float(np.nanmin(values)) if np.isfinite(values).any() else 0,
             xgap=2,
             ygap=2,
@@ -74,7 +94,7 @@ def crosstab_heatmap(table: pd.DataFrame) -> go.Figure:
         font=FONT,
         height=620,
         margin={"l": 90, "r": 20, "t": 60, "b": 180},
-        plot_bgcolor="#e9edf2",
+        plot_bgcolor=BLANK,
     )
     fig.update_xaxes(tickangle=-40, showgrid=False)
     fig.update_yaxes(autorange="reversed", showgrid=False)

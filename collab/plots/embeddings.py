@@ -13,6 +13,7 @@ PALETTE = (
 )  # fmt: skip
 MUTED = "#9aa5b1"
 HIGHLIGHT = "#111111"
+MAX_LABELS = 12  # titles written on the map; further matches get a ring and a hover label only
 COUNT_TICKS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)
 
 
@@ -29,11 +30,13 @@ def projection_fig(
     selected: int | None = None,
     hover_extra: Sequence[str] | None = None,
     title: str = "",
+    max_labels: int = MAX_LABELS,
 ) -> go.Figure:
     """A 2-D or 3-D scatter of projected factors: hover shows the name, colour by a category or a value.
 
     `ids` (row indices in the full table) travel as customdata, so a selection event names the row.
-    `highlight` marks rows (search hits) with a ring and a label; `selected` is the picked row.
+    `highlight` marks rows (search hits) with a ring, and the first `max_labels` of them (and the
+    picked row, `selected`) with their name.
     """
     xyz = np.asarray(coords, dtype=np.float64)
     dims = xyz.shape[1]
@@ -93,15 +96,22 @@ def projection_fig(
         marked |= ids == selected
     if marked.any():
         rows = np.flatnonzero(marked)
+        # rings on every match, titles on the first `max_labels` only (rows come most rated first):
+        # a search for "The" must not bury the map in labels
+        labelled = rows[:max_labels]
+        if selected is not None and np.any(ids[rows] == selected):
+            labelled = np.union1d(labelled, rows[ids[rows] == selected])
+        shown = np.where(np.isin(rows, labelled), names[rows], "")
         fig.add_trace(
             scatter(
                 **axes(rows),
                 mode="markers+text",
                 name="highlighted",
-                text=names[rows],
+                text=shown,
+                hovertext=names[rows],
                 textposition="top center",
                 customdata=np.stack([ids[rows], extra[rows]], axis=1),
-                hovertemplate="<b>%{text}</b><extra></extra>",
+                hovertemplate="<b>%{hovertext}</b><extra></extra>",
                 marker={"size": size + 6, "color": "rgba(0,0,0,0)", "line": {"color": HIGHLIGHT, "width": 2}},
                 showlegend=False,
             )
@@ -114,8 +124,16 @@ def projection_fig(
     layout: dict[str, object] = {
         "title": {"text": title} if title else None,
         "height": 620,
-        "margin": {"l": 10, "r": 10, "t": 50 if title else 20, "b": 10},
-        "legend": {"title": {"text": color_label}, "itemsizing": "constant"},
+        "margin": {"l": 10, "r": 10, "t": 50 if title else 20, "b": 10 if dims == 3 else 40},
+        # the legend below the map, not beside it: beside it, it takes half a phone's width
+        "legend": {
+            "title": {"text": color_label},
+            "itemsizing": "constant",
+            "orientation": "h",
+            "yanchor": "top",
+            "y": -0.08,
+            "x": 0,
+        },
         "template": "plotly_white",
     }
     if dims == 3:

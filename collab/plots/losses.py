@@ -16,6 +16,7 @@ from collab.losses import (
     SoftmaxBreakdown,
     TemperatureCurve,
 )
+from collab.plots.format import fixed, general
 
 BLUE = "#1f5fa8"
 ORANGE = "#d9822b"  # the target class, in every figure
@@ -47,62 +48,97 @@ def _colours(n: int, target: int) -> list[str]:
 
 
 def _finite_or_nan(values: np.ndarray) -> tuple[list[float], list[str]]:
-    """Bar heights (non-finite shown as missing bars) and their text, which spells out inf and nan."""
+    """Bar lengths (non-finite shown as missing bars) and their text, which spells out inf and nan."""
     heights = [float(v) if np.isfinite(v) else float("nan") for v in values]
-    text = [f"{v:.3g}" if np.isfinite(v) else str(v) for v in values]
+    text = [general(v) if np.isfinite(v) else str(v) for v in values]
     return heights, text
 
 
-def softmax_steps_figure(breakdown: SoftmaxBreakdown) -> go.Figure:
-    """Five panels, one per step: exp(logit), softmax p, log p, the one-hot actuals, actual × log p; target orange."""
+STEP_PANELS = (
+    ("exp(logit)", "exps"),
+    ("softmax p (sums to 1)", "probs"),
+    ("log-softmax: log p", "log_probs"),
+    ("actual (one-hot)", "actuals"),
+    ("actual × log p", "terms"),
+)
+
+
+def _step_range(values: np.ndarray, attr: str) -> list[float]:
+    """An x range with room for the value labels outside the bars (probabilities: 0 to 1)."""
+    if attr in ("probs", "actuals"):
+        return [0.0, 1.6]
+    finite = np.asarray(values, dtype=np.float64)[np.isfinite(values)]
+    low = min(0.0, float(finite.min())) if finite.size else 0.0
+    high = max(0.0, float(finite.max())) if finite.size else 1.0
+    span = (high - low) or 1.0
+    # a side without bars still gets a little room, for the "0" labels of zero-length bars
+    return [low - (0.75 if low < 0 else 0.0) * span, high + (0.6 if high > 0 else 0.12) * span]
+
+
+def _step_traces(breakdown: SoftmaxBreakdown, attr: str) -> list[go.BaseTraceType]:
+    """One panel's horizontal bars (one row per class, so value labels never collide) and, in place of
+    a bar that overflowed, its inf or nan spelled out in red."""
     labels = list(breakdown.labels)
-    colours = _colours(breakdown.n_classes, breakdown.target)
-    panels = [
-        ("exp(logit)", breakdown.exps),
-        ("softmax p (sums to 1)", breakdown.probs),
-        ("log-softmax: log p", breakdown.log_probs),
-        ("actual (one-hot)", breakdown.actuals),
-        ("actual × log p", breakdown.terms),
-    ]
-    fig = make_subplots(
-        rows=1, cols=5, subplot_titles=[title for title, _ in panels], horizontal_spacing=0.06
-    )
-    for col, (_, values) in enumerate(panels, start=1):
-        heights, text = _finite_or_nan(values)
-        fig.add_trace(
-            go.Bar(
-                x=labels,
-                y=heights,
-                text=text,
-                textposition="outside",
-                textangle=0,
-                marker_color=colours,
-                cliponaxis=False,
-            ),
-            row=1,
-            col=col,
+    values = getattr(breakdown, attr)
+    heights, text = _finite_or_nan(values)
+    traces: list[go.BaseTraceType] = [
+        go.Bar(
+            x=heights,
+            y=labels,
+            orientation="h",
+            text=text,
+            textposition="auto",  # inside a long bar, outside a short one
+            textangle=0,
+            marker_color=_colours(breakdown.n_classes, breakdown.target),
+            cliponaxis=False,
+            hovertemplate="%{y}: %{text}<extra></extra>",
         )
-        broken = [i for i, v in enumerate(values) if not np.isfinite(v)]
-        if broken:  # a missing bar must not look like a zero: say what happened in its place
-            fig.add_trace(
-                go.Scatter(
-                    x=[labels[i] for i in broken],
-                    y=[0.0] * len(broken),
-                    mode="text",
-                    text=[f"<b>{text[i]}</b>" for i in broken],
-                    textposition="top center",
-                    textfont={"size": 17, "color": RED},
-                ),
-                row=1,
-                col=col,
+    ]
+    broken = [i for i, v in enumerate(values) if not np.isfinite(v)]
+    if broken:  # a missing bar must not look like a zero: say what happened in its place
+        traces.append(
+            go.Scatter(
+                x=[0.0] * len(broken),
+                y=[labels[i] for i in broken],
+                mode="text",
+                text=[f"<b>{text[i]}</b>" for i in broken],
+                textposition="middle right",
+                textfont={"size": 17, "color": RED},
             )
-    fig.update_yaxes(range=[0, 1.15], row=1, col=2)
-    fig.update_yaxes(range=[0, 1.15], row=1, col=4)
-    fig.update_xaxes(type="category", tickfont={"size": 15})
+        )
+    return traces
+
+
+def softmax_steps_figure(breakdown: SoftmaxBreakdown) -> go.Figure:
+    """Five panels, one per step: exp(logit), softmax p, log p, the one-hot actuals, actual × log p; target
+    orange. Bars are horizontal, one row per class, so their value labels never overlap."""
+    fig = make_subplots(
+        rows=1, cols=5, subplot_titles=[title for title, _ in STEP_PANELS], horizontal_spacing=0.05,
+        shared_yaxes=True,
+    )  # fmt: skip
+    for col, (_, attr) in enumerate(STEP_PANELS, start=1):
+        for trace in _step_traces(breakdown, attr):
+            fig.add_trace(trace, row=1, col=col)
+        fig.update_xaxes(range=_step_range(getattr(breakdown, attr), attr), row=1, col=col)
+    fig.update_yaxes(type="category", autorange="reversed", tickfont={"size": 15})
     title = f"From logits to loss: the right class is <b>{breakdown.labels[breakdown.target]}</b> (orange)"
-    _layout(fig, title, height=420)
-    fig.update_layout(uniformtext={"minsize": 13, "mode": "show"})  # plotly shrinks labels on narrow bars
+    _layout(fig, title, height=max(300, 150 + 40 * breakdown.n_classes))
+    fig.update_layout(uniformtext={"minsize": 12, "mode": "show"})
     return fig
+
+
+def softmax_step_figures(breakdown: SoftmaxBreakdown) -> list[go.Figure]:
+    """The five steps as five small figures, for side-by-side columns that stack on a phone."""
+    figures = []
+    for title, attr in STEP_PANELS:
+        fig = go.Figure(_step_traces(breakdown, attr))
+        fig.update_xaxes(range=_step_range(getattr(breakdown, attr), attr), tickfont={"size": 13}, nticks=4)
+        fig.update_yaxes(type="category", autorange="reversed")
+        _layout(fig, title, height=max(220, 110 + 36 * breakdown.n_classes))
+        fig.update_layout(margin={"l": 10, "r": 10, "t": 46, "b": 30}, title_font={"size": 15})
+        fig.update_yaxes(automargin=True)
+        figures.append(fig)
+    return figures
 
 
 def gradient_figure(breakdown: SoftmaxBreakdown) -> go.Figure:
@@ -113,7 +149,7 @@ def gradient_figure(breakdown: SoftmaxBreakdown) -> go.Figure:
         go.Bar(
             x=labels,
             y=grad,
-            text=[f"{g:+.3f}" for g in grad],
+            text=[fixed(g, 3, sign=True) for g in grad],
             textposition="outside",
             marker_color=_colours(len(labels), breakdown.target),
             cliponaxis=False,
@@ -183,6 +219,47 @@ def temperature_figure(
     return fig
 
 
+def temperature_figures(
+    labels: Sequence[str],
+    target: int,
+    probs_at_one: np.ndarray,
+    probs_at_t: np.ndarray,
+    temperature: float,
+    loss: float,
+    curve: TemperatureCurve,
+) -> tuple[go.Figure, go.Figure]:
+    """`temperature_figure`'s two panels as two figures, for columns that stack on a phone."""
+    names = list(labels)
+    bars = go.Figure(
+        [
+            go.Bar(x=names, y=probs_at_one, name="p at T = 1", marker_color=GREY),
+            go.Bar(
+                x=names, y=probs_at_t, name=f"p at your T = {temperature:g} (target orange)",
+                marker_color=_colours(len(names), target),
+            ),
+        ]
+    )  # fmt: skip
+    bars.update_layout(barmode="group")
+    bars.update_yaxes(range=[0, 1.05], title="probability")
+    bars.update_xaxes(type="category")
+    _layout(bars, "softmax p at T = 1 (grey) and at your T", height=360)
+    line = go.Figure(
+        [
+            go.Scatter(
+                x=curve.temperatures, y=curve.losses, mode="lines", line={"color": BLUE, "width": 3}, name="loss"
+            ),
+            go.Scatter(
+                x=[temperature], y=[loss], mode="markers", name=f"loss at your T: {fixed(loss)}",
+                marker={"color": ORANGE, "size": 15, "line": {"color": "#333", "width": 1}},
+            ),
+        ]
+    )  # fmt: skip
+    line.update_xaxes(type="log", title="temperature T (log scale)")
+    line.update_yaxes(title="cross-entropy", rangemode="tozero")
+    _layout(line, f"Loss across temperatures (yours: {fixed(loss)})", height=360)
+    return bars, line
+
+
 def batch_loss_figure(batch: BatchBreakdown) -> go.Figure:
     """One bar per example: its loss −log p(target), with the batch mean as a dashed line."""
     rows = [f"image {i}" for i in range(len(batch.losses))]
@@ -236,7 +313,9 @@ def bce_figure(curves: BceCurves, point: BinaryBreakdown) -> go.Figure:
         )
     )
     fig.update_xaxes(title="predicted probability p of class 1", range=[0, 1])
-    fig.update_yaxes(title="binary cross-entropy", range=[0, 5.5])
+    # room for the prediction however wrong it is (a logit of -8 costs 8): the dot never leaves the axis
+    top = max(5.5, float(point.loss) * 1.12) if np.isfinite(point.loss) else 5.5
+    fig.update_yaxes(title="binary cross-entropy", range=[0, top])
     _layout(fig, f"Binary cross-entropy for label y = {point.label}", height=420)
     fig.update_layout(
         showlegend=True, legend={"orientation": "h", "y": -0.25, "x": 0, "font": {"size": 15}}, margin_b=110

@@ -26,14 +26,21 @@ def _layout(fig: go.Figure, title: str, y_title: str) -> go.Figure:
         height=380,
         legend={"orientation": "h", "y": -0.2},
     )
+    # explicit sizes: Streamlit's chart theme otherwise shrinks ticks to ~11 px (unreadable on a phone)
+    fig.update_xaxes(tickfont={"size": 14}, title_font={"size": 15})
+    fig.update_yaxes(tickfont={"size": 14}, title_font={"size": 15}, automargin=True)
     fig.update_xaxes(dtick=1 if fig.data and len(fig.data[0].x or ()) <= 20 else None)
     return fig
 
 
 def loss_figure(
-    history: Sequence[Any], oracle_rmse: float | None = None, overfit_epoch: int | None = None
+    history: Sequence[Any],
+    oracle_rmse: float | None = None,
+    overfit_epoch: int | None = None,
+    loss_name: str = "MSE",
 ) -> go.Figure:
-    """Train and valid loss per epoch; optional noise-floor line (oracle RMSE squared) and overfit marker."""
+    """Train and valid loss per epoch; optional noise-floor line (oracle RMSE squared, an MSE: leave it
+    out for a cross-entropy) and overfit marker (with the best validation loss as a dotted level)."""
     epochs = [h.epoch for h in history]
     fig = go.Figure()
     fig.add_scatter(
@@ -55,13 +62,20 @@ def loss_figure(
             annotation_position="bottom right",
         )
     if overfit_epoch is not None:
+        best = history[overfit_epoch - 1].valid_loss
+        fig.add_hline(
+            y=best,
+            line={"dash": "dot", "color": "#c0392b", "width": 1},
+            annotation_text=f"best valid loss {best:.4f}",
+            annotation_position="bottom left",
+        )
         fig.add_vline(
             x=overfit_epoch,
             line={"dash": "dot", "color": "#c0392b"},
             annotation_text=f"valid loss turns up after epoch {overfit_epoch}",
             annotation_position="top",
         )
-    return _layout(fig, "Loss per epoch", "loss (MSE; cross-entropy for the classifier)")
+    return _layout(fig, "Loss per epoch", f"loss ({loss_name})")
 
 
 def sweep_figure(histories_by_wd: Mapping[float, Sequence[Any]]) -> go.Figure:

@@ -166,3 +166,63 @@ def test_a_click_on_the_map_picks_the_item_once():
     assert analysis_widgets.clicked_item(event, store) is None  # the same selection, seen again on a rerun
     assert analysis_widgets.clicked_item({"selection": {"points": []}}, store) is None
     assert analysis_widgets.clicked_item(event, store) == 7
+
+
+def test_a_common_search_rings_every_match_but_labels_only_a_few(with_model):
+    """Issue 14: searching "The" wrote every title on the map."""
+    from collab.plots.embeddings import MAX_LABELS
+
+    app = with_model
+    app.text_input(key="emb_search").input("The").run()
+    ring = [t for t in map_spec(app)["data"] if t.get("name") == "highlighted"][0]
+    written = [t for t in ring["text"] if t]
+    assert len(ring["text"]) > 3 * MAX_LABELS
+    assert 0 < len(written) <= MAX_LABELS + 1  # (+1: the picked item keeps its label)
+    assert f"Titles are written on the {MAX_LABELS} most rated" in texts(app)
+
+
+def test_neighbours_can_leave_out_rarely_rated_items(with_model):
+    app = with_model
+    assert app.slider(key="emb_neighbour_min_count").value == 20
+    app.slider(key="emb_neighbour_min_count").set_value(100).run()
+    table = neighbours_table(app)
+    assert len(table) == 10 and (table["ratings"] >= 100).all()
+
+
+def test_recovery_says_not_applicable_without_biases_and_scores_r2_on_held_out_items(app):
+    from collab.config import TrainConfig
+    from collab.training import train
+
+    data = demo_ratings(seed=0)
+    train_set, valid_set = data.split(valid_pct=0.2, seed=42)
+    nn = train(train_set, valid_set, TrainConfig(model="nn", epochs=1, seed=0))
+    app.session_state[RESULT] = TrainedModel(nn, data.fingerprint, SplitParams())
+    app.switch_page(PAGE).run()
+    assert not app.exception, app.exception
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Bias correlation (learned vs planted)"] == "not applicable"
+    r2 = metrics["Planted factors explained (R², held-out items)"]
+    assert not r2.startswith("-0.000") and float(r2) < 0.99
+
+
+def test_a_real_dataset_can_highlight_one_genre(app, tiny_model):
+    import dataclasses
+
+    from ui.state import DATASET, DATASET_SOURCE
+
+    demo = demo_ratings(seed=0)
+    names = ("Drama", "Comedy", "Action")
+    genres = tuple((names[i % 3],) + (("Comedy",) if i % 5 == 0 else ()) for i in range(demo.n_items))
+    real = dataclasses.replace(demo, truth=None, genres=genres)
+    app.session_state[DATASET] = real
+    app.session_state[DATASET_SOURCE] = "Upload: films.csv"
+    app.session_state[RESULT] = TrainedModel(tiny_model, real.fingerprint, SplitParams())
+    app.switch_page(PAGE).run()
+    assert not app.exception, app.exception
+    picker = app.selectbox(key="emb_genre")
+    assert picker.options[1:] == ["Comedy", "Drama", "Action"]  # commonest first
+    picker.set_value("Comedy").run()
+    spec = map_spec(app)
+    groups = {t["name"]: _length(t["x"]) for t in spec["data"] if t.get("name") != "highlighted"}
+    n_comedy = sum("Comedy" in g for g in genres)
+    assert groups == {"Comedy": n_comedy, "other genres": demo.n_items - n_comedy}

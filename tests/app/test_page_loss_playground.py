@@ -52,8 +52,10 @@ def test_page_opens_with_every_section_and_agreement(page: AppTest) -> None:
     assert len(page.success) == 4  # multi-class, binary, multi-label and two heads each agree with PyTorch
     assert not page.error
     specs = charts(page)
-    assert len(specs) == 6  # steps, temperature, gradient, BCE curves, multi-label, two heads
-    assert [trace["type"] for trace in specs[0]["data"]] == ["bar"] * 5
+    # five step panels, temperature bars and curve, gradient, BCE curves, multi-label, two heads
+    assert len(specs) == 11
+    assert all([trace["type"] for trace in spec["data"]] == ["bar"] for spec in specs[:5])
+    assert all(spec["data"][0]["orientation"] == "h" for spec in specs[:5])  # labels on their own rows
     assert "sum" in page.table[0].value.index
 
 
@@ -103,7 +105,7 @@ def test_temperature_slider_rescales_the_logits(page: AppTest) -> None:
     expected = losses.softmax_breakdown(preset.logits, 0, temperature=3.0)
     assert ce(page) == pytest.approx(expected.loss, abs=1e-4)
     assert "logit ÷ 3" in page.table[0].value.columns
-    marker = charts(page)[1]["data"][3]  # the chosen T on the loss-versus-T curve
+    marker = charts(page)[6]["data"][1]  # the chosen T on the loss-versus-T curve
     assert marker["x"] == [3.0]
 
 
@@ -174,7 +176,7 @@ def test_binary_tab_from_a_logit_and_label_zero(page: AppTest) -> None:
     assert metric(page, "BCE (ours)") == pytest.approx(expected.loss, abs=1e-4)
     assert metric(page, "PyTorch, from x") == pytest.approx(expected.torch_logits_loss, abs=1e-4)
     assert f"{expected.loss:.4f}" in texts(page)  # the formula filled in with the numbers
-    bce = charts(page)[3]
+    bce = charts(page)[8]
     assert bce["data"][2]["name"].startswith("your prediction: p = 0.881")
 
 
@@ -193,3 +195,21 @@ def test_two_head_tab_sums_two_cross_entropies_and_edits_recompute(page: AppTest
     edit(page, "loss_mt_head1", deleted_rows=[0, 1, 2, 3])
     assert any("Head 1" in e.value and "only 1 class" in e.value for e in page.error)
     assert not page.exception
+
+
+def test_a_certain_right_answer_shows_a_zero_loss_without_a_minus_sign(page: AppTest) -> None:
+    """Issue 14: a loss of -0.0 (p = 1 in float32) read "-0.0000"."""
+    page.radio(key="loss_preset").set_value("huge").run()
+    shown = texts(page) + "".join(str(t.value) for t in page.table)
+    assert "-0.0000" not in shown
+    for spec in charts(page)[:5]:
+        assert not any(str(label) in ("-0", "-0.0", "-0.000") for label in spec["data"][0].get("text", []))
+
+
+def test_a_very_wrong_binary_prediction_stays_on_the_axis(page: AppTest) -> None:
+    page.radio(key="loss_bce_mode").set_value("logit").run()
+    page.slider(key="loss_bce_logit").set_value(-8.0).run()
+    bce = charts(page)[8]
+    loss = bce["data"][2]["y"][0]
+    assert loss > 7.5
+    assert bce["layout"]["yaxis"]["range"][1] > loss

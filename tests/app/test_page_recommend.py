@@ -200,3 +200,38 @@ def test_a_model_with_the_same_labels_from_another_dataset_is_refused(app, tiny_
     assert not app.exception, app.exception
     (error,) = [e.value for e in app.error]
     assert "trained on another dataset" in error and "even if the labels may match" in error
+
+
+def test_the_ranking_caption_says_who_wins(with_model):
+    """Issue 14: the caption said "a model worth having beats it" while popularity won."""
+    app = with_model
+    app.radio(key="rec_protocol").set_value("catalogue").run()
+    (spec,) = [s for s in charts(app) if any(t.get("name") == "popularity" for t in s["data"])]
+    model, popular = spec["data"][0]["y"], spec["data"][1]["y"]
+    caption = texts(app)
+    assert "a model worth having beats it" not in caption
+    if all(m < p for m, p in zip(model, popular, strict=True)):
+        assert "popularity ranks better" in caption
+    elif all(m > p for m, p in zip(model, popular, strict=True)):
+        assert "model ranks better than popularity on every measure" in caption
+    else:
+        assert "the model wins on" in caption
+
+
+def test_ranking_verdict_names_each_side():
+    from collab.recommend import RankingQuality
+
+    both = RankingQuality(
+        10, "catalogue", 50, {"precision": 0.2, "ndcg": 0.1}, {"precision": 0.1, "ndcg": 0.3}
+    )
+    assert analysis_widgets.ranking_verdict(both) == (
+        "Here the model wins on precision@10 (0.200 vs 0.100) and popularity on NDCG@10 (0.100 vs 0.300)."
+    )
+    lost = RankingQuality(5, "catalogue", 50, {"recall": 0.1}, {"recall": 0.2})
+    assert "popularity ranks better" in analysis_widgets.ranking_verdict(lost)
+
+
+def test_recommendation_tables_keep_the_scores_beside_long_titles(with_model):
+    table = [el for el in with_model.dataframe if "predicted" in el.value.columns][0]
+    config = table.proto.columns
+    assert '"title"' in config and "medium" in config

@@ -199,3 +199,16 @@ def test_models_that_do_not_use_the_factors_slider_say_what_they_use(app):
     app.button(key="train_button").click().run()
     assert "no factors" in _sidebar_model(app)
     assert _runs(app)["size"].iloc[0] == "no factors"
+
+
+def test_the_classifiers_cross_entropy_chart_has_no_mse_noise_floor(app):
+    _open_train(app, epochs=2)
+    app.button(key="train_button").click().run()
+    (chart,) = [s for s in charts(app) if "Loss per epoch" in str(s["layout"].get("title", ""))]
+    assert "noise floor" in str(chart["layout"].get("annotations", ""))
+    app.selectbox(key="train_model").set_value("classifier").run()
+    app.button(key="train_button").click().run()
+    assert not app.exception, app.exception
+    (chart,) = [s for s in charts(app) if "Loss per epoch" in str(s["layout"].get("title", ""))]
+    assert "noise floor" not in str(chart["layout"].get("annotations", ""))
+    assert "cross-entropy" in str(chart["layout"]["yaxis"]["title"])

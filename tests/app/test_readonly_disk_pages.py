@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from collab import movielens
 from tests.app.conftest import texts
 from tests.readonly import forget_kernels, unwritable_numba_cache
+from tests.test_movielens_download import Server
 
 
 def test_movielens_into_an_unwritable_data_folder_says_which_and_how_to_fix(
@@ -25,6 +27,30 @@ def test_movielens_into_an_unwritable_data_folder_says_which_and_how_to_fix(
     assert f"cannot write to the MovieLens data folder {blocker / 'data'}" in message
     assert "COLLAB_DATA_DIR" in message
     assert "Built-in demo set" in "\n".join(str(c.value) for c in app.sidebar.caption)
+
+
+def test_movielens_with_an_unwritable_default_cache_loads_from_the_temp_folder_with_a_note(
+    app, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    server = Server()
+    try:
+        monkeypatch.delenv("COLLAB_DATA_DIR")  # the default folder, which cannot be written
+        monkeypatch.setenv("COLLAB_MOVIELENS_URL", f"{server.url}/good/")
+        monkeypatch.setattr(movielens, "movielens_cache_dir", lambda cache_dir=None: blocker / "cache")
+        monkeypatch.setattr(movielens.tempfile, "gettempdir", lambda: str(tmp_path / "tmp"))
+        app.switch_page("app_pages/data.py").run()
+        app.radio(key="data_source").set_value("movielens").run()
+        with pytest.warns(RuntimeWarning, match="not writable"):
+            app.button(key="data_load_movielens").click().run()
+    finally:
+        server.close()
+    assert not app.exception, app.exception
+    assert not app.error
+    shown = texts(app)
+    assert "is not writable" in shown and str(tmp_path / "tmp" / "collab-lab") in shown
+    assert "MovieLens" in "\n".join(str(c.value) for c in app.sidebar.caption)
 
 
 @pytest.fixture

@@ -173,3 +173,53 @@ def test_presets_set_the_knobs_and_both_land_in_the_runs_table():
     runs = [df.value for df in at.dataframe if "valid RMSE" in df.value.columns][0]
     assert list(runs["wd"]) == ["0.7", "0.1"] and list(runs["batch"]) == ["512", "64"]
     assert list(runs["lr"]) == ["0.01", "0.005"]
+
+
+def test_a_run_of_a_preset_is_named_in_the_runs_table():
+    import dataclasses
+
+    from collab.config import PRESETS
+    from ui.training_view import matching_preset
+
+    assert matching_preset(dataclasses.replace(PRESETS["fastbook"], seed=7, device="cpu")) == "fastbook"
+    assert matching_preset(PRESETS["default"]) == "default"
+    assert matching_preset(dataclasses.replace(PRESETS["fastbook"], epochs=6)) is None
+
+
+def test_a_reload_gets_the_model_its_settings_trained_back_on_any_page():
+    first = _open({})
+    first.slider(key="train_epochs").set_value(2).run()
+    first.button(key="train_button").click().run()
+    assert not first.exception, first.exception
+    rmse = {m.label: m.value for m in first.metric}["Validation RMSE"]
+    # the reload: a fresh session from the same URL (the store is the server's, shared by sessions)
+    second = _open(_qp(first), page="app_pages/embeddings.py")
+    assert "There is no trained model" not in texts(second)
+    assert f"valid RMSE **{rmse}**" in "\n".join(str(c.value) for c in second.sidebar.caption)
+
+
+def test_a_closed_session_stays_alive_for_the_reload_grace(monkeypatch):
+    """A reload opens a new session: the old one's training and models must outlive it a little."""
+    from streamlit import runtime
+
+    from ui import cached
+
+    class FakeRuntime:
+        active = True
+
+        def is_active_session(self, session: str) -> bool:
+            return self.active
+
+    fake = FakeRuntime()
+    with monkeypatch.context() as patch:  # undone before the fixture clears Streamlit's caches
+        patch.setattr(cached, "real_server", lambda: True)
+        patch.setattr(runtime.Runtime, "instance", staticmethod(lambda: fake))
+        clock = [1000.0]
+        patch.setattr(cached.time, "monotonic", lambda: clock[0])
+        assert cached.session_alive("s1")
+        fake.active = False
+        clock[0] += cached.RELOAD_GRACE_SECONDS / 2
+        assert cached.session_alive("s1"), "just closed (a reload): still counted"
+        clock[0] += cached.RELOAD_GRACE_SECONDS
+        assert not cached.session_alive("s1")
+        assert not cached.session_alive("s1"), "and it stays closed"
