@@ -366,7 +366,7 @@ def run_train(args: argparse.Namespace) -> int:
             if args.items:
                 data = data.with_items(read_items(args.items))
             split = data.split(args.valid_pct, args.split_seed, args.split)
-        for note in data.notes:
+        for note in (*data.notes, *getattr(data, "warnings", ())):
             say(note)
         for path in (args.out, args.metrics_json):  # refuse a bad output path before training, not after
             if path:
@@ -390,8 +390,6 @@ def run_train(args: argparse.Namespace) -> int:
             )
         finally:
             bars.close()
-        for note in result.notes:
-            say(note)
         for note in result.notes:
             say(note)
         if stop.is_set():

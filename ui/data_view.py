@@ -138,7 +138,9 @@ def upload_source() -> None:
             st.session_state.pop(f"data_map_{role}", None)
         st.session_state[MAPPED_FILE] = file_token
     mapping = (
-        column_mapping(list(sniff.columns), detected) if sniff.layout != "wide" else dict.fromkeys(detected)
+        dict.fromkeys(detected)  # fixed layouts: the matrix and the Netflix blocks have no columns to map
+        if sniff.layout in ("wide", "netflix")
+        else column_mapping(list(sniff.columns), detected)
     )
     not_rated, implicit = value_options(sniff)
     id_col = items_id_choice(items_upload)
