@@ -184,8 +184,10 @@ def test_ctrl_c_stops_after_the_current_step_and_writes_nothing(tmp_path):
         env={**os.environ, "COLLAB_KERNELS": "0"},
     )
     assert process.stderr is not None
-    line = process.stderr.readline()  # the first epoch line: training is under way
-    assert line.startswith("epoch 1/1000"), line
+    line = process.stderr.readline()
+    while line and not line.startswith("epoch 1/1000"):  # notes about the data may come first
+        line = process.stderr.readline()
+    assert line.startswith("epoch 1/1000"), "training is under way"
     process.send_signal(signal.SIGINT)
     rest = process.communicate(timeout=60)[1]
     assert process.returncode == 130
