@@ -215,6 +215,8 @@ class Ratings:
             if date_note:
                 notes.append(date_note)
         warnings: list[str] = []
+        if isinstance(not_rated, int | float):  # not_rated=-1 means not_rated=[-1]
+            not_rated = [not_rated]
         if len(not_rated):
             codes = np.asarray([float(c) for c in not_rated], dtype=np.float64)
             drop = np.isin(rating_values, codes)
