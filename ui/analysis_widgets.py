@@ -333,6 +333,12 @@ def bias_section(result: TrainResult, ratings: Ratings, stacked: bool = False) -
         help="Rarely rated items get extreme biases from a few ratings; the lesson looks at well-known films.",
     )  # fmt: skip
     ranking = emb.bias_ranking(bias, n=10, counts=stats.counts, min_count=min_count)
+    shown = len(ranking.lowest) + len(ranking.highest)
+    if shown < 20:
+        st.caption(
+            f"Only {shown:,} items have at least {min_count} ratings: the lower half is listed as lowest, the "
+            "upper half as highest. Lower the slider to rank more."
+        )
     names = emb.item_names(ratings)
 
     def frame(rows: np.ndarray) -> pd.DataFrame:

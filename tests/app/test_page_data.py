@@ -322,6 +322,7 @@ def test_a_split_with_no_validation_rating_is_an_error_not_a_result(app):
 
 def test_counts_are_reported_and_transformed_only_when_chosen(app):
     _upload_field(app, "plays.csv")
+    assert "looks like **counts**" in "\n".join(str(w.value) for w in app.warning)  # before loading
     app.button(key="data_load_upload").click().run()
     warnings = "\n".join(str(w.value) for w in app.warning)
     assert (
