@@ -86,6 +86,8 @@ def user_picker(label: str, ratings: Ratings, key: str, where: Any = st) -> int:
 def _colour_options(result: TrainResult, ratings: Ratings, table: str) -> dict[str, str]:
     has_bias = (result.item_bias() if table == "items" else result.user_bias()) is not None
     options = {"genre": "Planted genre" if ratings.truth is not None else "Genre"}
+    if ratings.truth is None and ratings.genres is None:
+        options = {}  # no genres to colour by (a ratings file without an items file): every point 'unknown'
     if table == "users":
         options = {"genre": "Favourite planted genre"} if ratings.truth is not None else {}
     if has_bias:
