@@ -7,7 +7,8 @@ protocol (protobuf BackMsg / ForwardMsg, as the browser does): each opens the Tr
 its own number of latent factors and clicks Train at the same moment. Click to result is the time
 from the click to the "Trained in" / "Loaded from cache" message. Meanwhile `--navigators`
 sessions only move between pages; a navigation is the time from the request to the end of that
-page's run. The server's resident memory is sampled every 0.1 s: idle (after start, warm-up and one visit to each page),
+page's run. The server's CPU seconds during the round are counted (steadier than wall time when
+other work shares the machine). The server's resident memory is sampled every 0.1 s: idle (after start, warm-up and one visit to each page),
 peak during each round, and settled (once every session of the round has closed and the cache
 janitor has run).
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import threading
 import time
@@ -28,6 +30,12 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULT_TEXT = ("Trained in", "Loaded from cache")
 NAV_PAGES = ("home", "data", "embeddings", "loss", "train")
 SETTLE_S = 12.0  # the cache janitor looks every 5 s
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds the server has used (less noisy than wall time on a shared machine)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _rss_mb(pid: int) -> float:
@@ -135,6 +143,7 @@ def one_round(port: int, n: int, first_factors: int, navigators: int, sampler: S
     for session in sessions:  # open the Train page: learn the widget ids
         session.rerun("train")
     sampler.reset()
+    cpu_before = _cpu_s(pid)
     results: list[float] = [float("nan")] * n
     barrier = threading.Barrier(n)
 
@@ -167,6 +176,7 @@ def one_round(port: int, n: int, first_factors: int, navigators: int, sampler: S
     for thread in walkers:
         thread.join()
     peak = sampler.peak
+    cpu = _cpu_s(pid) - cpu_before
     for session in sessions:
         session.close()
     time.sleep(SETTLE_S)
@@ -178,6 +188,7 @@ def one_round(port: int, n: int, first_factors: int, navigators: int, sampler: S
         "click to result p95 (s)": _percentile(clicks, 0.95),
         "navigation p95 (s)": _percentile(navigations, 0.95),
         "navigations": len(navigations),
+        "server CPU (s)": cpu,
         "peak RSS (MB)": peak,
         "settled RSS (MB)": _rss_mb(pid),
     }

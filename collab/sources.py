@@ -69,6 +69,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 _LAYOUTS = ("auto", "rows", "wide", "netflix", "json", "parquet")
 _NETFLIX_BLOCK = re.compile(r"^\s*\d+\s*:\s*$")  # a Netflix Prize block header: "1:" (the movie id)
+_HINT_LINES = 2000  # lines of the head whose ratings hint at not-rated codes or counts before loading
 _DECIMAL_COMMA = re.compile(r"^\s*-?\d+,\d+\s*$")
 _EPOCH_SECONDS = (1e8, 4e9)  # 1973 .. 2096: a bare number column in this range reads as Unix seconds
 _ROLES = tuple(_ALIASES)
@@ -563,8 +564,13 @@ def _sniff(
             preview = pd.DataFrame(body[:n_preview])
         preview = preview.drop(columns=[columns[i] for i in empty if columns[i] in preview.columns])
         preview = preview.dropna(how="all").head(n_preview)
+    # hints (not-rated codes, counts) from every whole line of the head, not only the first 50
+    hint_rows = [_split_line(line, sep) for line in lines[: _HINT_LINES + 1] if line.strip()]
+    hint_rows = hint_rows[1:] if has_header else hint_rows
     values = (
-        _sample_values(body, columns, mapping["rating"], decimal) if not wide else _wide_values(body, decimal)
+        _sample_values(hint_rows, columns, mapping["rating"], decimal)
+        if not wide
+        else _wide_values(hint_rows, decimal)
     )
     hint = check_ratings(values) if len(values) else None
     return Sniff(
@@ -1199,6 +1205,9 @@ def _plain_integers(text: pa.StringArray) -> np.ndarray | None:
     return numbers if np.array_equal(lengths, digits) else None
 
 
+ITEMS_MAX_FIELD_BYTES = 64 * 1024
+
+
 def read_items(
     path_or_buffer: Source,
     sep: str | None = None,
@@ -1236,6 +1245,8 @@ def _read_items(
 ) -> pd.DataFrame:
     notes: list[str] = []
     head = source.head()
+    # NUL bytes and giant fields, whatever the separator (items files may carry descriptions: 64 KiB)
+    guards.check_text(source.chunks(), ",;|\t:", max_field=ITEMS_MAX_FIELD_BYTES)
     if not head.strip():
         raise DataError("it is empty. Choose a file with one item per line (id, title, genres).")
     text, encoding = _decode_head(head)

@@ -57,3 +57,13 @@ def test_dict_round_trip_revalidates() -> None:
     assert TrainConfig.from_dict(config.to_dict()) == config
     with pytest.raises(ValueError, match="unknown TrainConfig fields"):
         TrainConfig.from_dict({"n_factors": 8, "exec": "print(1)"})
+
+
+def test_auto_epochs_keeps_five_for_movielens_sizes_and_grows_for_small_sets() -> None:
+    from collab.config import auto_epochs
+
+    assert TrainConfig().epochs == 5  # the default itself is unchanged
+    assert auto_epochs(80_000) == 5 and auto_epochs(20_000_000) == 5  # MovieLens 100K's u1 and up
+    assert auto_epochs(2_400) == 30 and auto_epochs(800) == 30  # 5 or 2 steps per epoch: far from converged
+    assert 5 < auto_epochs(8_000) < 30
+    assert auto_epochs(2_400, effective_batch=64) == 5  # 38 steps per epoch at batch 64

@@ -283,3 +283,12 @@ def test_the_run_table_neutralises_an_uploaded_files_name() -> None:
     record = state.RunRecord(**{**record.__dict__, "dataset": "=cmd|'/c calc'!A1"})
     assert neutralise_formulas(run_rows([record]))["dataset"].tolist() == ["'=cmd|'/c calc'!A1"]
     assert neutralise_formulas(run_rows([record]))["valid RMSE"].tolist() == [0.9]
+
+
+def test_an_items_file_with_a_nul_byte_past_the_head_is_refused() -> None:
+    from collab.sources import read_items
+
+    body = b"movieId,title\n" + b"".join(f"{i},Film {i}\n".encode() for i in range(10_000)) + b"1,\x00\n"
+    assert body.index(b"\x00") > 64 * 1024
+    with pytest.raises(DataError, match="NUL byte on line 10,002"):
+        read_items(io.BytesIO(body))

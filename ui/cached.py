@@ -14,6 +14,7 @@ and the freed memory is handed back to the operating system.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import sys
 import threading
@@ -40,6 +41,7 @@ POLL_SECONDS = 0.2  # how often a page looks at its running job (new epochs to d
 QUEUED_POLL_SECONDS = 0.5  # and at its queued job: 30 waiting pages must not keep the server busy
 LOCAL_SESSION = "local"  # outside a Streamlit server (scripts, bare mode)
 WARM_UP_DELAY_S = 1.5  # after the first page's run, before the warm-up thread starts
+KERNELS_MIN_MEMORY_MB = 1024  # numba costs 50-90 MB resident: smaller budgets keep the PyTorch path
 
 
 # ---- sizes ----------------------------------------------------------------------------------------
@@ -251,11 +253,14 @@ def split(_ratings: Ratings, fingerprint: str, params: Hashable) -> Split:
     return value
 
 
-def movielens(name: str) -> Ratings:
-    """A MovieLens set parsed once per server (the zip is cached on disk by the core)."""
+def movielens(name: str, progress: Callable[[int, int | None], None] | None = None) -> Ratings:
+    """A MovieLens set parsed once per server and shared by its sessions (the zip is cached on disk by
+    the core); `progress` sees the download when this call is the one that loads it."""
     from collab.movielens import load_movielens
 
-    value, _ = data_store().get_or_create(("movielens", name), lambda: load_movielens(name), session_id())
+    value, _ = data_store().get_or_create(
+        ("movielens", name), lambda: load_movielens(name, progress=progress), session_id()
+    )
     return value
 
 
@@ -305,7 +310,7 @@ def _warm_up() -> None:
         from collab.data import Ratings
         from collab.training import train as train_model
 
-        if kernels.available():
+        if kernels.available() and budget.current().memory_mb >= KERNELS_MIN_MEMORY_MB:
             kernels._compiled()  # noqa: SLF001 - loads numba's on-disk cache (or compiles, once per install)
             os.environ.setdefault("COLLAB_KERNELS", "1")
         n = 64
@@ -321,7 +326,7 @@ def _warm_up() -> None:
         return
 
 
-@st.cache_resource(show_spinner=False)
+@functools.cache  # not st.cache_resource: the warm-up thread calls it outside any script run
 def device_label() -> str:
     """What `device='auto'` trains on here: a CUDA device name, MPS, or CPU."""
     import torch
@@ -382,13 +387,12 @@ def train(
     seen, shown_place = 0, None
     try:
         while True:
-            finished = job.wait(POLL_SECONDS if job.state != "queued" else QUEUED_POLL_SECONDS)
+            if job.wait(POLL_SECONDS if job.state != "queued" else QUEUED_POLL_SECONDS):
+                break  # done: the page draws the whole history next, so the epochs are not replayed
             if on_epoch is not None:
                 while seen < len(job.history):
                     on_epoch(job.history[seen])
                     seen += 1
-            if finished:
-                break
             if on_wait is not None and job.state == "queued":
                 place = pool.position(job)
                 if place != shown_place:  # redraw only when the line moved

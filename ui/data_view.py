@@ -41,8 +41,6 @@ def demo_source() -> None:
 
 
 def movielens_source() -> None:
-    from collab.movielens import load_movielens
-
     name = st.selectbox("Which MovieLens", list(MOVIELENS), format_func=MOVIELENS.get, key="data_movielens")
     st.caption("Downloaded once from GroupLens, then cached on disk for every session of this server.")
     if st.button("Load MovieLens", key="data_load_movielens", icon=":material/download:"):
@@ -53,8 +51,8 @@ def movielens_source() -> None:
             size = f" of {total / 1e6:.1f} MB" if total else ""
             bar.progress(share, text=f"Downloading: {done / 1e6:.1f} MB{size}")
 
-        try:
-            ratings = load_movielens(name, progress=progress)
+        try:  # one parsed copy for every session of the server (byte-bounded, ui/cached.py)
+            ratings = cached.movielens(name, progress=progress)
         except DataError as error:
             bar.empty()
             st.error(str(error), icon=":material/error:")
@@ -140,7 +138,9 @@ def upload_source() -> None:
             st.session_state.pop(f"data_map_{role}", None)
         st.session_state[MAPPED_FILE] = file_token
     mapping = (
-        column_mapping(list(sniff.columns), detected) if sniff.layout != "wide" else dict.fromkeys(detected)
+        dict.fromkeys(detected)  # fixed layouts: the matrix and the Netflix blocks have no columns to map
+        if sniff.layout in ("wide", "netflix")
+        else column_mapping(list(sniff.columns), detected)
     )
     not_rated, implicit = value_options(sniff)
     id_col = items_id_choice(items_upload)
@@ -174,9 +174,9 @@ def upload_source() -> None:
             return
         if items_upload is not None:
             try:
-                items = read_items(
-                    io.BytesIO(items_upload.getvalue()), id_col=id_col, item_labels=ratings.item_labels
-                )
+                items_buffer = io.BytesIO(items_upload.getvalue())
+                items_buffer.name = items_upload.name  # so its messages name the items file
+                items = read_items(items_buffer, id_col=id_col, item_labels=ratings.item_labels)
             except DataError as error:
                 st.error(
                     f"**Could not use the items file {text.md(items_upload.name)}** (the ratings file "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 import streamlit as st
@@ -14,6 +15,11 @@ if TYPE_CHECKING:
 
 # fastbook's settings for the dot model: 50 factors, wd 0.1, lr 5e-3, batch 64, 5 epochs
 LESSON_CONFIG = TrainConfig(n_factors=50, weight_decay=0.1, lr=5e-3, batch_size=64, epochs=5)
+
+
+def lesson_config() -> TrainConfig:
+    """The lesson's settings, seeded like the current split (as the Train page seeds its settings)."""
+    return dataclasses.replace(LESSON_CONFIG, seed=state.split_params().seed)
 
 
 def intro(text: str) -> None:
@@ -32,10 +38,17 @@ def lesson_model(key: str) -> TrainResult | None:
     if result is not None:
         st.caption(f"Using the current model: {result.config.describe()}.")
         return result
-    st.info(
-        "This step needs a trained model. Train one with the lesson's settings here, or on the **Train** page."
-    )
-    if st.button("Train with the lesson's settings", key=key, icon=":material/play_arrow:", type="primary"):
-        result, _ = training_view.train_and_record(LESSON_CONFIG, label="Lesson model")
+    offer = st.empty()  # the offer disappears once the model is trained, in the same run
+    with offer.container():
+        st.info(
+            "This step needs a trained model. Train one with the lesson's settings here, or on the **Train** page."
+        )
+        clicked = st.button(
+            "Train with the lesson's settings", key=key, icon=":material/play_arrow:", type="primary"
+        )
+    if clicked:
+        offer.empty()
+        result, _ = training_view.train_and_record(lesson_config(), label="Lesson model")
+        st.caption(f"Trained: {result.config.describe()}.")
         return result
     return None

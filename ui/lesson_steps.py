@@ -22,7 +22,7 @@ from collab.plots import lesson as lesson_plots
 from collab.plots import losses as loss_plots
 from ui import analysis_widgets as aw
 from ui import beyond_view, cached, multitarget_view, spreadsheet_view, state, text, training_view
-from ui.lesson_common import LESSON_CONFIG, intro, lesson_model, try_this
+from ui.lesson_common import intro, lesson_config, lesson_model, try_this
 from ui.show_code import show_code
 
 PLAYGROUND = "app_pages/loss_playground.py"
@@ -93,18 +93,18 @@ def lookup_step() -> None:
 
 def train_step() -> None:
     intro(
-        f"The real model on all ratings, with fastbook's settings ({LESSON_CONFIG.describe()}). Then the lesson's "
+        f"The real model on all ratings, with fastbook's settings ({lesson_config().describe()}). Then the lesson's "
         "question: how much **weight decay**? Too little and the validation loss turns up (overfitting); too much "
         "and the factors cannot say anything."
     )
     if st.button("Train with the lesson's settings", key="lesson_train_button", icon=":material/play_arrow:",
                  type="primary"):  # fmt: skip
-        training_view.train_and_record(LESSON_CONFIG, label="Lesson settings")
+        training_view.train_and_record(lesson_config(), label="Lesson settings")
     result = state.result()
     if result is not None:
         training_view.results_panel(result)
     st.markdown("**The weight-decay sweep** (the lesson's 0.1, 0.01 and 0.001, and none)")
-    training_view.sweep_section(LESSON_CONFIG)
+    training_view.sweep_section(lesson_config())
     try_this("run the sweep and read which curve turns up first: that one decays too little.")
     show_code("lesson_train")
 
@@ -123,7 +123,7 @@ def memory_step() -> None:
                                   key="lesson_mem_batch")  # fmt: skip
     accum = cols[2].select_slider("Accumulation steps", [1, 2, 4, 8, 16], 1, key="lesson_mem_accum")
     config = dataclasses.replace(
-        LESSON_CONFIG, n_factors=int(n_factors), batch_size=int(batch), accum_steps=int(accum)
+        lesson_config(), n_factors=int(n_factors), batch_size=int(batch), accum_steps=int(accum)
     )
     data = state.ratings()
     memory = estimate_memory(config, data.n_users, data.n_items, data.n_ratings)

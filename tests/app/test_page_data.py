@@ -213,8 +213,15 @@ def _upload_field(app, name: str) -> None:
 def _train_briefly(app) -> None:
     """Train one epoch on the loaded set: a result with a real RMSE, or the empty-validation error."""
     app.switch_page("app_pages/train.py").run()
+    from collab.config import auto_epochs
+
+    n_train = app.session_state["dataset"].n_ratings  # an upper bound of the training ratings
+    assert app.checkbox(key="train_epochs_auto").value is True
+    assert app.slider(key="train_epochs").value >= auto_epochs(n_train)  # small sets get more epochs than 5
     app.slider(key="train_epochs").set_value(2).run()
     assert not app.exception, app.exception
+    assert app.checkbox(key="train_epochs_auto").value is False  # a hand on the slider turns auto off
+    assert app.slider(key="train_epochs").value == 2
     if app.button(key="train_button").disabled:
         assert "validation set is empty" in texts(app)
         return
@@ -315,6 +322,7 @@ def test_a_split_with_no_validation_rating_is_an_error_not_a_result(app):
 
 def test_counts_are_reported_and_transformed_only_when_chosen(app):
     _upload_field(app, "plays.csv")
+    assert "looks like **counts**" in "\n".join(str(w.value) for w in app.warning)  # before loading
     app.button(key="data_load_upload").click().run()
     warnings = "\n".join(str(w.value) for w in app.warning)
     assert (

@@ -19,6 +19,7 @@ PROJECTOR = {"viewport": {"width": 853, "height": 480}, "device_scale_factor": 1
 # buttons that make a step show its live result (a model, a trained embedding) before the screenshot
 PRESS = {
     3: "Train with the lesson's settings",
+    4: "Run the sweep",
     5: "Compare the gradients",
     7: "Train the three models",
     8: "Train the two-target model",
