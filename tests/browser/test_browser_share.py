@@ -51,10 +51,11 @@ def test_a_shared_link_opens_the_same_settings_in_a_fresh_browser(browser, brows
     shot(teacher, "share-teacher-1280x720", full=False)
 
     # a page switch in the navigation keeps the setup in the URL and on the knobs
-    teacher.get_by_role("link", name="Home").click()
+    nav = teacher.get_by_test_id("stSidebarNavItems")
+    nav.get_by_role("link", name="Home", exact=True).click()
     wait_idle(teacher)
     wait_for_query(teacher, FASTBOOK)
-    teacher.get_by_role("link", name="Train").click()
+    nav.get_by_role("link", name="Train", exact=True).click()
     wait_idle(teacher)
     assert slider_value(teacher, "Latent factors") == "50"
     shared = teacher.url
