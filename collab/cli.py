@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from collab.config import DEVICES, MODEL_LABELS, ROW_STATES, SCHEDULES, SPARSE_MODES, TrainConfig
-from collab.data import SPLIT_METHODS, Ratings
+from collab.data import SPLIT_METHODS, Arg, Message, Ratings
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -117,6 +117,45 @@ def _add_columns(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--rating", dest="rating_col", metavar="COL", help="rating column (name or 0-based position)"
     )
+    _add_reading(parser)
+
+
+def _add_reading(parser: argparse.ArgumentParser) -> None:
+    """The reader's options (`read_ratings`'s arguments; the Data page's Reading options)."""
+    parser.add_argument(
+        "--layout",
+        choices=("auto", "rows", "wide"),
+        default="auto",
+        help="rows (one rating per row) or wide (a user x item matrix, melted); default auto",
+    )
+    parser.add_argument(
+        "--not-rated",
+        dest="not_rated",
+        type=float,
+        nargs="+",
+        metavar="X",
+        help="values that mean 'not rated' (Anime -1, Jester 99): rows holding them are dropped and counted",
+    )
+    parser.add_argument(
+        "--implicit",
+        choices=("log1p", "scale"),
+        help="the rating column holds counts (implicit feedback): log(1 + count), or scaled to 1-5",
+    )
+    parser.add_argument(
+        "--sep",
+        metavar="SEP",
+        help="field separator: one character, '::', tab, comma, ... (default: detected)",
+    )
+    parser.add_argument(
+        "--decimal", choices=(".", ","), help="decimal mark of the ratings (default: detected)"
+    )
+    parser.add_argument(
+        "--day-first",
+        dest="day_first",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="dates such as 05.06.2020 are day first (default: detected)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -200,6 +239,7 @@ def _add_columns_for_recommend(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--user-col", dest="user_col", metavar="COL", help="user id column of --ratings")
     parser.add_argument("--item-col", dest="item_col", metavar="COL", help="item id column of --ratings")
     parser.add_argument("--rating-col", dest="rating_col", metavar="COL", help="rating column of --ratings")
+    _add_reading(parser)
 
 
 def _columns(args: argparse.Namespace) -> dict[str, Any]:
@@ -208,7 +248,64 @@ def _columns(args: argparse.Namespace) -> dict[str, Any]:
     def pick(value: str | None) -> str | int | None:
         return int(value) if value is not None and value.isdigit() else value
 
-    return {"user": pick(args.user_col), "item": pick(args.item_col), "rating": pick(args.rating_col)}
+    reading = {name: getattr(args, name, None) for name in ("layout", "not_rated", "implicit", "decimal")}
+    reading["sep"] = _sep(getattr(args, "sep", None))
+    reading["day_first"] = getattr(args, "day_first", None)
+    return {
+        "user": pick(args.user_col),
+        "item": pick(args.item_col),
+        "rating": pick(args.rating_col),
+        **{name: value for name, value in reading.items() if value is not None},
+    }
+
+
+SEPARATORS = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|", "space": " "}
+
+
+def _sep(value: str | None) -> str | None:
+    """`--sep`: one character, '::', or a name (tab, comma, semicolon, pipe, space)."""
+    if value is None:
+        return None
+    sep = SEPARATORS.get(value.lower(), value)
+    if len(sep) != 1 and sep != "::":
+        raise BadInput(f"--sep: give one character, '::' or one of {', '.join(SEPARATORS)}; got {value!r}")
+    return sep
+
+
+# a library argument named in a message -> this command's option (see `collab.data.Message`)
+FLAGS: dict[str, str] = {
+    "user_col": "--user",
+    "item_col": "--item",
+    "rating_col": "--rating",
+    "sep": "--sep",
+    "decimal": "--decimal",
+    "layout": "--layout",
+    "not_rated": "--not-rated",
+    "implicit": "--implicit",
+    "valid_pct": "--valid-pct",
+    "method": "--split",
+}
+
+
+def _flag(arg: Arg) -> str:
+    """`Arg("not_rated", "[-1, 99]")` -> `--not-rated -1 99`; an argument with no option keeps its name."""
+    if arg.name == "day_first" and arg.value in ("True", "False"):
+        return "--day-first" if arg.value == "True" else "--no-day-first"
+    flag = FLAGS.get(arg.name)
+    if flag is None:
+        return arg.library
+    value = arg.value.strip("[]").replace(",", " ").split() if arg.name == "not_rated" else [arg.value]
+    value = [v.strip("\"'") if v not in ("','", "'.'") else v for v in value]
+    return " ".join([flag, *(v for v in value if v not in ("...", ""))])
+
+
+def words(message: object) -> str:
+    """A library message in this command's words: each argument it names becomes the option to use."""
+    if isinstance(message, ValueError) and message.args and isinstance(message.args[0], Message):
+        message = message.args[0]
+    if isinstance(message, Message):
+        return "".join(part if isinstance(part, str) else _flag(part) for part in message.parts)
+    return str(message)
 
 
 # ---- output ------------------------------------------------------------------------------------------
@@ -366,8 +463,8 @@ def run_train(args: argparse.Namespace) -> int:
             if args.items:
                 data = data.with_items(read_items(args.items))
             split = data.split(args.valid_pct, args.split_seed, args.split)
-        for note in data.notes:
-            say(note)
+        for note in (*data.notes, *getattr(data, "warnings", ())):
+            say(words(note))
         for path in (args.out, args.metrics_json):  # refuse a bad output path before training, not after
             if path:
                 _check_folder(path)
@@ -390,8 +487,6 @@ def run_train(args: argparse.Namespace) -> int:
             )
         finally:
             bars.close()
-        for note in result.notes:
-            say(note)
         for note in result.notes:
             say(note)
         if stop.is_set():
@@ -526,9 +621,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args))
     except (ValueError, OSError) as error:  # DataError, ModelFileError, UnknownLabelError, TrainConfig's
-        message = (
-            str(error) if not isinstance(error, FileNotFoundError) else f"no such file: {error.filename}"
-        )
+        message = words(error)
+        if isinstance(error, FileNotFoundError) and error.filename is not None:
+            message = f"no such file: {error.filename}"
         print(f"collab {args.command}: error: {message}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

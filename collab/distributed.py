@@ -41,6 +41,7 @@ import pandas as pd
 import torch
 import torch.distributed as dist
 
+from collab.config import TrainConfig
 from collab.data import SPLIT_METHODS, DataError, Ratings, Split, label_order
 
 log = logging.getLogger(__name__)
@@ -347,7 +348,7 @@ def train_parallel(
     world: World,
     train: Ratings,
     valid: Ratings | None,
-    config: Any,
+    config: TrainConfig,
     *,
     sharded: bool = False,
     comm: str = "auto",
@@ -410,9 +411,9 @@ def train_parallel(
         if world.is_main and valid is not None:
             full_valid = replace(
                 valid,
-                user_ids=np.concatenate([p[0] for p in pieces]),
-                item_ids=np.concatenate([p[1] for p in pieces]),
-                ratings=np.concatenate([p[2] for p in pieces]),
+                user_ids=np.concatenate([p[0] for p in pieces if p is not None]),
+                item_ids=np.concatenate([p[1] for p in pieces if p is not None]),
+                ratings=np.concatenate([p[2] for p in pieces if p is not None]),
                 timestamps=None,
                 fingerprint="",
             )
@@ -484,8 +485,17 @@ def read_file(path: Path, columns: dict[str, Any]) -> Ratings:
     """One ratings file, read as the app reads it (`read_ratings`: CSV, TSV, '::', Parquet, ...)."""
     from collab.sources import read_ratings
 
+    reading = {
+        name: columns[name]
+        for name in ("layout", "not_rated", "implicit", "sep", "decimal", "day_first")
+        if columns.get(name) is not None
+    }
     return read_ratings(
-        path, user_col=columns.get("user"), item_col=columns.get("item"), rating_col=columns.get("rating")
+        path,
+        user_col=columns.get("user"),
+        item_col=columns.get("item"),
+        rating_col=columns.get("rating"),
+        **reading,
     )
 
 

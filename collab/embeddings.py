@@ -145,13 +145,18 @@ class BiasRanking:
 def bias_ranking(
     bias: np.ndarray, n: int = 10, counts: np.ndarray | None = None, min_count: int = 0
 ) -> BiasRanking:
-    """The `n` lowest- and highest-bias rows, optionally only rows with at least `min_count` ratings."""
+    """The `n` lowest- and highest-bias rows, optionally only rows with at least `min_count` ratings.
+
+    With fewer than 2n such rows the two lists split them (the lower half lowest, the upper half highest)
+    instead of overlapping: an item is never shown as both among the lowest and the highest."""
     b = np.asarray(bias, dtype=np.float64).reshape(-1)
     pool = np.arange(len(b))
     if counts is not None and min_count > 0:
         pool = pool[np.asarray(counts)[pool] >= min_count]
     order = pool[np.argsort(b[pool], kind="stable")]
-    return BiasRanking(lowest=order[:n], highest=order[::-1][:n])
+    n_low = min(n, (len(order) + 1) // 2)
+    n_high = min(n, len(order) - n_low)
+    return BiasRanking(lowest=order[:n_low], highest=order[::-1][:n_high])
 
 
 @dataclass(frozen=True)

@@ -151,3 +151,24 @@ def test_nbytes_counts_arrays_tensors_and_models():
 def test_a_pool_needs_a_worker(workers):
     with pytest.raises(ValueError, match="at least 1"):
         TrainingPool(workers)
+
+
+def test_the_same_key_is_created_once_however_many_sessions_ask_at_once():
+    store = ByteStore(max_bytes=10 * 2**20)
+    calls: list[int] = []
+
+    def create():
+        calls.append(1)
+        time.sleep(0.05)
+        return np.zeros(10)
+
+    outcomes: list[bool] = []
+    threads = [
+        threading.Thread(target=lambda s=s: outcomes.append(store.get_or_create("k", create, s)[1]))
+        for s in "abcdef"
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(calls) == 1 and sorted(outcomes) == [False] + [True] * 5

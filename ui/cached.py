@@ -407,7 +407,7 @@ def train(
     if job.error is not None:
         raise job.error
     result, from_store = job.result
-    for other in job.sessions:
+    for other in list(job.sessions):
         store.get(key, other)  # every session that waited owns the stored model
     return result, from_store
 
