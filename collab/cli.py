@@ -636,6 +636,13 @@ def run_recommend(args: argparse.Namespace) -> int:
 # ---- entry point -------------------------------------------------------------------------------------
 
 
+def _error_line(line: str) -> None:
+    """One write per line: under torchrun every process may report the same error at once, and print's
+    separate write of the newline let two processes' lines run together."""
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; the exit code: 0 done, 2 bad input (message on stderr), 130 interrupted."""
     parser = build_parser()
@@ -646,7 +653,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = words(error)
         if isinstance(error, FileNotFoundError) and error.filename is not None:
             message = f"no such file: {error.filename}"
-        print(f"collab {args.command}: error: {message}", file=sys.stderr)
+        _error_line(f"collab {args.command}: error: {message}")
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print(f"collab {args.command}: interrupted; nothing written", file=sys.stderr)
@@ -657,5 +664,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not launched():
             raise
         rank = os.environ.get("RANK", "?")
-        print(f"collab {args.command}: error on process {rank}: {error}", file=sys.stderr)
+        _error_line(f"collab {args.command}: error on process {rank}: {error}")
         return 1
