@@ -158,6 +158,17 @@ def _add_reading(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _share(text: str) -> float:
+    """`--valid-pct`: a share strictly between 0 and 1 (argparse turns the error into exit code 2)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"give a share between 0 and 1 (exclusive), such as 0.2; got {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="collab",
@@ -177,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_columns(train)
     train.add_argument(
         "--valid-pct",
-        type=float,
+        type=_share,
         default=_SPLIT_DEFAULTS["valid_pct"].default,
         metavar="X",
         help="share of ratings held out for validation (default %(default)s)",
@@ -548,6 +559,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     result = load(args.model)
     data = read_any(args.ratings, _columns(args))
+    for note in (*data.notes, *data.warnings):  # a not-rated code scored as a rating, a dropped column, ...
+        print(f"collab: {words(note)}", file=sys.stderr, flush=True)
     users = pd.Index(np.asarray(result.user_labels).astype(str)).get_indexer(pd.Index(data.user_labels))
     items = pd.Index(np.asarray(result.item_labels).astype(str)).get_indexer(pd.Index(data.item_labels))
     user_ids, item_ids = users[data.user_ids], items[data.item_ids]
@@ -559,6 +572,15 @@ def run_evaluate(args: argparse.Namespace) -> int:
         )
     truth = data.ratings[known]
     predicted = result.predict_ids(user_ids[known], item_ids[known])
+    low, high = (float(v) for v in result.y_range)
+    if truth.min() < low or truth.max() > high:
+        outside = int(((truth < low) | (truth > high)).sum())
+        print(
+            f"collab: {outside:,} of these ratings lie outside {low:g} to {high:g}, the range the model predicts "
+            f"in (these run from {truth.min():g} to {truth.max():g}): was it trained on ratings of this scale?",
+            file=sys.stderr,
+            flush=True,
+        )
     scores = {
         "rmse": metrics.rmse(predicted, truth),
         "mae": metrics.mae(predicted, truth),

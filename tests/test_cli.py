@@ -346,3 +346,28 @@ def test_sep_takes_a_name_and_refuses_a_word(tmp_path, capsys):
     assert main(["train", str(path), *FAST, "--sep", "ab"]) == 2
     err = capsys.readouterr().err
     assert "--sep: give one character" in err and "Traceback" not in err
+
+
+def test_evaluate_reports_what_the_reader_found_and_a_scale_the_model_does_not_predict(tmp_path, capsys):
+    ratings = write("csv", tmp_path)
+    model = tmp_path / "m.safetensors"
+    assert main(["train", str(ratings), *FAST, "--out", str(model)]) == 0
+    capsys.readouterr()
+    other = frame().assign(rating=lambda f: f["rating"] * 2)  # the same users and items, on a 2-10 scale
+    other.loc[other.index[:40], "rating"] = -1
+    path = tmp_path / "other.csv"
+    other.to_csv(path, index=False)
+    assert main(["evaluate", str(model), str(path)]) == 0
+    err = capsys.readouterr().err
+    assert "--not-rated -1" in err and "the range the model predicts" in err
+    assert main(["evaluate", str(model), str(path), "--not-rated", "-1"]) == 0
+    assert "Dropped 40 rows" in capsys.readouterr().err
+
+
+def test_a_validation_share_outside_0_and_1_exits_2(tmp_path, capsys):
+    ratings = write("csv", tmp_path)
+    for share in ("0", "1.5", "x"):
+        with pytest.raises(SystemExit) as stop:
+            main(["train", str(ratings), "--valid-pct", share])
+        assert stop.value.code == 2
+        assert "argument --valid-pct" in capsys.readouterr().err
