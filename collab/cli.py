@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from collab.config import DEVICES, MODEL_LABELS, ROW_STATES, SCHEDULES, SPARSE_MODES, TrainConfig
-from collab.data import SPLIT_METHODS, Ratings
+from collab.data import SPLIT_METHODS, Arg, Message, Ratings
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -117,6 +117,56 @@ def _add_columns(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--rating", dest="rating_col", metavar="COL", help="rating column (name or 0-based position)"
     )
+    _add_reading(parser)
+
+
+def _add_reading(parser: argparse.ArgumentParser) -> None:
+    """The reader's options (`read_ratings`'s arguments; the Data page's Reading options)."""
+    parser.add_argument(
+        "--layout",
+        choices=("auto", "rows", "wide"),
+        default="auto",
+        help="rows (one rating per row) or wide (a user x item matrix, melted); default auto",
+    )
+    parser.add_argument(
+        "--not-rated",
+        dest="not_rated",
+        type=float,
+        nargs="+",
+        metavar="X",
+        help="values that mean 'not rated' (Anime -1, Jester 99): rows holding them are dropped and counted",
+    )
+    parser.add_argument(
+        "--implicit",
+        choices=("log1p", "scale"),
+        help="the rating column holds counts (implicit feedback): log(1 + count), or scaled to 1-5",
+    )
+    parser.add_argument(
+        "--sep",
+        metavar="SEP",
+        help="field separator: one character, '::', tab, comma, ... (default: detected)",
+    )
+    parser.add_argument(
+        "--decimal", choices=(".", ","), help="decimal mark of the ratings (default: detected)"
+    )
+    parser.add_argument(
+        "--day-first",
+        dest="day_first",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="dates such as 05.06.2020 are day first (default: detected)",
+    )
+
+
+def _share(text: str) -> float:
+    """`--valid-pct`: a share strictly between 0 and 1 (argparse turns the error into exit code 2)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"give a share between 0 and 1 (exclusive), such as 0.2; got {text}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -138,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_columns(train)
     train.add_argument(
         "--valid-pct",
-        type=float,
+        type=_share,
         default=_SPLIT_DEFAULTS["valid_pct"].default,
         metavar="X",
         help="share of ratings held out for validation (default %(default)s)",
@@ -200,6 +250,7 @@ def _add_columns_for_recommend(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--user-col", dest="user_col", metavar="COL", help="user id column of --ratings")
     parser.add_argument("--item-col", dest="item_col", metavar="COL", help="item id column of --ratings")
     parser.add_argument("--rating-col", dest="rating_col", metavar="COL", help="rating column of --ratings")
+    _add_reading(parser)
 
 
 def _columns(args: argparse.Namespace) -> dict[str, Any]:
@@ -208,7 +259,64 @@ def _columns(args: argparse.Namespace) -> dict[str, Any]:
     def pick(value: str | None) -> str | int | None:
         return int(value) if value is not None and value.isdigit() else value
 
-    return {"user": pick(args.user_col), "item": pick(args.item_col), "rating": pick(args.rating_col)}
+    reading = {name: getattr(args, name, None) for name in ("layout", "not_rated", "implicit", "decimal")}
+    reading["sep"] = _sep(getattr(args, "sep", None))
+    reading["day_first"] = getattr(args, "day_first", None)
+    return {
+        "user": pick(args.user_col),
+        "item": pick(args.item_col),
+        "rating": pick(args.rating_col),
+        **{name: value for name, value in reading.items() if value is not None},
+    }
+
+
+SEPARATORS = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|", "space": " "}
+
+
+def _sep(value: str | None) -> str | None:
+    """`--sep`: one character, '::', or a name (tab, comma, semicolon, pipe, space)."""
+    if value is None:
+        return None
+    sep = SEPARATORS.get(value.lower(), value)
+    if len(sep) != 1 and sep != "::":
+        raise BadInput(f"--sep: give one character, '::' or one of {', '.join(SEPARATORS)}; got {value!r}")
+    return sep
+
+
+# a library argument named in a message -> this command's option (see `collab.data.Message`)
+FLAGS: dict[str, str] = {
+    "user_col": "--user",
+    "item_col": "--item",
+    "rating_col": "--rating",
+    "sep": "--sep",
+    "decimal": "--decimal",
+    "layout": "--layout",
+    "not_rated": "--not-rated",
+    "implicit": "--implicit",
+    "valid_pct": "--valid-pct",
+    "method": "--split",
+}
+
+
+def _flag(arg: Arg) -> str:
+    """`Arg("not_rated", "[-1, 99]")` -> `--not-rated -1 99`; an argument with no option keeps its name."""
+    if arg.name == "day_first" and arg.value in ("True", "False"):
+        return "--day-first" if arg.value == "True" else "--no-day-first"
+    flag = FLAGS.get(arg.name)
+    if flag is None:
+        return arg.library
+    value = arg.value.strip("[]").replace(",", " ").split() if arg.name == "not_rated" else [arg.value]
+    value = [v.strip("\"'") if v not in ("','", "'.'") else v for v in value]
+    return " ".join([flag, *(v for v in value if v not in ("...", ""))])
+
+
+def words(message: object) -> str:
+    """A library message in this command's words: each argument it names becomes the option to use."""
+    if isinstance(message, ValueError) and message.args and isinstance(message.args[0], Message):
+        message = message.args[0]
+    if isinstance(message, Message):
+        return "".join(part if isinstance(part, str) else _flag(part) for part in message.parts)
+    return str(message)
 
 
 # ---- output ------------------------------------------------------------------------------------------
@@ -367,7 +475,7 @@ def run_train(args: argparse.Namespace) -> int:
                 data = data.with_items(read_items(args.items))
             split = data.split(args.valid_pct, args.split_seed, args.split)
         for note in (*data.notes, *getattr(data, "warnings", ())):
-            say(note)
+            say(words(note))
         for path in (args.out, args.metrics_json):  # refuse a bad output path before training, not after
             if path:
                 _check_folder(path)
@@ -451,6 +559,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     result = load(args.model)
     data = read_any(args.ratings, _columns(args))
+    for note in (*data.notes, *data.warnings):  # a not-rated code scored as a rating, a dropped column, ...
+        print(f"collab: {words(note)}", file=sys.stderr, flush=True)
     users = pd.Index(np.asarray(result.user_labels).astype(str)).get_indexer(pd.Index(data.user_labels))
     items = pd.Index(np.asarray(result.item_labels).astype(str)).get_indexer(pd.Index(data.item_labels))
     user_ids, item_ids = users[data.user_ids], items[data.item_ids]
@@ -462,6 +572,15 @@ def run_evaluate(args: argparse.Namespace) -> int:
         )
     truth = data.ratings[known]
     predicted = result.predict_ids(user_ids[known], item_ids[known])
+    low, high = (float(v) for v in result.y_range)
+    if truth.min() < low or truth.max() > high:
+        outside = int(((truth < low) | (truth > high)).sum())
+        print(
+            f"collab: {outside:,} of these ratings lie outside {low:g} to {high:g}, the range the model predicts "
+            f"in (these run from {truth.min():g} to {truth.max():g}): was it trained on ratings of this scale?",
+            file=sys.stderr,
+            flush=True,
+        )
     scores = {
         "rmse": metrics.rmse(predicted, truth),
         "mae": metrics.mae(predicted, truth),
@@ -524,9 +643,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args))
     except (ValueError, OSError) as error:  # DataError, ModelFileError, UnknownLabelError, TrainConfig's
-        message = (
-            str(error) if not isinstance(error, FileNotFoundError) else f"no such file: {error.filename}"
-        )
+        message = words(error)
+        if isinstance(error, FileNotFoundError) and error.filename is not None:
+            message = f"no such file: {error.filename}"
         print(f"collab {args.command}: error: {message}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

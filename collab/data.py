@@ -215,6 +215,8 @@ class Ratings:
             if date_note:
                 notes.append(date_note)
         warnings: list[str] = []
+        if isinstance(not_rated, int | float):  # not_rated=-1 means not_rated=[-1]
+            not_rated = [not_rated]
         if len(not_rated):
             codes = np.asarray([float(c) for c in not_rated], dtype=np.float64)
             drop = np.isin(rating_values, codes)
@@ -355,6 +357,17 @@ class Ratings:
 
     def __len__(self) -> int:
         return self.n_ratings
+
+    def __repr__(self) -> str:
+        """One line for a notebook (the dataclass default prints every array: tens of kilobytes)."""
+        scale = f", ratings {self.ratings.min():g} to {self.ratings.max():g}" if self.n_ratings else ""
+        extras = [name for name in ("titles", "genres", "timestamps") if getattr(self, name) is not None]
+        return (
+            f"Ratings({self.name!r}: {self.n_ratings:,} ratings, {self.n_users:,} users, "
+            f"{self.n_items:,} items{scale}{', with ' + ', '.join(extras) if extras else ''}"
+            f"{f', notes: {len(self.notes)}' if self.notes else ''}"
+            f"{f', warnings: {len(self.warnings)}' if self.warnings else ''})"
+        )
 
     @cached_property
     def rating_values(self) -> np.ndarray:

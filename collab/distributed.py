@@ -485,8 +485,17 @@ def read_file(path: Path, columns: dict[str, Any]) -> Ratings:
     """One ratings file, read as the app reads it (`read_ratings`: CSV, TSV, '::', Parquet, ...)."""
     from collab.sources import read_ratings
 
+    reading = {
+        name: columns[name]
+        for name in ("layout", "not_rated", "implicit", "sep", "decimal", "day_first")
+        if columns.get(name) is not None
+    }
     return read_ratings(
-        path, user_col=columns.get("user"), item_col=columns.get("item"), rating_col=columns.get("rating")
+        path,
+        user_col=columns.get("user"),
+        item_col=columns.get("item"),
+        rating_col=columns.get("rating"),
+        **reading,
     )
 
 

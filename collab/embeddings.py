@@ -145,13 +145,18 @@ class BiasRanking:
 def bias_ranking(
     bias: np.ndarray, n: int = 10, counts: np.ndarray | None = None, min_count: int = 0
 ) -> BiasRanking:
-    """The `n` lowest- and highest-bias rows, optionally only rows with at least `min_count` ratings."""
+    """The `n` lowest- and highest-bias rows, optionally only rows with at least `min_count` ratings.
+
+    With fewer than 2n such rows the two lists split them (the lower half lowest, the upper half highest)
+    instead of overlapping: an item is never shown as both among the lowest and the highest."""
     b = np.asarray(bias, dtype=np.float64).reshape(-1)
     pool = np.arange(len(b))
     if counts is not None and min_count > 0:
         pool = pool[np.asarray(counts)[pool] >= min_count]
     order = pool[np.argsort(b[pool], kind="stable")]
-    return BiasRanking(lowest=order[:n], highest=order[::-1][:n])
+    n_low = min(n, (len(order) + 1) // 2)
+    n_high = min(n, len(order) - n_low)
+    return BiasRanking(lowest=order[:n_low], highest=order[::-1][:n_high])
 
 
 @dataclass(frozen=True)
@@ -214,14 +219,40 @@ def _clean_cell(value: object) -> str:
     return str(safe_cell(" ".join(str(value).split())))
 
 
+def _ridge_predict(x: np.ndarray, y: np.ndarray, x_new: np.ndarray) -> np.ndarray:
+    """Ridge regression of y (n, m) on x (n, k) with an intercept, its penalty picked by exact
+    leave-one-out error over a log grid; returns the predictions for x_new (n_new, k).
+
+    Computed in the dual (kernel) form from the n x n Gram matrix, so k > n costs nothing extra and
+    one symmetric eigendecomposition serves every penalty of the grid."""
+    x_mean, y_mean = x.mean(axis=0), y.mean(axis=0)
+    xc, yc = x - x_mean, y - y_mean
+    squared, u = np.linalg.eigh(xc @ xc.T)  # Gram = U diag(s²) Uᵀ, (n,), (n, n)
+    squared = np.maximum(squared, 0.0)
+    uy = u.T @ yc  # (n, m)
+    top = float(squared.max()) or 1.0
+    best_error, best_penalty = float("inf"), top
+    for penalty in top * np.logspace(-8, 3, 23):
+        shrink = squared / (squared + penalty)  # (n,) the hat matrix's eigenvalues
+        fitted = u @ (shrink[:, None] * uy)
+        leverage = np.einsum("ij,j,ij->i", u, shrink, u) + 1.0 / len(x)  # with the intercept's share
+        loo = (yc - fitted) / np.maximum(1.0 - leverage, 1e-9)[:, None]
+        error = float((loo**2).sum())
+        if error < best_error:
+            best_error, best_penalty = error, float(penalty)
+    dual = u @ ((1.0 / (squared + best_penalty))[:, None] * uy)  # (Gram + penalty I)^-1 yc, (n, m)
+    return ((x_new - x_mean) @ xc.T) @ dual + y_mean
+
+
 def held_out_r2(learned: np.ndarray, truth: np.ndarray, folds: int = 2, seed: int = 0) -> float:
     """Share of the variance of `truth` (n, k_true) explained by a linear map of `learned` (n, k),
     fitted on some rows and scored on the others (`folds`-fold cross-fitting, rows shuffled by `seed`).
 
-    Learned factors equal the true ones only up to an invertible linear map, so the map is fitted by
-    least squares; scoring it on the rows it was fitted on would reward any k >= n random factors with
-    R² = 1. Returns the pooled out-of-fold R² (negative when the map predicts worse than the held-out
-    mean), NaN for fewer than 2 rows per fold or a constant truth."""
+    Learned factors equal the true ones only up to an invertible linear map, so the map is fitted
+    (ridge regression, its penalty chosen by leave-one-out error within the fitting rows); scoring it on
+    the rows it was fitted on would reward any k >= n random factors with R² = 1. Returns the pooled
+    out-of-fold R² (about 0 for factors unrelated to the truth, below 0 when the map predicts worse than
+    the held-out mean), NaN for fewer than 2 rows per fold or a constant truth."""
     x = np.asarray(learned, dtype=np.float64)
     y = np.asarray(truth, dtype=np.float64)
     n = len(x)
@@ -231,9 +262,7 @@ def held_out_r2(learned: np.ndarray, truth: np.ndarray, folds: int = 2, seed: in
     residual_ss = total_ss = 0.0
     for fold in np.array_split(order, folds):
         fit = np.setdiff1d(order, fold, assume_unique=True)
-        design = np.hstack([x[fit], np.ones((len(fit), 1))])
-        coef, *_ = np.linalg.lstsq(design, y[fit], rcond=None)
-        predicted = np.hstack([x[fold], np.ones((len(fold), 1))]) @ coef
+        predicted = _ridge_predict(x[fit], y[fit], x[fold])
         residual_ss += float(((y[fold] - predicted) ** 2).sum())
         total_ss += float(((y[fold] - y[fold].mean(axis=0)) ** 2).sum())
     return 1.0 - residual_ss / total_ss if total_ss > 0 else float("nan")

@@ -78,6 +78,15 @@ class TrainResult:
     notes: tuple[str, ...] = ()  # what the run had to work around, e.g. compiled kernels unavailable
     _lookup: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
 
+    def __repr__(self) -> str:
+        """One line for a notebook: the model, its size and its validation RMSE (not every label)."""
+        rmse = self.metrics.get("rmse", float("nan"))
+        return (
+            f"TrainResult({self.config.describe()}; "
+            f"{len(self.user_labels):,} users x {len(self.item_labels):,} items; "
+            f"valid RMSE {rmse:.4f}; {self.seconds:.2f} s on {self.device})"
+        )
+
     def _index(self, kind: str, labels: Sequence[Any]) -> np.ndarray:
         vocab = self.user_labels if kind == "user" else self.item_labels
         if kind not in self._lookup:

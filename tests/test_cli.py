@@ -184,8 +184,10 @@ def test_ctrl_c_stops_after_the_current_step_and_writes_nothing(tmp_path):
         env={**os.environ, "COLLAB_KERNELS": "0"},
     )
     assert process.stderr is not None
-    line = process.stderr.readline()  # the first epoch line: training is under way
-    assert line.startswith("epoch 1/1000"), line
+    line = process.stderr.readline()
+    while line and not line.startswith("epoch 1/1000"):  # notes about the data may come first
+        line = process.stderr.readline()
+    assert line.startswith("epoch 1/1000"), "training is under way"
     process.send_signal(signal.SIGINT)
     rest = process.communicate(timeout=60)[1]
     assert process.returncode == 130
@@ -299,3 +301,73 @@ def test_epoch_bars_draw_a_bar_per_epoch_and_a_line_per_epoch(capsys):
     quiet.on_batch(1, 8)
     quiet.on_epoch(EpochStats(1, 2, 1.5, 1.2, 1.1, 0.5, 100.0))
     assert capsys.readouterr().err == ""
+
+
+def test_a_missing_model_file_is_named(tmp_path, capsys):
+    ratings = write("csv", tmp_path)
+    missing = tmp_path / "missing.safetensors"
+    assert main(["evaluate", str(missing), str(ratings)]) == 2
+    err = capsys.readouterr().err
+    assert str(missing) in err and "None" not in err
+    assert main(["recommend", str(missing), "--user", "1"]) == 2
+    assert str(missing) in capsys.readouterr().err
+
+
+def test_reading_options_drop_a_not_rated_code_and_melt_a_matrix(tmp_path, capsys):
+    """The reader's options are flags, and the reader's advice names those flags, not read_ratings'."""
+    rows = frame(n=400)
+    coded = rows.assign(rating=rows["rating"].where(rows.index % 5 != 0, -1))  # a fifth: 'not rated'
+    path = tmp_path / "anime.csv"
+    coded.to_csv(path, index=False)
+    assert main(["train", str(path), *FAST]) == 0
+    err = capsys.readouterr().err
+    assert "--not-rated -1" in err and "not_rated=" not in err
+    assert main(["train", str(path), *FAST, "--not-rated", "-1"]) == 0
+    assert f"Dropped {int((coded['rating'] == -1).sum())} rows" in capsys.readouterr().err
+
+    wide = tmp_path / "wide.csv"
+    rng = np.random.default_rng(0)
+    matrix = rng.uniform(-10, 10, size=(40, 12)).round(2)
+    matrix[rng.random(matrix.shape) < 0.3] = 99
+    pd.DataFrame(matrix).to_csv(wide, index=False, header=False)
+    assert main(["train", str(wide), *FAST]) == 2
+    err = capsys.readouterr().err
+    assert "--layout wide" in err and "--not-rated 99" in err and 'layout="wide"' not in err
+    out = tmp_path / "wide.safetensors"
+    assert main(["train", str(wide), *FAST, "--layout", "wide", "--not-rated", "99", "--out", str(out)]) == 0
+    assert len(load(out).item_labels) == 12
+
+
+def test_sep_takes_a_name_and_refuses_a_word(tmp_path, capsys):
+    path = tmp_path / "ratings.tsv"
+    frame().to_csv(path, index=False, sep="\t")
+    assert main(["train", str(path), *FAST, "--sep", "tab"]) == 0
+    capsys.readouterr()
+    assert main(["train", str(path), *FAST, "--sep", "ab"]) == 2
+    err = capsys.readouterr().err
+    assert "--sep: give one character" in err and "Traceback" not in err
+
+
+def test_evaluate_reports_what_the_reader_found_and_a_scale_the_model_does_not_predict(tmp_path, capsys):
+    ratings = write("csv", tmp_path)
+    model = tmp_path / "m.safetensors"
+    assert main(["train", str(ratings), *FAST, "--out", str(model)]) == 0
+    capsys.readouterr()
+    other = frame().assign(rating=lambda f: f["rating"] * 2)  # the same users and items, on a 2-10 scale
+    other.loc[other.index[:40], "rating"] = -1
+    path = tmp_path / "other.csv"
+    other.to_csv(path, index=False)
+    assert main(["evaluate", str(model), str(path)]) == 0
+    err = capsys.readouterr().err
+    assert "--not-rated -1" in err and "the range the model predicts" in err
+    assert main(["evaluate", str(model), str(path), "--not-rated", "-1"]) == 0
+    assert "Dropped 40 rows" in capsys.readouterr().err
+
+
+def test_a_validation_share_outside_0_and_1_exits_2(tmp_path, capsys):
+    ratings = write("csv", tmp_path)
+    for share in ("0", "1.5", "x"):
+        with pytest.raises(SystemExit) as stop:
+            main(["train", str(ratings), "--valid-pct", share])
+        assert stop.value.code == 2
+        assert "argument --valid-pct" in capsys.readouterr().err

@@ -105,7 +105,7 @@ def test_bias_ranking_lowest_and_highest_with_a_minimum_count() -> None:
     ranking = bias_ranking(bias, n=2)
     assert ranking.lowest.tolist() == [1, 3] and ranking.highest.tolist() == [4, 2]
     ranking = bias_ranking(bias, n=2, counts=np.array([5, 1, 5, 5, 1]), min_count=2)
-    assert ranking.lowest.tolist() == [3, 0] and ranking.highest.tolist() == [2, 0]
+    assert ranking.lowest.tolist() == [3, 0] and ranking.highest.tolist() == [2]  # 0 not in both
 
 
 def test_one_hot_times_factors_is_the_looked_up_row() -> None:
@@ -217,3 +217,17 @@ def test_nearest_neighbours_can_skip_rarely_rated_items() -> None:
     assert nearest_neighbours(factors, 0, n=2).indices.tolist() == [1, 2]
     kept = nearest_neighbours(factors, 0, n=2, counts=counts, min_count=20)
     assert kept.indices.tolist() == [2, 3]
+
+
+def test_bias_ranking_never_lists_an_item_as_both_lowest_and_highest() -> None:
+    """14 items pass the minimum count, 10 asked for each way: the lists split them 7 / 7, no overlap."""
+    bias = np.linspace(-1, 1, 30)
+    counts = np.where(np.arange(30) % 2 == 0, 50, 1)[:30]
+    counts[28:] = 1  # 14 items with enough ratings
+    ranking = bias_ranking(bias, n=10, counts=counts, min_count=20)
+    assert len(ranking.lowest) == 7 and len(ranking.highest) == 7
+    assert not set(ranking.lowest) & set(ranking.highest)
+    assert bias[ranking.lowest].max() < bias[ranking.highest].min()
+    assert len(bias_ranking(bias, n=10).lowest) == 10  # enough items: n each way, as before
+    one = bias_ranking(bias, n=10, counts=np.eye(30, dtype=int)[0] * 50, min_count=20)
+    assert list(one.lowest) == [0] and len(one.highest) == 0

@@ -278,3 +278,15 @@ def test_train_config_rejects_booleans_where_numbers_are_expected(field: str) ->
 def test_train_config_rejects_other_wrong_types(fields: dict) -> None:
     with pytest.raises(ValueError, match=next(iter(fields))):
         TrainConfig(**fields)
+
+
+def test_a_notebook_shows_ratings_and_a_result_in_one_line(
+    ratings: collab.Ratings, result: collab.TrainResult
+) -> None:
+    """`ratings` or `result` as a cell's last line: the counts and the score, not every label and tensor."""
+    shown = repr(ratings)
+    assert shown.startswith("Ratings(") and "\n" not in shown and len(shown) < 300
+    assert f"{ratings.n_ratings:,} ratings, {ratings.n_users:,} users, {ratings.n_items:,} items" in shown
+    shown = repr(result)
+    assert shown.startswith("TrainResult(") and "\n" not in shown and len(shown) < 400
+    assert f"{len(result.user_labels):,} users x {len(result.item_labels):,} items" in shown

@@ -224,7 +224,7 @@ def test_loss_and_sweep_figures() -> None:
     fig = loss_figure(history, oracle_rmse=0.5, overfit_epoch=1)
     assert [trace.name for trace in fig.data] == ["train loss", "valid loss"]
     assert list(fig.data[1].y) == [h.valid_loss for h in history]
-    assert len(fig.layout.shapes) == 2  # noise floor and overfit marker
+    assert len(fig.layout.shapes) == 3  # noise floor, overfit marker and the best valid loss level
     sweep = sweep_figure({0.1: history, 0.01: history[:2]})
     assert [trace.name for trace in sweep.data] == ["wd 0.1", "wd 0.01"]
 

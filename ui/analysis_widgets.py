@@ -86,6 +86,8 @@ def user_picker(label: str, ratings: Ratings, key: str, where: Any = st) -> int:
 def _colour_options(result: TrainResult, ratings: Ratings, table: str) -> dict[str, str]:
     has_bias = (result.item_bias() if table == "items" else result.user_bias()) is not None
     options = {"genre": "Planted genre" if ratings.truth is not None else "Genre"}
+    if ratings.truth is None and ratings.genres is None:
+        options = {}  # no genres to colour by (a ratings file without an items file): every point 'unknown'
     if table == "users":
         options = {"genre": "Favourite planted genre"} if ratings.truth is not None else {}
     if has_bias:
@@ -333,6 +335,12 @@ def bias_section(result: TrainResult, ratings: Ratings, stacked: bool = False) -
         help="Rarely rated items get extreme biases from a few ratings; the lesson looks at well-known films.",
     )  # fmt: skip
     ranking = emb.bias_ranking(bias, n=10, counts=stats.counts, min_count=min_count)
+    shown = len(ranking.lowest) + len(ranking.highest)
+    if shown < 20:
+        st.caption(
+            f"Only {shown:,} items have at least {min_count} ratings: the lower half is listed as lowest, the "
+            "upper half as highest. Lower the slider to rank more."
+        )
     names = emb.item_names(ratings)
 
     def frame(rows: np.ndarray) -> pd.DataFrame:

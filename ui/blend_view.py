@@ -36,6 +36,16 @@ def member_config(model: str, current: TrainConfig) -> TrainConfig:
     return dataclasses.replace(preset, seed=current.seed)
 
 
+def data_problem(configs: list[TrainConfig]) -> str | None:
+    """Why these members cannot be blended on the current data: no validation rating, or a member (the
+    rating classifier) that does not fit these ratings."""
+    from ui.training_view import model_problem
+
+    if not state.split().valid.n_ratings:
+        return "The validation set is empty (see the split above): there is nothing to score a blend on."
+    return next((problem for config in configs if (problem := model_problem(config))), None)
+
+
 def blend_section(current: TrainConfig) -> None:
     """Pick models, train the blend with progress, show its RMSE beside each member's and the weights."""
     from collab.blend import train_blend
@@ -55,6 +65,7 @@ def blend_section(current: TrainConfig) -> None:
             check_size(data.n_users, data.n_items)
         except ValueError as error:
             problem = str(error)
+    problem = problem or data_problem(configs)
     if problem:
         st.info(problem, icon=":material/info:")
     if st.button(

@@ -15,7 +15,6 @@ import streamlit as st
 
 from collab import embeddings, entity_embeddings, losses, multitarget, spreadsheet, training
 from collab.data import Ratings
-from collab.demo import demo_ratings
 from collab.memory import estimate_memory
 from collab.models import DotProductBias, EmbeddingNN, RatingClassifier
 
@@ -36,9 +35,6 @@ UNDERSCORE_NOTE = (
     "A trailing underscore (`{names}`) marks PyTorch's **in-place** version of a method: it changes the "
     "tensor it is called on instead of returning a new one."
 )
-
-# where a shown function takes **kwargs: what lands in the dict
-KWARGS_NOTES: dict[str, str] = {}
 
 TARGETS: dict[str, tuple[Callable[..., Any] | type, ...]] = {
     "train": (training.train, training.accumulate_group, training.parameter_groups),
@@ -74,7 +70,6 @@ TARGETS: dict[str, tuple[Callable[..., Any] | type, ...]] = {
         entity_embeddings.CategoryModel,
         entity_embeddings.train_category_embedding,
     ),  # fmt: skip
-    "demo": (demo_ratings,),
 }
 
 
@@ -121,6 +116,6 @@ def show_code(place: str) -> None:
             keyword = kwargs_name(target)
             if keyword is not None:
                 st.caption(
-                    f"`**{keyword}` collects every keyword argument not named in the signature into a dict: "
-                    + KWARGS_NOTES.get(name_of(target), "here, whatever the caller passes on.")
+                    f"`**{keyword}` collects every keyword argument the signature does not name into a dict "
+                    f"(`{keyword}`), keyed by argument name."
                 )

@@ -193,6 +193,33 @@ def token_matrix_figure(tokens: Sequence[str], token_ids: np.ndarray, matrix: np
                    bottom=20, left=170)  # fmt: skip
 
 
+def label_positions(points: np.ndarray) -> list[str]:
+    """A text position per point, chosen greedily so that labels of nearby points do not land on each other."""
+    span = np.ptp(points, axis=0) + 1e-9  # (2,) the data's extent, to size label offsets
+    offsets = {
+        "top center": (0.0, 0.07),
+        "bottom center": (0.0, -0.07),
+        "middle left": (-0.12, 0.0),
+        "middle right": (0.12, 0.0),
+    }
+    scaled = points / span  # (n, 2)
+    placed: list[np.ndarray] = []
+    chosen = []
+    for i, point in enumerate(scaled):
+        others = np.delete(scaled, i, axis=0)  # the other markers: a label should not cover them either
+        near = [block for block in (others, np.array(placed).reshape(-1, 2)) if len(block)]
+        room = {}  # label position -> distance from its anchor to the nearest marker or placed label
+        for name, offset in offsets.items():
+            anchor = point + np.array(offset)
+            room[name] = min(
+                (float(np.min(np.linalg.norm(b - anchor, axis=1))) for b in near), default=np.inf
+            )
+        name = next((n for n in offsets if room[n] >= 0.12), max(room, key=room.get))
+        placed.append(point + np.array(offsets[name]))
+        chosen.append(name)
+    return chosen
+
+
 def category_map_figure(coords: np.ndarray, names: Sequence[str], counts: np.ndarray, what: str) -> go.Figure:
     """Learned category vectors in 2-D, labelled, sized by how many ratings each category has."""
     points = np.asarray(coords, dtype=float)  # (n_categories, 2)
@@ -203,7 +230,7 @@ def category_map_figure(coords: np.ndarray, names: Sequence[str], counts: np.nda
             y=points[:, 1],
             mode="markers+text",
             text=[short(n, 14) for n in names],
-            textposition=["top center" if i % 2 == 0 else "bottom center" for i in range(len(points))],
+            textposition=label_positions(points),
             marker={"size": sizes, "color": BLUE, "opacity": 0.7},
             customdata=np.asarray(counts),
             hovertemplate="%{text}: %{customdata:,} ratings<extra></extra>",

@@ -306,6 +306,9 @@ def test_continuous_ratings_disable_the_classifier_with_the_reason(app):
     assert not app.exception, app.exception
     assert "not available for these ratings" in texts(app) and "42 distinct values" in texts(app)
     assert app.button(key="train_button").disabled
+    app.multiselect(key="train_blend_models").set_value(["classifier", "dot"]).run()
+    assert not app.exception, app.exception
+    assert app.button(key="train_blend_button").disabled  # the blend would train the classifier too
 
 
 def test_a_split_with_no_validation_rating_is_an_error_not_a_result(app):
@@ -318,6 +321,7 @@ def test_a_split_with_no_validation_rating_is_an_error_not_a_result(app):
     assert "every validation rating belongs to an unseen user or item" in texts(app)
     assert "the **Validation share** slider" in texts(app)
     assert app.button(key="train_button").disabled
+    assert app.button(key="train_blend_button").disabled
 
 
 def test_counts_are_reported_and_transformed_only_when_chosen(app):

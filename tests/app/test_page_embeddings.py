@@ -226,3 +226,21 @@ def test_a_real_dataset_can_highlight_one_genre(app, tiny_model):
     groups = {t["name"]: _length(t["x"]) for t in spec["data"] if t.get("name") != "highlighted"}
     n_comedy = sum("Comedy" in g for g in genres)
     assert groups == {"Comedy": n_comedy, "other genres": demo.n_items - n_comedy}
+
+
+def test_without_genres_the_map_is_not_coloured_by_genre(app, tiny_model):
+    """An uploaded file with no items file has no genres: 'Genre' would paint every point 'unknown'."""
+    import dataclasses
+
+    from ui.state import DATASET, DATASET_SOURCE
+
+    plain = dataclasses.replace(demo_ratings(seed=0), truth=None, genres=None)
+    app.session_state[DATASET] = plain
+    app.session_state[DATASET_SOURCE] = "Upload: ratings.csv"
+    app.session_state[RESULT] = TrainedModel(tiny_model, plain.fingerprint, SplitParams())
+    app.switch_page(PAGE).run()
+    assert not app.exception, app.exception
+    colour = app.selectbox(key="emb_colour_items")
+    assert colour.options == ["Learned bias", "Number of ratings"] and colour.value == "bias"
+    spec = map_spec(app)
+    assert not any(t.get("name") == "unknown" for t in spec["data"])

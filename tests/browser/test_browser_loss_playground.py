@@ -67,7 +67,9 @@ def test_loss_playground_edit_a_logit_and_see_the_loss_change(browser_page: Page
     open_page(page, app_url, "loss")
     dismiss_page_not_found(page)
     expect(page.get_by_role("heading", name="Loss playground")).to_be_visible()
-    expect(page.locator('[data-testid="stPlotlyChart"]')).to_have_count(6, timeout=60_000)  # 5 + two heads
+    expect(page.locator('[data-testid="stPlotlyChart"]')).to_have_count(
+        11, timeout=60_000
+    )  # 5 step bars, gradient, 2 temperature, BCE, multi-label, two heads
     assert_no_exception(page)
     before = metric_value(page, LOSS_LABEL)
     assert before == "0.0573"
