@@ -236,6 +236,8 @@ def category_map_figure(coords: np.ndarray, names: Sequence[str], counts: np.nda
             hovertemplate="%{text}: %{customdata:,} ratings<extra></extra>",
         )
     )
-    fig.update_xaxes(title="dimension 1", zeroline=True)
-    fig.update_yaxes(title="dimension 2", zeroline=True, scaleanchor="x")
+    low, high = points.min(axis=0), points.max(axis=0)
+    pad = 0.3 * (high - low) + 0.1  # room for labels placed left or right of the outermost points
+    fig.update_xaxes(title="dimension 1", zeroline=True, range=[low[0] - pad[0], high[0] + pad[0]])
+    fig.update_yaxes(title="dimension 2", zeroline=True, range=[low[1] - pad[1], high[1] + pad[1]])
     return _layout(fig, f"The learned {what} embedding (2-D)", height=440)
