@@ -123,10 +123,10 @@ def two_target_section() -> None:
     last = result.history[-1]
     cols = st.columns(2) + st.columns(2)
     cols[0].metric("Rating head accuracy", f"{last.rating_accuracy:.1%}",
-                   delta=f"{last.rating_accuracy - result.rating_baseline:+.1%} vs commonest rating")  # fmt: skip
+                   delta=f"{100 * (last.rating_accuracy - result.rating_baseline):+.1f} points vs commonest rating")  # fmt: skip
     cols[1].metric("Rating head loss", f"{last.rating_loss:.3f}")
     cols[2].metric(f"{shown}? accuracy", f"{last.genre_accuracy:.1%}",
-                   delta=f"{last.genre_accuracy - result.genre_baseline:+.1%} vs always '{'no' if result.genre_baseline > 0.5 else 'yes'}'")  # fmt: skip
+                   delta=f"{100 * (last.genre_accuracy - result.genre_baseline):+.1f} points vs always '{'no' if result.genre_baseline > 0.5 else 'yes'}'")  # fmt: skip
     cols[3].metric(f"{shown}? loss", f"{last.genre_loss:.3f}")
     st.plotly_chart(
         lesson_plots.two_target_history_figure(

@@ -135,6 +135,9 @@ def test_two_target_model_trains_and_shows_each_head(lesson: AppTest) -> None:
     genre = lesson.selectbox(key="lesson_mt_genre").value
     accuracy = float(metric(lesson, f"{genre}? accuracy").rstrip("%")) / 100
     assert accuracy > 0.8
+    # the gain over the baseline is a difference of two percentages: percentage points, not a relative "%"
+    deltas = [m.delta for m in lesson.metric if m.label.endswith("accuracy")]
+    assert len(deltas) == 2 and all(" points vs " in d and "%" not in d for d in deltas)
     assert "last layer" in texts(lesson) and "first layer" in texts(lesson)
 
 
