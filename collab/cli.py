@@ -241,6 +241,11 @@ def build_parser() -> argparse.ArgumentParser:
     recommend.add_argument("--user", required=True, metavar="LABEL", help="the user's id as in the ratings")
     recommend.add_argument("-n", type=int, default=10, metavar="N", help="how many items (default 10)")
     recommend.add_argument("--ratings", metavar="RATINGS", help="leave out the items the user rated here")
+    recommend.add_argument(
+        "--items",
+        metavar="FILE",
+        help="item titles to print beside the ids (movies.csv, u.item, or id,title)",
+    )
     _add_columns_for_recommend(recommend)
     recommend.set_defaults(run=run_recommend)
     return parser
@@ -626,10 +631,18 @@ def run_recommend(args: argparse.Namespace) -> int:
         lookup = {str(label): i for i, label in enumerate(result.item_labels)}
         seen = np.array([lookup[str(label)] for label in rated if str(label) in lookup], dtype=np.int64)
     best = top_n_unseen(scores, seen, args.n)
+    titles: dict[str, str] = {}
+    if args.items:
+        from collab.sources import read_items
+
+        labels = [str(label) for label in result.item_labels]
+        titles = read_items(args.items, item_labels=labels)["title"].astype(str).to_dict()
     width = max([len("item")] + [len(str(result.item_labels[i])) for i in best])
-    print(f"{'rank':>4}  {'item':<{width}}  predicted")
+    print(f"{'rank':>4}  {'item':<{width}}  predicted" + ("  title" if titles else ""))
     for rank, item in enumerate(best, start=1):
-        print(f"{rank:>4}  {str(result.item_labels[item]):<{width}}  {scores[item]:.3f}")
+        label = str(result.item_labels[item])
+        title = f"  {titles.get(label, '')}" if titles else ""
+        print(f"{rank:>4}  {label:<{width}}  {scores[item]:>9.3f}{title}".rstrip())
     return 0
 
 

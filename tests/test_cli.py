@@ -371,3 +371,20 @@ def test_a_validation_share_outside_0_and_1_exits_2(tmp_path, capsys):
             main(["train", str(ratings), "--valid-pct", share])
         assert stop.value.code == 2
         assert "argument --valid-pct" in capsys.readouterr().err
+
+
+def test_recommend_prints_titles_from_an_items_file(tmp_path, capsys):
+    ratings = write("csv", tmp_path)
+    out = tmp_path / "m.safetensors"
+    assert main(["train", str(ratings), *FAST, "--out", str(out)]) == 0
+    items = tmp_path / "movies.csv"
+    pd.DataFrame({"movieId": range(100, 130), "title": [f"Film {i}" for i in range(100, 130)]}).to_csv(
+        items, index=False
+    )
+    capsys.readouterr()
+    assert main(["recommend", str(out), "--user", "1", "-n", "3", "--items", str(items)]) == 0
+    header, *rows = capsys.readouterr().out.splitlines()
+    assert header.split() == ["rank", "item", "predicted", "title"] and len(rows) == 3
+    for row in rows:
+        rank, item, predicted, *title = row.split()
+        assert title == ["Film", item]
