@@ -800,8 +800,12 @@ def _read_table(source: _Input, kind: str, nrows: int | None = None) -> pd.DataF
     try:
         if head == b"[":
             frame = pd.read_json(data, orient="records", dtype=False)
-            return frame.head(nrows) if nrows is not None else frame
-        return pd.read_json(data, lines=True, dtype=False, nrows=nrows)
+            frame = frame.head(nrows) if nrows is not None else frame
+        else:
+            frame = pd.read_json(data, lines=True, dtype=False, nrows=nrows)
+        # lines that are plain values, not objects (a CSV read as JSON lines), give a column named 0:
+        # names as text, as the column boxes and the mapping give them
+        return frame.set_axis([str(c) for c in frame.columns], axis=1)
     except ValueError as error:
         raise DataError(
             "could not read the file as JSON lines (one object per line, such as "

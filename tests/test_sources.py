@@ -738,3 +738,12 @@ def test_library_messages_name_arguments_and_the_app_wording_names_controls() ->
     with pytest.raises(DataError) as wide:
         read_ratings(FIELD / "jester_wide.csv")
     assert "the Layout box" in wide.value.worded(APP_WORDS) and "layout=" not in wide.value.worded(APP_WORDS)
+
+
+def test_a_csv_read_as_json_lines_with_columns_chosen_is_a_data_error(tmp_path) -> None:
+    """Numbers on each line parse as JSON values, not objects: one column named 0. Choosing it by its
+    name '0' (as the Data page's boxes do) gave a KeyError traceback; now the usual message."""
+    path = tmp_path / "matrix.csv"
+    path.write_text("93,-9.16,-6.15\n83,99,2.46\n54,99,99\n")
+    with pytest.raises(DataError, match="are both '0'"):
+        read_ratings(path, user_col="0", item_col="0", rating_col="0", layout="json")
