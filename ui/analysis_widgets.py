@@ -170,10 +170,14 @@ def map_controls(result: TrainResult, ratings: Ratings) -> MapChoice:
         )  # fmt: skip
         genre = None if picked == ALL_GENRES else picked
     n_total = ratings.n_items if table == "items" else ratings.n_users
-    n_shown = second[0].slider(
-        f"Most-rated {table} shown", min(10, n_total), n_total, min(1000, n_total), key=f"emb_n_{table}",
-        help="The lesson projected the 1000 most-rated films: rarely rated ones have noisy factors.",
-    )  # fmt: skip
+    if n_total > 10:
+        n_shown = second[0].slider(
+            f"Most-rated {table} shown", 10, n_total, min(1000, n_total), key=f"emb_n_{table}",
+            help="The lesson projected the 1000 most-rated films: rarely rated ones have noisy factors.",
+        )  # fmt: skip
+    else:  # a slider needs min < max: with this few, every one is shown
+        n_shown = n_total
+        second[0].caption(f"All {n_total} {table} shown.")
     search = second[1].text_input(
         "Highlight titles containing",
         key="emb_search",

@@ -244,3 +244,27 @@ def test_without_genres_the_map_is_not_coloured_by_genre(app, tiny_model):
     assert colour.options == ["Learned bias", "Number of ratings"] and colour.value == "bias"
     spec = map_spec(app)
     assert not any(t.get("name") == "unknown" for t in spec["data"])
+
+
+def test_a_dataset_with_ten_items_or_fewer_shows_them_all_without_a_slider(app):
+    """A slider needs min < max: with 8 items the map shows all of them instead of raising."""
+    import pandas as pd
+
+    from collab.config import TrainConfig
+    from collab.data import Ratings
+    from collab.training import train
+    from ui.state import DATASET, DATASET_SOURCE
+
+    rng = np.random.default_rng(0)
+    rows = [(u, i, float(rng.integers(1, 6))) for u in range(30) for i in range(8) if rng.random() < 0.8]
+    small = Ratings.from_frame(pd.DataFrame(rows, columns=["user", "item", "rating"]), name="small.csv")
+    train_set, valid_set = small.split(valid_pct=0.2, seed=42)
+    model = train(train_set, valid_set, TrainConfig(n_factors=4, epochs=1, seed=0))
+    app.session_state[DATASET] = small
+    app.session_state[DATASET_SOURCE] = "Upload: small.csv"
+    app.session_state[RESULT] = TrainedModel(model, small.fingerprint, SplitParams())
+    app.switch_page(PAGE).run()
+    assert not app.exception, app.exception
+    assert not [s for s in app.slider if s.key == "emb_n_items"]
+    assert "All 8 items shown." in texts(app)
+    assert scatter_points(map_spec(app)) >= 8
