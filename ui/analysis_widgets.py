@@ -551,6 +551,21 @@ def similar_section(result: TrainResult, ratings: Ratings) -> None:
 RATING_CHOICES = ["skip", 1, 2, 3, 4, 5]
 
 
+def rating_choices(ratings: Ratings) -> list:
+    """What a new user may give: the data's own levels when there are few (1-5 stars, 1-10, half stars),
+    else five steps across its range (Jester's continuous -10..10: -10, -5, 0, 5, 10). Never a fixed 1-5:
+    on a 1-10 scale a 5 is below average, on -10..10 it cannot say 'disliked'."""
+    levels = np.unique(np.asarray(ratings.ratings, dtype=np.float64))
+    if len(levels) == 0:
+        return RATING_CHOICES
+    low, high = levels[0], levels[-1]
+    if np.all(levels == np.round(levels)) and high - low <= 10:
+        levels = np.arange(low, high + 1)  # whole stars: every step of the scale, also ones nobody gave
+    elif len(levels) > 11:
+        levels = np.unique(np.round(np.linspace(low, high, 5), 0 if high - low >= 5 else 1))
+    return ["skip", *(int(v) if float(v).is_integer() else float(v) for v in levels)]
+
+
 def new_user_section(result: TrainResult, ratings: Ratings) -> None:
     """Cold start: the visitor rates a few items; fold-in fits their vector; recommendations follow."""
     st.markdown(
@@ -572,10 +587,11 @@ def new_user_section(result: TrainResult, ratings: Ratings) -> None:
     )  # fmt: skip
     chosen = suggested + [i for i in extra if i not in suggested]
     given: dict[int, float] = {}
+    choices = rating_choices(ratings)
     cols = st.columns(2)
     for position, item in enumerate(chosen):
         choice = cols[position % 2].radio(
-            text.md(names[item]), RATING_CHOICES, horizontal=True, key=f"rec_new_{ratings.item_labels[item]}"
+            text.md(names[item]), choices, horizontal=True, key=f"rec_new_{ratings.item_labels[item]}"
         )
         if choice != "skip":
             given[item] = float(choice)

@@ -235,3 +235,36 @@ def test_recommendation_tables_keep_the_scores_beside_long_titles(with_model):
     table = [el for el in with_model.dataframe if "predicted" in el.value.columns][0]
     config = table.proto.columns
     assert '"title"' in config and "medium" in config
+
+
+@pytest.mark.parametrize(
+    ("scale", "expected"),
+    [
+        (lambda r: r * 2, [2, 3, 4, 5, 6, 7, 8, 9, 10]),  # a 1-10 style scale: every whole step
+        (lambda r: (r - 3) * 3.3, [-7, -3, 0, 3, 7]),  # continuous, Jester-like: five steps across it
+    ],
+    ids=["whole-stars-2-10", "continuous"],
+)
+def test_a_new_user_rates_on_the_datasets_own_scale(app, scale, expected):
+    """Not a fixed 1-5: on a 1-10 scale a 5 is below average; on -10..10 a 1-5 radio cannot say 'disliked'."""
+    import dataclasses
+
+    from ui.state import DATASET, DATASET_SOURCE
+
+    demo = demo_ratings(seed=0)
+    noise = np.random.default_rng(0).uniform(-0.05, 0.05, demo.n_ratings) if len(expected) == 5 else 0
+    scaled = dataclasses.replace(
+        demo, ratings=(scale(demo.ratings) + noise).astype(demo.ratings.dtype), truth=None
+    )
+    train_set, valid_set = scaled.split(0.2, 42)
+    result = train(train_set, valid_set, TrainConfig(n_factors=4, epochs=1, batch_size=1024))
+    app.session_state[DATASET] = scaled
+    app.session_state[DATASET_SOURCE] = "Upload: scaled.csv"
+    app.session_state[RESULT] = TrainedModel(result, scaled.fingerprint, SplitParams())
+    app.switch_page(PAGE).run()
+    assert not app.exception, app.exception
+    radios = [r for r in app.radio if (r.key or "").startswith("rec_new_")]
+    assert radios and radios[0].options[1:] == [str(v) for v in expected]
+    radios[0].set_value(expected[-1]).run()
+    assert not app.exception, app.exception
+    assert "Recommended for you" in texts(app)
