@@ -10,7 +10,7 @@ from collab import budget
 from collab.data import DataError, Ratings
 from collab.plots import data as data_plots
 from ui import cached, state, text
-from ui.messages import say
+from ui.messages import say, sentence
 
 MOVIELENS = {
     "100k": "MovieLens 100K (100,000 ratings, 5 MB download)",
@@ -119,16 +119,25 @@ def upload_source() -> None:
         return
     st.markdown(detected_text(sniff))
     st.dataframe(sniff.preview, hide_index=True, key="data_preview")
-    for note in sniff.notes:
-        st.info(say(note), icon=":material/info:")
-    for problem in sniff.problems:
-        st.warning(say(problem), icon=":material/help:")
     detected = {
         "user": sniff.user_col,
         "item": sniff.item_col,
         "rating": sniff.rating_col,
         "timestamp": sniff.timestamp_col,
     }
+    guessed = guess_by_position(list(sniff.columns), detected) if sniff.layout == "rows" else []
+    for note in sniff.notes:
+        st.info(say(note), icon=":material/info:")
+    for problem in sniff.problems:
+        if not any(str(problem).startswith(f"no {role} column") for role in guessed):
+            st.warning(sentence("", problem), icon=":material/help:")
+    if guessed:
+        named = ", ".join(f"**{ROLE_BOXES[role]}** = {text.md(repr(detected[role]))}" for role in guessed)
+        st.info(
+            f"No known name (such as userId, movieId, rating) for the {' and '.join(guessed)} column"
+            f"{'s' if len(guessed) > 1 else ''}, so the boxes are guessed by position: {named}. Check them.",
+            icon=":material/info:",
+        )
     # a new file: forget the previous file's column choices, so this file's detected columns apply
     # (kept choices would hide, say, a detected timestamp behind a stale "(none)")
     # (new reading options give new columns too: "column 4" after "no header" is not "Datum")
@@ -144,7 +153,17 @@ def upload_source() -> None:
     )
     not_rated, implicit = value_options(sniff)
     id_col = items_id_choice(items_upload)
-    if st.button("Load this file", type="primary", key="data_load_upload", icon=":material/upload:"):
+    clash = mapping_clash(mapping)
+    if clash:
+        st.warning(clash, icon=":material/warning:")
+    if st.button(
+        "Load this file",
+        type="primary",
+        key="data_load_upload",
+        icon=":material/upload:",
+        disabled=bool(clash),
+        help=clash or None,
+    ):
         try:
             columns = (
                 {}
@@ -169,7 +188,7 @@ def upload_source() -> None:
                 name=upload.name,
             )
         except DataError as error:
-            st.error(f"**Could not load {text.md(upload.name)}.** {say(error)}", icon=":material/error:")
+            st.error(sentence(f"**Could not load {text.md(upload.name)}.**", error), icon=":material/error:")
             st.caption("The dataset you had before is still loaded.")
             return
         if items_upload is not None:
@@ -179,9 +198,11 @@ def upload_source() -> None:
                 items = read_items(items_buffer, id_col=id_col, item_labels=ratings.item_labels)
             except DataError as error:
                 st.error(
-                    f"**Could not use the items file {text.md(items_upload.name)}** (the ratings file "
-                    f"{text.md(upload.name)} is "
-                    f"fine). {say(error)}",
+                    sentence(
+                        f"**Could not use the items file {text.md(items_upload.name)}** (the ratings file "
+                        f"{text.md(upload.name)} is fine).",
+                        error,
+                    ),
                     icon=":material/error:",
                 )
                 st.caption("The dataset you had before is still loaded.")
@@ -296,17 +317,45 @@ def items_id_choice(items_upload) -> str | None:
     return None if choice == AUTO_ID else choice
 
 
+ROLE_BOXES = {
+    "user": "User column",
+    "item": "Item column",
+    "rating": "Rating column",
+    "timestamp": "Timestamp column",
+}
+
+
+def guess_by_position(columns: list[str], detected: dict[str, str | None]) -> list[str]:
+    """Fill the user, item and rating roles the reader left open with distinct unused columns, in file
+    order (so two boxes never default to the same column); returns the roles guessed, changing `detected`."""
+    taken = {c for c in detected.values() if c is not None}
+    free = [c for c in columns if c not in taken]
+    guessed = []
+    for role in ("user", "item", "rating"):
+        if detected.get(role) is None and free:
+            detected[role] = free.pop(0)
+            guessed.append(role)
+    return guessed
+
+
+def mapping_clash(mapping: dict[str, str | None]) -> str:
+    """Why the file cannot load as mapped ("" when it can): two boxes naming the same column."""
+    chosen = [(role, c) for role, c in mapping.items() if c is not None]
+    for i, (role, column) in enumerate(chosen):
+        for other, other_column in chosen[i + 1 :]:
+            if other_column == column:
+                return (
+                    f"The **{ROLE_BOXES[role]}** and **{ROLE_BOXES[other]}** boxes both name "
+                    f"{text.md(repr(column))}: choose a different column in one of them to load the file."
+                )
+    return ""
+
+
 def column_mapping(columns: list[str], detected: dict[str, str | None]) -> dict[str, str | None]:
     """Four select boxes: which column holds the user, item, rating and (optionally) timestamp."""
-    labels = {
-        "user": "User column",
-        "item": "Item column",
-        "rating": "Rating column",
-        "timestamp": "Timestamp column",
-    }
     cols = st.columns(4)
     mapping: dict[str, str | None] = {}
-    for col, (role, label) in zip(cols, labels.items(), strict=True):
+    for col, (role, label) in zip(cols, ROLE_BOXES.items(), strict=True):
         options = ([NONE] if role == "timestamp" else []) + [str(c) for c in columns]
         guess = detected.get(role)
         index = options.index(str(guess)) if guess is not None and str(guess) in options else 0

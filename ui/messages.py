@@ -41,3 +41,23 @@ def _escape(part: str) -> str:
     if not core:
         return " " if part else ""
     return part[: len(part) - len(part.lstrip())] + text.md(core) + part[len(part.rstrip()) :]
+
+
+def sentence(prefix: str, message: object) -> str:
+    """`prefix` followed by `say(message)`, the message's first letter capitalised when the prefix ends a
+    sentence ("**Could not load x.csv.** The user and ..."); library messages start in lower case so that
+    they can follow "file.csv: "."""
+    said = say(message)
+    if prefix.rstrip("*_) ").endswith((".", "!", "?")):
+        said = capitalised(said)
+    return f"{prefix} {said}" if prefix else capitalised(said)
+
+
+def capitalised(said: str) -> str:
+    """`said` with its first letter upper-cased, skipping Markdown marks (`**`, `\\`) before it."""
+    for i, char in enumerate(said):
+        if char.isalnum():
+            return said[:i] + char.upper() + said[i + 1 :]
+        if char not in "*_\\'\"( ":
+            return said
+    return said

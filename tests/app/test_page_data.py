@@ -84,6 +84,10 @@ BAD_FILES = [
 def test_bad_upload_shows_error_and_keeps_the_demo_set(app, name, body, expected):
     _open_upload(app)
     app.file_uploader(key="data_upload").upload(f"{name}.csv", body, "text/csv").run()
+    if not app.error and app.button(key="data_load_upload").disabled:  # two boxes on one column: not loadable
+        assert expected in "\n".join(str(w.value) for w in app.warning).lower()
+        assert "Built-in demo set" in _sidebar(app)
+        return
     if not app.error:
         app.button(key="data_load_upload").click().run()
     assert not app.exception, app.exception
@@ -349,3 +353,39 @@ def test_header_and_date_order_overrides(app):
     assert not app.exception, app.exception
     error = str(app.error[0].value)
     assert "cannot be read month first" in error and "the **Date order** box" in error
+
+
+def test_unknown_user_and_item_names_default_to_distinct_columns(app):
+    """QA: `who,what,stars` put both boxes on 'who', and the load error began in lower case."""
+    body = "who,what,stars\n" + "".join(
+        f"{u},{i},{(u + i) % 5 + 1}\n" for u in range(1, 9) for i in range(1, 7)
+    )
+    _open_upload(app)
+    app.file_uploader(key="data_upload").upload("textr.csv", body.encode(), "text/csv").run()
+    assert not app.exception, app.exception
+    assert app.selectbox(key="data_map_user").value == "who"
+    assert app.selectbox(key="data_map_item").value == "what"
+    assert app.selectbox(key="data_map_rating").value == "stars"
+    assert "guessed by position" in texts(app)
+    assert not app.warning, [w.value for w in app.warning]  # no "no user column found" beside the guess
+    assert not app.button(key="data_load_upload").disabled
+    app.selectbox(key="data_map_item").set_value("who").run()
+    assert app.button(key="data_load_upload").disabled
+    warnings = "\n".join(str(w.value) for w in app.warning)
+    assert "**User column** and **Item column** boxes both name" in warnings
+    app.selectbox(key="data_map_item").set_value("what").run()
+    app.button(key="data_load_upload").click().run()
+    assert not app.exception, app.exception
+    assert "8 users" in _sidebar(app)
+
+
+def test_a_load_error_after_a_full_stop_starts_with_a_capital(app):
+    _open_upload(app)
+    app.file_uploader(key="data_upload").upload(
+        "one.csv", b"user,item,rating\n1,1,5\n1,2,4\n1,3,3\n", "text/csv"
+    )
+    app.run()
+    app.button(key="data_load_upload").click().run()
+    assert not app.exception, app.exception
+    error = str(app.error[0].value)
+    assert error.startswith("**Could not load one.csv.** ") and error.split(".** ", 1)[1][0].isupper(), error
