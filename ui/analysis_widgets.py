@@ -301,18 +301,6 @@ def neighbours_section(result: TrainResult, ratings: Ratings) -> None:
     )
     if len(found.indices) < int(n):
         st.caption(f"Only {len(found.indices)} items have at least {min_count} ratings.")
-
-
-def neighbour_min_count(stats: emb.ItemStats, key: str) -> int:
-    """The 'Only neighbours with at least this many ratings' slider (default 20, or fewer on a small set)."""
-    return int(
-        st.slider(
-            "Only neighbours with at least this many ratings", 1, 100, min(20, int(stats.counts.max())),
-            key=key,
-            help="An item rated once or twice has noisy factors that can sit next to anything: on real data "
-            "they crowd the top of the list.",
-        )
-    )  # fmt: skip
     # a narrow panel: leave out the mean rating so the distances stay visible
     frame = neighbours_frame(found, ratings, stats).drop(columns="mean")
     st.dataframe(frame, hide_index=True, column_config=NARROW, key="emb_neighbours_table")
