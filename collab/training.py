@@ -80,11 +80,12 @@ class TrainResult:
 
     def __repr__(self) -> str:
         """One line for a notebook: the model, its size and its validation RMSE (not every label)."""
-        rmse = self.metrics.get("rmse", float("nan"))
+        rmse = self.metrics.get("rmse")
+        scored = "not scored (no validation set)" if rmse is None else f"valid RMSE {rmse:.4f}"
         return (
             f"TrainResult({self.config.describe()}; "
             f"{len(self.user_labels):,} users x {len(self.item_labels):,} items; "
-            f"valid RMSE {rmse:.4f}; {self.seconds:.2f} s on {self.device})"
+            f"{scored}; {self.seconds:.2f} s on {self.device})"
         )
 
     def _index(self, kind: str, labels: Sequence[Any]) -> np.ndarray:
@@ -388,7 +389,9 @@ def train(
     `train` and `valid` may be `Ratings` or pandas DataFrames (columns detected by name as
     `read_ratings` does: userId/user, movieId/item, rating; call `read_ratings(df, user_col=...)`
     for other names). A DataFrame `valid` is put on `train`'s vocabulary; its rows whose user or item
-    is not in `train` are dropped, and the result's `notes` say how many.
+    is not in `train` are dropped, and the result's `notes` say how many. With `valid=None` nothing
+    is scored: the result's `metrics` has no validation metrics (no rmse, mae, valid_loss or
+    global_mean_rmse) and its `notes` say so; split first (`ratings.split(valid_pct=0.2)`) to score.
     `on_epoch(stats)` runs after each epoch; returning False stops. `on_batch(step, total_steps)`
     runs about 50 times per epoch. Setting `stop_event` stops within a fiftieth of an epoch (after
     the current optimizer step; on the compiled path, after the current run of steps).
@@ -400,6 +403,12 @@ def train(
         raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
     notes: list[str] = []
     train, valid = _as_ratings(train, valid, notes)
+    if valid is None:
+        notes.append(
+            "No validation set (valid=None): nothing was scored, so metrics has no rmse, mae or "
+            "baseline. To score the model, split first: train_set, valid_set = "
+            "read_ratings(df).split(valid_pct=0.2), then train(train_set, valid_set)."
+        )
     if progress:
         with _ProgressBar(config) as bar:
             result = train_impl(
@@ -771,9 +780,11 @@ def _rating_values(ratings: np.ndarray) -> tuple[float, ...]:
 def _final_metrics(
     model: CollabModel, train_mean: float, valid: Ratings | None, config: TrainConfig
 ) -> dict[str, float]:
-    """RMSE, MAE, loss and ranking metrics on the validation set (nan without one), plus baselines."""
+    """RMSE, MAE, loss and ranking metrics on the validation set, plus baselines; {} without one, nan if empty."""
+    if valid is None:  # nothing to score: no validation metrics at all (train() notes it), not nan
+        return {}
     out: dict[str, float] = {"global_mean_rmse": math.nan}
-    if valid is None or valid.n_ratings == 0:
+    if valid.n_ratings == 0:
         return {"rmse": math.nan, "mae": math.nan, "valid_loss": math.nan, **out}
     users, items, ratings = to_tensors(valid, torch.device("cpu"))
     valid_loss, predicted_t = evaluate(model, users, items, ratings)

@@ -107,6 +107,18 @@ def test_train_takes_dataframes_and_maps_valid_onto_the_training_vocabulary() ->
     assert train(fitted, same, SMALL).metrics["rmse"] == pytest.approx(result.metrics["rmse"], rel=1e-5)
 
 
+def test_train_without_validation_scores_nothing_and_says_so() -> None:
+    result = train(FRAME, None, SMALL)  # README: train(df)
+    assert not any(key in result.metrics for key in ("rmse", "mae", "valid_loss", "global_mean_rmse"))
+    assert not any(isinstance(v, float) and np.isnan(v) for v in result.metrics.values())
+    note = next(note for note in result.notes if "valid=None" in note)
+    assert "nothing was scored" in note and "split(valid_pct=0.2)" in note
+    assert "not scored" in repr(result) and "nan" not in repr(result)
+    train_set, valid_set = read_ratings(FRAME).split(valid_pct=0.2, seed=0)
+    scored = train(train_set, valid_set, SMALL)
+    assert np.isfinite(scored.metrics["rmse"]) and not any("valid=None" in n for n in scored.notes)
+
+
 def test_train_with_progress_draws_a_bar_and_changes_nothing(
     ratings: collab.Ratings, capsys: pytest.CaptureFixture[str]
 ) -> None:
