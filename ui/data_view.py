@@ -126,9 +126,14 @@ def upload_source() -> None:
         "timestamp": sniff.timestamp_col,
     }
     guessed = guess_by_position(list(sniff.columns), detected) if sniff.layout == "rows" else []
-    for note in sniff.notes:
+    notes, problems = list(sniff.notes), list(sniff.problems)
+    if sniff.layout == "wide":  # one message for the matrix: what was recognised and what loads it
+        notes = [n for n in notes if not str(n).startswith(MATRIX_NOTE)]
+        problems = [p for p in problems if not str(p).startswith(MATRIX_PROBLEM)]
+        matrix_message(sniff, detected=reading["layout"] == "auto")
+    for note in notes:
         st.info(say(note), icon=":material/info:")
-    for problem in sniff.problems:
+    for problem in problems:
         if not any(str(problem).startswith(f"no {role} column") for role in guessed):
             st.warning(sentence("", problem), icon=":material/help:")
     if guessed:
@@ -211,6 +216,34 @@ def upload_source() -> None:
         use(ratings, f"Upload: {upload.name}")
 
 
+MATRIX_NOTE = "A user x item matrix"  # collab.sources' note and problem for a wide file, said once here
+MATRIX_PROBLEM = "the file looks like a user x item matrix"
+
+
+def matrix_message(sniff, detected: bool) -> None:
+    """The one message for a user x item matrix: recognised as such, and the one action that loads it
+    (drop the not-rated code, if the first rows show one); with Layout on Detect it already loads as a matrix."""
+    how = "detected" if detected else "read as you chose under **Layout**"
+    lines = [
+        f"**Recognised as a user × item matrix** ({how}): one row per user, {len(sniff.columns):,} numeric "
+        "columns, one per item. **Load this file** reads it that way: each filled cell becomes one rating."
+    ]
+    hints = [float(v) for v in sniff.not_rated_hint]
+    if hints:
+        listed = ", ".join(f"**{v:g}**" for v in hints)
+        lines.append(
+            f"First add {listed} to **Not-rated values to drop** below: the first rows hold it outside the scale "
+            "of the other cells, the matrix's **not-rated** code (Jester: 99). Trained as a rating it would skew "
+            "every prediction."
+        )
+    if detected:
+        lines.append(
+            "Only if the file is one rating per row after all, choose *One rating per row* under **Layout** "
+            "(Reading options)."
+        )
+    (st.warning if hints else st.info)("\n\n".join(lines), icon=":material/grid_on:")
+
+
 def reading_options() -> dict[str, object]:
     """Override what is detected: layout, separator, decimal mark, header row, date order."""
     with st.expander(
@@ -257,7 +290,7 @@ def detected_text(sniff) -> str:
 def value_options(sniff) -> tuple[list[float], str | None]:
     """Not-rated codes to drop and a counts transform: what the user chooses, never applied unasked."""
     hints = [float(v) for v in sniff.not_rated_hint]
-    if hints:
+    if hints and sniff.layout != "wide":  # a matrix says it in its own message (matrix_message)
         listed = ", ".join(f"{v:g}" for v in hints)
         st.warning(
             f"The first rows hold **{listed}**, outside the scale of the other ratings: often a **not-rated** code "

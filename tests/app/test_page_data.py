@@ -257,9 +257,26 @@ def test_field_case_files_load_and_train_through_the_page(app, name, choices, n_
 def test_a_matrix_is_explained_in_the_pages_words_before_it_is_melted(app):
     _upload_field(app, "jester_wide.csv")
     warning = "\n".join(str(w.value) for w in app.warning)
-    assert "user x item matrix" in warning and "the **Layout** box" in warning
+    assert "user × item matrix" in warning and "**Layout**" in warning
     assert "layout=" not in warning and "not_rated=" not in warning
     assert "**99**" in warning  # the not-rated code seen in the first rows
+
+
+def test_a_detected_matrix_gets_one_message_and_loads_with_layout_on_detect(app):
+    """QA: an info box said "detected as a matrix" while a warning beside it said to pick Layout."""
+    _upload_field(app, "jester_wide.csv")
+    assert app.selectbox(key="data_layout").value == "auto"
+    alerts = [str(a.value) for a in (*app.info, *app.warning)]
+    matrix = [a for a in alerts if "matrix" in a]
+    assert len(matrix) == 1, alerts  # one message, not a note and a contradicting warning
+    assert "Recognised as a user × item matrix" in matrix[0] and "**Not-rated values to drop**" in matrix[0]
+    assert "Only if the file is one rating per row" in matrix[0]  # Layout only for the other case
+    app.multiselect(key="data_not_rated").set_value([99.0]).run()
+    app.button(key="data_load_upload").click().run()  # the one action: Layout stays on Detect
+    assert not app.exception, app.exception
+    assert not app.error, [e.value for e in app.error]
+    assert "Upload: jester_wide.csv" in _sidebar(app)
+    assert "Dropped 13 rows" in texts(app)
 
 
 def test_anime_not_rated_code_is_reported_and_kept_until_the_user_drops_it(app):
