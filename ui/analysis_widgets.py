@@ -41,6 +41,10 @@ COMPACT = {
 # the neighbours table sits in the map's side panel (about 310 px at 1280 x 720): a shorter title column
 NARROW = {**COMPACT, "title": st.column_config.TextColumn("title", width=150)}
 
+# the two bias tables side by side get about 385 px each at 1280 x 720: title, bias, ratings and mean fit in
+# 140 + 3 x 75 px (a "medium" 200 px title pushed "mean" out of view)
+HALF = {**COMPACT, "title": st.column_config.TextColumn("title", width=140)}
+
 
 def model_or_notice(extra: str = "") -> TrainResult | None:
     """The current model; without one, say what to do and link to the Train page."""
@@ -366,9 +370,9 @@ def bias_section(result: TrainResult, ratings: Ratings, stacked: bool = False) -
 
     cols = [st.container(), st.container()] if stacked else st.columns(2)
     cols[0].markdown("**Lowest bias**: rated low even by people whose taste matches the item")
-    cols[0].dataframe(frame(ranking.lowest), hide_index=True, column_config=COMPACT, key="emb_bias_low")
+    cols[0].dataframe(frame(ranking.lowest), hide_index=True, column_config=HALF, key="emb_bias_low")
     cols[1].markdown("**Highest bias**: rated high even by people it does not fit")
-    cols[1].dataframe(frame(ranking.highest), hide_index=True, column_config=COMPACT, key="emb_bias_high")
+    cols[1].dataframe(frame(ranking.highest), hide_index=True, column_config=HALF, key="emb_bias_high")
     keep = stats.counts >= min_count
     st.plotly_chart(
         plots.bias_scatter_fig(bias[keep], stats.mean_rating[keep], stats.counts[keep], names[keep]),

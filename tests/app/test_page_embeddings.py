@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 
 import numpy as np
 import pytest
@@ -130,6 +131,21 @@ def test_biases_tables_and_scatter(with_model, tiny_model):
     app.slider(key="emb_bias_min_count").set_value(100).run()
     assert (bias_tables(app)[0]["ratings"] >= 100).all()
     assert any(s["layout"]["yaxis"]["title"]["text"] == "learned item bias" for s in charts(app))
+
+
+# Streamlit's named column widths in pixels
+WIDTHS = {"small": 75, "medium": 200, "large": 400}
+
+
+def test_bias_tables_fit_half_a_1280_px_page(with_model):
+    # each bias table gets about 385 px at 1280 x 720; a 200 px title column pushed "mean" out of view
+    tables = [el for el in with_model.dataframe if "bias" in el.value.columns]
+    assert len(tables) == 2
+    for table in tables:
+        config = json.loads(table.proto.columns)
+        assert list(table.value.columns) == ["title", "bias", "ratings", "mean"]
+        widths = [config[name]["width"] for name in table.value.columns]
+        assert sum(WIDTHS.get(w, w) for w in widths) <= 370, widths
 
 
 def test_recovery_of_the_planted_truth_is_shown(with_model):
