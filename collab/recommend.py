@@ -67,10 +67,16 @@ def recommend(
 
 
 def similar_items(
-    item_factors: np.ndarray, item_id: int, n: int = 10, metric: Metric = "cosine"
+    item_factors: np.ndarray,
+    item_id: int,
+    n: int = 10,
+    metric: Metric = "cosine",
+    counts: np.ndarray | None = None,
+    min_count: int = 0,
 ) -> Neighbours:
-    """Items whose factors are nearest `item_id`'s ("more like this")."""
-    return nearest_neighbours(item_factors, item_id, n=n, metric=metric)
+    """Items whose factors are nearest `item_id`'s ("more like this"); with `counts` (n_items,) only items
+    with at least `min_count` ratings (see `nearest_neighbours`)."""
+    return nearest_neighbours(item_factors, item_id, n=n, metric=metric, counts=counts, min_count=min_count)
 
 
 @dataclass(frozen=True)

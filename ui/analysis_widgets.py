@@ -295,20 +295,27 @@ def neighbours_section(result: TrainResult, ratings: Ratings) -> None:
         or "cosine"
     )
     n = cols[1].number_input("Neighbours", 1, 50, 10, key="emb_n_neighbours")
-    min_count = st.slider(
-        "Only neighbours with at least this many ratings", 1, 100, min(20, int(stats.counts.max())),
-        key="emb_neighbour_min_count",
-        help="An item rated once or twice has noisy factors that can sit next to anything: on real data "
-        "they crowd the top of the list.",
-    )  # fmt: skip
+    min_count = neighbour_min_count(stats, "emb_neighbour_min_count")
     found = emb.nearest_neighbours(
-        result.item_factors(), item, n=int(n), metric=metric, counts=stats.counts, min_count=int(min_count)
+        result.item_factors(), item, n=int(n), metric=metric, counts=stats.counts, min_count=min_count
     )
     if len(found.indices) < int(n):
         st.caption(f"Only {len(found.indices)} items have at least {min_count} ratings.")
     # a narrow panel: leave out the mean rating so the distances stay visible
     frame = neighbours_frame(found, ratings, stats).drop(columns="mean")
     st.dataframe(frame, hide_index=True, column_config=NARROW, key="emb_neighbours_table")
+
+
+def neighbour_min_count(stats: emb.ItemStats, key: str) -> int:
+    """The 'Only neighbours with at least this many ratings' slider (default 20, or fewer on a small set)."""
+    return int(
+        st.slider(
+            "Only neighbours with at least this many ratings", 1, 100, min(20, int(stats.counts.max())),
+            key=key,
+            help="An item rated once or twice has noisy factors that can sit next to anything: on real data "
+            "they crowd the top of the list.",
+        )
+    )  # fmt: skip
 
 
 def neighbours_frame(found: emb.Neighbours, ratings: Ratings, stats: emb.ItemStats) -> pd.DataFrame:
@@ -539,7 +546,10 @@ def similar_section(result: TrainResult, ratings: Ratings) -> None:
         return
     stats = emb.item_stats_of(ratings)
     item = item_picker("Item", ratings, "rec_similar_item", stats.counts)
-    found = rec.similar_items(result.item_factors(), item, n=10)
+    min_count = neighbour_min_count(stats, "rec_similar_min_count")
+    found = rec.similar_items(result.item_factors(), item, n=10, counts=stats.counts, min_count=min_count)
+    if len(found.indices) < 10:
+        st.caption(f"Only {len(found.indices)} items have at least {min_count} ratings.")
     st.dataframe(
         neighbours_frame(found, ratings, stats),
         hide_index=True,

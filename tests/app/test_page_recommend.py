@@ -73,6 +73,22 @@ def test_more_like_this_lists_similar_items(with_model):
     assert len(similar) == 1 and len(similar[0]) == 10
 
 
+def test_more_like_this_has_the_embeddings_pages_min_ratings_filter(with_model):
+    # on MovieLens an item rated twice ranked third beside Star Wars: rarely rated items have noisy factors
+    app = with_model
+    app.selectbox(key="rec_similar_item").select_index(3).run()
+    slider = app.slider(key="rec_similar_min_count")
+    assert slider.label == "Only neighbours with at least this many ratings"
+    assert slider.value == 20
+    slider.set_value(1).run()
+    [unfiltered] = [e.value for e in app.dataframe if "cosine" in e.value.columns]
+    assert (unfiltered["ratings"] < 100).any()  # the filter below has something to remove
+    app.slider(key="rec_similar_min_count").set_value(100).run()
+    assert not app.exception, app.exception
+    [similar] = [e.value for e in app.dataframe if "cosine" in e.value.columns]
+    assert len(similar) == 10 and (similar["ratings"] >= 100).all()
+
+
 def test_cold_start_fold_in_recommends_for_a_new_user(with_model):
     app = with_model
     assert "Rate at least one item" in texts(app)
