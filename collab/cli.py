@@ -522,6 +522,9 @@ def run_train(args: argparse.Namespace) -> int:
             ("seconds", f"{result.seconds:.1f}"),
         ]
         print_table(rows)
+        warnings = [line for line in (mean_baseline_warning(result.metrics),) if line]
+        for line in warnings:
+            say(line)
         if args.out:
             with atomic_path(args.out) as temporary:
                 result.save(temporary)
@@ -531,6 +534,7 @@ def run_train(args: argparse.Namespace) -> int:
                 args.metrics_json,
                 {
                     "metrics": result.metrics,
+                    "warnings": warnings,
                     "history": [dataclasses.asdict(h) for h in result.history],
                     "config": config.to_dict(),
                     "optimizer": result.optimizer,
@@ -545,6 +549,21 @@ def run_train(args: argparse.Namespace) -> int:
     finally:
         guard.close()
         distributed.shutdown()
+
+
+def mean_baseline_warning(metrics: dict[str, float]) -> str | None:
+    """The Train page's warning in the terminal's words: a line when the validation RMSE is not below
+    predict-the-mean's (`global_mean_rmse`, every validation rating guessed as the training mean); None
+    when it is, or when either is missing or nan."""
+    rmse, baseline = metrics.get("rmse", math.nan), metrics.get("global_mean_rmse", math.nan)
+    if not (math.isfinite(rmse) and math.isfinite(baseline)) or rmse < baseline:
+        return None
+    return (
+        f"warning: valid RMSE {rmse:.4f} is {rmse - baseline:.4f} worse than predicting the mean "
+        f"({baseline:.4f}, every validation rating guessed as the training mean): the model has learnt nothing "
+        "useful. Check the data (not-rated codes: --not-rated; counts: --implicit), then try more --epochs, "
+        "fewer --factors or more --wd."
+    )
 
 
 def _count(ratings: Ratings, world: Any, sharded: bool) -> int:

@@ -528,28 +528,49 @@ class Split:
         return iter((self.train, self.valid))
 
 
-def empty_validation_error(n_dropped: int | None = None) -> DataError:
+def empty_validation_error(n_dropped: int | None = None, method: str | None = None) -> DataError:
     """The error for a split whose validation set is empty, with the reason and the fix
-    (`n_dropped`: held-out ratings dropped for an unseen user or item; None if unknown)."""
+    (`n_dropped`: held-out ratings dropped for an unseen user or item, None if unknown; `method`: the
+    split used, as in `Ratings.split`, None if unknown). Splitting by user is advised only when the
+    split was not already by user."""
+    by_user = method == "by_user"
     if n_dropped is None:
         reason = (
             "every validation rating belongs to an unseen user or item, or the validation share rounds to no "
             "rating, so there is nothing to score (pass valid=None to train without validation)"
         )
     elif n_dropped:
+        held = f"{n_dropped:,} held-out rating" + (" belongs" if n_dropped == 1 else "s all belong")
+        whose = "an item" if by_user else "a user or item"
+        if n_dropped > 1:
+            whose = "items" if by_user else "users or items"
+        reason = f"the {held} to {whose} with no rating left in training, so there is nothing to score"
+    elif by_user:
         reason = (
-            f"every validation rating belongs to an unseen user or item ({n_dropped:,} held out, all of users or "
-            "items with no rating left in training), so there is nothing to score"
+            "each user's validation share rounds to no rating (every user keeps at least one rating in "
+            "training), so nothing is held out"
         )
     else:
         reason = "the validation share of these few ratings rounds to no rating at all"
+    if by_user:
+        advice: tuple[str | Arg, ...] = (
+            " The split is already by user; set a larger validation share (",
+            Arg("valid_pct"),
+            ") so that users with few ratings hold one out too, or load more ratings per user and item",
+        )
+    else:
+        advice = (
+            " Set ",
+            Arg("method", '"by_user"'),
+            " so that every user keeps ratings in training, or change the validation share (",
+            Arg("valid_pct"),
+            ")",
+        )
     return DataError(
         Message(
-            f"the validation set is empty: {reason}. A model trained anyway would report RMSE nan. Split by user (",
-            Arg("method", '"by_user"'),
-            ") so every user keeps ratings in training, or change the validation share (",
-            Arg("valid_pct"),
-            "); check too that the file is one rating per row.",
+            f"the validation set is empty: {reason}. A model trained anyway would report RMSE nan.",
+            *advice,
+            "; check too that the file is one rating per row.",
         )
     )
 

@@ -242,6 +242,21 @@ def _decode_head(head: bytes) -> tuple[str, str]:
         return head.decode("latin-1"), "latin-1"
 
 
+def _check_sep(sep: object) -> None:
+    r"""`sep` is one character (not a quote or line break), "::" or r"\s+"; else a `DataError` naming it."""
+    if sep is None or sep in ("::", r"\s+"):
+        return
+    if not isinstance(sep, str) or len(sep) != 1 or sep in '\r\n"':
+        raise DataError(
+            Message(
+                f"the separator {sep!r} cannot split lines into columns: use one character (such as ',' or "
+                "a tab), '::' or r'\\s+' for whitespace. Set ",
+                Arg("sep"),
+                " to one of those, or leave it out to detect it.",
+            )
+        )
+
+
 def _split_line(line: str, sep: str) -> list[str]:
     if sep == "::":
         return line.split("::")
@@ -508,6 +523,7 @@ def _sniff(
 ) -> Sniff:
     if layout not in _LAYOUTS:
         raise ValueError(f"layout must be one of {list(_LAYOUTS)}, got {layout!r}")
+    _check_sep(sep)
     head = source.head()
     if not head.strip():
         raise DataError("the file is empty: no lines to read. Choose a file with one rating per line.")

@@ -388,3 +388,24 @@ def test_recommend_prints_titles_from_an_items_file(tmp_path, capsys):
     for row in rows:
         rank, item, predicted, *title = row.split()
         assert title == ["Film", item]
+
+
+def test_train_warns_when_the_model_is_no_better_than_predicting_the_mean(tmp_path, capsys):
+    from collab.cli import mean_baseline_warning
+
+    assert mean_baseline_warning({"rmse": 0.9, "global_mean_rmse": 1.1}) is None
+    assert mean_baseline_warning({}) is None and mean_baseline_warning({"rmse": float("nan")}) is None
+    line = mean_baseline_warning({"rmse": 1.2, "global_mean_rmse": 1.1})
+    assert line is not None and "worse than predicting the mean (1.1000" in line and "--epochs" in line
+    # pure noise, a big learning rate and many factors: the model memorises noise and loses to the mean
+    path = tmp_path / "noise.csv"
+    frame(seed=3).to_csv(path, index=False)
+    report = tmp_path / "metrics.json"
+    args = ["train", str(path), "--epochs", "6", "--factors", "32", "--lr", "0.1", "--wd", "0", "--bs", "32"]
+    assert main([*args, "--quiet", "--metrics-json", str(report)]) == 0
+    saved = json.loads(report.read_text())
+    assert saved["metrics"]["rmse"] >= saved["metrics"]["global_mean_rmse"]
+    err = capsys.readouterr().err
+    assert "worse than predicting the mean" in err and saved["warnings"] == [
+        line for line in (mean_baseline_warning(saved["metrics"]),) if line
+    ]

@@ -300,3 +300,28 @@ def test_summary() -> None:
     assert (summary.min_rating, summary.max_rating) == (1.0, 5.0)
     assert summary.mean_rating == pytest.approx(27.5 / 8)
     assert summary.has_timestamps and summary.has_titles
+
+
+def test_empty_validation_advice_follows_the_split_method_in_both_wordings() -> None:
+    from collab.data import empty_validation_error
+    from collab.sources import read_ratings
+    from ui.messages import say
+
+    one_each = read_ratings(frame([("u1", "a", 5.0), ("u2", "b", 3.0), ("u3", "a", 1.0)]))
+    split = one_each.split(valid_pct=0.2, method="by_user")  # every user keeps their only rating
+    assert split.valid.n_ratings == 0
+    error = empty_validation_error(split.n_dropped, split.method)
+    for text in (str(error), say(error)):
+        assert "already by user" in text and "Split by user" not in text and "by_user" not in text
+        assert "A share of each user" not in text
+    assert "(valid_pct=...)" in str(error) and "(the **Validation share** slider)" in say(error)
+    for method in ("random", "by_time", None):
+        advice = empty_validation_error(1, method)
+        assert 'Set method="by_user" so that every user keeps ratings' in str(advice)
+        assert 'Set the **Split** box to "A share of each user\'s ratings" so that' in say(advice)
+        assert "the 1 held-out rating belongs to a user or item with no rating left in training" in str(
+            advice
+        )
+    many = str(empty_validation_error(3, "random"))
+    assert "the 3 held-out ratings all belong to users or items with no rating left" in many
+    assert "all of users" not in many

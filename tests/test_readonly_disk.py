@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Iterator
 
@@ -36,7 +37,8 @@ def test_no_writable_cache_folder_trains_on_the_pytorch_path_with_a_note(
 
 
 def test_the_temporary_folder_is_the_last_place_tried(monkeypatch: pytest.MonkeyPatch) -> None:
-    unwritable_numba_cache(monkeypatch, writable=tempfile.gettempdir())
+    # only the kernels' own temp folder: a checkout that itself lies under /tmp must not count
+    unwritable_numba_cache(monkeypatch, writable=os.path.join(tempfile.gettempdir(), "collab-lab-numba"))
     compiled = kernels._compiled()
     assert set(compiled) >= {"dense_steps", "row_steps", "sampled_dot"}
     assert kernels.os.environ["NUMBA_CACHE_DIR"].startswith(tempfile.gettempdir())

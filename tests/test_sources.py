@@ -681,6 +681,17 @@ def test_decimal_comma_and_separator_can_be_overridden() -> None:
     assert no_header.columns == ("87", "80", "1,5")
 
 
+@pytest.mark.parametrize("sep", ["ab", "", '"', "\n", 5])
+def test_a_bad_separator_is_a_data_error_naming_the_argument(tmp_path: Path, sep: object) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text("u,i,r\n1,2,3\n2,1,4\n")
+    for call in (read_ratings, sniff_ratings):
+        with pytest.raises(DataError, match=r"the separator .* cannot split lines.*Set sep=\.\.\. to one of"):
+            call(path, sep=sep)  # type: ignore[arg-type]
+    assert read_ratings(path, sep=",").n_ratings == 2  # a good one still reads
+    assert read_ratings(path.read_bytes().replace(b",", b"::"), sep="::").n_ratings == 2
+
+
 def test_a_wide_matrix_is_refused_unless_asked_for_with_the_reason() -> None:
     data = (FIELD / "jester_wide.csv").read_bytes()
     sniff = sniff_ratings(data)

@@ -25,7 +25,7 @@ CONTROLS: dict[str, str] = {
     "id_col": "the **Items id column** box",
     "max_rows": "a smaller file",
     "valid_pct": "the **Validation share** slider",
-    "method": "the **Split** box (A share of each user's ratings)",
+    "method": 'the **Split** box to "A share of each user\'s ratings"',  # only ever advised as by_user
 }
 
 

@@ -316,7 +316,7 @@ def validation_ok() -> bool:
     split = state.split()
     if split.valid.n_ratings:
         return True
-    st.error(say(empty_validation_error(split.n_dropped)), icon=":material/error:")
+    st.error(say(empty_validation_error(split.n_dropped, split.method)), icon=":material/error:")
     return False
 
 

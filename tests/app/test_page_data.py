@@ -339,8 +339,9 @@ def test_a_split_with_no_validation_rating_is_an_error_not_a_result(app):
     app.button(key="data_load_upload").click().run()
     app.switch_page("app_pages/train.py").run()
     assert not app.exception, app.exception
-    assert "every validation rating belongs to an unseen user or item" in texts(app)
+    assert "held-out ratings all belong to users or items with no rating left in training" in texts(app)
     assert "the **Validation share** slider" in texts(app)
+    assert 'Set the **Split** box to "A share of each user\'s ratings" so that' in texts(app)  # split: random
     assert app.button(key="train_button").disabled
     assert app.button(key="train_blend_button").disabled
 

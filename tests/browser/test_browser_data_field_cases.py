@@ -41,7 +41,7 @@ def test_data_page_reports_a_not_rated_code_and_melts_a_matrix(browser_page, app
     shot(page, "data-field-anime")
 
     _upload(page, "jester_wide.csv")
-    expect(page.get_by_text("looks like a user x item matrix")).to_be_visible()
+    expect(page.get_by_text("Recognised as a user × item matrix")).to_be_visible()
     page.get_by_text("Reading options: layout").click()
     _choose(page, "Layout", "User x item matrix")
     page.locator('[data-testid="stMultiSelect"]').filter(has_text="Not-rated values to drop").locator(
