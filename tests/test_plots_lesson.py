@@ -27,3 +27,35 @@ def test_category_map_sizes_by_count_and_keeps_every_name() -> None:
     )
     assert fig.data[0].marker.size[1] > fig.data[0].marker.size[0]
     assert list(fig.data[0].text) == ["a very long c…", "b"]
+
+
+# MovieLens 100K's 21 occupations as one 8-epoch run of the Lesson's step 10 placed them (2-D vectors, ratings)
+OCCUPATIONS = {
+    "administrator": (0.109, 0.947, 7479), "artist": (-0.946, -0.142, 2308), "doctor": (0.006, 0.225, 540),
+    "educator": (-0.345, 0.37, 9442), "engineer": (-0.49, 0.325, 8175), "entertainment": (-1.074, 0.016, 2095),
+    "executive": (0.537, 0.622, 3403), "healthcare": (-0.173, -0.577, 2804), "homemaker": (0.551, 0.639, 299),
+    "lawyer": (-0.28, 0.24, 1345), "librarian": (-0.818, -0.331, 5273), "marketing": (-0.219, 0.652, 1950),
+    "none": (0.609, 0.484, 901), "other": (0.132, 0.39, 10663), "programmer": (-0.291, 0.284, 7801),
+    "retired": (-0.163, 0.018, 1609), "salesman": (-0.18, 0.994, 856), "scientist": (-0.671, -0.061, 2058),
+    "student": (-0.393, 0.292, 21957), "technician": (-0.357, 0.406, 3506), "writer": (-0.68, -0.096, 5536),
+}  # fmt: skip
+
+
+def test_crowded_category_labels_do_not_overlap() -> None:
+    # QA saw "salesman" on "administrator" and "lawyer" on "doctor": labels were placed by point distance,
+    # blind to their length; now their pixel boxes are kept apart
+    names = list(OCCUPATIONS)
+    table = np.array(list(OCCUPATIONS.values()))
+    fig = plots.category_map_figure(table[:, :2], names, table[:, 2], "occupation")
+    trace = fig.data[0]
+    assert list(trace.text) == names  # every occupation keeps its label
+    ranges = np.array([fig.layout.xaxis.range, fig.layout.yaxis.range])
+    boxes = plots.label_boxes(
+        table[:, :2], names, np.array(trace.marker.size), list(trace.textposition), ranges
+    )
+    for i in range(len(boxes)):
+        for j in range(i + 1, len(boxes)):
+            a, b = boxes[i], boxes[j]
+            apart = a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
+            assert apart, (names[i], trace.textposition[i], names[j], trace.textposition[j])
+    assert len(set(trace.textposition)) > 2  # crowded points use more than top/bottom

@@ -193,51 +193,118 @@ def token_matrix_figure(tokens: Sequence[str], token_ids: np.ndarray, matrix: np
                    bottom=20, left=170)  # fmt: skip
 
 
-def label_positions(points: np.ndarray) -> list[str]:
-    """A text position per point, chosen greedily so that labels of nearby points do not land on each other."""
-    span = np.ptp(points, axis=0) + 1e-9  # (2,) the data's extent, to size label offsets
-    offsets = {
-        "top center": (0.0, 0.07),
-        "bottom center": (0.0, -0.07),
-        "middle left": (-0.12, 0.0),
-        "middle right": (0.12, 0.0),
-    }
-    scaled = points / span  # (n, 2)
-    placed: list[np.ndarray] = []
-    chosen = []
-    for i, point in enumerate(scaled):
-        others = np.delete(scaled, i, axis=0)  # the other markers: a label should not cover them either
-        near = [block for block in (others, np.array(placed).reshape(-1, 2)) if len(block)]
-        room = {}  # label position -> distance from its anchor to the nearest marker or placed label
-        for name, offset in offsets.items():
-            anchor = point + np.array(offset)
-            room[name] = min(
-                (float(np.min(np.linalg.norm(b - anchor, axis=1))) for b in near), default=np.inf
-            )
-        name = next((n for n in offsets if room[n] >= 0.12), max(room, key=room.get))
-        placed.append(point + np.array(offsets[name]))
-        chosen.append(name)
+# where a label may go around its marker, in order of preference
+LABEL_POSITIONS = (
+    "top center", "bottom center", "middle right", "middle left", "top right", "top left", "bottom right",
+    "bottom left",
+)  # fmt: skip
+# the category map's plot area in pixels (a lesson column of about 700 px less the margins, 440 px less the
+# title and axis), and a label's size per character and line at the 12-13 px figure font
+PLOT_PX = (620.0, 330.0)
+CHAR_PX, LINE_PX = 8.0, 18.0
+
+
+def map_ranges(points: np.ndarray) -> np.ndarray:
+    """The category map's axis ranges, (2, 2) [[x_low, x_high], [y_low, y_high]]: the points' extent plus room
+    for labels placed beside the outermost points."""
+    low, high = points.min(axis=0), points.max(axis=0)
+    pad = 0.3 * (high - low) + 0.1
+    return np.stack([low - pad, high + pad], axis=1)
+
+
+def label_boxes(
+    points: np.ndarray, labels: Sequence[str], sizes: np.ndarray, positions: Sequence[str], ranges: np.ndarray
+) -> np.ndarray:
+    """Each label's box in plot pixels (n, 4) [x0, y0, x1, y1], y upwards, for plotly text `positions` around
+    markers of diameter `sizes` px at `points` (n, 2) drawn on axis `ranges` (see `map_ranges`)."""
+    scale = np.array(PLOT_PX) / (ranges[:, 1] - ranges[:, 0])  # (2,) px per data unit
+    pixels = (np.asarray(points, dtype=float) - ranges[:, 0]) * scale  # (n, 2)
+    boxes = np.zeros((len(pixels), 4))
+    for i, ((x, y), label, size, position) in enumerate(zip(pixels, labels, sizes, positions, strict=True)):
+        w, h, r = CHAR_PX * len(label), LINE_PX, size / 2 + 2
+        vertical, horizontal = position.split()
+        diag = 0.7 if vertical != "middle" and horizontal != "center" else 1.0  # a corner sits nearer
+        y0 = {"top": y + r * diag, "bottom": y - r * diag - h, "middle": y - h / 2}[vertical]
+        x0 = {"right": x + r * diag, "left": x - r * diag - w, "center": x - w / 2}[horizontal]
+        boxes[i] = (x0, y0, x0 + w, y0 + h)
+    return boxes
+
+
+def _overlap(box: np.ndarray, others: np.ndarray) -> float:
+    """Total area (px²) `box` [x0, y0, x1, y1] shares with the boxes `others` (m, 4)."""
+    if not len(others):
+        return 0.0
+    w = np.minimum(box[2], others[:, 2]) - np.maximum(box[0], others[:, 0])
+    h = np.minimum(box[3], others[:, 3]) - np.maximum(box[1], others[:, 1])
+    return float(np.sum(np.clip(w, 0, None) * np.clip(h, 0, None)))
+
+
+def label_positions(
+    points: np.ndarray,
+    labels: Sequence[str] | None = None,
+    sizes: np.ndarray | None = None,
+    ranges: np.ndarray | None = None,
+) -> list[str]:
+    """A plotly text position per point (one of `LABEL_POSITIONS`) so that labels cover neither each other nor
+    the markers, judged on each label's box in pixels (its text length, the marker sizes, the axis ranges).
+
+    Greedy, then two passes that move each label given all the others; where no place is free the label
+    takes the one it overlaps least. `labels` default to 8 characters, `sizes` to 10 px, `ranges` to
+    `map_ranges(points)`."""
+    points = np.asarray(points, dtype=float)  # (n, 2)
+    n = len(points)
+    labels = ["x" * 8] * n if labels is None else list(labels)
+    sizes = np.full(n, 10.0) if sizes is None else np.asarray(sizes, dtype=float)
+    ranges = map_ranges(points) if ranges is None else np.asarray(ranges, dtype=float)
+    every = {p: label_boxes(points, labels, sizes, [p] * n, ranges) for p in LABEL_POSITIONS}  # (n, 4) each
+    scale = np.array(PLOT_PX) / (ranges[:, 1] - ranges[:, 0])
+    centres = (points - ranges[:, 0]) * scale
+    half = (sizes / 2)[:, None]
+    markers = np.hstack([centres - half, centres + half])  # (n, 4) each marker's square
+    chosen = ["top center"] * n
+    placed = np.full(n, False)
+
+    def cost(i: int, position: str) -> float:
+        box = every[position][i]
+        others = [every[chosen[j]][j] for j in range(n) if j != i and placed[j]]
+        inside = _overlap(np.array([0.0, 0.0, *PLOT_PX]), box[None])  # the part within the plot area
+        return (
+            _overlap(box, np.array(others).reshape(-1, 4))
+            + _overlap(box, np.delete(markers, i, axis=0))
+            + 2 * (box_area(box) - inside)
+        )
+
+    for _ in range(3):  # the first sweep sees only the labels before; the next ones see them all
+        for i in range(n):
+            placed[i] = False
+            chosen[i] = min(LABEL_POSITIONS, key=lambda p: cost(i, p))  # ties keep the preferred order
+            placed[i] = True
     return chosen
+
+
+def box_area(box: np.ndarray) -> float:
+    """Area (px²) of a box [x0, y0, x1, y1]."""
+    return float((box[2] - box[0]) * (box[3] - box[1]))
 
 
 def category_map_figure(coords: np.ndarray, names: Sequence[str], counts: np.ndarray, what: str) -> go.Figure:
     """Learned category vectors in 2-D, labelled, sized by how many ratings each category has."""
     points = np.asarray(coords, dtype=float)  # (n_categories, 2)
     sizes = 10 + 30 * np.sqrt(np.asarray(counts, dtype=float) / max(float(np.max(counts)), 1.0))
+    labels = [short(n, 14) for n in names]
+    ranges = map_ranges(points)
     fig = go.Figure(
         go.Scatter(
             x=points[:, 0],
             y=points[:, 1],
             mode="markers+text",
-            text=[short(n, 14) for n in names],
-            textposition=label_positions(points),
+            text=labels,
+            textposition=label_positions(points, labels, sizes, ranges),
             marker={"size": sizes, "color": BLUE, "opacity": 0.7},
             customdata=np.asarray(counts),
             hovertemplate="%{text}: %{customdata:,} ratings<extra></extra>",
         )
     )
-    low, high = points.min(axis=0), points.max(axis=0)
-    pad = 0.3 * (high - low) + 0.1  # room for labels placed left or right of the outermost points
-    fig.update_xaxes(title="dimension 1", zeroline=True, range=[low[0] - pad[0], high[0] + pad[0]])
-    fig.update_yaxes(title="dimension 2", zeroline=True, range=[low[1] - pad[1], high[1] + pad[1]])
+    fig.update_xaxes(title="dimension 1", zeroline=True, range=list(ranges[0]))
+    fig.update_yaxes(title="dimension 2", zeroline=True, range=list(ranges[1]))
     return _layout(fig, f"The learned {what} embedding (2-D)", height=440)
