@@ -198,9 +198,9 @@ LABEL_POSITIONS = (
     "top center", "bottom center", "middle right", "middle left", "top right", "top left", "bottom right",
     "bottom left",
 )  # fmt: skip
-# the category map's plot area in pixels (a lesson column of about 700 px less the margins, 440 px less the
+# the category map's plot area in pixels (measured in Chromium on the Lesson at 1280 x 720: 760 wide, 440 px less
 # title and axis), and a label's size per character and line at the 12-13 px figure font
-PLOT_PX = (620.0, 330.0)
+PLOT_PX = (760.0, 300.0)
 CHAR_PX, LINE_PX = 8.0, 18.0
 
 
@@ -248,7 +248,7 @@ def label_positions(
     """A plotly text position per point (one of `LABEL_POSITIONS`) so that labels cover neither each other nor
     the markers, judged on each label's box in pixels (its text length, the marker sizes, the axis ranges).
 
-    Greedy, then two passes that move each label given all the others; where no place is free the label
+    Greedy, then passes that move each label given all the others (until none moves, at most 7); where no place is free the label
     takes the one it overlaps least. `labels` default to 8 characters, `sizes` to 10 px, `ranges` to
     `map_ranges(points)`."""
     points = np.asarray(points, dtype=float)  # (n, 2)
@@ -268,17 +268,20 @@ def label_positions(
         box = every[position][i]
         others = [every[chosen[j]][j] for j in range(n) if j != i and placed[j]]
         inside = _overlap(np.array([0.0, 0.0, *PLOT_PX]), box[None])  # the part within the plot area
-        return (
-            _overlap(box, np.array(others).reshape(-1, 4))
+        return (  # text on text is worst; text on a marker still leaves the text readable
+            4 * _overlap(box, np.array(others).reshape(-1, 4))
             + _overlap(box, np.delete(markers, i, axis=0))
-            + 2 * (box_area(box) - inside)
+            + 4 * (box_area(box) - inside)
         )
 
-    for _ in range(3):  # the first sweep sees only the labels before; the next ones see them all
+    for _ in range(8):  # the first sweep sees only the labels before; the next ones see them all
+        before = list(chosen)
         for i in range(n):
             placed[i] = False
             chosen[i] = min(LABEL_POSITIONS, key=lambda p: cost(i, p))  # ties keep the preferred order
             placed[i] = True
+        if chosen == before:
+            break
     return chosen
 
 
@@ -288,21 +291,31 @@ def box_area(box: np.ndarray) -> float:
 
 
 def category_map_figure(coords: np.ndarray, names: Sequence[str], counts: np.ndarray, what: str) -> go.Figure:
-    """Learned category vectors in 2-D, labelled, sized by how many ratings each category has."""
+    """Learned category vectors in 2-D, labelled, sized by how many ratings each category has. Labels are placed
+    by `label_positions`; where two still overlap, the one with fewer ratings is left to the hover text."""
     points = np.asarray(coords, dtype=float)  # (n_categories, 2)
-    sizes = 10 + 30 * np.sqrt(np.asarray(counts, dtype=float) / max(float(np.max(counts)), 1.0))
+    counts = np.asarray(counts)
+    sizes = 10 + 30 * np.sqrt(counts.astype(float) / max(float(np.max(counts)), 1.0))
     labels = [short(n, 14) for n in names]
     ranges = map_ranges(points)
+    positions = label_positions(points, labels, sizes, ranges)
+    boxes = label_boxes(points, labels, sizes, positions, ranges)
+    shown = list(labels)
+    for i in np.argsort(counts, kind="stable"):  # the least rated give way first
+        if shown[i] and any(
+            shown[j] and j != i and _overlap(boxes[i], boxes[j][None]) > 0 for j in range(len(shown))
+        ):
+            shown[i] = ""
     fig = go.Figure(
         go.Scatter(
             x=points[:, 0],
             y=points[:, 1],
             mode="markers+text",
-            text=labels,
-            textposition=label_positions(points, labels, sizes, ranges),
+            text=shown,
+            textposition=positions,
             marker={"size": sizes, "color": BLUE, "opacity": 0.7},
-            customdata=np.asarray(counts),
-            hovertemplate="%{text}: %{customdata:,} ratings<extra></extra>",
+            customdata=[[str(name), f"{int(c):,}"] for name, c in zip(names, counts, strict=True)],
+            hovertemplate="%{customdata[0]}: %{customdata[1]} ratings<extra></extra>",
         )
     )
     fig.update_xaxes(title="dimension 1", zeroline=True, range=list(ranges[0]))
