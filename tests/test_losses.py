@@ -256,22 +256,23 @@ def test_binary_and_multilabel_check_their_arguments() -> None:
 def test_figures_carry_the_numbers() -> None:
     huge = losses.PRESETS["huge"]
     b = losses.softmax_breakdown(huge.logits, huge.target, huge.labels)
-    steps = loss_plots.softmax_steps_figure(b)
-    assert [trace.type for trace in steps.data] == ["bar", "scatter", "bar", "bar", "bar", "bar"]
-    # horizontal bars, one row per class: the value is x (so labels never overlap)
-    assert math.isnan(steps.data[0].x[0])  # exp(120) has no bar...
-    assert list(steps.data[1].text) == ["<b>inf</b>"] * 3  # ...but the overflow is spelled out in its place
-    assert list(steps.data[2].x) == pytest.approx(b.probs.tolist())
-    assert list(steps.data[4].x) == [0.0, 1.0, 0.0, 0.0]  # the one-hot actuals
     panels = loss_plots.softmax_step_figures(b)
-    assert len(panels) == 5 and list(panels[1].data[0].x) == pytest.approx(b.probs.tolist())
+    assert len(panels) == 5
+    assert [[trace.type for trace in fig.data] for fig in panels] == [["bar", "scatter"]] + [["bar"]] * 4
+    # horizontal bars, one row per class: the value is x (so labels never overlap)
+    assert math.isnan(panels[0].data[0].x[0])  # exp(120) has no bar...
+    assert (
+        list(panels[0].data[1].text) == ["<b>inf</b>"] * 3
+    )  # ...but the overflow is spelled out in its place
+    assert list(panels[1].data[0].x) == pytest.approx(b.probs.tolist())
+    assert list(panels[3].data[0].x) == [0.0, 1.0, 0.0, 0.0]  # the one-hot actuals
     assert all(label != "-0" for fig in panels for label in fig.data[0].text)
-    assert len(loss_plots.softmax_steps_figure(losses.softmax_breakdown([1.0, 2.0], 0)).data) == 5
+    assert len(loss_plots.softmax_step_figures(losses.softmax_breakdown([1.0, 2.0], 0))) == 5
     grad = loss_plots.gradient_figure(b)
     assert list(grad.data[0].y) == pytest.approx(b.grad.tolist())
     assert grad.data[0].marker.color[1] == loss_plots.ORANGE  # the target
     curve = losses.temperature_curve([4.0, 1.0], 0)
-    temp = loss_plots.temperature_figure(
+    bars, line = loss_plots.temperature_figures(
         ("a", "b"),
         0,
         losses.softmax(torch.tensor([4.0, 1.0])).numpy(),
@@ -280,9 +281,9 @@ def test_figures_carry_the_numbers() -> None:
         0.51,
         curve,
     )
-    assert len(temp.data) == 4 and temp.data[3].x[0] == 2.0
-    assert temp.data[0].name != temp.data[1].name
-    assert temp.data[3].y[0] == 0.51  # the exact loss, not a point read off the curve
+    assert len(bars.data) == 2 and bars.data[0].name != bars.data[1].name
+    assert len(line.data) == 2 and line.data[1].x[0] == 2.0
+    assert line.data[1].y[0] == 0.51  # the exact loss, not a point read off the curve
     acts, targets = losses.fastbook_activations()
     batch = loss_plots.batch_loss_figure(losses.batch_breakdown(acts, targets))
     assert len(batch.data[0].y) == 6

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from collab.losses import (
     BatchBreakdown,
@@ -109,24 +108,6 @@ def _step_traces(breakdown: SoftmaxBreakdown, attr: str) -> list[go.BaseTraceTyp
     return traces
 
 
-def softmax_steps_figure(breakdown: SoftmaxBreakdown) -> go.Figure:
-    """Five panels, one per step: exp(logit), softmax p, log p, the one-hot actuals, actual × log p; target
-    orange. Bars are horizontal, one row per class, so their value labels never overlap."""
-    fig = make_subplots(
-        rows=1, cols=5, subplot_titles=[title for title, _ in STEP_PANELS], horizontal_spacing=0.05,
-        shared_yaxes=True,
-    )  # fmt: skip
-    for col, (_, attr) in enumerate(STEP_PANELS, start=1):
-        for trace in _step_traces(breakdown, attr):
-            fig.add_trace(trace, row=1, col=col)
-        fig.update_xaxes(range=_step_range(getattr(breakdown, attr), attr), row=1, col=col)
-    fig.update_yaxes(type="category", autorange="reversed", tickfont={"size": 15})
-    title = f"From logits to loss: the right class is <b>{breakdown.labels[breakdown.target]}</b> (orange)"
-    _layout(fig, title, height=max(300, 150 + 40 * breakdown.n_classes))
-    fig.update_layout(uniformtext={"minsize": 12, "mode": "show"})
-    return fig
-
-
 def softmax_step_figures(breakdown: SoftmaxBreakdown) -> list[go.Figure]:
     """The five steps as five small figures, for side-by-side columns that stack on a phone."""
     figures = []
@@ -161,64 +142,6 @@ def gradient_figure(breakdown: SoftmaxBreakdown) -> go.Figure:
     return _layout(fig, "Gradient of the loss with respect to each logit (softmax − one-hot)")
 
 
-def temperature_figure(
-    labels: Sequence[str],
-    target: int,
-    probs_at_one: np.ndarray,
-    probs_at_t: np.ndarray,
-    temperature: float,
-    loss: float,
-    curve: TemperatureCurve,
-) -> go.Figure:
-    """Left: the distribution at T = 1 and at the chosen T. Right: the loss across T, the chosen T marked."""
-    fig = make_subplots(
-        rows=1,
-        cols=2,
-        subplot_titles=["softmax p at T = 1 and at the chosen T", "loss across temperatures"],
-        horizontal_spacing=0.12,
-    )
-    names = list(labels)
-    fig.add_trace(go.Bar(x=names, y=probs_at_one, name="p at T = 1", marker_color=GREY), row=1, col=1)
-    fig.add_trace(
-        go.Bar(
-            x=names,
-            y=probs_at_t,
-            name=f"p at your T = {temperature:g} (target orange)",
-            marker_color=_colours(len(names), target),
-        ),
-        row=1,
-        col=1,
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=curve.temperatures, y=curve.losses, mode="lines", line={"color": BLUE, "width": 3}, name="loss"
-        ),
-        row=1,
-        col=2,
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=[temperature],
-            y=[loss],
-            mode="markers",
-            marker={"color": ORANGE, "size": 15, "line": {"color": "#333", "width": 1}},
-            name=f"loss at your T: {loss:.4f}",
-        ),
-        row=1,
-        col=2,
-    )
-    fig.update_layout(barmode="group")
-    fig.update_yaxes(range=[0, 1.05], title="probability", row=1, col=1)
-    fig.update_xaxes(type="category", row=1, col=1)
-    fig.update_xaxes(type="log", title="temperature T (log scale)", row=1, col=2)
-    fig.update_yaxes(title="cross-entropy", rangemode="tozero", row=1, col=2)
-    _layout(fig, "Temperature: divide the logits by T before the softmax", height=420)
-    fig.update_layout(
-        showlegend=True, legend={"orientation": "h", "y": -0.25, "x": 0, "font": {"size": 15}}, margin_b=110
-    )
-    return fig
-
-
 def temperature_figures(
     labels: Sequence[str],
     target: int,
@@ -228,7 +151,8 @@ def temperature_figures(
     loss: float,
     curve: TemperatureCurve,
 ) -> tuple[go.Figure, go.Figure]:
-    """`temperature_figure`'s two panels as two figures, for columns that stack on a phone."""
+    """The temperature panels as two figures, for columns that stack on a phone: the softmax at T = 1 and at
+    the chosen T (bars), and the loss across T with the chosen T marked (line)."""
     names = list(labels)
     bars = go.Figure(
         [
