@@ -510,7 +510,7 @@ def similar_to(
     if factors.shape[1] == 0:
         raise ValueError(f"the {result.config.model!r} model has no item factors to compare")
     index = int(result._index("item", [item])[0])  # noqa: SLF001 - the result's own label lookup
-    near = nearest_neighbours(factors, index, n=n, metric=metric)
+    near = similar_items(factors, index, n=n, metric=metric)
     titles = _titles(result, ratings)
     return pd.DataFrame(
         {

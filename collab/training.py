@@ -26,6 +26,7 @@ from collab.config import TrainConfig
 from collab.data import Ratings, empty_validation_error
 from collab.models import CollabModel, DotProductBias, build_model, is_no_decay
 from collab.optim import FlatAdamW, PackedRowAdamW, RowAdamW
+from collab.sources import read_ratings
 
 if TYPE_CHECKING:
     from collab.distributed import GradSync
@@ -178,9 +179,8 @@ def use_sparse(config: TrainConfig, n_users: int, n_items: int, world_size: int 
     if config.sparse != "auto":
         return config.sparse == "sparse"
     rows = n_users + n_items
-    rows_per_step = (
-        2 * config.effective_batch * world_size
-    )  # at most one user row and one item row per rating
+    # at most one user row and one item row per rating
+    rows_per_step = 2 * config.effective_batch * world_size
     return rows >= SPARSE_MIN_ROWS and rows_per_step <= SPARSE_ROW_SHARE * rows
 
 
@@ -424,14 +424,10 @@ def _as_ratings(
 ) -> tuple[Ratings, Ratings | None]:
     """DataFrames read as `read_ratings` does; a DataFrame `valid` mapped onto `train`'s vocabulary."""
     if isinstance(train, pd.DataFrame):
-        from collab.sources import read_ratings
-
         train = read_ratings(train, name="train")
     if not isinstance(train, Ratings):
         raise TypeError(f"train must be Ratings or a pandas DataFrame, got {type(train).__name__}")
     if isinstance(valid, pd.DataFrame):
-        from collab.sources import read_ratings
-
         read = read_ratings(valid, name="valid")
         users = pd.Index(train.user_labels).get_indexer(read.user_labels)[read.user_ids]
         items = pd.Index(train.item_labels).get_indexer(read.item_labels)[read.item_ids]
@@ -542,9 +538,7 @@ def train_impl(
         else:
             micro_batches = math.ceil(n / config.batch_size) * config.epochs
             compiled = kernels.wanted(micro_batches, sparse)
-            if (
-                compiled and sync is not None
-            ):  # the kernels update weights inside: nowhere to combine gradients
+            if compiled and sync is not None:  # the kernels update weights inside: nowhere to combine grads
                 notes.append(
                     "Several processes: trained on the PyTorch path with gradient sync instead of the "
                     "compiled kernels (they update the weights inside one call, with no step to sync)."
