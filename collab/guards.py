@@ -36,6 +36,13 @@ def chunks_of(source: bytes | memoryview | str | os.PathLike, size: int = CHUNK_
             yield block
 
 
+def nul_byte_error(line: int) -> DataError:
+    """The message for a NUL byte (binary data, not a text export) on `line` (1-based)."""
+    return DataError(
+        f"the file is not text: it has a NUL byte on line {line:,}. Export the data as a CSV or TSV text file."
+    )
+
+
 def check_text(chunks: Iterable[bytes], sep: str, max_field: int = MAX_FIELD_BYTES) -> None:
     """Raise `DataError` at the first NUL byte or field longer than `max_field` bytes, naming its line.
 
@@ -52,10 +59,7 @@ def check_text(chunks: Iterable[bytes], sep: str, max_field: int = MAX_FIELD_BYT
         nul = chunk.find(b"\x00")
         if nul >= 0:
             where = line + chunk.count(b"\n", 0, nul)
-            raise DataError(
-                f"the file is not text: it has a NUL byte on line {where:,}. "
-                "Export the data as a CSV or TSV text file."
-            )
+            raise nul_byte_error(where)
         codes = np.frombuffer(chunk, dtype=np.uint8)
         ends = np.flatnonzero(boundary[codes])  # (n_boundaries,) positions in this chunk
         if len(ends) == 0:

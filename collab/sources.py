@@ -229,11 +229,8 @@ def _decode_head(head: bytes) -> tuple[str, str]:
     for magic, what in _BINARY_MAGIC.items():
         if head.startswith(magic):
             raise DataError(f"the file is not text: it looks like {what}.")
-    if b"\x00" in head:
-        line = head[: head.index(b"\x00")].count(b"\n") + 1
-        raise DataError(
-            f"the file is not text: it has a NUL byte on line {line}. Export the data as a CSV or TSV text file."
-        )
+    if b"\x00" in head:  # before decoding: the sniffer must not guess columns in binary data
+        raise guards.nul_byte_error(head[: head.index(b"\x00")].count(b"\n") + 1)
     if head.startswith(codecs.BOM_UTF8):
         return head[3:].decode("utf-8", errors="replace"), "utf-8-sig"
     try:
@@ -956,9 +953,8 @@ def read_ratings(
     sniff = _sniff(source, sep, has_header, explicit, n_preview=0, decimal=decimal, layout=layout)
     if sniff.problems:
         raise DataError(Message.join(" ", sniff.problems))
-    if (
-        sniff.layout != "parquet"
-    ):  # NUL bytes and giant fields past the sniffed head (JSON: text split at spaces)
+    # NUL bytes and giant fields past the sniffed head (JSON: text split at spaces)
+    if sniff.layout != "parquet":
         guards.check_text(source.chunks(), r"\s+" if sniff.layout == "json" else sniff.sep)
     first_line = 2 if sniff.has_header else 1
     options = {
