@@ -15,7 +15,17 @@ FIELD = Path(__file__).resolve().parents[1] / "fixtures" / "field_cases"
 
 
 def _upload(page, name: str) -> None:
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(FIELD / name))
+    """Upload `name` as the ratings file; a file already there is removed first (its x), as a user
+    would, so the preview awaited below is the new file's and not the old one's."""
+    wait_idle(page)
+    uploader = page.locator('[data-testid="stFileUploader"]').first
+    delete = uploader.locator('[data-testid="stFileChipDeleteBtn"]')
+    if delete.count():
+        delete.first.click()
+        expect(page.get_by_text("Detected separator")).to_have_count(0, timeout=60_000)
+        wait_idle(page)
+    uploader.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(FIELD / name))
+    expect(uploader.locator('[data-testid="stFileChipName"]')).to_contain_text(name, timeout=60_000)
     expect(page.get_by_text("Detected separator")).to_be_visible(timeout=60_000)
     wait_idle(page)
 
