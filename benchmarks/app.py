@@ -61,6 +61,14 @@ def main() -> None:
     from tests.browser.helpers import wait_idle
     from tests.browser.server import CHROMIUM_ARGS, start_app, stop_app
 
+    def settled(page) -> None:
+        """The run that showed the awaited text has ended and its charts are drawn. (No fixed pause, as
+        `wait_idle` has before it looks: the text proves the run started, so "no status widget" now
+        means it ended.)"""
+        expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0)
+        expect(page.locator('[data-testid="stSkeleton"]')).to_have_count(0)
+        expect(page.locator('[data-testid="stPlotlyChart"]').first).to_be_visible()
+
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         (tmp_path / "www").mkdir()
@@ -103,12 +111,12 @@ def main() -> None:
                 clock = time.perf_counter()
                 page.get_by_role("button", name="Train", exact=True).click()
                 expect(page.get_by_text("Trained in").first).to_be_visible()
-                wait_idle(page)
+                settled(page)
                 numbers["train default preset on ML-100K, click to chart (s)"] = time.perf_counter() - clock
                 clock = time.perf_counter()
                 page.get_by_role("button", name="Train", exact=True).click()
                 expect(page.get_by_text("Loaded from cache").first).to_be_visible()
-                wait_idle(page)
+                settled(page)
                 numbers["cached re-train, click to chart (s)"] = time.perf_counter() - clock
                 numbers["server peak RSS (MB)"] = _peak_rss_mb(server.pid)
             finally:

@@ -1,13 +1,14 @@
 """Load benchmark: N simulated students on one server, each training a different config.
 
-    python -m benchmarks.load [--sessions 1 10 30] [--navigators 2] [--json out.json]
+    python -m benchmarks.load [--sessions 1 10 30] [--navigators 2] [--epochs N] [--json out.json]
 
 Starts `streamlit run` on 127.0.0.1 and opens N sessions that speak Streamlit's own websocket
 protocol (protobuf BackMsg / ForwardMsg, as the browser does): each opens the Train page, sets
 its own number of latent factors and clicks Train at the same moment. Click to result is the time
 from the click to the "Trained in" / "Loaded from cache" message. Meanwhile `--navigators`
 sessions only move between pages; a navigation is the time from the request to the end of that
-page's run. The server's CPU seconds during the round are counted (steadier than wall time when
+page's run (`--epochs` lengthens every training, so that the line stays long while they move).
+The server's CPU seconds during the round are counted (steadier than wall time when
 other work shares the machine). The server's resident memory is sampled every 0.1 s: idle (after start, warm-up and one visit to each page),
 peak during each round, and settled (once every session of the round has closed and the cache
 janitor has run).
@@ -123,13 +124,18 @@ class Session:
         self.ws.close()
 
 
-def _click_train(session: Session, n_factors: int) -> float:
+def _click_train(session: Session, n_factors: int, epochs: int | None = None) -> float:
     from streamlit.proto.WidgetStates_pb2 import WidgetState
 
     factors = WidgetState(id=session.widget_ids["train_n_factors"])
     factors.double_array_value.data.append(float(n_factors))
+    states = [factors]
+    if epochs is not None:  # the slider moved by hand: "auto epochs" goes off, as in the browser
+        slider = WidgetState(id=session.widget_ids["train_epochs"])
+        slider.double_array_value.data.append(float(epochs))
+        states += [slider, WidgetState(id=session.widget_ids["train_epochs_auto"], bool_value=False)]
     button = WidgetState(id=session.widget_ids["train_button"], trigger_value=True)
-    seen, _ = session.rerun("train", [factors, button], until=RESULT_TEXT)
+    seen, _ = session.rerun("train", [*states, button], until=RESULT_TEXT)
     return seen
 
 
@@ -138,7 +144,9 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))] if ordered else float("nan")
 
 
-def one_round(port: int, n: int, first_factors: int, navigators: int, sampler: Sampler, pid: int) -> dict:
+def one_round(
+    port: int, n: int, first_factors: int, navigators: int, sampler: Sampler, pid: int, epochs: int | None
+) -> dict:
     sessions = [Session(port) for _ in range(n)]
     for session in sessions:  # open the Train page: learn the widget ids
         session.rerun("train")
@@ -149,7 +157,7 @@ def one_round(port: int, n: int, first_factors: int, navigators: int, sampler: S
 
     def student(index: int) -> None:
         barrier.wait()
-        results[index] = _click_train(sessions[index], first_factors + index)
+        results[index] = _click_train(sessions[index], first_factors + index, epochs)
 
     threads = [threading.Thread(target=student, args=(i,)) for i in range(n)]
     navigations: list[float] = []
@@ -198,6 +206,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, nargs="+", default=[1, 10, 30])
     parser.add_argument("--navigators", type=int, default=2, help="sessions that only move between pages")
+    parser.add_argument(
+        "--epochs", type=int, help="every training's epochs (default: the page's auto epochs)"
+    )
     parser.add_argument("--json", help="also write the rows here")
     args = parser.parse_args()
 
@@ -227,7 +238,7 @@ def main() -> None:
             for n in args.sessions:
                 rows.append(
                     {
-                        **one_round(port, n, offset, args.navigators, sampler, server.pid),
+                        **one_round(port, n, offset, args.navigators, sampler, server.pid, args.epochs),
                         "idle RSS (MB)": idle,
                     }
                 )

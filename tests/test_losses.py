@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import plotly.io
 import pytest
 import torch
 import torch.nn.functional as F
@@ -295,3 +296,6 @@ def test_figures_carry_the_numbers() -> None:
     m = losses.multilabel_breakdown([2.0, -1.0], [1, 0], ["x", "y"])
     multi = loss_plots.multilabel_figure(m)
     assert [trace.name.split()[0] for trace in multi.data] == ["sigmoid", "softmax"]
+    white = plotly.io.templates["plotly_white"]
+    for fig in [*panels, grad, bars, line, batch, bce, multi]:  # the light theme, set without re-validating
+        assert fig.layout.template == white

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import math
 
+import plotly.graph_objects as go
+import plotly.io as pio
 import pytest
 
-from collab.plots.format import fixed, general
+from collab.plots.format import fixed, general, white
 
 
 @pytest.mark.parametrize(
@@ -48,3 +51,14 @@ def test_crosstab_low_ratings_are_not_near_white():
     two = hex_to_rgb(scale[1][1])  # rating 2 on a 1-5 scale sits at 0.25
     assert sum(lowest) < 3 * 220 and sum(two) < 3 * 200, "a low rating must be clearly coloured"
     assert fig.layout.plot_bgcolor == BLANK and sum(hex_to_rgb(BLANK)) > sum(lowest) + 120
+
+
+def test_white_sets_the_same_template_as_the_validated_way_and_keeps_validation_on() -> None:
+    slow = go.Figure(go.Bar(x=[1, 2], y=[3, 4])).update_layout(template="plotly_white", title="t")
+    fast = white(go.Figure(go.Bar(x=[1, 2], y=[3, 4]))).update_layout(title="t")
+    assert json.loads(fast.to_json()) == json.loads(slow.to_json())  # (key order differs)
+    assert fast.layout.template == pio.templates["plotly_white"]
+    with pytest.raises(ValueError, match="heigth"):  # later settings are still checked
+        fast.update_layout(heigth=300)
+    fast.layout.template.layout.font.size = 99  # the figure's copy, not plotly's registered template
+    assert pio.templates["plotly_white"].layout.font.size != 99

@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from collab.plots.format import white
+
 BLUE = "#1f5fa8"
 FONT = {"size": 16}
 BLANK = "#f4f4f4"  # an unrated cell of the crosstab: near-white grey, unlike any rating's colour
@@ -16,11 +18,10 @@ RATING_SCALE = [[0.0, "#9ecae1"], [0.25, "#6baed6"], [0.5, "#4292c6"], [0.75, "#
 
 
 def _layout(fig: go.Figure, title: str, x_title: str, y_title: str) -> go.Figure:
-    fig.update_layout(
+    white(fig).update_layout(
         title=title,
         xaxis_title=x_title,
         yaxis_title=y_title,
-        template="plotly_white",
         font=FONT,
         margin={"l": 60, "r": 20, "t": 60, "b": 50},
         height=360,
@@ -88,9 +89,8 @@ def crosstab_heatmap(table: pd.DataFrame) -> go.Figure:
             hovertemplate="%{y}<br>%{x}<br>rating %{text}<extra></extra>",
         )
     )
-    fig.update_layout(
+    white(fig).update_layout(
         title="Most active users × most rated items (blank = not rated)",
-        template="plotly_white",
         font=FONT,
         height=620,
         margin={"l": 90, "r": 20, "t": 60, "b": 180},

@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from collab.plots.format import white
+
 PALETTE = (
     "#1f5fa8", "#d1495b", "#2a9d8f", "#e9a03b", "#6a4c93", "#8ab17d",
     "#577590", "#f28482", "#43aa8b", "#b5838d", "#f9c74f", "#4d908e",
@@ -134,13 +136,12 @@ def projection_fig(
             "y": -0.08,
             "x": 0,
         },
-        "template": "plotly_white",
     }
     if dims == 3:
         layout["scene"] = axis_titles
     else:
         layout.update(axis_titles)
-    fig.update_layout(**layout)
+    white(fig).update_layout(**layout)
     return fig
 
 
@@ -171,12 +172,11 @@ def bias_scatter_fig(
             },
         )
     )
-    fig.update_layout(
+    white(fig).update_layout(
         xaxis_title="mean rating",
         yaxis_title="learned item bias",
         height=420,
         margin={"l": 10, "r": 10, "t": 20, "b": 10},
-        template="plotly_white",
     )
     return fig
 
@@ -201,13 +201,12 @@ def recovery_fig(
                 marker={"size": 7, "opacity": 0.75, "color": PALETTE[i % len(PALETTE)]},
             )
         )
-    fig.update_layout(
+    white(fig).update_layout(
         xaxis_title="planted item bias",
         yaxis_title="learned item bias",
         height=420,
         margin={"l": 10, "r": 10, "t": 20, "b": 10},
         legend={"title": {"text": "planted genre"}},
-        template="plotly_white",
     )
     return fig
 
@@ -225,11 +224,10 @@ def ranking_fig(model: Mapping[str, float], popularity: Mapping[str, float], k: 
         ]
     )  # fmt: skip
     top = max([*model.values(), *popularity.values(), 0.01])
-    fig.update_layout(
+    white(fig).update_layout(
         barmode="group",
         yaxis={"range": [0, top * 1.2], "title": {"text": "score"}},
         height=360,
         margin={"l": 10, "r": 10, "t": 20, "b": 10},
-        template="plotly_white",
     )
     return fig

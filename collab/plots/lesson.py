@@ -12,6 +12,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from collab.plots.format import white
+
 BLUE = "#1f5fa8"
 ORANGE = "#d9822b"
 GREY = "#9aa5b1"
@@ -19,9 +21,8 @@ FONT = {"size": 15}
 
 
 def _layout(fig: go.Figure, title: str, height: int = 360, bottom: int = 50, left: int = 60) -> go.Figure:
-    fig.update_layout(
+    white(fig).update_layout(
         title=title,
-        template="plotly_white",
         font=FONT,
         height=height,
         margin={"l": left, "r": 20, "t": 60, "b": bottom},

@@ -15,7 +15,7 @@ from collab.losses import (
     SoftmaxBreakdown,
     TemperatureCurve,
 )
-from collab.plots.format import fixed, general
+from collab.plots.format import fixed, general, white
 
 BLUE = "#1f5fa8"
 ORANGE = "#d9822b"  # the target class, in every figure
@@ -26,9 +26,8 @@ FONT = {"size": 16}
 
 
 def _layout(fig: go.Figure, title: str, height: int = 380) -> go.Figure:
-    fig.update_layout(
+    white(fig).update_layout(
         title={"text": title, "x": 0, "xanchor": "left"},
-        template="plotly_white",
         font=FONT,
         margin={"l": 60, "r": 20, "t": 70, "b": 50},
         height=height,

@@ -8,6 +8,8 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from collab.plots.format import white
+
 BLUE = "#1f5fa8"
 ORANGE = "#e07b24"
 GREY = "#777777"
@@ -16,11 +18,10 @@ FONT = {"size": 16}
 
 
 def _layout(fig: go.Figure, title: str, y_title: str) -> go.Figure:
-    fig.update_layout(
+    white(fig).update_layout(
         title=title,
         xaxis_title="epoch",
         yaxis_title=y_title,
-        template="plotly_white",
         font=FONT,
         margin={"l": 60, "r": 20, "t": 60, "b": 50},
         height=380,
