@@ -728,7 +728,7 @@ def load_uploaded(name: str, data: bytes) -> str | None:
         try:
             loaded = load(path)
         except (ValueError, OSError, KeyError, RuntimeError) as err:
-            return f"Could not load the model: {err}"
+            return f"Could not load the model: {text.md(err)}"
     mismatch = rec.model_mismatch(loaded, state.ratings())
     if mismatch:
         return f"{text.md(name)} does not fit the current dataset: {mismatch}. Load that dataset first, or train here."

@@ -10,7 +10,7 @@ from collab import embeddings as emb
 from collab import entity_embeddings as ent
 from collab.data import DataError, Ratings
 from collab.plots import lesson as lesson_plots
-from ui import state
+from ui import state, text
 
 SENTENCE = "The cat sat on the mat and the dog sat on the cat."
 RESULT_KEY = "lesson_category_embedding"  # (key, CategoryEmbedding)
@@ -22,7 +22,7 @@ def tokens_section() -> None:
     try:
         lookup = ent.embed_tokens(sentence, dim=4)
     except ValueError as error:
-        st.error(f"Can't embed this sentence: {error}.", icon=":material/error:")
+        st.error(f"Can't embed this sentence: {text.md(error)}.", icon=":material/error:")
         return
     left, right = st.columns([1, 2])
     with left:

@@ -36,7 +36,8 @@ if TYPE_CHECKING:
 
 MODEL_SHARE = 0.4  # of the budget's cache bytes: trained models; the rest holds splits and datasets
 JANITOR_SECONDS = 5.0  # how often ended sessions' entries are looked for
-RELOAD_GRACE_SECONDS = 60.0  # a closed session's training and models outlive it this long (a reload)
+RELOAD_GRACE_SECONDS = 60.0  # a closed session's running training and models outlive it this long (a reload)
+QUEUE_GRACE_SECONDS = 10.0  # and its queued training keeps its place this long (a dropped connection)
 POLL_SECONDS = 0.2  # how often a page looks at its running job (new epochs to draw)
 QUEUED_POLL_SECONDS = 0.5  # and at its queued job: 30 waiting pages must not keep the server busy
 LOCAL_SESSION = "local"  # outside a Streamlit server (scripts, bare mode)
@@ -92,10 +93,12 @@ def real_server() -> bool:
 _LAST_ALIVE: dict[str, float] = {}  # session -> when it was last seen active (for the reload grace)
 
 
-def session_alive(session: str) -> bool:
+def session_alive(session: str, grace: float = RELOAD_GRACE_SECONDS) -> bool:
     """False once the browser session has closed (its tab, or its websocket, is gone) for longer than
-    `RELOAD_GRACE_SECONDS`: a reload opens a new session, and the training the old one started (and the
-    model it finished) must still be there for the new one, which finds it by the settings in the URL."""
+    `grace` seconds: a reload opens a new session, and the training the old one started (and the
+    model it finished) must still be there for the new one, which finds it by the settings in the URL.
+    A queued training is judged with `QUEUE_GRACE_SECONDS` instead (it has not started: a class's line
+    should not wait a minute for a closed tab)."""
     from streamlit.runtime import Runtime
 
     if session == LOCAL_SESSION or not real_server():
@@ -105,7 +108,7 @@ def session_alive(session: str) -> bool:
         _LAST_ALIVE[session] = now
         return True
     # (entries stay: a few bytes per session, and a dropped one would start a fresh grace)
-    return now - _LAST_ALIVE.setdefault(session, now) < RELOAD_GRACE_SECONDS
+    return now - _LAST_ALIVE.setdefault(session, now) < grace
 
 
 # ---- a byte-bounded store ---------------------------------------------------------------------------
@@ -212,7 +215,11 @@ def data_store() -> ByteStore:
 @st.cache_resource(show_spinner=False)
 def training_pool() -> TrainingPool:
     """The server's training workers (their number: `Budget.train_workers`)."""
-    return TrainingPool(budget.current().train_workers, is_alive=session_alive)
+    return TrainingPool(
+        budget.current().train_workers,
+        is_alive=session_alive,
+        is_waiting=functools.partial(session_alive, grace=QUEUE_GRACE_SECONDS),
+    )
 
 
 @st.cache_resource(show_spinner=False)

@@ -55,7 +55,7 @@ def movielens_source() -> None:
             ratings = cached.movielens(name, progress=progress)
         except DataError as error:
             bar.empty()
-            st.error(str(error), icon=":material/error:")
+            st.error(sentence("", error), icon=":material/error:")
             return
         use(ratings, f"MovieLens {name}")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui import text
 from ui.lesson_steps import STEPS
 
 STEP_KEY = "lesson_step"  # int: the step list's widget value, 1-based
@@ -36,7 +37,7 @@ def _apply_url() -> None:
         st.session_state.pop(NOTE_KEY, None)
     else:
         st.session_state[NOTE_KEY] = (
-            f"The link asks for step '{raw}', but the lesson has steps 1 to {N_STEPS}: it was ignored."
+            f"The link asks for step '{text.md(raw, 20)}', but the lesson has steps 1 to {N_STEPS}: it was ignored."
         )
 
 

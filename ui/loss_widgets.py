@@ -81,7 +81,7 @@ def multiclass_section() -> None:
             labels = losses.class_names(table["class"].tolist())
             logits = losses.check_logits(table["logit"].tolist())
         except losses.LossInputError as error:
-            st.error(f"Can't compute the loss: {error}.", icon=ERROR_ICON)
+            st.error(f"Can't compute the loss: {text.md(error)}.", icon=ERROR_ICON)
             return
         target = st.selectbox(
             "Right class (target)",
@@ -360,7 +360,7 @@ def multilabel_section() -> None:
             )
             targets = [int(bool(t)) if t is not None and t == t else 0 for t in table["target"].tolist()]
         except losses.LossInputError as error:
-            st.error(f"Can't compute the loss: {error}.", icon=ERROR_ICON)
+            st.error(f"Can't compute the loss: {text.md(error)}.", icon=ERROR_ICON)
             return
     m = losses.multilabel_breakdown(logits, targets, labels, threshold)
     with right:

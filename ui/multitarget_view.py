@@ -24,7 +24,7 @@ def _head_editor(frame: pd.DataFrame, key: str, title: str) -> tuple[tuple[str, 
     try:
         return losses.class_names(table["class"].tolist()), losses.check_logits(table["logit"].tolist())
     except losses.LossInputError as error:
-        st.error(f"{title.strip('*')}: can't compute the loss: {error}.", icon=":material/error:")
+        st.error(f"{title.strip('*')}: can't compute the loss: {text.md(error)}.", icon=":material/error:")
         return None
 
 
@@ -52,7 +52,7 @@ def two_head_section(prefix: str = "loss_mt") -> None:
         b = multitarget.two_head_breakdown(logits1 + logits2, len(logits1), int(target1), int(target2),
                                            labels1, labels2)  # fmt: skip
     except losses.LossInputError as error:
-        st.error(f"Can't compute the loss: {error}.", icon=":material/error:")
+        st.error(f"Can't compute the loss: {text.md(error)}.", icon=":material/error:")
         return
     cols = st.columns(4)
     cols[0].metric("Head 1 loss", f"{b.loss1:.4f}", help="cross-entropy of head 1's softmax")

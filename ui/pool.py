@@ -7,7 +7,10 @@ in the line and an estimate, and can cancel. Jobs are keyed like the model store
 asking for the same (dataset, split, config) joins the job already queued instead of adding one.
 A job whose sessions have all cancelled or closed leaves the line (or stops at its next epoch).
 
-The pool knows nothing about Streamlit: `is_alive(session_id)` is passed in (see ui/cached.py).
+The pool knows nothing about Streamlit: `is_alive(session_id)` is passed in (see ui/cached.py), and
+optionally a stricter `is_waiting(session_id)` for queued jobs: a running job of a closed tab may
+finish for the reloaded page that will look for its model, but a queued one should not hold up the
+line for the same grace.
 """
 
 from __future__ import annotations
@@ -67,11 +70,17 @@ class Job:
 class TrainingPool:
     """`workers` threads serving a first-come, first-served line of `Job`s."""
 
-    def __init__(self, workers: int, is_alive: Callable[[str], bool] = lambda session: True) -> None:
+    def __init__(
+        self,
+        workers: int,
+        is_alive: Callable[[str], bool] = lambda session: True,
+        is_waiting: Callable[[str], bool] | None = None,
+    ) -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, not {workers}")
         self.workers = workers
-        self.is_alive = is_alive
+        self.is_alive = is_alive  # running jobs: stop at the next epoch without a live session
+        self.is_waiting = is_waiting or is_alive  # queued jobs: leave the line without one
         self._line: collections.deque[Job] = collections.deque()
         self._running: list[Job] = []
         self._by_key: dict[Hashable, Job] = {}
@@ -152,7 +161,7 @@ class TrainingPool:
     def _prune(self) -> None:
         """Queued jobs of closed sessions leave the line (their sessions never come back)."""
         for job in list(self._line):
-            job.sessions = {session for session in job.sessions if self.is_alive(session)}
+            job.sessions = {session for session in job.sessions if self.is_waiting(session)}
             if job.cancelled:
                 self._drop(job)
 
@@ -182,7 +191,7 @@ class TrainingPool:
                     return None
                 while self._line:
                     job = self._line.popleft()
-                    job.sessions = {s for s in job.sessions if self.is_alive(s)}
+                    job.sessions = {s for s in job.sessions if self.is_waiting(s)}
                     if job.cancelled:
                         self._finish(job, CANCELLED, error=TrainingCancelled())
                         continue

@@ -21,9 +21,12 @@ _ANYWHERE = re.compile(
 _LEADING = re.compile(r"^(\s*)([#>+\-=]|\d+(?=[.)]))")
 
 
-def md(value: object) -> str:
-    """`value` as Markdown that renders literally (one line: newlines become spaces)."""
+def md(value: object, limit: int | None = None) -> str:
+    """`value` as Markdown that renders literally (one line: newlines become spaces); with `limit`, at
+    most that many characters of it (then "…"): for values quoted from a link or a file."""
     flat = " ".join(str(value).split())
+    if limit is not None and len(flat) > limit:
+        flat = flat[: max(limit - 1, 0)] + "…"
     escaped = _ANYWHERE.sub(lambda m: "\\" + m.group(0), flat)
     return _LEADING.sub(_escape_leading, escaped, count=1)
 

@@ -16,7 +16,7 @@ from collab import guards
 from collab.config import MODEL_LABELS, TrainConfig, auto_epochs
 from collab.metrics import OVERFIT_RISE, find_overfit_epoch
 from collab.plots import training as training_plots
-from ui import cached, state
+from ui import cached, state, text
 from ui.messages import say
 from ui.pool import Job, TrainingCancelled, TrainingPool
 
@@ -400,7 +400,7 @@ def cost_panel(config: TrainConfig) -> bool:
     try:
         memory = estimate_memory(config, data.n_users, data.n_items)
     except ValueError as error:  # e.g. the autoencoder on a table too big for its dense output
-        st.error(str(error), icon=":material/block:")
+        st.error(text.md(error), icon=":material/block:")
         return False
     if config.model == "autorec":
         cols = st.columns(4)

@@ -27,7 +27,7 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from collab.config import MODEL_LABELS, PRESETS, TrainConfig
-from ui import state
+from ui import state, text
 
 KNOBS = "url_knobs"  # dict[widget key, value]: every sticky knob as last shown
 NOTES = "url_notes"  # list[str]: what the opening link asked for that could not be used
@@ -43,6 +43,7 @@ SPLIT_METHODS = {
     "by_user": "A share of each user's ratings",
 }
 MOVIELENS_NAMES = ("100k", "latest-small", "1m")
+QUOTE_LIMIT = 80  # characters of a bad value quoted back from a link
 DATA_DEMO, DATA_UPLOAD = "demo", "upload"
 
 
@@ -251,7 +252,10 @@ def read_params(
     values: dict[str, Any] = {}
 
     def ignore(param: str, raw: str, why: str, kept: str) -> None:
-        notes.append(f"`{param}={raw}` was ignored: {why}. {kept}")
+        # the value and the reason (which may quote it) come from the link: shown as text, never as
+        # Markdown (a link's `![x](http://host/x.png)` would load an image) and never in a code span,
+        # which a backtick in the value would close
+        notes.append(f"`{param}` = '{text.md(raw, QUOTE_LIMIT)}' was ignored: {text.md(why)}. {kept}")
 
     model = _DEFAULT.model
     if "model" in params:
@@ -345,7 +349,8 @@ def restore() -> None:
                 state.set_ratings(cached.movielens(name), f"MovieLens {name}")
         except DataError as error:
             notes.append(
-                f"The link asks for MovieLens {name}, which could not be loaded ({error}): this is the demo set."
+                f"The link asks for MovieLens {text.md(name, QUOTE_LIMIT)}, which could not be loaded "
+                f"({text.md(error)}): this is the demo set."
             )
     st.session_state[NOTES] = notes
     serve_stored()

@@ -7,6 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.app.conftest import charts, texts
+from ui import text
 from ui.lesson_steps import STEPS
 
 PAGE = "app_pages/lesson.py"
@@ -68,10 +69,18 @@ def test_a_step_that_does_not_exist_is_ignored_with_a_note(lesson: AppTest, bad:
     lesson.run()
     assert not lesson.exception
     assert step_title(lesson).startswith("Step 3.")
-    assert any(f"step '{bad}'" in w.value and "ignored" in w.value for w in lesson.warning)
+    assert any(f"step '{text.md(bad)}'" in w.value and "ignored" in w.value for w in lesson.warning)
     assert lesson.query_params["step"] == "3"
     lesson.button(key="lesson_next_top").click().run()
     assert not any("ignored" in w.value for w in lesson.warning)
+
+
+def test_markdown_in_the_step_of_a_link_is_shown_as_text(lesson: AppTest) -> None:
+    go_to(lesson, 2)
+    lesson.query_params["step"] = "![img](http://127.0.0.1:9/x.png)"
+    lesson.run()
+    note = next(w.value for w in lesson.warning if "ignored" in w.value)
+    assert "![img]" not in note and r"\!\[img\]" in note
 
 
 def _mse(at: AppTest) -> float:

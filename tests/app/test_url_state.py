@@ -6,6 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.app.conftest import ENTRY, texts
+from ui import text
 
 
 def _qp(at: AppTest) -> dict[str, str]:
@@ -94,7 +95,7 @@ def test_the_autoencoders_knobs_travel_under_the_same_names():
 def test_a_bad_value_in_a_link_is_ignored_with_a_note(param, value, words):
     at = _open({param: value, "epochs": "3"} if param != "epochs" else {param: value}, page=None)
     shown = texts(at)
-    assert f"`{param}={value}` was ignored" in shown
+    assert f"`{param}` = '{text.md(value)}' was ignored" in shown
     assert words in shown
     at.switch_page("app_pages/train.py").run()
     assert not at.exception, at.exception
@@ -223,3 +224,15 @@ def test_a_closed_session_stays_alive_for_the_reload_grace(monkeypatch):
         clock[0] += cached.RELOAD_GRACE_SECONDS
         assert not cached.session_alive("s1")
         assert not cached.session_alive("s1"), "and it stays closed"
+
+
+@pytest.mark.parametrize("param", ["factors", "model", "data", "wd", "split"])
+def test_markdown_in_a_link_is_quoted_back_as_text(param):
+    """A shared link is anybody's text: a value that closes a code span and adds an image must not
+    make every browser that opens the link fetch that image."""
+    hostile = "x` ![img](http://127.0.0.1:9/x.png) [click](http://127.0.0.1:9/) `" + "y" * 500
+    at = _open({param: hostile}, page=None)
+    note = next(w.value for w in at.warning if "could not be used" in w.value)
+    assert "![img]" not in note and "[click]" not in note
+    assert r"\!\[img\](http\://127.0.0.1:9/x.png)" in note  # shown, escaped, as it was in the link
+    assert "y" * 100 not in note and "…" in note  # long values are cut
