@@ -82,12 +82,14 @@ def train_blend(
     seed: int = 0,
     on_member: Callable[[str, int, TrainResult], None] | None = None,
     train_full: Callable[[TrainConfig], TrainResult] | None = None,
+    train_holdout: Callable[[Ratings, TrainConfig], TrainResult] | None = None,
 ) -> BlendResult:
     """Train each config twice (on 1 - holdout_pct of `train_set`, then on all of it) and blend.
 
     `on_member(stage, index, result)` runs after each training ("holdout" or "full"). `train_full(config)`
     replaces the second training (the app passes its model cache, so a model trained before is reused);
-    it must train on `train_set` and score `valid_set`."""
+    it must train on `train_set` and score `valid_set`. `train_holdout(fit_part, config)` replaces the
+    first: it must train on `fit_part` with no validation set (the app runs it on its training pool)."""
     if len(configs) < 1:
         raise ValueError("a blend needs at least one model config")
     started = time.perf_counter()
@@ -95,7 +97,7 @@ def train_blend(
     fit_part, holdout = split.train, split.valid
     held_out = []
     for index, config in enumerate(configs):
-        result = train(fit_part, None, config)
+        result = train(fit_part, None, config) if train_holdout is None else train_holdout(fit_part, config)
         held_out.append(result.predict_ids(holdout.user_ids, holdout.item_ids))
         if on_member is not None:
             on_member("holdout", index, result)

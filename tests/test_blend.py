@@ -53,3 +53,17 @@ def test_the_full_trainings_can_come_from_elsewhere() -> None:
 
     blend = train_blend(TRAIN, VALID, configs, train_full=train_full)
     assert asked == ["dot", "bias"] and len(blend.members) == 2
+
+
+def test_the_holdout_trainings_can_come_from_elsewhere() -> None:
+    configs = [small(epochs=2, batch_size=16), TrainConfig(model="bias", epochs=2, batch_size=16)]
+    parts: list[int] = []
+
+    def train_holdout(fit_part, config: TrainConfig):
+        parts.append(fit_part.n_ratings)
+        return train(fit_part, None, config)
+
+    blend = train_blend(TRAIN, VALID, configs, train_holdout=train_holdout)
+    direct = train_blend(TRAIN, VALID, configs)
+    assert len(parts) == 2 and parts[0] == parts[1] < TRAIN.n_ratings  # the 90% part, for each model
+    assert blend.weights == pytest.approx(direct.weights, rel=1e-4)

@@ -10,11 +10,16 @@ import streamlit as st
 
 from collab.autorec import check_size
 from collab.config import MODEL_LABELS, PRESETS, TrainConfig
+from collab.data import Split
 from ui import cached, state
 
 if TYPE_CHECKING:
     from collab.blend import BlendResult
+    from collab.data import Ratings
     from collab.training import TrainResult
+    from ui.pool import Job, TrainingPool
+
+BLEND_HOLDOUT = (0.1, 0)  # share of the training ratings the weights are fitted on, and its seed
 
 BLEND_INTRO = (
     "Different models make different mistakes: the autoencoder reads an item from *who* rated it *how*, the "
@@ -85,10 +90,30 @@ def blend_section(current: TrainConfig) -> None:
                 len(done) / (2 * len(configs)), text=f"{MODEL_LABELS[models[index]]}: trained on {what}"
             )
 
-        def train_full(config: TrainConfig) -> TrainResult:  # through the model cache: reused, and kept
-            return cached.train(split, state.ratings().fingerprint, state.split_params(), config)[0]
+        fingerprint, params = state.ratings().fingerprint, state.split_params()
 
-        blend = train_blend(split.train, split.valid, configs, on_member=on_member, train_full=train_full)
+        def waiting(job: Job, pool: TrainingPool) -> None:
+            place = pool.position(job)
+            if place:
+                bar.progress(
+                    len(done) / (2 * len(configs)),
+                    text=f"Blend: waiting, number {place} in line for a trainer · about {pool.estimate(job):.0f} s",
+                )
+
+        def train_full(config: TrainConfig) -> TrainResult:  # through the model cache: reused, and kept
+            return cached.train(split, fingerprint, params, config, on_wait=waiting)[0]
+
+        def train_holdout(fit_part: Ratings, config: TrainConfig) -> TrainResult:
+            # on the training pool like every training (a class's blends wait their turn), and kept in
+            # the model cache under its own key: a second click reuses the 90% models too
+            part = Split(train=fit_part, valid=None, n_dropped=0)  # type: ignore[arg-type] - no scoring
+            key = ("blend holdout", params, BLEND_HOLDOUT)
+            return cached.train(part, fingerprint, key, config, on_wait=waiting)[0]
+
+        blend = train_blend(
+            split.train, split.valid, configs, holdout_pct=BLEND_HOLDOUT[0], seed=BLEND_HOLDOUT[1],
+            on_member=on_member, train_full=train_full, train_holdout=train_holdout,
+        )  # fmt: skip
         bar.empty()
         state.set_blend(blend)
         state.add_run(

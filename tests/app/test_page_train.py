@@ -120,6 +120,15 @@ def test_blend_tab_trains_two_models_and_shows_the_weights(app):
     assert "Blend: Dot product + biases + Biases only (baseline)" in list(_runs(app)["model"])
     app.button(key="train_button").click().run()  # the blend's dot model went through the model cache
     assert "Loaded from cache" in texts(app)
+    from ui import cached
+
+    # its 90% trainings too (on the training pool, kept under their own key), not on the page's thread
+    holdout_keys = [
+        key
+        for key in cached.model_store()._items
+        if isinstance(key[1], tuple) and key[1][0] == "blend holdout"
+    ]
+    assert {key[2].model for key in holdout_keys} == {"dot", "bias"}
 
 
 def test_the_autoencoder_refuses_a_table_too_big_with_the_reason(app):
