@@ -23,6 +23,7 @@ from collab.plots import losses as loss_plots
 from ui import analysis_widgets as aw
 from ui import beyond_view, cached, multitarget_view, spreadsheet_view, state, text, training_view
 from ui.lesson_common import intro, lesson_config, lesson_model, try_this
+from ui.pool import TrainingCancelled
 from ui.show_code import show_code
 
 PLAYGROUND = "app_pages/loss_playground.py"
@@ -210,7 +211,19 @@ def nn_step() -> None:
         for model in COMPARE_MODELS:
             config = TrainConfig(model=model, seed=params.seed)
             progress = training_view.LiveProgress(MODEL_LABELS[model])
-            found[model], _ = cached.train(state.split(), data.fingerprint, params, config, on_epoch=progress)
+            try:  # on the training pool: a class's clicks wait in line, each page shows its place
+                found[model], _ = cached.train(
+                    state.split(),
+                    data.fingerprint,
+                    params,
+                    config,
+                    on_epoch=progress,
+                    on_wait=progress.waiting,
+                )
+            except TrainingCancelled:
+                progress.clear()
+                st.info("Cancelled: the models trained so far stay cached.", icon=":material/cancel:")
+                st.stop()
             progress.clear()
         st.session_state[COMPARE_KEY] = (key, found)
     kept = st.session_state.get(COMPARE_KEY)
