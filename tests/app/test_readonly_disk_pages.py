@@ -24,7 +24,7 @@ def test_movielens_into_an_unwritable_data_folder_says_which_and_how_to_fix(
     app.button(key="data_load_movielens").click().run()
     assert not app.exception, app.exception
     message = str(app.error[0].value)
-    assert f"cannot write to the MovieLens data folder {blocker / 'data'}" in message
+    assert f"Cannot write to the MovieLens data folder {blocker / 'data'}" in message
     assert "COLLAB_DATA_DIR" in message
     assert "Built-in demo set" in "\n".join(str(c.value) for c in app.sidebar.caption)
 
