@@ -21,13 +21,26 @@ _ANYWHERE = re.compile(
 _LEADING = re.compile(r"^(\s*)([#>+\-=]|\d+(?=[.)]))")
 
 
+WORD_JOINER = "\u2060"  # invisible, zero width: what keeps a URL in data from becoming a link
+
+
+def _escape(match: re.Match[str]) -> str:
+    """A backslash before a Markdown character; before the parts of a URL or an e-mail address (the
+    `:` of `://`, the `.` of `www.`, any `@`) also a word joiner. Streamlit turns URLs and addresses
+    in text into links whether or not their characters are backslash-escaped (checked in Chromium);
+    the invisible joiner is what stops it, and the text still reads the same."""
+    char = match.group(0)
+    url_part = char in "@." or (char == ":" and match.string.startswith("//", match.end()))
+    return (WORD_JOINER if url_part else "") + "\\" + char
+
+
 def md(value: object, limit: int | None = None) -> str:
     """`value` as Markdown that renders literally (one line: newlines become spaces); with `limit`, at
     most that many characters of it (then "…"): for values quoted from a link or a file."""
     flat = " ".join(str(value).split())
     if limit is not None and len(flat) > limit:
         flat = flat[: max(limit - 1, 0)] + "…"
-    escaped = _ANYWHERE.sub(lambda m: "\\" + m.group(0), flat)
+    escaped = _ANYWHERE.sub(_escape, flat)
     return _LEADING.sub(_escape_leading, escaped, count=1)
 
 

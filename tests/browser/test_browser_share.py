@@ -4,7 +4,7 @@ copy-link box) holds them, a page switch keeps them, and a shared link opened in
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -89,3 +89,25 @@ def test_a_stale_link_is_opened_with_a_note(browser_page, app_url):
     assert slider_value(page, "Latent factors") == "20"  # the good value of the same link applies
     assert slider_value(page, "Batch size") == "512"
     shot(page, "share-stale-link", full=False)
+
+
+def test_markdown_in_a_link_neither_loads_an_image_nor_makes_a_link(browser_page, app_url):
+    """Anyone can send a link: a value that closes a code span and holds an image, a link, a URL and an
+    e-mail address is shown as the text it is; nothing is fetched from, or links to, that host."""
+    page = browser_page
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    hostile = (
+        "x` ![img](http://127.0.0.1:9/x.png) [click](http://127.0.0.1:9/) www.evil.example a@evil.example `"
+    )
+    open_page(page, app_url, "train?" + urlencode({"wd": hostile}))
+    note = page.locator('[data-testid="stAlert"]').filter(has_text="could not be used")
+    expect(note).to_be_visible()
+    assert "![img](http://127.0.0.1:9/x.png)" in note.inner_text().replace("\u2060", "")  # read as typed
+    hrefs = note.locator("a").evaluate_all("links => links.map(a => a.href)")
+    assert hrefs == [], hrefs
+    assert note.locator("img").count() == 0
+    hosts = {urlparse(url).netloc for url in requested}
+    assert not [host for host in hosts if host == "127.0.0.1:9" or host.endswith("evil.example")], hosts
+    assert_no_exception(page)
+    shot(page, "share-hostile-link", full=False)
