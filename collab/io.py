@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 MAX_TABLE_ROWS = 50_000_000  # users or items
 MAX_RATING_VALUES = 1_000  # classes of the rating classifier
 MAX_HISTORY = 100_000  # epochs
+MAX_LABEL_CHARS = 1024  # a user or item label (the reader's bound on one field, collab.guards)
+MAX_LABEL_ARRAY_BYTES = 256 * 2**20  # numpy keeps labels fixed-width: count x longest x 4 bytes
 FORMAT = "collab-lab-model"
 FORMAT_VERSION = 1
 METADATA_KEY = "collab_lab"
@@ -125,6 +127,24 @@ def _declared_sizes(args: dict[str, Any], metadata: dict[str, Any]) -> tuple[int
     return sizes[0], sizes[1], sizes[2]
 
 
+def _labels(values: object, name: str) -> np.ndarray:
+    """A label list from the metadata as numpy text, its size bounded before the array exists: numpy
+    stores every label as wide as the longest, so one 400,000-character label among 600 would cost
+    ~1 GB from a 430 KB file."""
+    if not isinstance(values, list):
+        raise ValueError(f"{name} must be a list")
+    texts = [str(x) for x in values]
+    longest = max(map(len, texts), default=0)
+    if longest > MAX_LABEL_CHARS:
+        raise ValueError(f"{name} holds a label of {longest:,} characters, more than {MAX_LABEL_CHARS:,}")
+    if len(texts) * max(longest, 1) * 4 > MAX_LABEL_ARRAY_BYTES:
+        raise ValueError(
+            f"{name} would take {len(texts) * longest * 4 / 2**20:,.0f} MB as an array, more than "
+            f"{MAX_LABEL_ARRAY_BYTES / 2**20:.0f} MB"
+        )
+    return np.array(texts)
+
+
 def _check_shapes(name: str, build: tuple, tensors: dict[str, torch.Tensor]) -> None:
     """Build the model on the meta device (no memory) and compare every tensor's shape with the file's."""
     with torch.device("meta"):
@@ -161,8 +181,8 @@ def load_result(path: str | Path) -> TrainResult:
     try:
         config = TrainConfig.from_dict(metadata["config"])
         args = metadata["model_args"]
-        user_labels = np.array([str(x) for x in metadata["user_labels"]])
-        item_labels = np.array([str(x) for x in metadata["item_labels"]])
+        user_labels = _labels(metadata["user_labels"], "user_labels")
+        item_labels = _labels(metadata["item_labels"], "item_labels")
         if len(user_labels) != args["n_users"] or len(item_labels) != args["n_items"]:
             raise ValueError("label counts do not match the model's table sizes")
         y_range = (float(args["y_range"][0]), float(args["y_range"][1]))
@@ -195,6 +215,8 @@ def load_result(path: str | Path) -> TrainResult:
         raise ModelFileError(
             f"{path.name}: invalid model metadata or tensors ({type(error).__name__}: {error})"
         ) from None
+    except MemoryError:
+        raise ModelFileError(f"{path.name}: the model is too large to load in this memory") from None
     if not all(math.isfinite(float(t.float().abs().max())) for t in tensors.values() if t.numel()):
         raise ModelFileError(f"{path.name}: the model has non-finite weights")
     return result

@@ -105,6 +105,26 @@ def test_declared_table_sizes_must_match_the_tensors(tmp_path: Path) -> None:
         collab.load(path)
 
 
+def test_one_long_label_cannot_make_the_loader_allocate_gigabytes(tmp_path: Path) -> None:
+    """numpy stores labels as wide as the longest: one 400,000-character user label among the rest made
+    a 430 KB file cost ~1 GB (found by a tester). Labels are bounded before any array is built."""
+    path = train(TRAIN, VALID, small(epochs=1)).save(tmp_path / "dot.safetensors")
+    raw = path.read_bytes()
+    size = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8 : 8 + size])
+    meta = json.loads(header["__metadata__"]["collab_lab"])
+    meta["user_labels"][0] = "x" * 400_000
+    header["__metadata__"]["collab_lab"] = json.dumps(meta)
+    encoded = json.dumps(header).encode()
+    path.write_bytes(struct.pack("<Q", len(encoded)) + encoded + raw[8 + size :])
+    tracemalloc.start()
+    with pytest.raises(ModelFileError, match="a label of 400,000 characters, more than 1,024"):
+        collab.load(path)
+    _, traced_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert traced_peak < 40 * 2**20  # the file's own text a few times, never labels x longest x 4
+
+
 def test_an_honest_autoencoder_file_still_loads(autorec_file: Path) -> None:
     assert collab.load(autorec_file).config.model == "autorec"
 

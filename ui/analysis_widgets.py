@@ -727,7 +727,7 @@ def load_uploaded(name: str, data: bytes) -> str | None:
         path.write_bytes(data)
         try:
             loaded = load(path)
-        except (ValueError, OSError, KeyError, RuntimeError) as err:
+        except (ValueError, OSError, KeyError, RuntimeError, MemoryError) as err:
             return f"Could not load the model: {text.md(err)}"
     mismatch = rec.model_mismatch(loaded, state.ratings())
     if mismatch:
