@@ -26,10 +26,14 @@ WORD_JOINER = "\u2060"  # invisible, zero width: what keeps a URL in data from b
 
 def _escape(match: re.Match[str]) -> str:
     """A backslash before a Markdown character; before the parts of a URL or an e-mail address (the
-    `:` of `://`, the `.` of `www.`, any `@`) also a word joiner. Streamlit turns URLs and addresses
+    `:` of `://`, the `.` of `www.`, any `@`) also a word joiner, and one after a `:` that starts a
+    word (`:material/icon:`, `:red[...]`). Streamlit turns URLs and addresses
     in text into links whether or not their characters are backslash-escaped (checked in Chromium);
     the invisible joiner is what stops it, and the text still reads the same."""
     char = match.group(0)
+    if char == ":" and match.string[match.end() : match.end() + 1].isalpha():
+        # `:material/home:` is drawn as an icon even as `\:material/home:`; a joiner after the colon stops it
+        return "\\:" + WORD_JOINER
     url_part = char in "@." or (char == ":" and match.string.startswith("//", match.end()))
     return (WORD_JOINER if url_part else "") + "\\" + char
 

@@ -97,16 +97,20 @@ def test_markdown_in_a_link_neither_loads_an_image_nor_makes_a_link(browser_page
     page = browser_page
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
-    hostile = (
-        "x` ![img](http://127.0.0.1:9/x.png) [click](http://127.0.0.1:9/) www.evil.example a@evil.example `"
-    )
-    open_page(page, app_url, "train?" + urlencode({"wd": hostile}))
+    hostile = {  # (each value is quoted back cut at 80 characters)
+        "wd": ":material/home: :red[red] x` ![img](http://127.0.0.1:9/x.png) [click](http://127.0.0.1:9/) `",
+        "split": "see www.evil.example or write to a@evil.example",
+    }
+    open_page(page, app_url, "train?" + urlencode(hostile))
     note = page.locator('[data-testid="stAlert"]').filter(has_text="could not be used")
     expect(note).to_be_visible()
     assert "![img](http://127.0.0.1:9/x.png)" in note.inner_text().replace("\u2060", "")  # read as typed
     hrefs = note.locator("a").evaluate_all("links => links.map(a => a.href)")
     assert hrefs == [], hrefs
     assert note.locator("img").count() == 0
+    assert note.locator('[role="img"]').count() <= 1  # at most the note's own link_off icon
+    assert ":material/home: :red[red]" in note.inner_text().replace("\u2060", "")
+    assert "www.evil.example or write to a@evil.example" in note.inner_text().replace("\u2060", "")
     hosts = {urlparse(url).netloc for url in requested}
     assert not [host for host in hosts if host == "127.0.0.1:9" or host.endswith("evil.example")], hosts
     assert_no_exception(page)
