@@ -31,16 +31,20 @@ with st.container(border=True):
     config = widgets.train_config_form(data)
     trainable = training_view.cost_panel(config) and has_validation
 url_state.share_panel(config)  # the URL holds these settings before any training starts
+followed = None
 if training_view.serve_stored(config) is not None:
     st.info(
         "These settings were trained on this dataset and split before (perhaps before a reload): "
         "the stored model is shown.",
         icon=":material/bolt:",
     )
+elif trainable:
+    followed = training_view.follow_pending(config)
 
-if st.button(
+clicked = st.button(
     "Train", type="primary", key="train_button", icon=":material/play_arrow:", disabled=not trainable
-):
+)
+if clicked and followed is None:  # (a click while following the same training: it has just finished)
     result, from_cache = training_view.train_and_record(config)
     if from_cache:
         st.info(

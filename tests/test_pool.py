@@ -212,3 +212,56 @@ def test_reruns_do_not_stop_the_server_for_a_full_collection() -> None:
         assert gc.get_freeze_count() > before
     finally:
         gc.unfreeze()
+
+
+class _Epoch:
+    def __init__(self, epoch: int, epochs: int) -> None:
+        self.epoch, self.epochs = epoch, epochs
+
+
+def test_the_estimate_follows_the_running_jobs_own_pace_not_the_mean():
+    """A tester saw "about 3 s until done" for a minute behind a training that needed 4 more minutes."""
+    pool = TrainingPool(workers=1)
+    gate = threading.Event()
+    running = pool.submit("slow", lambda job: gate.wait(5), "s0")
+    queued = pool.submit("next", lambda job: None, "s1")
+    while running.started is None:
+        time.sleep(0.01)
+    running.started -= 10.0  # 10 s in, 1 epoch of 10 done: 90 s left at its pace
+    running.history.append(_Epoch(1, 10))
+    assert pool.estimate(running) == pytest.approx(90, rel=0.05)
+    assert pool.estimate(queued) > 90  # waits for it, then runs (the mean: 2 s before any has finished)
+    running.history.clear()  # no epoch yet, already past the mean: not "0 s"
+    assert pool.estimate(running) > 0
+    gate.set()
+    assert queued.wait(5)
+    pool.close()
+
+
+def test_a_training_that_starts_at_once_still_reaches_on_wait_for_its_cancel_button(monkeypatch):
+    """The Cancel button is drawn by on_wait: a job that never queued must reach it too (it used to be
+    called only while queued, so a lone student's long training had no Cancel)."""
+    import dataclasses
+    import types
+
+    import collab.training
+    from collab.config import TrainConfig
+    from ui import cached
+
+    @dataclasses.dataclass
+    class Result:
+        dataset: str = ""
+
+    def slow_train(train, valid, config, on_epoch=None):
+        time.sleep(0.8)
+        return Result()
+
+    monkeypatch.setattr(collab.training, "train", slow_train)
+    seen: list[tuple[str, int]] = []
+    split = types.SimpleNamespace(train=None, valid=None)
+    result, from_store = cached.train(
+        split, "fingerprint-on-wait", ("test", time.time()), TrainConfig(n_factors=3),
+        on_wait=lambda job, pool: seen.append((job.state, pool.position(job))),
+    )  # fmt: skip
+    assert isinstance(result, Result) and not from_store
+    assert seen and seen[0] == ("running", 0)

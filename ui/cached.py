@@ -40,6 +40,7 @@ RELOAD_GRACE_SECONDS = 60.0  # a closed session's running training and models ou
 QUEUE_GRACE_SECONDS = 10.0  # and its queued training keeps its place this long (a dropped connection)
 POLL_SECONDS = 0.2  # how often a page looks at its running job (new epochs to draw)
 QUEUED_POLL_SECONDS = 0.5  # and at its queued job: 30 waiting pages must not keep the server busy
+WAIT_REDRAW_SECONDS = 1.0  # a queued page's place and estimate are redrawn at least this often
 LOCAL_SESSION = "local"  # outside a Streamlit server (scripts, bare mode)
 WARM_UP_DELAY_S = 1.5  # after the first page's run, before the warm-up thread starts
 KERNELS_MIN_MEMORY_MB = 1024  # numba costs 50-90 MB resident: smaller budgets keep the PyTorch path
@@ -376,6 +377,11 @@ def stored(fingerprint: str, split_key: Hashable, config: TrainConfig) -> TrainR
     return model_store().get((fingerprint, split_key, config), session_id())
 
 
+def pending(fingerprint: str, split_key: Hashable, config: TrainConfig) -> Job | None:
+    """The training of this data, split and config that is queued or running now, if any."""
+    return training_pool().find((fingerprint, split_key, config))
+
+
 def train(
     data_split: Split,
     fingerprint: str,
@@ -385,8 +391,8 @@ def train(
     on_wait: Callable[[Job, TrainingPool], None] | None = None,
 ) -> tuple[TrainResult, bool]:
     """Train `config` on the split through the pool, or return the stored model for the same data, split
-    and config. Blocks the calling page; `on_epoch(stats)` and `on_wait(job, pool)` (while queued) run on
-    the caller's thread, so they may draw.
+    and config. Blocks the calling page; `on_epoch(stats)` and `on_wait(job, pool)` (first when the job is
+    known, then while it is queued and once when it starts) run on the caller's thread, so they may draw.
 
     Returns the result and True when it came from the cache. Raises `TrainingCancelled` when every
     session waiting for it cancelled, and whatever training raised.
@@ -410,20 +416,23 @@ def train(
     janitor()
     pool = training_pool()
     job = pool.submit(key, run, session)
-    seen, shown_place = 0, None
+    seen, shown_place, shown_at = 0, None, 0.0
     try:
         while True:
             if job.wait(POLL_SECONDS if job.state != "queued" else QUEUED_POLL_SECONDS):
                 break  # done: the page draws the whole history next, so the epochs are not replayed
+            if on_wait is not None:
+                # once as soon as the job is known (the page's Cancel button, queued or not), then when
+                # the line moves or it starts, and every WAIT_REDRAW_SECONDS while queued (the estimate)
+                place = pool.position(job)
+                now = time.monotonic()
+                if place != shown_place or (place and now - shown_at >= WAIT_REDRAW_SECONDS):
+                    on_wait(job, pool)
+                    shown_place, shown_at = place, now
             if on_epoch is not None:
                 while seen < len(job.history):
                     on_epoch(job.history[seen])
                     seen += 1
-            if on_wait is not None and job.state == "queued":
-                place = pool.position(job)
-                if place != shown_place:  # redraw only when the line moved
-                    on_wait(job, pool)
-                    shown_place = place
     except BaseException:
         # the page was stopped (a click elsewhere, the tab closed): the job stays for other waiters;
         # a session that no longer waits leaves it, so an orphaned job leaves the line

@@ -107,6 +107,12 @@ class TrainingPool:
             self._cond.notify()
             return job
 
+    def find(self, key: Hashable) -> Job | None:
+        """The queued or running job for `key`, if there is one."""
+        with self._cond:
+            job = self._by_key.get(key)
+            return job if job is not None and not job.finished else None
+
     def cancel(self, job: Job, session: str) -> None:
         """`session` stops waiting for `job`; without sessions left it leaves the line (or stops)."""
         with self._cond:
@@ -135,16 +141,27 @@ class TrainingPool:
             return 0
 
     def estimate(self, job: Job) -> float:
-        """Seconds until `job` is done, from the mean time of the trainings finished so far."""
+        """Seconds until `job` is done: a running job from its own pace (seconds per recorded epoch, when
+        its history items have `epoch` and `epochs`), a job not yet started from the mean time of the
+        trainings finished so far."""
         with self._cond:
             mean = self._mean_seconds
             now = time.monotonic()
             if job.state == RUNNING:
-                return max(mean - (now - (job.started or now)), 0.0)
+                return self._left(job, mean, now)
             ahead = self.position(job) - 1
-            running_left = sum(max(mean - (now - (other.started or now)), 0.0) for other in self._running)
+            running_left = sum(self._left(other, mean, now) for other in self._running)
             # the jobs ahead and the ones running share the workers; then this one runs
             return (running_left + ahead * mean) / self.workers + mean
+
+    @staticmethod
+    def _left(job: Job, mean: float, now: float) -> float:
+        elapsed = now - (job.started or now)
+        last = job.history[-1] if job.history else None
+        done, total = getattr(last, "epoch", None), getattr(last, "epochs", None)
+        if isinstance(done, int) and isinstance(total, int) and 0 < done <= total:
+            return elapsed / done * (total - done)
+        return max(mean - elapsed, 0.1 * mean)  # slower than the mean so far: not "0 s"
 
     def snapshot(self) -> dict[str, int]:
         with self._cond:

@@ -47,15 +47,16 @@ class LiveProgress:
         self.job: Job | None = None
 
     def waiting(self, job: Job, pool: TrainingPool) -> None:
-        """Queued: the place in the line, an estimate, and a Cancel button."""
+        """The job is known: a Cancel button (queued or running); while queued, the place in the line and
+        an estimate."""
         if self.job is not job:
             self.job = job
             self.cancel_slot.button(
                 "Cancel", key=f"train_cancel_{next(_LIVE_KEYS)}", icon=":material/cancel:",
-                on_click=_cancelled, args=(job,), help="Leave the line; trainings already done stay cached.",
+                on_click=_cancelled, args=(job,),
+                help="Stop waiting for this training (it stops if nobody else waits); trainings already done stay cached.",
             )  # fmt: skip
         place, busy = pool.position(job), pool.snapshot()
-        self.started = time.perf_counter()  # the estimate of time left counts from the start of training
         if place:
             self.bar.progress(
                 0.0,
@@ -68,7 +69,10 @@ class LiveProgress:
 
     def __call__(self, stats: EpochStats) -> None:
         self.history.append(stats)
-        elapsed = time.perf_counter() - self.started
+        if self.job is not None and self.job.started is not None:  # time in the line is not training time
+            elapsed = time.monotonic() - self.job.started
+        else:
+            elapsed = time.perf_counter() - self.started
         left = elapsed / stats.epoch * (stats.epochs - stats.epoch)
         self.bar.progress(
             stats.epoch / stats.epochs,
@@ -180,6 +184,24 @@ def serve_stored(config: TrainConfig) -> TrainResult | None:
     if found is not None:
         state.set_result(found, params)
     return found
+
+
+def follow_pending(config: TrainConfig) -> TrainResult | None:
+    """A training of these settings that is queued or running already (this page was reloaded, or left
+    and opened again while it waited): follow it here, with its progress and Cancel, instead of
+    showing nothing until Train is pressed again. Only when this session has no model yet, or it is
+    one of the job's own sessions (a session with another model shown is not pulled into it)."""
+    data, params = state.ratings(), state.split_params()
+    job = cached.pending(data.fingerprint, params, config)
+    if job is None or (state.result() is not None and cached.session_id() not in job.sessions):
+        return None
+    st.info(
+        "A training of these settings is under way (started before a reload, or before you left this "
+        "page): following it.",
+        icon=":material/sync:",
+    )
+    result, _ = train_and_record(config)
+    return result
 
 
 def results_panel(result: TrainResult, knobs: TrainConfig | None = None) -> None:

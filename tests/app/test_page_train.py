@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.app.conftest import charts, texts
 
 
@@ -221,3 +223,38 @@ def test_the_classifiers_cross_entropy_chart_has_no_mse_noise_floor(app):
     (chart,) = [s for s in charts(app) if "Loss per epoch" in str(s["layout"].get("title", ""))]
     assert "noise floor" not in str(chart["layout"].get("annotations", ""))
     assert "cross-entropy" in str(chart["layout"]["yaxis"]["title"])
+
+
+def test_a_reloaded_page_follows_the_training_its_settings_started(app, monkeypatch):
+    """A tester reloaded a page while its training ran: the page showed nothing, and the sidebar said
+    "None trained yet", until Train was pressed again. Now the page finds the job and follows it."""
+    import threading
+
+    from collab.demo import demo_ratings
+    from collab.training import train
+    from ui import cached
+
+    app.switch_page("app_pages/train.py").run()
+    asked = []
+    real_pending = cached.pending
+    monkeypatch.setattr(cached, "pending", lambda *key: asked.append(key) or real_pending(*key))
+    app.run()
+    fingerprint, params, config = asked[-1]  # what this page's settings are keyed by
+    split = demo_ratings(seed=0).split(valid_pct=params.valid_pct, seed=params.seed, method=params.method)
+    trained = train(split.train, split.valid, config)
+    gate = threading.Event()
+
+    def run(job):  # the old tab's training, still running
+        gate.wait(10)
+        return trained, False
+
+    job = cached.training_pool().submit((fingerprint, params, config), run, "the-tab-before-the-reload")
+    threading.Timer(1.0, gate.set).start()
+    app.run()
+    assert not app.exception, app.exception
+    assert job.finished
+    assert "under way" in texts(app)
+    assert "Set the knobs and press" not in texts(app)
+    assert float({m.label: m.value for m in app.metric}["Validation RMSE"]) == pytest.approx(
+        trained.metrics["rmse"], abs=1e-3
+    )
