@@ -71,7 +71,7 @@ class Knob:
                 return f"{self.label} offers {', '.join(map(str, self.options))}"
             return None
         if self.low is not None and not self.low <= value <= self.high:
-            return f"{self.label} goes from {self.low:g} to {self.high:g}"
+            return f"{self.label} goes from {_bound(self.low)} to {_bound(self.high)}"
         if self.step and self.kind is int and (value - self.low) % self.step:
             if self.step == 8:
                 return f"{self.label} must be a multiple of 8 (hardware works in blocks of 8)"
@@ -192,6 +192,11 @@ def dataset_id() -> str:
     if source.startswith("MovieLens "):
         return "movielens-" + source.removeprefix("MovieLens ")
     return DATA_DEMO if source == "Built-in demo set" else DATA_UPLOAD
+
+
+def _bound(value: float) -> str:
+    """A range's end as people write it: 1,000,000 (not 1e+06), 0.05."""
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
 
 
 def _fmt(value: Any) -> str:

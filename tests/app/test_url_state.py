@@ -87,6 +87,7 @@ def test_the_autoencoders_knobs_travel_under_the_same_names():
         ("lr", "0.07", "Learning rate offers"),
         ("wd", "nan", "not a finite number"),
         ("valid", "0.9", "Validation share goes from"),
+        ("seed", "12345678901234567890123", "Seed goes from 0 to 1,000,000"),
         ("split", "by_magic", "Split offers"),
         ("decay_biases", "maybe", "not 1 or 0"),
         ("data", "netflix", "dataset must be one of"),
