@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -100,21 +101,30 @@ def blend_section(current: TrainConfig) -> None:
                     text=f"Blend: waiting, number {place} in line for a trainer · about {pool.estimate(job):.0f} s",
                 )
 
+        waited = [0.0]  # seconds spent in the line, not training: left out of the blend's time
+
+        def pooled(data_split: Split, key: object, config: TrainConfig) -> TrainResult:
+            started = time.perf_counter()
+            result, from_store = cached.train(data_split, fingerprint, key, config, on_wait=waiting)
+            own = 0.0 if from_store else result.seconds
+            waited[0] += max(time.perf_counter() - started - own, 0.0)
+            return result
+
         def train_full(config: TrainConfig) -> TrainResult:  # through the model cache: reused, and kept
-            return cached.train(split, fingerprint, params, config, on_wait=waiting)[0]
+            return pooled(split, params, config)
 
         def train_holdout(fit_part: Ratings, config: TrainConfig) -> TrainResult:
             # on the training pool like every training (a class's blends wait their turn), and kept in
             # the model cache under its own key: a second click reuses the 90% models too
             part = Split(train=fit_part, valid=None, n_dropped=0)  # type: ignore[arg-type] - no scoring
-            key = ("blend holdout", params, BLEND_HOLDOUT)
-            return cached.train(part, fingerprint, key, config, on_wait=waiting)[0]
+            return pooled(part, ("blend holdout", params, BLEND_HOLDOUT), config)
 
         blend = train_blend(
             split.train, split.valid, configs, holdout_pct=BLEND_HOLDOUT[0], seed=BLEND_HOLDOUT[1],
             on_member=on_member, train_full=train_full, train_holdout=train_holdout,
         )  # fmt: skip
         bar.empty()
+        blend = dataclasses.replace(blend, seconds=max(blend.seconds - waited[0], 0.0))
         state.set_blend(blend)
         state.add_run(
             state.RunRecord(

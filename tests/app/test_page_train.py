@@ -258,3 +258,20 @@ def test_a_reloaded_page_follows_the_training_its_settings_started(app, monkeypa
     assert float({m.label: m.value for m in app.metric}["Validation RMSE"]) == pytest.approx(
         trained.metrics["rmse"], abs=1e-3
     )
+
+
+def test_the_blends_time_leaves_out_its_wait_in_line(app):
+    """A tester's blend said "Trained in 46.0 s" after ~40 s in the line: the wait is not training time."""
+    import threading
+
+    from ui import cached, state
+
+    app.switch_page("app_pages/train.py").run()
+    gate = threading.Event()
+    cached.training_pool().submit(("someone else's", "training"), lambda job: gate.wait(10), "another-tab")
+    threading.Timer(5.0, gate.set).start()  # 5 s in the line: the bug reported at least that
+    app.multiselect(key="train_blend_models").set_value(["dot", "bias"]).run()
+    app.button(key="train_blend_button").click().run()
+    assert not app.exception, app.exception
+    assert gate.is_set()  # it did wait behind the other training
+    assert app.session_state[state.BLEND].blend.seconds < 5.0  # its four trainings alone: ~1 s
