@@ -268,7 +268,9 @@ def test_the_blends_time_leaves_out_its_wait_in_line(app):
 
     app.switch_page("app_pages/train.py").run()
     gate = threading.Event()
-    cached.training_pool().submit(("someone else's", "training"), lambda job: gate.wait(10), "another-tab")
+    pool = cached.training_pool()
+    for worker in range(pool.workers):  # every worker busy with someone else's training
+        pool.submit(("someone else's training", worker), lambda job: gate.wait(10), f"another-tab-{worker}")
     threading.Timer(5.0, gate.set).start()  # 5 s in the line: the bug reported at least that
     app.multiselect(key="train_blend_models").set_value(["dot", "bias"]).run()
     app.button(key="train_blend_button").click().run()
