@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 MODEL_LABELS: dict[str, str] = {
@@ -127,6 +127,22 @@ class TrainConfig:
             f"batch {self.batch_size}{accum}, lr {self.lr:g} ({self.schedule}), wd {self.weight_decay:g}"
             f"{' (biases too)' if self.decay_biases else ''}, seed {self.seed}"
         )
+
+    def without_unused(self) -> TrainConfig:
+        """This config with the knobs its model does not read set to their defaults: the number of
+        latent factors for the neural net (it sizes its own embeddings) and the biases-only model, the
+        hidden layer and dropout for every model but the neural net. Two configs that train the same
+        model are then equal, so a cache keyed by them does not train it twice. (AutoRec reads
+        `n_factors` as its hidden units and is left as it is.)"""
+        if self.model == "autorec":
+            return self
+        default = TrainConfig()
+        changes: dict[str, Any] = {}
+        if self.model in ("nn", "bias"):
+            changes["n_factors"] = default.n_factors
+        if self.model != "nn":
+            changes.update(hidden=default.hidden, dropout=default.dropout)
+        return replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready fields."""

@@ -67,3 +67,21 @@ def test_auto_epochs_keeps_five_for_movielens_sizes_and_grows_for_small_sets() -
     assert auto_epochs(2_400) == 30 and auto_epochs(800) == 30  # 5 or 2 steps per epoch: far from converged
     assert 5 < auto_epochs(8_000) < 30
     assert auto_epochs(2_400, effective_batch=64) == 5  # 38 steps per epoch at batch 64
+
+
+def test_knobs_a_model_ignores_do_not_make_a_different_config() -> None:
+    """A tester's neural nets with 11 and 13 factors trained twice, identically: the net sizes its own
+    embeddings. Knobs a model does not read are set to their defaults, so the cache sees one config."""
+    assert (
+        TrainConfig(model="nn", n_factors=11).without_unused()
+        == TrainConfig(model="nn", n_factors=13).without_unused()
+    )
+    assert (
+        TrainConfig(model="bias", n_factors=3, hidden=(8,)).without_unused()
+        == TrainConfig(model="bias").without_unused()
+    )
+    assert TrainConfig(model="dot", hidden=(8,), dropout=0.5).without_unused() == TrainConfig(model="dot")
+    # what the model reads stays
+    assert TrainConfig(model="dot", n_factors=11).without_unused() != TrainConfig(model="dot", n_factors=13)
+    assert TrainConfig(model="nn", hidden=(8,)).without_unused().hidden == (8,)
+    assert TrainConfig(model="autorec", n_factors=300).without_unused().n_factors == 300

@@ -394,7 +394,7 @@ def current_config() -> TrainConfig:
     if "batch_size" in fields:
         fields["batch_size"] = max(8, int(fields["batch_size"]) // 8 * 8)
     try:
-        return TrainConfig(model=model, seed=state.split_params().seed, **fields)
+        return TrainConfig(model=model, seed=state.split_params().seed, **fields).without_unused()
     except ValueError:
         return dataclasses.replace(_DEFAULT, seed=state.split_params().seed)
 

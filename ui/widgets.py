@@ -174,7 +174,7 @@ def train_config_form(data: Ratings) -> TrainConfig:
         amp=bool(amp),
         hidden=(int(hidden),),
         dropout=float(dropout),
-    )
+    ).without_unused()  # a knob this model ignores does not make it train again
 
 
 def _epochs_moved() -> None:

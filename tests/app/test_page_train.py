@@ -277,3 +277,18 @@ def test_the_blends_time_leaves_out_its_wait_in_line(app):
     assert not app.exception, app.exception
     assert gate.is_set()  # it did wait behind the other training
     assert app.session_state[state.BLEND].blend.seconds < 5.0  # its four trainings alone: ~1 s
+
+
+def test_a_knob_the_model_ignores_does_not_train_it_again(app):
+    app.switch_page("app_pages/train.py").run()
+    app.slider(key="train_n_factors").set_value(11).run()
+    app.selectbox(key="train_model").set_value("bias").run()  # (the factors slider is now disabled)
+    app.button(key="train_button").click().run()
+    assert "Trained in" in texts(app)
+    app.selectbox(key="train_model").set_value("dot").run()
+    app.slider(key="train_n_factors").set_value(13).run()
+    app.slider(key="train_hidden").set_value(64).run()
+    app.selectbox(key="train_model").set_value("bias").run()
+    app.button(key="train_button").click().run()
+    assert not app.exception, app.exception
+    assert "Loaded from cache" in texts(app)
