@@ -21,9 +21,8 @@ from collab.plots import data as data_plots
 from collab.plots import lesson as lesson_plots
 from collab.plots import losses as loss_plots
 from ui import analysis_widgets as aw
-from ui import beyond_view, cached, multitarget_view, spreadsheet_view, state, text, training_view
+from ui import beyond_view, multitarget_view, spreadsheet_view, state, text, training_view
 from ui.lesson_common import intro, lesson_config, lesson_model, try_this
-from ui.pool import TrainingCancelled
 from ui.show_code import show_code
 
 PLAYGROUND = "app_pages/loss_playground.py"
@@ -206,25 +205,13 @@ def nn_step() -> None:
     if st.button(
         "Train the three models", key="lesson_nn_button", icon=":material/play_arrow:", type="primary"
     ):
-        data, params = state.ratings(), state.split_params()
-        found = {}
-        for model in COMPARE_MODELS:
-            config = TrainConfig(model=model, seed=params.seed)
-            progress = training_view.LiveProgress(MODEL_LABELS[model])
-            try:  # on the training pool: a class's clicks wait in line, each page shows its place
-                found[model], _ = cached.train(
-                    state.split(),
-                    data.fingerprint,
-                    params,
-                    config,
-                    on_epoch=progress,
-                    on_wait=progress.waiting,
-                )
-            except TrainingCancelled:
-                progress.clear()
-                st.info("Cancelled: the models trained so far stay cached.", icon=":material/cancel:")
-                st.stop()
-            progress.clear()
+        seed = state.split_params().seed
+        found = {  # on the training pool: a class's clicks wait in line, each page shows its place
+            model: training_view.train_with_progress(
+                TrainConfig(model=model, seed=seed), MODEL_LABELS[model]
+            )[0]
+            for model in COMPARE_MODELS
+        }
         st.session_state[COMPARE_KEY] = (key, found)
     kept = st.session_state.get(COMPARE_KEY)
     if kept is not None and kept[0] == key:

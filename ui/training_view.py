@@ -123,21 +123,27 @@ def train_and_record(
 ) -> tuple[TrainResult, bool]:
     """Train (or fetch from the cache) on the current split, log the run, and (unless `make_current`
     is False, as in the sweep) make it the current model."""
-    data = state.ratings()
-    params = state.split_params()
+    result, from_cache = train_with_progress(config, label)
+    if make_current:
+        state.set_result(result, state.split_params())
+    record(result, from_cache, source)
+    return result, from_cache
+
+
+def train_with_progress(config: TrainConfig, label: str = "Training") -> tuple[TrainResult, bool]:
+    """Train (or fetch from the cache) on the current split through the pool, with the live progress,
+    place in line and Cancel button; a Cancel says so and stops the page's run."""
     progress = LiveProgress(label, floor_for(config), loss_name(config))
     try:
         result, from_cache = cached.train(
-            state.split(), data.fingerprint, params, config, on_epoch=progress, on_wait=progress.waiting
-        )
+            state.split(), state.ratings().fingerprint, state.split_params(), config,
+            on_epoch=progress, on_wait=progress.waiting,
+        )  # fmt: skip
     except TrainingCancelled:
         progress.clear()
-        st.info(f"{label}: cancelled.", icon=":material/cancel:")
+        st.info(f"{label}: cancelled; trainings already done stay cached.", icon=":material/cancel:")
         st.stop()
     progress.clear()
-    if make_current:
-        state.set_result(result, params)
-    record(result, from_cache, source)
     return result, from_cache
 
 
