@@ -17,12 +17,16 @@ def metric_value(page: Page, label: str) -> str:
     return metric.locator('[data-testid="stMetricValue"]').inner_text().strip()
 
 
-def edit_last_column(page: Page, editor_index: int, row: int, n_rows: int, text: str) -> None:
+def edit_last_column(
+    page: Page, editor_index: int, row: int, n_rows: int, text: str, current: str | None = None
+) -> None:
     """Type into the last column of a data editor (a canvas grid): double-click the cell, type, press Enter.
 
     The grid has no DOM cells, so the cell is found by geometry: the header, n_rows rows and the
     empty 'add row' line share the height equally. The overlay editor is checked to hold `text`
-    before Enter; a try that missed (the grid still settling after a re-render) is retried.
+    before Enter; a try that missed (the grid still settling after a re-render) is retried. With
+    `current`, the opened cell must hold that value first: a click that landed on the next row (the
+    grid's box includes its hover toolbar at times) is retried instead of editing the wrong row.
     """
     grid = page.locator('[data-testid="stDataFrame"]').nth(editor_index)
     editor = page.locator("#portal textarea, #portal input").first
@@ -35,6 +39,8 @@ def edit_last_column(page: Page, editor_index: int, row: int, n_rows: int, text:
         page.mouse.dblclick(box["x"] + box["width"] - 40, box["y"] + row_height * (row + 1.5))
         try:
             expect(editor).to_be_visible(timeout=5_000)
+            if current is not None and not editor.input_value().strip().startswith(current):
+                raise AssertionError(f"opened a cell holding {editor.input_value()!r}, not {current!r}")
             page.keyboard.press("ControlOrMeta+a")
             page.keyboard.type(text)
             expect(editor).to_have_value(text, timeout=2_000)
@@ -77,7 +83,7 @@ def test_loss_playground_edit_a_logit_and_see_the_loss_change(browser_page: Page
 
     loss_metric = page.locator('[data-testid="stMetric"]').filter(has_text=LOSS_LABEL).first
     for attempt in range(3):  # the canvas grid sometimes drops an edit while it re-renders under load
-        edit_last_column(page, editor_index=0, row=0, n_rows=4, text="-3")  # the right class, cat: 4 -> -3
+        edit_last_column(page, editor_index=0, row=0, n_rows=4, text="-3", current="4")  # cat: 4 -> -3
         try:
             expect(loss_metric).not_to_contain_text(before, timeout=15_000)
             break
