@@ -33,7 +33,13 @@ def try_this(text: str) -> None:
 
 
 def lesson_model(key: str) -> TrainResult | None:
-    """The current model; without one, a button that trains the lesson's settings (about a second or two)."""
+    """The current model; without one, a button that trains the lesson's settings (about a second or two).
+    Drawn in one container: what follows it (a step's tabs) keeps its place on the page whichever it shows."""
+    with st.container():
+        return _lesson_model(key)
+
+
+def _lesson_model(key: str) -> TrainResult | None:
     result = state.result()
     if result is not None:
         st.caption(f"Using the current model: {result.config.describe()}.")

@@ -59,8 +59,9 @@ def sheet_section() -> None:
     biases = toggles[0].toggle("User/item biases", False, key="lesson_sheet_biases")
     decay_on = toggles[1].toggle("Weight decay", False, key="lesson_sheet_wd_on")
     decay = 0.0
+    decay_slot = st.container()  # shown or not, the tabs below keep their place on the page
     if decay_on:
-        decay = st.select_slider(
+        decay = decay_slot.select_slider(
             "Weight decay wd (loss + wd · sum of squared factors)", DECAYS, value=0.001, key="lesson_sheet_wd",
             format_func=lambda v: f"{v:g}",
         )  # fmt: skip

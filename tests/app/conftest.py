@@ -74,3 +74,19 @@ def tiny_model():
         valid_pct=params.valid_pct, seed=params.seed, method=params.method
     )
     return train(train_set, valid_set, TrainConfig(epochs=4, n_factors=8, lr=0.03, weight_decay=0.1, seed=0))
+
+
+def tab_places(at: AppTest) -> list[tuple[int, ...]]:
+    """Where each set of tabs sits on the page: its path of child indexes from the main area. A set of
+    tabs whose path changes between reruns is rebuilt empty in the browser, and its open tab can fall
+    back to the first one."""
+    places: list[tuple[int, ...]] = []
+
+    def walk(node: Any, path: tuple[int, ...]) -> None:
+        if getattr(node, "type", None) == "tab_container":
+            places.append(path)
+        for index, child in getattr(node, "children", {}).items():
+            walk(child, (*path, index))
+
+    walk(at.main, ())
+    return places

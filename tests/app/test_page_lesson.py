@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app.conftest import charts, texts
+from tests.app.conftest import charts, tab_places, texts
 from ui import text
 from ui.lesson_steps import STEPS
 
@@ -194,3 +194,17 @@ def test_show_code_shows_the_source_that_ran_with_the_underscore_note(lesson: Ap
     go_to(lesson, 2)
     assert any(code.value == inspect.getsource(sgd_step).rstrip("\n") for code in lesson.code)
     assert "trailing underscore" in "\n".join(c.value for c in lesson.caption)
+
+
+def test_a_steps_tabs_keep_their_place_when_a_model_or_weight_decay_appears(lesson: AppTest) -> None:
+    number = next(i for i, step in enumerate(STEPS, 1) if step.title == "Interpreting the model")
+    go_to(lesson, number)
+    lesson.button(key="lesson_interpret_train").click().run()
+    assert not lesson.exception, lesson.exception
+    trained = tab_places(lesson)
+    lesson.run()
+    assert tab_places(lesson) == trained and len(trained) == 1
+    go_to(lesson, 2)
+    off = tab_places(lesson)
+    lesson.toggle(key="lesson_sheet_wd_on").set_value(True).run()
+    assert tab_places(lesson) == off and len(off) == 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.app.conftest import charts, texts
+from tests.app.conftest import charts, tab_places, texts
 
 
 def _runs(app):
@@ -292,3 +292,16 @@ def test_a_knob_the_model_ignores_does_not_train_it_again(app):
     app.button(key="train_button").click().run()
     assert not app.exception, app.exception
     assert "Loaded from cache" in texts(app)
+
+
+def test_the_tabs_keep_their_place_whatever_the_page_shows_above_them(app):
+    # "Trained in", the cache note and the flash come and go above the tabs; the tabs must not move, or
+    # the browser rebuilds them and a student in "Blend models" is thrown back to the first tab
+    _open_train(app, epochs=2)
+    before = tab_places(app)
+    app.button(key="train_button").click().run()
+    assert "Trained in" in texts(app)
+    after_training = tab_places(app)
+    app.multiselect(key="train_blend_models").set_value(["dot", "bias"]).run()
+    assert "Trained in" not in texts(app)
+    assert before == after_training == tab_places(app) and len(before) == 1
