@@ -1,10 +1,15 @@
 """Collab Lab's entry point: page setup, navigation over app_pages/, and the sidebar status."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from ui import cached, sidebar, url_state
 
-st.set_page_config(page_title="Collab Lab", page_icon=":material/hub:", layout="wide")
+# the icon is a file served by the app itself: a `:material/...:` icon is fetched from fonts.gstatic.com
+# on every page load, which fails in a classroom without internet
+FAVICON = str(Path(__file__).parent / "assets" / "favicon.png")
+st.set_page_config(page_title="Collab Lab", page_icon=FAVICON, layout="wide")
 
 PAGES = [
     st.Page("app_pages/home.py", title="Home", icon=":material/home:", url_path="home", default=True),

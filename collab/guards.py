@@ -10,6 +10,7 @@ it; numbers, and text that is a plain number ("-1.5"), are left as they are.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,14 @@ if TYPE_CHECKING:
 MAX_FIELD_BYTES = 1024  # an id, a rating, a timestamp or a title is far shorter than this
 CHUNK_BYTES = 8 * 2**20
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Unicode's bidirectional controls: shown as they are, an id or title holding U+202E displays its end
+# reversed ("x\u202eexe.txt" reads "xtxt.exe"), so text from data shows them as their code instead
+BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def visible_controls(text: str) -> str:
+    """`text` with each bidirectional control character written as its code point, e.g. "[U+202E]"."""
+    return BIDI_CONTROLS.sub(lambda m: f"[U+{ord(m.group()):04X}]", text)
 
 
 def chunks_of(source: bytes | memoryview | str | os.PathLike, size: int = CHUNK_BYTES) -> Iterator[bytes]:

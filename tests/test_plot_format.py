@@ -1,15 +1,25 @@
-"""Number formatting for figures and tables (issue 14: no -0.0000 loss, no -0.000 R²)."""
+"""Number formatting for figures and tables (issue 14: no -0.0000 loss, no -0.000 R²), and labels from data
+shown as text in figures (never as plotly's HTML)."""
 
 from __future__ import annotations
 
+import html
 import json
 import math
 
+import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from collab.plots.format import fixed, general, white
+from collab.guards import BIDI_CONTROLS, visible_controls
+from collab.plots import data as data_plots
+from collab.plots import embeddings as emb_plots
+from collab.plots import lesson as lesson_plots
+from collab.plots.format import fixed, general, literal, white
 
 
 @pytest.mark.parametrize(
@@ -62,3 +72,71 @@ def test_white_sets_the_same_template_as_the_validated_way_and_keeps_validation_
         fast.update_layout(heigth=300)
     fast.layout.template.layout.font.size = 99  # the figure's copy, not plotly's registered template
     assert pio.templates["plotly_white"].layout.font.size != 99
+
+
+# labels from data (ids, titles, categories, class names): plotly reads a subset of HTML in every text
+HOSTILE = ["<b>bold</b>", "x<a href='https://x.example'>y</a>", "AT&T", "a\u202etxt.exe", "Love < Money"]
+
+
+@given(label=st.text())
+def test_a_literal_label_holds_no_markup_and_reads_back_as_written(label):
+    shown = literal(label)
+    assert "<" not in shown and ">" not in shown
+    assert not BIDI_CONTROLS.search(shown)
+    assert html.unescape(shown) == visible_controls(label)  # plotly shows the entities as the characters
+
+
+def test_bidirectional_controls_are_shown_as_their_code():
+    assert visible_controls("x\u202eexe.txt") == "x[U+202E]exe.txt"
+    assert visible_controls("plain title") == "plain title"
+
+
+def _shown_texts(fig: go.Figure) -> list[str]:
+    """Every string plotly draws from the figure's traces (tick categories, text, hover text, legend
+    names, customdata) and its title."""
+    found: list[str] = [str(fig.layout.title.text or "")]
+    for trace in fig.data:
+        found.append(str(trace.name or ""))
+        for field in ("x", "y", "text", "hovertext", "customdata", "meta"):
+            values = getattr(trace, field, None)
+            if values is not None:
+                found.extend(str(v) for v in np.asarray(values, dtype=object).ravel())
+    return found
+
+
+def test_figures_draw_labels_from_data_as_text_not_html():
+    n = len(HOSTILE)
+    coords = np.random.default_rng(0).normal(size=(n, 2))
+    counts = np.arange(1, n + 1)
+    figures = [
+        emb_plots.projection_fig(
+            coords,
+            HOSTILE,
+            HOSTILE,
+            "<i>genre</i>",
+            np.array([0.5, 0.3]),
+            categorical=True,
+            highlight=np.ones(n, dtype=bool),
+            hover_extra=HOSTILE,
+        ),  # fmt: skip
+        emb_plots.projection_fig(
+            coords, HOSTILE, counts, "<i>count</i>", np.array([0.5, 0.3]), categorical=False
+        ),
+        emb_plots.bias_scatter_fig(coords[:, 0], coords[:, 1], counts, HOSTILE),
+        emb_plots.recovery_fig(coords[:, 0], coords[:, 1], HOSTILE, HOSTILE),
+        lesson_plots.factor_heatmap(coords, HOSTILE, "User factors"),
+        lesson_plots.predictions_heatmap(coords, coords, HOSTILE, ["i1", "i2"]),
+        lesson_plots.category_map_figure(coords, HOSTILE, counts, "<i>genre</i>"),
+        lesson_plots.probabilities_figure(HOSTILE, coords[:, 0], np.full(n, 1 / n), 0),
+        lesson_plots.token_matrix_figure(HOSTILE, np.arange(n), coords),
+        data_plots.crosstab_heatmap(pd.DataFrame(coords[:1, :1], columns=[HOSTILE[0]], index=[HOSTILE[1]])),
+    ]
+    for fig in figures:
+        shown = " ".join(_shown_texts(fig))
+        assert "<b>bold" not in shown and "<a " not in shown and "<i>" not in shown, shown
+        assert "\u202e" not in shown
+    categorical = figures[0]
+    assert "&lt;b&gt;bold&lt;/b&gt;" in list(categorical.data[0].text) + [t.name for t in categorical.data]
+    assert all(
+        "%{meta}" in t.hovertemplate for t in categorical.data[:-1]
+    )  # the label is never in the template

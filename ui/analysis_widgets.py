@@ -307,7 +307,7 @@ def neighbours_section(result: TrainResult, ratings: Ratings) -> None:
         st.caption(f"Only {len(found.indices)} items have at least {min_count} ratings.")
     # a narrow panel: leave out the mean rating so the distances stay visible
     frame = neighbours_frame(found, ratings, stats).drop(columns="mean")
-    st.dataframe(frame, hide_index=True, column_config=NARROW, key="emb_neighbours_table")
+    st.dataframe(text.table(frame), hide_index=True, column_config=NARROW, key="emb_neighbours_table")
 
 
 def neighbour_min_count(stats: emb.ItemStats, key: str) -> int:
@@ -370,9 +370,13 @@ def bias_section(result: TrainResult, ratings: Ratings, stacked: bool = False) -
 
     cols = [st.container(), st.container()] if stacked else st.columns(2)
     cols[0].markdown("**Lowest bias**: rated low even by people whose taste matches the item")
-    cols[0].dataframe(frame(ranking.lowest), hide_index=True, column_config=HALF, key="emb_bias_low")
+    cols[0].dataframe(
+        text.table(frame(ranking.lowest)), hide_index=True, column_config=HALF, key="emb_bias_low"
+    )
     cols[1].markdown("**Highest bias**: rated high even by people it does not fit")
-    cols[1].dataframe(frame(ranking.highest), hide_index=True, column_config=HALF, key="emb_bias_high")
+    cols[1].dataframe(
+        text.table(frame(ranking.highest)), hide_index=True, column_config=HALF, key="emb_bias_high"
+    )
     keep = stats.counts >= min_count
     st.plotly_chart(
         plots.bias_scatter_fig(bias[keep], stats.mean_rating[keep], stats.counts[keep], names[keep]),
@@ -524,14 +528,17 @@ def user_recommendations_section(result: TrainResult, ratings: Ratings) -> None:
     left, right = st.columns([3, 2])  # the recommendations have four columns, the user's own list two
     left.markdown("**Recommended** (not yet rated)")
     left.dataframe(
-        _recommendations_frame(recs, ratings), hide_index=True, column_config=REC_COLUMNS, key="rec_table"
+        text.table(_recommendations_frame(recs, ratings)),
+        hide_index=True,
+        column_config=REC_COLUMNS,
+        key="rec_table",
     )
     mine = ratings.user_ids == user
     items, stars = ratings.item_ids[mine], ratings.ratings[mine]
     order = np.lexsort((items, -stars))[: int(n)]
     right.markdown("**Rated highest** by this user")
     right.dataframe(
-        pd.DataFrame({"title": emb.item_names(ratings)[items[order]], "rating": stars[order]}),
+        text.table(pd.DataFrame({"title": emb.item_names(ratings)[items[order]], "rating": stars[order]})),
         hide_index=True,
         column_config={"title": REC_COLUMNS["title"], "rating": st.column_config.NumberColumn(width="small")},
         key="rec_user_top",
@@ -555,7 +562,7 @@ def similar_section(result: TrainResult, ratings: Ratings) -> None:
     if len(found.indices) < 10:
         st.caption(f"Only {len(found.indices)} items have at least {min_count} ratings.")
     st.dataframe(
-        neighbours_frame(found, ratings, stats),
+        text.table(neighbours_frame(found, ratings, stats)),
         hide_index=True,
         column_config=COMPACT,
         key="rec_similar_table",
@@ -622,7 +629,10 @@ def new_user_section(result: TrainResult, ratings: Ratings) -> None:
         f"(fold-in and ranking took {1000 * seconds:.1f} ms)"
     )
     st.dataframe(
-        _recommendations_frame(recs, ratings), hide_index=True, column_config=REC_COLUMNS, key="rec_new_table"
+        text.table(_recommendations_frame(recs, ratings)),
+        hide_index=True,
+        column_config=REC_COLUMNS,
+        key="rec_new_table",
     )
     st.caption(
         f"Your fitted bias {fit.user_bias:+.3f}; the model now predicts "

@@ -26,7 +26,7 @@ def tokens_section() -> None:
         return
     left, right = st.columns([1, 2])
     with left:
-        st.dataframe(pd.DataFrame({"row": range(len(lookup.vocab)), "token": lookup.vocab}), hide_index=True,
+        st.dataframe(text.table(pd.DataFrame({"row": range(len(lookup.vocab)), "token": lookup.vocab})), hide_index=True,
                      key="lesson_tokens_vocab", height=min(40 + 35 * (len(lookup.vocab) + 1), 420))  # fmt: skip
     with right:
         st.plotly_chart(lesson_plots.token_matrix_figure(lookup.tokens, lookup.token_ids, lookup.matrix),

@@ -118,7 +118,7 @@ def upload_source() -> None:
         st.error(f"**{text.md(upload.name)}**: {say(error)}", icon=":material/error:")
         return
     st.markdown(detected_text(sniff))
-    st.dataframe(sniff.preview, hide_index=True, key="data_preview")
+    st.dataframe(text.table(sniff.preview), hide_index=True, key="data_preview")
     detected = {
         "user": sniff.user_col,
         "item": sniff.item_col,

@@ -391,7 +391,9 @@ def runs_table() -> None:
         return
     st.subheader("Runs in this session")
     st.dataframe(
-        guards.neutralise_formulas(run_rows(runs)),  # its CSV download: an uploaded file's name is data
+        text.table(
+            guards.neutralise_formulas(run_rows(runs))
+        ),  # its CSV download: an uploaded file's name is data
         hide_index=True,
         width="stretch",
         column_config={

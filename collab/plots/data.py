@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from collab.plots.format import white
+from collab.plots.format import literals, white
 
 BLUE = "#1f5fa8"
 FONT = {"size": 16}
@@ -69,8 +69,8 @@ def crosstab_heatmap(table: pd.DataFrame) -> go.Figure:
     """The lesson's spreadsheet: most active users x most rated items, empty cells left visibly blank."""
     values = table.to_numpy(dtype=float)  # (n_users, n_items), NaN where not rated
     text = np.where(np.isnan(values), "", np.vectorize(lambda v: f"{v:g}")(np.nan_to_num(values)))
-    items = [str(c) if len(str(c)) <= 28 else str(c)[:26] + "…" for c in table.columns]
-    users = [f"user {u}" for u in table.index]
+    items = literals(str(c) if len(str(c)) <= 28 else str(c)[:26] + "…" for c in table.columns)
+    users = literals(f"user {u}" for u in table.index)
     fig = go.Figure(
         go.Heatmap(
             z=values,

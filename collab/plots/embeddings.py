@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from collab.plots.format import white
+from collab.plots.format import literal, literals, white
 
 PALETTE = (
     "#1f5fa8", "#d1495b", "#2a9d8f", "#e9a03b", "#6a4c93", "#8ab17d",
@@ -44,9 +44,10 @@ def projection_fig(
     dims = xyz.shape[1]
     if dims not in (2, 3):
         raise ValueError(f"coords must have 2 or 3 columns, got {dims}")
-    names = np.asarray(names, dtype=str)
+    names = np.asarray(literals(names), dtype=str)  # data: shown as written, never as plotly's HTML
     ids = np.arange(len(xyz)) if ids is None else np.asarray(ids)
-    extra = np.full(len(xyz), "") if hover_extra is None else np.asarray(hover_extra, dtype=str)
+    extra = np.full(len(xyz), "") if hover_extra is None else np.asarray(literals(hover_extra), dtype=str)
+    shown_label = literal(color_label)  # in hover text through `meta`: a "%{" in it is never a template
     scatter = go.Scatter3d if dims == 3 else go.Scatter
     size = 4 if dims == 3 else 8
     fig = go.Figure()
@@ -65,10 +66,11 @@ def projection_fig(
                 scatter(
                     **axes(rows),
                     mode="markers",
-                    name=category,
+                    name=literal(category),
+                    meta=shown_label,
                     text=names[rows],
                     customdata=np.stack([ids[rows], extra[rows]], axis=1),
-                    hovertemplate=f"<b>%{{text}}</b><br>{color_label}: {category}<br>%{{customdata[1]}}<extra></extra>",
+                    hovertemplate="<b>%{text}</b><br>%{meta}: %{fullData.name}<br>%{customdata[1]}<extra></extra>",
                     marker={"size": size, "opacity": 0.85, "color": PALETTE[i % len(PALETTE)]},
                 )
             )
@@ -78,17 +80,18 @@ def projection_fig(
             scatter(
                 **axes(np.arange(len(xyz))),
                 mode="markers",
-                name=color_label,
+                name=shown_label,
+                meta=shown_label,
                 text=names,
                 customdata=np.stack([ids, extra], axis=1),
-                hovertemplate=f"<b>%{{text}}</b><br>{color_label}: %{{marker.color:.3g}}<br>%{{customdata[1]}}<extra></extra>",
+                hovertemplate="<b>%{text}</b><br>%{meta}: %{marker.color:.3g}<br>%{customdata[1]}<extra></extra>",
                 marker={
                     "size": size,
                     "opacity": 0.85,
                     "color": values,
                     "colorscale": "Viridis",
                     "showscale": True,
-                    "colorbar": {"title": {"text": color_label}},
+                    "colorbar": {"title": {"text": shown_label}},
                 },
                 showlegend=False,
             )
@@ -124,12 +127,12 @@ def projection_fig(
         for i, axis in enumerate("xyz"[:dims])
     }
     layout: dict[str, object] = {
-        "title": {"text": title} if title else None,
+        "title": {"text": literal(title)} if title else None,
         "height": 620,
         "margin": {"l": 10, "r": 10, "t": 50 if title else 20, "b": 10 if dims == 3 else 40},
         # the legend below the map, not beside it: beside it, it takes half a phone's width
         "legend": {
-            "title": {"text": color_label},
+            "title": {"text": shown_label},
             "itemsizing": "constant",
             "orientation": "h",
             "yanchor": "top",
@@ -155,7 +158,7 @@ def bias_scatter_fig(
             x=np.asarray(mean_rating, dtype=np.float64),
             y=np.asarray(bias, dtype=np.float64).reshape(-1),
             mode="markers",
-            text=np.asarray(names, dtype=str),
+            text=literals(names),
             customdata=counts,
             hovertemplate="<b>%{text}</b><br>mean rating %{x:.2f} · bias %{y:.3f} · %{customdata} ratings<extra></extra>",
             marker={
@@ -186,7 +189,7 @@ def recovery_fig(
 ) -> go.Figure:
     """Learned against planted item bias on the demo set, one colour per planted genre."""
     genre = np.asarray(genre, dtype=str)
-    names = np.asarray(names, dtype=str)
+    names = np.asarray(literals(names), dtype=str)
     fig = go.Figure()
     for i, category in enumerate(sorted(set(genre.tolist()))):
         rows = np.flatnonzero(genre == category)
@@ -195,7 +198,7 @@ def recovery_fig(
                 x=np.asarray(true_bias)[rows],
                 y=np.asarray(learned_bias).reshape(-1)[rows],
                 mode="markers",
-                name=category,
+                name=literal(category),
                 text=names[rows],
                 hovertemplate="<b>%{text}</b><br>planted %{x:.3f} · learned %{y:.3f}<extra></extra>",
                 marker={"size": 7, "opacity": 0.75, "color": PALETTE[i % len(PALETTE)]},

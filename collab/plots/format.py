@@ -1,15 +1,35 @@
-"""Numbers as text for figures and tables (no `-0.0000`, non-finite values spelled out), and the
-figures' shared template."""
+"""Numbers as text for figures and tables (no `-0.0000`, non-finite values spelled out), labels from
+data as text plotly shows literally, and the figures' shared template."""
 
 from __future__ import annotations
 
+import html
 import math
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
+
+from collab.guards import visible_controls
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
 TEMPLATE = "plotly_white"
+
+
+def literal(label: object) -> str:
+    """A label from data (an id, a title, a category, a class name) as plotly shows it literally.
+
+    plotly reads a subset of HTML in every text it draws: in tick labels, trace text and hover text,
+    "<b>x</b>" turns bold, "<a href=...>" becomes a link and an unknown tag disappears. `<`, `>` and
+    `&` become entities, which plotly shows as the characters; bidirectional controls are shown as
+    their code (`visible_controls`).
+    """
+    return html.escape(visible_controls(str(label)), quote=False)
+
+
+def literals(labels: Iterable[object]) -> list[str]:
+    """`literal` of each label."""
+    return [literal(label) for label in labels]
 
 
 def white(fig: go.Figure) -> go.Figure:

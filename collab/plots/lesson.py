@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from collab.plots.format import white
+from collab.plots.format import literal, white
 
 BLUE = "#1f5fa8"
 ORANGE = "#d9822b"
@@ -31,9 +31,10 @@ def _layout(fig: go.Figure, title: str, height: int = 360, bottom: int = 50, lef
 
 
 def short(label: object, width: int = 16) -> str:
-    """A label cut to `width` characters with an ellipsis, so axis labels stay readable."""
+    """A label cut to `width` characters with an ellipsis, so axis labels stay readable, and shown as
+    written (`format.literal`: never read as plotly's HTML)."""
     text = str(label)
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return literal(text if len(text) <= width else text[: width - 1] + "…")
 
 
 def factor_heatmap(
@@ -111,7 +112,7 @@ def sheet_loss_figure(history: Sequence[float]) -> go.Figure:
 def two_head_figure(labels1: Sequence[str], labels2: Sequence[str], probs1: np.ndarray, probs2: np.ndarray,
                     grad: np.ndarray, target1: int, target2: int) -> go.Figure:  # fmt: skip
     """Each head's softmax probabilities (top) and the gradient of the loss for every logit (bottom)."""
-    names = [f"1: {a}" for a in labels1] + [f"2: {b}" for b in labels2]
+    names = [f"1: {literal(a)}" for a in labels1] + [f"2: {literal(b)}" for b in labels2]
     targets = {target1, len(labels1) + target2}
     colours = [ORANGE if i in targets else (BLUE if i < len(labels1) else GREY) for i in range(len(names))]
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12,
@@ -154,11 +155,11 @@ def two_target_history_figure(history: Sequence[object], rating_baseline: float,
     )
     fig.add_trace(go.Scatter(x=epochs, y=[h.rating_loss for h in history], name="rating class",
                              line={"color": BLUE, "width": 3}), row=1, col=1)  # fmt: skip
-    fig.add_trace(go.Scatter(x=epochs, y=[h.genre_loss for h in history], name=f"{genre}?",
+    fig.add_trace(go.Scatter(x=epochs, y=[h.genre_loss for h in history], name=f"{literal(genre)}?",
                              line={"color": ORANGE, "width": 3}), row=1, col=1)  # fmt: skip
     fig.add_trace(go.Scatter(x=epochs, y=[h.rating_accuracy for h in history], name="rating class",
                              line={"color": BLUE, "width": 3}, showlegend=False), row=1, col=2)  # fmt: skip
-    fig.add_trace(go.Scatter(x=epochs, y=[h.genre_accuracy for h in history], name=f"{genre}?",
+    fig.add_trace(go.Scatter(x=epochs, y=[h.genre_accuracy for h in history], name=f"{literal(genre)}?",
                              line={"color": ORANGE, "width": 3}, showlegend=False), row=1, col=2)  # fmt: skip
     for baseline, colour in ((rating_baseline, BLUE), (genre_baseline, ORANGE)):
         fig.add_hline(y=baseline, line_dash="dot", line_color=colour, row=1, col=2)
@@ -172,7 +173,9 @@ def two_target_history_figure(history: Sequence[object], rating_baseline: float,
 def token_matrix_figure(tokens: Sequence[str], token_ids: np.ndarray, matrix: np.ndarray) -> go.Figure:
     """The looked-up matrix: one row per token of the sentence, labelled with the token and its row id."""
     values = np.asarray(matrix, dtype=float)  # (n_tokens, dim)
-    labels = [f"{i}. '{t}' → row {r}" for i, (t, r) in enumerate(zip(tokens, token_ids, strict=True))]
+    labels = [
+        f"{i}. '{literal(t)}' → row {r}" for i, (t, r) in enumerate(zip(tokens, token_ids, strict=True))
+    ]
     fig = go.Figure(
         go.Heatmap(
             z=values,
@@ -315,10 +318,10 @@ def category_map_figure(coords: np.ndarray, names: Sequence[str], counts: np.nda
             text=shown,
             textposition=positions,
             marker={"size": sizes, "color": BLUE, "opacity": 0.7},
-            customdata=[[str(name), f"{int(c):,}"] for name, c in zip(names, counts, strict=True)],
+            customdata=[[literal(name), f"{int(c):,}"] for name, c in zip(names, counts, strict=True)],
             hovertemplate="%{customdata[0]}: %{customdata[1]} ratings<extra></extra>",
         )
     )
     fig.update_xaxes(title="dimension 1", zeroline=True, range=list(ranges[0]))
     fig.update_yaxes(title="dimension 2", zeroline=True, range=list(ranges[1]))
-    return _layout(fig, f"The learned {what} embedding (2-D)", height=440)
+    return _layout(fig, f"The learned {literal(what)} embedding (2-D)", height=440)

@@ -15,7 +15,7 @@ from collab.losses import (
     SoftmaxBreakdown,
     TemperatureCurve,
 )
-from collab.plots.format import fixed, general, white
+from collab.plots.format import fixed, general, literal, literals, white
 
 BLUE = "#1f5fa8"
 ORANGE = "#d9822b"  # the target class, in every figure
@@ -76,7 +76,7 @@ def _step_range(values: np.ndarray, attr: str) -> list[float]:
 def _step_traces(breakdown: SoftmaxBreakdown, attr: str) -> list[go.BaseTraceType]:
     """One panel's horizontal bars (one row per class, so value labels never collide) and, in place of
     a bar that overflowed, its inf or nan spelled out in red."""
-    labels = list(breakdown.labels)
+    labels = literals(breakdown.labels)  # class names are typed by users: shown as written
     values = getattr(breakdown, attr)
     heights, text = _finite_or_nan(values)
     traces: list[go.BaseTraceType] = [
@@ -123,7 +123,7 @@ def softmax_step_figures(breakdown: SoftmaxBreakdown) -> list[go.Figure]:
 
 def gradient_figure(breakdown: SoftmaxBreakdown) -> go.Figure:
     """Bars of d loss / d logit = softmax − one-hot: negative for the target, positive for the rest."""
-    labels = list(breakdown.labels)
+    labels = literals(breakdown.labels)  # class names are typed by users: shown as written
     grad = breakdown.grad
     fig = go.Figure(
         go.Bar(
@@ -152,7 +152,7 @@ def temperature_figures(
 ) -> tuple[go.Figure, go.Figure]:
     """The temperature panels as two figures, for columns that stack on a phone: the softmax at T = 1 and at
     the chosen T (bars), and the loss across T with the chosen T marked (line)."""
-    names = list(labels)
+    names = literals(labels)
     bars = go.Figure(
         [
             go.Bar(x=names, y=probs_at_one, name="p at T = 1", marker_color=GREY),
@@ -248,7 +248,7 @@ def bce_figure(curves: BceCurves, point: BinaryBreakdown) -> go.Figure:
 
 def multilabel_figure(breakdown: MultiLabelBreakdown) -> go.Figure:
     """Per label: independent sigmoid probabilities beside one softmax over the same logits; threshold dashed."""
-    names = [f"{name} (y={t})" for name, t in zip(breakdown.labels, breakdown.targets, strict=True)]
+    names = [f"{literal(name)} (y={t})" for name, t in zip(breakdown.labels, breakdown.targets, strict=True)]
     fig = go.Figure()
     fig.add_trace(
         go.Bar(

@@ -65,3 +65,18 @@ def test_titles_with_markdown_are_literal_radio_labels_on_recommend(app, hostile
     assert labels and all(
         label.startswith(rf"\[click\](http{text.WORD_JOINER}\://host/)") for label in labels
     )
+
+
+def test_bidirectional_controls_in_data_are_shown_as_their_code_in_text_and_tables():
+    import pandas as pd
+
+    spoof = "x\u202eexe.txt"  # reads "xtxt.exe" when the control is obeyed
+    assert text.md(spoof) == r"x\[U+202E\]exe.txt"
+    frame = pd.DataFrame({"title": [spoof, "plain"], "rating": [1.0, 2.0], spoof: ["a", "b"]})
+    shown = text.table(frame)
+    assert (
+        list(shown["title"]) == ["x[U+202E]exe.txt", "plain"] and list(shown.columns)[2] == "x[U+202E]exe.txt"
+    )
+    assert list(frame["title"]) == [spoof, "plain"]  # the caller's frame is left as it was
+    clean = frame.drop(columns=spoof).assign(title=["a", "b"])
+    assert text.table(clean) is clean  # nothing to show differently: no copy

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlparse
+
 import pytest
 from playwright.sync_api import expect
 
@@ -16,10 +18,19 @@ CSV = "userId,movieId,rating\n" + "".join(
 
 def test_home_opens_on_demo_data(browser_page, app_url):
     page = browser_page
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
     open_page(page, app_url, "")
     expect(page.get_by_role("heading", name="Collab Lab")).to_be_visible()
     expect(page.get_by_text("Built-in demo set").first).to_be_visible()
     assert_no_exception(page)
+    # a classroom without internet: the page, its icons and its favicon all come from the app itself
+    icon = page.locator('link[rel="shortcut icon"], link[rel="icon"]').first.get_attribute("href") or ""
+    assert icon.startswith((app_url, "/")), icon  # served by the app, not fetched from fonts.gstatic.com
+    outside = {urlparse(url).netloc for url in requested if url.startswith("http")} - {
+        urlparse(app_url).netloc
+    }
+    assert not outside, outside
     shot(page, "home")
 
 
