@@ -140,3 +140,16 @@ def test_figures_draw_labels_from_data_as_text_not_html():
     assert all(
         "%{meta}" in t.hovertemplate for t in categorical.data[:-1]
     )  # the label is never in the template
+
+
+def test_a_rating_scale_gets_a_bar_per_value_and_continuous_ratings_a_histogram():
+    scale = data_plots.rating_histogram([1.0, 2.0, 3.0, 4.0, 5.0], [5, 10, 30, 40, 15])
+    assert list(scale.data[0].x) == ["1", "2", "3", "4", "5"] and scale.layout.xaxis.type == "category"
+    rng = np.random.default_rng(0)
+    values = np.unique(np.round(rng.uniform(-10, 10, 3000), 2))  # Jester: -10 to 10 in steps of 0.01
+    counts = rng.integers(1, 5, len(values))
+    spread = data_plots.rating_histogram(values, counts)
+    (bars,) = spread.data
+    assert len(bars.x) == data_plots.RATING_BINS and int(np.sum(bars.y)) == int(counts.sum())
+    assert -10 < min(bars.x) < max(bars.x) < 10  # a numeric axis, not one category per value
+    assert f"{len(values):,} distinct values" in spread.layout.title.text

@@ -29,14 +29,38 @@ def _layout(fig: go.Figure, title: str, x_title: str, y_title: str) -> go.Figure
     return fig
 
 
+MAX_RATING_BARS = 20  # one bar per rating value up to this many values (a 1-5 or 0.5-10 scale)
+RATING_BINS = 30  # beyond it (continuous ratings, e.g. Jester's -10 to 10): a histogram of this many bins
+
+
 def rating_histogram(values: Sequence[float], counts: Sequence[int]) -> go.Figure:
-    """Bars of how many ratings each rating value has."""
-    labels = [f"{value:g}" for value in values]
-    fig = go.Figure(
-        go.Bar(x=labels, y=list(counts), marker_color=BLUE, text=list(counts), textposition="outside")
+    """How many ratings each rating value has: one bar per value for a scale of up to `MAX_RATING_BARS`
+    values, else (continuous ratings) a histogram of `RATING_BINS` equal bins, titled with the number of
+    distinct values. `values` are the distinct ratings, `counts` how many ratings have each."""
+    if len(values) <= MAX_RATING_BARS:
+        labels = [f"{value:g}" for value in values]
+        fig = go.Figure(
+            go.Bar(x=labels, y=list(counts), marker_color=BLUE, text=list(counts), textposition="outside")
+        )
+        fig.update_xaxes(type="category")
+        return _layout(fig, "How often each rating is given", "rating", "number of ratings")
+    heights, edges = np.histogram(
+        np.asarray(values, dtype=np.float64), bins=RATING_BINS, weights=np.asarray(counts, dtype=np.float64)
     )
-    fig.update_xaxes(type="category")
-    return _layout(fig, "How often each rating is given", "rating", "number of ratings")
+    fig = go.Figure(
+        go.Bar(
+            x=(edges[:-1] + edges[1:]) / 2,
+            y=heights.astype(np.int64),
+            width=float(edges[1] - edges[0]) * 0.95,
+            marker_color=BLUE,
+            customdata=np.column_stack([edges[:-1], edges[1:]]),
+            hovertemplate="%{customdata[0]:.3g} to %{customdata[1]:.3g}: %{y:,} ratings<extra></extra>",
+        )
+    )
+    return _layout(
+        fig, f"How ratings are spread: {len(values):,} distinct values, in {RATING_BINS} bins", "rating",
+        "number of ratings",
+    )  # fmt: skip
 
 
 def long_tail(counts: np.ndarray, what: str) -> go.Figure:
