@@ -800,7 +800,7 @@ def _timestamps(
     day) and says so in the note.
     """
     if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
-        return _numeric(column, name, where, "timestamps").astype(np.int64), None
+        return _epoch_seconds(_numeric(column, name, where, "timestamps"), name)
     text = column.astype(str)
     note = None
     parts = text.str.extract(_DAY_MONTH)
@@ -857,6 +857,29 @@ def _timestamps(
         )
     seconds = (parsed - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)
     return seconds.to_numpy(dtype=np.int64), note
+
+
+# Unix time in finer units, told apart by size: seconds stay below 1e11 until the year 5138, and a
+# millisecond, microsecond or nanosecond count of any date after 1973 is above it (Amazon's 2023
+# reviews give milliseconds, some exports microseconds or nanoseconds)
+_EPOCH_UNITS = ((1e11, 1, "seconds"), (1e14, 10**3, "milliseconds"), (1e17, 10**6, "microseconds"),
+                (np.inf, 10**9, "nanoseconds"))  # fmt: skip
+
+
+def _epoch_seconds(values: np.ndarray, name: str) -> tuple[np.ndarray, str | None]:
+    """Unix seconds as int64 from Unix time in seconds, milliseconds, microseconds or nanoseconds (the
+    unit from the typical size of the non-zero values), and a note when the unit was not seconds."""
+    nonzero = np.abs(values[values != 0])
+    typical = float(np.median(nonzero)) if nonzero.size else 0.0
+    limit, per_second, unit = next(entry for entry in _EPOCH_UNITS if typical < entry[0])
+    if per_second == 1:
+        return values.astype(np.int64), None
+    seconds = np.floor_divide(values, per_second).astype(np.int64)
+    example = int(values[np.flatnonzero(values)[0]])
+    when = pd.Timestamp(int(seconds[np.flatnonzero(values)[0]]), unit="s").strftime("%Y-%m-%d")
+    return seconds, (
+        f"Column {name!r} holds Unix time in {unit} (e.g. {example} is {when}): read as seconds."
+    )
 
 
 def _vocab(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:

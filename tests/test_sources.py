@@ -671,6 +671,27 @@ def test_a_timestamp_is_picked_only_for_unix_seconds_or_dates() -> None:
     assert named.timestamp_col is None and any("not used as the timestamp" in n for n in named.notes)
 
 
+@pytest.mark.parametrize(
+    ("per_second", "unit"),
+    [(1, None), (10**3, "milliseconds"), (10**6, "microseconds"), (10**9, "nanoseconds")],
+)
+def test_unix_time_in_finer_units_is_read_as_seconds_with_a_note(per_second: int, unit: str | None) -> None:
+    # Amazon's 2023 reviews give milliseconds; read as seconds they would be the year 52,000
+    seconds = [1588687728, 1588615855, 1589000000, 978300760]
+    rows = "".join(
+        f"u{u},i{i},{(u + i) % 5 + 1},{seconds[(u + i) % 4] * per_second}\n"
+        for u in range(3)
+        for i in range(3)
+    )
+    ratings = read_ratings(("user_id,parent_asin,rating,timestamp\n" + rows).encode())
+    assert ratings.timestamps is not None and set(ratings.timestamps) <= set(seconds)
+    notes = [n for n in map(str, ratings.notes) if "Unix time" in n]
+    if unit is None:
+        assert notes == []
+    else:
+        assert len(notes) == 1 and f"Unix time in {unit}" in notes[0] and "read as seconds" in notes[0]
+
+
 def test_decimal_comma_and_separator_can_be_overridden() -> None:
     data = (FIELD / "excel_eu_header.csv").read_bytes()
     sniff = sniff_ratings(data)
