@@ -293,7 +293,9 @@ class Ratings:
             titles[item_ids[::-1]] = df[title_col].fillna("").astype(str).to_numpy()[::-1]  # first title wins
             titles = titles.astype(str)
 
-        dropped = _duplicated_pairs(user_ids * len(item_labels) + item_ids)
+        ratings = rating_values.astype(np.float32)  # the contract's dtype now: half the bytes to filter below
+        del rating_values
+        dropped = _duplicated_pairs(user_ids, item_ids, len(item_labels))
         n_duplicates = int(dropped.sum())
         if n_duplicates:
             first = int(np.flatnonzero(dropped)[0])
@@ -305,13 +307,16 @@ class Ratings:
                 raise DataError(f"{message}. Keep one rating per user and item.")
             notes.append(f"{message}; kept the last rating of each pair.")
             keep = ~dropped
-            user_ids, item_ids, rating_values = user_ids[keep], item_ids[keep], rating_values[keep]
+            # one column at a time, so each full-length array is freed as soon as its copy exists
+            user_ids = user_ids[keep]
+            item_ids = item_ids[keep]
+            ratings = ratings[keep]
             timestamps = timestamps[keep] if timestamps is not None else None
 
         return cls(
             user_ids=user_ids,
             item_ids=item_ids,
-            ratings=rating_values.astype(np.float32),
+            ratings=ratings,
             user_labels=user_labels,
             item_labels=item_labels,
             timestamps=timestamps,
@@ -937,16 +942,27 @@ def _ordered(codes: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndar
     return rank[codes], labels[order]
 
 
-def _duplicated_pairs(pair: np.ndarray) -> np.ndarray:
+def _duplicated_pairs(user_ids: np.ndarray, item_ids: np.ndarray, n_items: int) -> np.ndarray:
     """Mask of rows whose (user, item) pair occurs again later (keep the last of each pair)."""
-    ordered = np.sort(pair)
+    ordered = _pair_codes(user_ids, item_ids, n_items)
+    ordered.sort()  # in place: the codes are rebuilt below in the rare case that some repeat
     repeated = ordered[1:][ordered[1:] == ordered[:-1]]
-    dropped = np.zeros(len(pair), dtype=bool)
+    del ordered
+    dropped = np.zeros(len(user_ids), dtype=bool)
     if len(repeated) == 0:  # the common case costs one sort
         return dropped
-    candidates = np.flatnonzero(pd.Series(pair).isin(np.unique(repeated)).to_numpy())  # hashing: O(n)
+    pair = _pair_codes(user_ids, item_ids, n_items)
+    in_repeated = pd.Series(pair, copy=False).isin(np.unique(repeated))  # hashing: O(n)
+    candidates = np.flatnonzero(in_repeated.to_numpy())
     dropped[candidates[pd.Series(pair[candidates]).duplicated(keep="last").to_numpy()]] = True
     return dropped
+
+
+def _pair_codes(user_ids: np.ndarray, item_ids: np.ndarray, n_items: int) -> np.ndarray:
+    """One int64 code per row's (user, item) pair, built in place (one array, no temporary)."""
+    pair = user_ids * n_items  # (n_ratings,)
+    pair += item_ids
+    return pair
 
 
 def _lookup(index: pd.Index, labels: str | Sequence[str] | np.ndarray, kind: str) -> np.ndarray:

@@ -148,9 +148,10 @@ class _Input:
         else:
             _check_size(_buffer_size(source), max_mb)
         self.name = Path(str(getattr(source, "name", "") or "ratings")).stem
-        if callable(getattr(source, "getbuffer", None)):  # BytesIO (and Streamlit uploads): no copy yet
-            with source.getbuffer() as view:  # type: ignore[union-attr]
-                self.size = view.nbytes
+        if callable(getattr(source, "getbuffer", None)):  # BytesIO (and Streamlit uploads)
+            # getvalue() hands out the bytes a BytesIO was made from; getbuffer() would copy them first
+            self.data = source.getvalue()  # type: ignore[union-attr]
+            self.size = len(self.data)
         else:
             self.size = len(self.bytes())
             if max_mb is None:
@@ -167,9 +168,6 @@ class _Input:
         """The whole input, a few MB at a time (no copy of an in-memory upload)."""
         if self.path is not None:
             yield from guards.chunks_of(self.path)
-        elif self.data is None and callable(getattr(self.buffer, "getbuffer", None)):
-            with self.buffer.getbuffer() as view:  # type: ignore[union-attr]
-                yield from guards.chunks_of(view)
         else:
             yield from guards.chunks_of(self.bytes())
 
@@ -177,9 +175,6 @@ class _Input:
         if self.path is not None:
             with open(self.path, "rb") as file:
                 return file.read(_HEAD_BYTES)
-        if self.data is None and callable(getattr(self.buffer, "getbuffer", None)):
-            with self.buffer.getbuffer() as view:  # type: ignore[union-attr]
-                return bytes(view[:_HEAD_BYTES])
         return self.bytes()[:_HEAD_BYTES]
 
     def handle(self, sep: str) -> str | io.BytesIO:
@@ -1138,8 +1133,12 @@ def _parse_clean(source: _Input, sniff: Sniff, max_rows: int) -> pd.DataFrame | 
 
     Reading ids as text costs pandas' C parser about 4x its integer parse; pyarrow reads text
     without a Python object per cell. Anything unusual (blank lines, ragged lines, missing
-    cells, non-UTF-8 bytes, text ratings or dates) returns None, so errors and their line
-    numbers always come from `_read_ratings_c`.
+    cells, non-UTF-8 bytes, text ratings or dates, more than `max_rows` rows) returns None, so
+    errors and their line numbers always come from `_read_ratings_c`.
+
+    The file is read a block at a time and each block's ids become int64 at once (text only when
+    some id is not a plain integer), so the peak is about the compact columns, not a whole table of
+    text: pyarrow's one-shot `read_csv` peaks at twice its table and keeps that in its pool.
     """
     if (
         sniff.sep == r"\s+"
@@ -1148,8 +1147,6 @@ def _parse_clean(source: _Input, sniff: Sniff, max_rows: int) -> pd.DataFrame | 
         or len(set(sniff.columns)) < len(sniff.columns)
     ):
         return None
-    if source.size > max_rows * 4:  # surely too many rows: let the C parser stop at max_rows
-        return None
     try:
         import pyarrow as pa
         import pyarrow.csv as pa_csv
@@ -1157,8 +1154,14 @@ def _parse_clean(source: _Input, sniff: Sniff, max_rows: int) -> pd.DataFrame | 
         return None
     ids = [sniff.user_col, sniff.item_col]
     wanted = [c for c in (*ids, sniff.rating_col, sniff.timestamp_col, sniff.title_col) if c is not None]
+    rest = [c for c in wanted if c not in ids]
+    numbers: dict[str, list[np.ndarray]] = {c: [] for c in ids}  # per block while every id is plain
+    parts: dict[str, list] = {c: [] for c in rest}  # blocks of text ids (arrow), numbers (numpy), titles
+    n_rows = 0
+    pool = pa.default_memory_pool()
+    reader = None
     try:
-        table = pa_csv.read_csv(
+        reader = pa_csv.open_csv(
             source.handle(sniff.sep),
             read_options=pa_csv.ReadOptions(
                 column_names=list(sniff.columns), skip_rows=int(sniff.has_header)
@@ -1172,36 +1175,65 @@ def _parse_clean(source: _Input, sniff: Sniff, max_rows: int) -> pd.DataFrame | 
                 column_types=dict.fromkeys(ids, pa.string()), include_columns=wanted, strings_can_be_null=True
             ),
         )
+        schema = reader.schema
+        if any(
+            not pa.types.is_integer(schema.field(c).type) and not pa.types.is_floating(schema.field(c).type)
+            for c in (sniff.rating_col, sniff.timestamp_col)
+            if c is not None
+        ):
+            return None
+        if sniff.title_col is not None and not pa.types.is_string(schema.field(sniff.title_col).type):
+            return None
+        for batch in reader:
+            n_rows += batch.num_rows
+            if n_rows > max_rows or any(batch.column(c).null_count for c in wanted if c != sniff.title_col):
+                return None
+            if batch.num_rows == 0:
+                continue
+            for column in ids:
+                text = batch.column(column)
+                if column in numbers:
+                    plain = _plain_integers(text)
+                    if plain is not None:  # the usual case: the ints' own text is the file's text
+                        numbers[column].append(plain)
+                        continue
+                    # plain ints print as their own text, so the blocks before this one come back exactly
+                    parts[column] = [pa.array(block).cast(pa.string()) for block in numbers.pop(column)]
+                parts[column].append(text)
+            # numbers leave the block at once, so pyarrow reuses its memory for the next; titles stay
+            for column in rest:
+                values = batch.column(column)
+                parts[column].append(values if column == sniff.title_col else values.to_numpy().copy())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError):
         return None
-    numeric = [c for c in (sniff.rating_col, sniff.timestamp_col) if c is not None]
-    if any(
-        not pa.types.is_integer(table[c].type) and not pa.types.is_floating(table[c].type) for c in numeric
-    ):
-        return None
-    if sniff.title_col is not None and not pa.types.is_string(table[sniff.title_col].type):
-        return None
-    if (
-        len(table) == 0
-        or len(table) > max_rows
-        or any(table[c].null_count for c in wanted if c != sniff.title_col)
-    ):
+    finally:
+        del reader  # its read-ahead blocks go back to pyarrow's pool ...
+        pool.release_unused()  # ... and from there to the system, before the columns below are built
+    if n_rows == 0:
         return None
     columns: dict[str, object] = {}
-    for column in ids:
-        text = table[column].combine_chunks()
-        numbers = _plain_integers(text)
-        if numbers is not None:  # the usual case: the ints' own text is the file's text, and ints are cheap
-            columns[column] = numbers
+    for column in ids:  # one column at a time, each freeing its blocks: the peak is one column's copy
+        if column in numbers:
+            blocks = numbers.pop(column)
+            # int32 when every id fits: `Ratings.from_frame` reads both alike, and half the frame stays alive
+            fits = max(int(block.max()) for block in blocks) <= np.iinfo(np.int32).max
+            columns[column] = np.concatenate(blocks, dtype=np.int32 if fits else np.int64)  # (n_rows,)
+            del blocks
             continue
-        encoded = text.dictionary_encode()
+        encoded = pa.chunked_array(parts.pop(column), pa.string()).combine_chunks().dictionary_encode()
         codes = encoded.indices.to_numpy(zero_copy_only=False)  # (n_rows,) int32
         categories = pd.Index(encoded.dictionary.to_numpy(zero_copy_only=False), dtype=object)
         columns[column] = pd.Categorical.from_codes(codes, categories=categories)
-    rest = table.select([c for c in wanted if c not in ids]).to_pandas()
-    for column in rest.columns:
-        columns[column] = rest[column]
-    return pd.DataFrame(columns)
+        del encoded
+    for column in rest:
+        if column != sniff.title_col:
+            columns[column] = np.concatenate(parts.pop(column))  # (n_rows,) int64 or float64, as to_pandas
+            continue
+        chunked = pa.chunked_array(parts.pop(column), schema.field(column).type)
+        columns[column] = pa.table({column: chunked}).to_pandas()[column]
+        del chunked
+    pool.release_unused()
+    return pd.DataFrame(columns, copy=False)  # the columns are fresh: no copy
 
 
 def _plain_integers(text: pa.StringArray) -> np.ndarray | None:

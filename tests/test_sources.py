@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from collab import sources
 from collab.data import DataError
 from collab.demo import DemoTruth, demo_ratings
 from collab.movielens import load_movielens_dir
@@ -186,6 +187,25 @@ def test_ids_keep_the_text_of_the_file(ids: list[str], expected: list[str], blan
     ratings = read_ratings(("user,item,rating\n" + "".join(rows)).encode())
     assert ratings.user_labels.tolist() == expected and ratings.item_labels.tolist() == expected
     assert ratings.user_labels[ratings.user_ids].tolist() == ids
+
+
+@pytest.mark.parametrize("late_id", ["007", "x9", "9999999999"], ids=["leading zero", "text", "beyond int32"])
+def test_an_id_far_into_a_big_file_reads_as_the_careful_read_does(
+    late_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = [f"{n % 997},{n % 89},{n % 5 + 1}\n" for n in range(200_000)]  # 1.8 MB: pyarrow reads it in blocks
+    rows[-1] = f"{late_id},{late_id},3\n"
+    careful = read_ratings(("user,item,rating\n" + "".join(rows) + "\n").encode())  # a blank line: C parser
+
+    def no_careful_read(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the clean file went through the C parser")
+
+    monkeypatch.setattr(sources, "_read_ratings_c", no_careful_read)
+    # max_rows of 200,000 is fewer than the file's bytes / 4: a size that used to skip pyarrow
+    fast = read_ratings(("user,item,rating\n" + "".join(rows)).encode(), max_rows=len(rows))
+    assert late_id in fast.user_labels.tolist() and late_id in fast.item_labels.tolist()
+    assert fast.fingerprint == careful.fingerprint and fast.notes == careful.notes
+    assert fast.user_labels.tolist() == careful.user_labels.tolist()
 
 
 @pytest.mark.parametrize(
