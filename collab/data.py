@@ -891,7 +891,13 @@ def _vocab(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Dense ids and str labels holding each id's text; see `label_order` for the order."""
     if isinstance(column.dtype, pd.CategoricalDtype):  # read_ratings' id columns: codes + the distinct texts
         codes = column.cat.codes.to_numpy(dtype=np.int64)
-        return _ordered(codes, _as_text(column.cat.categories.to_series()))
+        categories = column.cat.categories
+        used = np.zeros(len(categories), dtype=bool)
+        used[codes] = True
+        if not used.all():  # rows were dropped (not-rated codes): a label left without a rating is no id
+            renumber = np.cumsum(used) - 1
+            codes, categories = renumber[codes], categories[used]
+        return _ordered(codes, _as_text(categories.to_series()))
     values = column
     if pd.api.types.is_float_dtype(values.dtype) and np.all(values.to_numpy() == np.round(values.to_numpy())):
         values = values.astype(np.int64)  # a frame's 1.0 is the id 1 (NaN-free here: checked before)

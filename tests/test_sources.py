@@ -799,3 +799,12 @@ def test_a_csv_read_as_json_lines_with_columns_chosen_is_a_data_error(tmp_path) 
     path.write_text("93,-9.16,-6.15\n83,99,2.46\n54,99,99\n")
     with pytest.raises(DataError, match="are both '0'"):
         read_ratings(path, user_col="0", item_col="0", rating_col="0", layout="json")
+
+
+def test_a_user_whose_every_rating_is_not_rated_is_no_user_on_either_reader() -> None:
+    # the fast (pyarrow) reader keeps ids as categories: a category left without rows must not stay a user
+    text = b"user,item,rating\nu1,a,4\nu1,b,3\nu2,a,5\nu2,b,2\nu3,a,-1\n"
+    fast = read_ratings(text, not_rated=[-1])
+    slow = read_ratings(text + b"\n", not_rated=[-1])  # a blank line sends the file to pandas' C parser
+    assert list(fast.user_labels) == list(slow.user_labels) == ["u1", "u2"]
+    assert fast.fingerprint == slow.fingerprint and fast.n_users == 2
