@@ -102,14 +102,19 @@ def train_config_form(data: Ratings) -> TrainConfig:
 
     The knobs are sticky: they keep their values when you leave the page and come back, and they
     are written to the URL, so a link (or a reload) opens the same settings."""
-    for key in TRAIN_KEYS:
-        url_state.seed(key)
+    url_state.seed("train_model")
     models = list(MODEL_LABELS)
     model = st.selectbox("Model", models, format_func=MODEL_LABELS.get, key="train_model")
     if model == "autorec":
         config = autorec_form()
         url_state.save(*TRAIN_KEYS, *AUTOREC_KEYS)
         return config
+    # Seeded in the run that draws them, never in one that does not: a knob given its value while its
+    # widget is away (the autoencoder's knobs shown instead) comes back drawn at its minimum in the browser
+    # (1 factor, batch 8, lr 0.0001) while the server reads the seeded value, and the next rerun sends
+    # the minimum back: Train then trained 1 factor at lr 0.0001.
+    for key in TRAIN_KEYS:
+        url_state.seed(key)
     devices = ["auto", "cpu"] + [d for d in ("cuda", "mps") if d in cached.device_label().lower()]
     if st.session_state.get("train_device") not in devices:
         st.session_state["train_device"] = "auto"

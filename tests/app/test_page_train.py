@@ -305,3 +305,18 @@ def test_the_tabs_keep_their_place_whatever_the_page_shows_above_them(app):
     app.multiselect(key="train_blend_models").set_value(["dot", "bias"]).run()
     assert "Trained in" not in texts(app)
     assert before == after_training == tab_places(app) and len(before) == 1
+
+
+def test_the_batch_knobs_come_back_with_their_values_after_the_autoencoder(app):
+    # the browser draws a widget from what the server sends: a knob seeded while the autoencoder's knobs
+    # were shown instead came back drawn at its minimum (1 factor, lr 0.0001) and the next rerun sent that
+    app.switch_page("app_pages/train.py").run()
+    app.selectbox(key="train_model").set_value("autorec").run()
+    app.run()  # a second run without the batch knobs (moving an autoencoder knob does the same)
+    app.selectbox(key="train_model").set_value("dot").run()
+    assert not app.exception, app.exception
+    for key, value in (("train_n_factors", 64), ("train_batch_size", 512)):
+        sent = app.slider(key=key).proto
+        assert sent.set_value and list(sent.value) == [value], (key, sent)
+    lr = app.select_slider(key="train_lr").proto
+    assert lr.set_value, lr
