@@ -202,15 +202,29 @@ def nn_step() -> None:
         "cross-entropy?': it treats each star as a class. Same split, same data: the validation RMSE decides."
     )
     key = (state.ratings().fingerprint, state.split_params())
+    seed = state.split_params().seed
+    # the rating classifier needs a few rating levels: on continuous ratings it is left out, with the reason
+    skipped = {
+        m: p for m in COMPARE_MODELS if (p := training_view.model_problem(TrainConfig(model=m, seed=seed)))
+    }
+    models = [m for m in COMPARE_MODELS if m not in skipped]
+    for problem in skipped.values():
+        st.info(problem, icon=":material/info:")
+    empty = not state.split().valid.n_ratings
+    if empty:
+        st.info(
+            "The validation set is empty (see the split on the Train page): there is nothing to compare on.",
+            icon=":material/info:",
+        )
     if st.button(
-        "Train the three models", key="lesson_nn_button", icon=":material/play_arrow:", type="primary"
-    ):
-        seed = state.split_params().seed
+        f"Train the {'three' if len(models) == 3 else 'two'} models", key="lesson_nn_button",
+        icon=":material/play_arrow:", type="primary", disabled=empty,
+    ):  # fmt: skip
         found = {  # on the training pool: a class's clicks wait in line, each page shows its place
             model: training_view.train_with_progress(
                 TrainConfig(model=model, seed=seed), MODEL_LABELS[model]
             )[0]
-            for model in COMPARE_MODELS
+            for model in models
         }
         st.session_state[COMPARE_KEY] = (key, found)
     kept = st.session_state.get(COMPARE_KEY)
@@ -226,10 +240,14 @@ def nn_step() -> None:
             column_config={"s": st.column_config.NumberColumn("s", help="training seconds", format="%.1f")},
         )  # fmt: skip
         best = min(found, key=lambda m: found[m].metrics["rmse"])
+        versus = (
+            f" The classifier's RMSE is {found['classifier'].metrics['rmse'] - found['dot'].metrics['rmse']:+.4f} "
+            "against the dot model: cross-entropy does not know that 4 stars is closer to 5 than to 1."
+            if "classifier" in found
+            else ""
+        )
         st.markdown(
-            f"Lowest validation RMSE: **{MODEL_LABELS[best]}**. The classifier's RMSE is "
-            f"{found['classifier'].metrics['rmse'] - found['dot'].metrics['rmse']:+.4f} against the dot model: "
-            "cross-entropy does not know that 4 stars is closer to 5 than to 1. (The current model is unchanged.)"
+            f"Lowest validation RMSE: **{MODEL_LABELS[best]}**.{versus} (The current model is unchanged.)"
         )
     else:
         st.caption(

@@ -208,3 +208,26 @@ def test_a_steps_tabs_keep_their_place_when_a_model_or_weight_decay_appears(less
     off = tab_places(lesson)
     lesson.toggle(key="lesson_sheet_wd_on").set_value(True).run()
     assert tab_places(lesson) == off and len(off) == 1
+
+
+def test_the_comparison_leaves_the_classifier_out_of_continuous_ratings_with_the_reason(
+    lesson: AppTest,
+) -> None:
+    from collab.sources import read_ratings
+    from ui import state
+
+    rows = "".join(
+        f"u{u},i{i},{((u * 7 + i * 13) % 41 - 20) / 2}\n" for u in range(30) for i in range(20) if (u + i) % 3
+    )
+    continuous = read_ratings(("user,joke,rating\n" + rows).encode())  # -10 to 10 in halves: 41 values
+    lesson.session_state[state.DATASET] = continuous
+    lesson.session_state[state.DATASET_SOURCE] = "Upload: jester.csv"
+    go_to(lesson, 7)
+    assert "not available for these ratings" in texts(lesson)
+    button = lesson.button(key="lesson_nn_button")
+    assert button.label == "Train the two models"
+    button.click().run()
+    assert not lesson.exception, lesson.exception  # was: ValueError from the classifier, with its traceback
+    table = next(df.value for df in lesson.dataframe if "valid RMSE" in df.value.columns)
+    assert list(table["model"]) == ["Dot product", "Neural net"]
+    assert "Lowest validation RMSE" in texts(lesson) and "classifier's RMSE" not in texts(lesson)
