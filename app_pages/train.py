@@ -46,6 +46,8 @@ with st.container():  # (see the note above the notice slot)
         )
     elif trainable:
         followed = training_view.follow_pending(config)
+    if followed is None:
+        training_view.others_under_way(config)
 
     clicked = st.button(
         "Train", type="primary", key="train_button", icon=":material/play_arrow:", disabled=not trainable

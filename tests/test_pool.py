@@ -265,3 +265,42 @@ def test_a_training_that_starts_at_once_still_reaches_on_wait_for_its_cancel_but
     )  # fmt: skip
     assert isinstance(result, Result) and not from_store
     assert seen and seen[0] == ("running", 0)
+
+
+def test_a_cancel_after_a_reload_is_not_outvoted_by_the_closed_tab_kept_for_the_reload():
+    # the old tab's session stays alive for the reload grace; the reloaded page (a new session) follows
+    # the job and presses Cancel: the training stops, instead of running on for the closed tab
+    connected = {"reloaded"}
+    pool = TrainingPool(workers=1, is_alive=lambda session: True, is_connected=lambda s: s in connected)
+    epochs: list[int] = []
+
+    def run(job):
+        for epoch in range(200):
+            job.record(epoch)
+            epochs.append(epoch)
+            time.sleep(0.01)
+        return "finished"
+
+    job = pool.submit("long", run, "closed tab")
+    assert pool.submit("long", run, "reloaded") is job  # the reloaded page follows the same job
+    assert [j.id for j in pool.jobs_of("reloaded")] == [job.id] and pool.jobs_of("nobody") == []
+    while not epochs:
+        time.sleep(0.01)
+    pool.cancel(job, "reloaded")
+    assert job.wait(5) and job.state == CANCELLED and len(epochs) < 200
+    assert pool.jobs_of("reloaded") == []
+    pool.close()
+
+
+def test_a_job_everybody_cancelled_is_not_found_to_be_followed_while_it_winds_down():
+    pool = TrainingPool(workers=1)
+    gate = threading.Event()
+    job = pool.submit("key", _gate_job([], "job", gate), "s1")
+    while job.started is None:
+        time.sleep(0.01)
+    assert pool.find("key") is job
+    pool.cancel(job, "s1")  # it stops at its next epoch; a reloaded page must not rejoin it meanwhile
+    assert pool.find("key") is None and not job.finished
+    gate.set()
+    assert job.wait(5)
+    pool.close()

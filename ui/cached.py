@@ -220,6 +220,7 @@ def training_pool() -> TrainingPool:
         budget.current().train_workers,
         is_alive=session_alive,
         is_waiting=functools.partial(session_alive, grace=QUEUE_GRACE_SECONDS),
+        is_connected=functools.partial(session_alive, grace=0.0),
     )
 
 
@@ -382,6 +383,11 @@ def pending(fingerprint: str, split_key: Hashable, config: TrainConfig) -> Job |
     return training_pool().find((fingerprint, split_key, config))
 
 
+def my_jobs() -> list[Job]:
+    """The trainings this session waits for (queued or running), oldest first."""
+    return training_pool().jobs_of(session_id())
+
+
 def train(
     data_split: Split,
     fingerprint: str,
@@ -452,4 +458,4 @@ def cancel(job: Job) -> None:
     training_pool().cancel(job, session_id())
 
 
-__all__ = ["ByteStore", "ModelStore", "TrainingCancelled", "cancel", "nbytes", "stored", "train"]
+__all__ = ["ByteStore", "ModelStore", "TrainingCancelled", "cancel", "my_jobs", "nbytes", "stored", "train"]

@@ -75,12 +75,15 @@ class TrainingPool:
         workers: int,
         is_alive: Callable[[str], bool] = lambda session: True,
         is_waiting: Callable[[str], bool] | None = None,
+        is_connected: Callable[[str], bool] | None = None,
     ) -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, not {workers}")
         self.workers = workers
         self.is_alive = is_alive  # running jobs: stop at the next epoch without a live session
         self.is_waiting = is_waiting or is_alive  # queued jobs: leave the line without one
+        # a page open right now (no grace): a Cancel is not outvoted by a closed tab kept for its reload
+        self.is_connected = is_connected or (lambda session: True)
         self._line: collections.deque[Job] = collections.deque()
         self._running: list[Job] = []
         self._by_key: dict[Hashable, Job] = {}
@@ -108,15 +111,19 @@ class TrainingPool:
             return job
 
     def find(self, key: Hashable) -> Job | None:
-        """The queued or running job for `key`, if there is one."""
+        """The queued or running job for `key`, if there is one that somebody still waits for (a job every
+        session cancelled runs on only to its next epoch)."""
         with self._cond:
             job = self._by_key.get(key)
-            return job if job is not None and not job.finished else None
+            return job if job is not None and not job.finished and not job.cancelled else None
 
     def cancel(self, job: Job, session: str) -> None:
-        """`session` stops waiting for `job`; without sessions left it leaves the line (or stops)."""
+        """`session` stops waiting for `job`; without sessions left it leaves the line (or stops). Sessions
+        whose page is closed (kept only so that a reload finds the job) stop waiting too: after a reload the
+        old tab's session must not keep running what the reloaded page cancelled."""
         with self._cond:
             job.sessions.discard(session)
+            job.sessions = {other for other in job.sessions if self.is_connected(other)}
             if job.cancelled and job.state == QUEUED:
                 self._drop(job)
 
@@ -128,6 +135,18 @@ class TrainingPool:
                     job.sessions.discard(session)
                     if job.cancelled and job.state == QUEUED:
                         self._drop(job)
+
+    def jobs_of(self, session: str) -> list[Job]:
+        """The queued and running jobs `session` waits for, oldest first."""
+        with self._cond:
+            return sorted(
+                (
+                    job
+                    for job in [*self._running, *self._line]
+                    if session in job.sessions and not job.finished
+                ),
+                key=lambda job: job.id,
+            )
 
     def position(self, job: Job) -> int:
         """0 while running (or finished), else how many queued jobs are ahead of it plus one."""

@@ -97,8 +97,12 @@ class LiveProgress:
         self.chart.empty()
 
 
+CANCELLED_JOBS = "training_cancelled_jobs"  # ids of the jobs this session cancelled: never followed again
+
+
 def _cancelled(job: Job) -> None:
     cached.cancel(job)
+    st.session_state.setdefault(CANCELLED_JOBS, set()).add(job.id)
     st.toast("Training cancelled: you left the line.", icon=":material/cancel:")
 
 
@@ -201,13 +205,43 @@ def follow_pending(config: TrainConfig) -> TrainResult | None:
     job = cached.pending(data.fingerprint, params, config)
     if job is None or (state.result() is not None and cached.session_id() not in job.sessions):
         return None
-    st.info(
-        "A training of these settings is under way (started before a reload, or before you left this "
-        "page): following it.",
+    if job.id in st.session_state.get(CANCELLED_JOBS, ()):  # cancelled here: following it would rejoin it
+        return None
+    notice = st.empty()  # gone once the training has finished
+    notice.info(
+        "A training of these settings is under way (started before a reload, in another tab, or before you "
+        "left this page): following it.",
         icon=":material/sync:",
     )
     result, _ = train_and_record(config)
+    notice.empty()
     return result
+
+
+def others_under_way(config: TrainConfig) -> None:
+    """Trainings this page started for other settings (a knob moved while one ran) go on in the
+    background: say so, with a Cancel for them, instead of hiding them until the knobs move back."""
+    data, params = state.ratings(), state.split_params()
+    mine = (data.fingerprint, params, config)
+    others = [job for job in cached.my_jobs() if job.key != mine]
+    if not others:
+        return
+    described = [
+        job.key[2].describe(data.n_users, data.n_items)
+        for job in others
+        if isinstance(job.key, tuple) and len(job.key) == 3 and isinstance(job.key[2], TrainConfig)
+    ]
+    what = "; ".join(described[:3]) + (f"; and {len(described) - 3} more" if len(described) > 3 else "")
+    st.info(
+        f"{len(others)} training{'s' if len(others) > 1 else ''} this page started for other settings "
+        f"{'are' if len(others) > 1 else 'is'} still under way: {text.md(what) or 'a blend or a sweep'}. Move the "
+        "knobs back to follow it, or cancel it to free the trainer for the settings above.",
+        icon=":material/pending:",
+    )
+    if st.button("Cancel those trainings", key="train_cancel_others", icon=":material/cancel:"):
+        for job in others:
+            _cancelled(job)
+        st.rerun()
 
 
 def results_panel(result: TrainResult, knobs: TrainConfig | None = None) -> None:

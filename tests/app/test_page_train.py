@@ -253,7 +253,7 @@ def test_a_reloaded_page_follows_the_training_its_settings_started(app, monkeypa
     app.run()
     assert not app.exception, app.exception
     assert job.finished
-    assert "under way" in texts(app)
+    assert "under way" not in texts(app)  # the "following it" notice goes once the training has finished
     assert "Set the knobs and press" not in texts(app)
     assert float({m.label: m.value for m in app.metric}["Validation RMSE"]) == pytest.approx(
         trained.metrics["rmse"], abs=1e-3
@@ -320,3 +320,37 @@ def test_the_batch_knobs_come_back_with_their_values_after_the_autoencoder(app):
         assert sent.set_value and list(sent.value) == [value], (key, sent)
     lr = app.select_slider(key="train_lr").proto
     assert lr.set_value, lr
+
+
+def test_a_training_left_behind_by_a_moved_knob_is_shown_with_a_cancel(app, monkeypatch):
+    """A tester moved a knob while a training ran: the progress and Cancel vanished, the page said
+    "Set the knobs and press Train", and the training held the only trainer unseen."""
+    import dataclasses
+    import time
+
+    from ui import cached
+    from ui.pool import CANCELLED
+
+    app.switch_page("app_pages/train.py").run()
+    asked, sessions = [], []
+    real_pending, real_mine = cached.pending, cached.my_jobs
+    monkeypatch.setattr(cached, "pending", lambda *key: asked.append(key) or real_pending(*key))
+    monkeypatch.setattr(cached, "my_jobs", lambda: sessions.append(cached.session_id()) or real_mine())
+    app.run()
+    fingerprint, params, config = asked[-1]  # what this page's settings are keyed by, and whose page it is
+    before = dataclasses.replace(config, n_factors=12)  # the knob was at 12 when Train was pressed
+
+    def run(job):  # the training the knob left behind: runs until cancelled
+        for epoch in range(500):
+            job.record(epoch)
+            time.sleep(0.01)
+        return None
+
+    job = cached.training_pool().submit((fingerprint, params, before), run, sessions[-1])
+    app.run()
+    assert not app.exception, app.exception
+    assert "1 training this page started for other settings is still under way" in texts(app)
+    assert "12 factors" in texts(app)
+    app.button(key="train_cancel_others").click().run()
+    assert job.wait(5) and job.state == CANCELLED
+    assert "still under way" not in texts(app)
