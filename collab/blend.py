@@ -9,6 +9,7 @@ retrains every member on all the training ratings and keeps the weights.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -52,12 +53,12 @@ class BlendResult:
         return self.predict_ids(first._index("user", user_labels), first._index("item", item_labels))
 
     def describe(self) -> str:
-        """One line: the weight of each member."""
+        """One line: the intercept and the weight of each member."""
         parts = [
             f"{w:+.3f} x {MODEL_LABELS[m.config.model]}"
             for w, m in zip(self.weights, self.members, strict=True)
         ]
-        return f"{self.intercept:+.3f} " + " ".join(parts)
+        return f"intercept {self.intercept:+.3f}, " + ", ".join(parts)
 
 
 def _combine(
@@ -74,6 +75,15 @@ def fit_weights(predictions: Sequence[np.ndarray], truth: np.ndarray) -> tuple[f
     return float(solution[0]), tuple(float(w) for w in solution[1:])
 
 
+MIN_HOLDOUT_PER_WEIGHT = 10  # held-out ratings per fitted number (the intercept and each weight)
+
+
+def min_train_ratings(n_members: int, holdout_pct: float = 0.1) -> int:
+    """The fewest training ratings a blend of `n_members` can fit its weights on: its holdout
+    (`holdout_pct` of them) must hold `MIN_HOLDOUT_PER_WEIGHT` ratings per fitted number."""
+    return math.ceil(MIN_HOLDOUT_PER_WEIGHT * (n_members + 1) / holdout_pct)
+
+
 def train_blend(
     train_set: Ratings,
     valid_set: Ratings | None,
@@ -86,6 +96,8 @@ def train_blend(
 ) -> BlendResult:
     """Train each config twice (on 1 - holdout_pct of `train_set`, then on all of it) and blend.
 
+    Raises ValueError when the holdout has fewer than `MIN_HOLDOUT_PER_WEIGHT` ratings per fitted number.
+
     `on_member(stage, index, result)` runs after each training ("holdout" or "full"). `train_full(config)`
     replaces the second training (the app passes its model cache, so a model trained before is reused);
     it must train on `train_set` and score `valid_set`. `train_holdout(fit_part, config)` replaces the
@@ -95,6 +107,14 @@ def train_blend(
     started = time.perf_counter()
     split = train_set.split(valid_pct=holdout_pct, seed=seed)
     fit_part, holdout = split.train, split.valid
+    needed = MIN_HOLDOUT_PER_WEIGHT * (len(configs) + 1)
+    if holdout.n_ratings < needed:  # least squares on a handful of ratings fits noise (blend RMSE 10 vs 5)
+        raise ValueError(
+            f"too few training ratings to blend {len(configs)} models: the weights are fitted on "
+            f"{holdout_pct:.0%} of them, here {holdout.n_ratings:,} ratings, and {len(configs) + 1} numbers need "
+            f"at least {needed:,} (about {min_train_ratings(len(configs), holdout_pct):,} training ratings). "
+            "Use the best model alone, or more data."
+        )
     held_out = []
     for index, config in enumerate(configs):
         result = train(fit_part, None, config) if train_holdout is None else train_holdout(fit_part, config)

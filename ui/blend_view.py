@@ -12,7 +12,7 @@ import streamlit as st
 from collab.autorec import check_size
 from collab.config import MODEL_LABELS, PRESETS, TrainConfig
 from collab.data import Split
-from ui import cached, state
+from ui import cached, state, text
 
 if TYPE_CHECKING:
     from collab.blend import BlendResult
@@ -49,6 +49,15 @@ def data_problem(configs: list[TrainConfig]) -> str | None:
 
     if not state.split().valid.n_ratings:
         return "The validation set is empty (see the split above): there is nothing to score a blend on."
+    from collab.blend import min_train_ratings
+
+    n_train, needed = state.split().train.n_ratings, min_train_ratings(len(configs), BLEND_HOLDOUT[0])
+    if len(configs) >= 2 and n_train < needed:
+        return (
+            f"Too few training ratings to blend {len(configs)} models: the weights are fitted on "
+            f"{BLEND_HOLDOUT[0]:.0%} of the {n_train:,} training ratings, and need about {needed:,} training "
+            "ratings in all. Use the best model alone (the runs table compares them)."
+        )
     return next((problem for config in configs if (problem := model_problem(config))), None)
 
 
@@ -119,10 +128,15 @@ def blend_section(current: TrainConfig) -> None:
             part = Split(train=fit_part, valid=None, n_dropped=0)  # type: ignore[arg-type] - no scoring
             return pooled(part, ("blend holdout", params, BLEND_HOLDOUT), config)
 
-        blend = train_blend(
-            split.train, split.valid, configs, holdout_pct=BLEND_HOLDOUT[0], seed=BLEND_HOLDOUT[1],
-            on_member=on_member, train_full=train_full, train_holdout=train_holdout,
-        )  # fmt: skip
+        try:
+            blend = train_blend(
+                split.train, split.valid, configs, holdout_pct=BLEND_HOLDOUT[0], seed=BLEND_HOLDOUT[1],
+                on_member=on_member, train_full=train_full, train_holdout=train_holdout,
+            )  # fmt: skip
+        except ValueError as error:  # a holdout thinned by unseen users and items: said, not raised
+            bar.empty()
+            st.error(text.md(str(error)), icon=":material/error:")
+            return
         bar.empty()
         blend = dataclasses.replace(blend, seconds=max(blend.seconds - waited[0], 0.0))
         state.set_blend(blend)
@@ -135,6 +149,9 @@ def blend_section(current: TrainConfig) -> None:
                 seconds=float(blend.seconds),
                 cached=False,
                 dataset=state.dataset_source(),
+                source="Blend",
+                size=f"{len(blend.members)} models",
+                mean_rmse=float(blend.members[0].metrics.get("global_mean_rmse", float("nan"))),  # same split
             )
         )
     blend = state.blend()
@@ -165,7 +182,14 @@ def _blend_results(blend: BlendResult) -> None:
         key="train_blend_table",
     )
     st.caption(
-        f"prediction = {blend.intercept:+.3f} + the weighted predictions, clipped to "
-        f"{blend.rating_range[0]:g}-{blend.rating_range[1]:g}. RMSE on the 10% the weights were fitted on: "
-        f"{blend.holdout_rmse:.4f}. Trained in {blend.seconds:.1f} s."
+        f"prediction = {blend.intercept:+.3f} + the weighted predictions, clipped to the training ratings' "
+        f"range ({blend.rating_range[0]:g} to {blend.rating_range[1]:g}). RMSE on the 10% the weights were "
+        f"fitted on: {blend.holdout_rmse:.4f}. Trained in {blend.seconds:.1f} s."
     )
+    if blend.metrics["rmse"] > best_member:
+        st.warning(
+            f"The blend is worse than its best model alone ({blend.metrics['rmse']:.4f} against "
+            f"{best_member:.4f}): the weights fitted on the held-out 10% do not carry over to the validation "
+            "ratings. Use the best model alone.",
+            icon=":material/warning:",
+        )

@@ -389,7 +389,7 @@ def run_rows(runs: list[state.RunRecord]) -> pd.DataFrame:
         config = run.config
         row = {"model": run.model, "valid RMSE": run.rmse, "from": run.source}
         if config is None:
-            row |= {"size": run.summary}
+            row |= {"size": run.size or run.summary}
         else:
             preset = matching_preset(config)
             if preset:
@@ -418,6 +418,14 @@ def run_rows(runs: list[state.RunRecord]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _safe_dataset(frame: pd.DataFrame) -> pd.DataFrame:
+    """The table's CSV download (Streamlit's toolbar) must not run a formula from data: the dataset
+    column holds an uploaded file's name. The other columns are the app's own text, shown as written
+    (an apostrophe before a blend's "-0.449" would show in the table)."""
+    frame["dataset"] = frame["dataset"].map(guards.safe_cell)
+    return frame
+
+
 def runs_table() -> None:
     """Every run of this session, newest first."""
     runs = state.runs()
@@ -425,9 +433,7 @@ def runs_table() -> None:
         return
     st.subheader("Runs in this session")
     st.dataframe(
-        text.table(
-            guards.neutralise_formulas(run_rows(runs))
-        ),  # its CSV download: an uploaded file's name is data
+        text.table(_safe_dataset(run_rows(runs))),
         hide_index=True,
         width="stretch",
         column_config={

@@ -120,6 +120,9 @@ def test_blend_tab_trains_two_models_and_shows_the_weights(app):
     (weights,) = [df.value for df in app.dataframe if "weight" in df.value.columns]
     assert list(weights["model"]) == ["Dot product + biases", "Biases only (baseline)"]
     assert "Blend: Dot product + biases + Biases only (baseline)" in list(_runs(app)["model"])
+    row = _runs(app).iloc[0]  # the blend's own row: its source, size and baseline, nothing escaped
+    assert row["from"] == "Blend" and row["size"] == "2 models" and row["mean RMSE"] > 0
+    assert row["settings"].startswith("intercept ")
     app.button(key="train_button").click().run()  # the blend's dot model went through the model cache
     assert "Loaded from cache" in texts(app)
     from ui import cached
@@ -354,3 +357,18 @@ def test_a_training_left_behind_by_a_moved_knob_is_shown_with_a_cancel(app, monk
     app.button(key="train_cancel_others").click().run()
     assert job.wait(5) and job.state == CANCELLED
     assert "still under way" not in texts(app)
+
+
+def test_the_blend_is_refused_with_the_reason_on_too_few_ratings(app):
+    from collab.sources import read_ratings
+    from ui import state
+
+    rows = "".join(
+        f"{u},{i},{(u * 3 + i * 7) % 5 + 1}\n" for u in range(12) for i in range(10) if (u + i) % 4
+    )
+    app.session_state[state.DATASET] = read_ratings(("user,item,rating\n" + rows).encode())
+    app.session_state[state.DATASET_SOURCE] = "Upload: tiny.csv"
+    app.switch_page("app_pages/train.py").run()
+    assert not app.exception, app.exception
+    assert "Too few training ratings to blend 2 models" in texts(app)
+    assert app.button(key="train_blend_button").disabled
