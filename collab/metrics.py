@@ -14,6 +14,17 @@ import numpy as np
 RELEVANT_RATING = 4.0
 
 
+def relevant_threshold(ratings: np.ndarray) -> float:
+    """The rating from which an item counts as relevant (liked) for ranking metrics: the top quarter of
+    the scale the ratings use, low + 0.75 (high - low). 4 on a 1-5 scale (the usual MovieLens choice),
+    3.875 on 0.5-5 (4 and up), 7.75 on 1-10 (8 and up), 5 on Jester's -10 to 10."""
+    values = np.asarray(ratings, dtype=np.float64)
+    if values.size == 0:
+        return RELEVANT_RATING
+    low, high = float(values.min()), float(values.max())
+    return low + 0.75 * (high - low)
+
+
 def rmse(predictions: np.ndarray, ratings: np.ndarray) -> float:
     """Root mean squared error."""
     diff = np.asarray(predictions, dtype=np.float64) - np.asarray(ratings, dtype=np.float64)

@@ -205,19 +205,21 @@ class RankingQuality:
     n_users: int  # validation users the means are over
     model: dict[str, float]  # "precision", "recall", "ndcg"
     popularity: dict[str, float]
+    threshold: float = 4.0  # an item is relevant when rated at least this
 
 
 def rated_ranking_quality(
-    valid: Ratings, model_scores: np.ndarray, popularity: np.ndarray, k: int = 10
+    valid: Ratings, model_scores: np.ndarray, popularity: np.ndarray, k: int = 10, threshold: float = 4.0
 ) -> RankingQuality:
-    """Rank each user's validation items by the model's scores and by popularity (`collab.metrics`)."""
+    """Rank each user's validation items by the model's scores and by popularity (`collab.metrics`);
+    relevant = rated at least `threshold`."""
     from collab import metrics
 
     def measure(scores: np.ndarray) -> dict[str, float]:
         return {
-            "precision": metrics.precision_at_k(valid.user_ids, scores, valid.ratings, k),
-            "recall": metrics.recall_at_k(valid.user_ids, scores, valid.ratings, k),
-            "ndcg": metrics.ndcg_at_k(valid.user_ids, scores, valid.ratings, k),
+            "precision": metrics.precision_at_k(valid.user_ids, scores, valid.ratings, k, threshold),
+            "recall": metrics.recall_at_k(valid.user_ids, scores, valid.ratings, k, threshold),
+            "ndcg": metrics.ndcg_at_k(valid.user_ids, scores, valid.ratings, k, threshold),
         }
 
     return RankingQuality(
@@ -226,6 +228,7 @@ def rated_ranking_quality(
         n_users=len(np.unique(valid.user_ids)),
         model=measure(np.asarray(model_scores, dtype=np.float64)),
         popularity=measure(np.asarray(popularity, dtype=np.float64)[valid.item_ids]),
+        threshold=threshold,
     )
 
 
@@ -294,6 +297,7 @@ def catalogue_ranking_quality(
         n_users=len(users),
         model=ranking_metrics(model_top, relevant, k),
         popularity=ranking_metrics(pop_top, relevant, k),
+        threshold=threshold,
     )
 
 
@@ -369,14 +373,20 @@ def recommend_for_new_user(
 def ranking_quality_of(
     result: TrainResult, train: Ratings, valid: Ratings, k: int = 10, protocol: Protocol = "rated"
 ) -> RankingQuality:
-    """Ranking quality of a trained model against popularity on the validation set."""
+    """Ranking quality of a trained model against popularity on the validation set; an item is relevant
+    when rated in the top quarter of the training ratings' scale (`metrics.relevant_threshold`: 4 on 1-5)."""
+    from collab.metrics import relevant_threshold
+
+    threshold = relevant_threshold(train.ratings)
     popularity = popularity_scores(train.item_ids, train.n_items)
     if protocol == "rated":
         model_scores = result.predict_ids(valid.user_ids, valid.item_ids)
-        return rated_ranking_quality(valid, model_scores, popularity, k)
+        return rated_ranking_quality(valid, model_scores, popularity, k, threshold)
     if protocol == "catalogue":
         n_items = len(result.item_labels)
-        return catalogue_ranking_quality(lambda users: predict_all(result, users, n_items), train, valid, k=k)
+        return catalogue_ranking_quality(
+            lambda users: predict_all(result, users, n_items), train, valid, k=k, threshold=threshold
+        )
     raise ValueError(f"protocol must be one of {sorted(PROTOCOLS)}, got {protocol!r}")
 
 

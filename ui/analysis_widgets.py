@@ -655,7 +655,8 @@ def ranking_section(result: TrainResult) -> None:
     quality = rec.ranking_quality_of(result, train, valid, k=int(k), protocol=protocol)
     st.plotly_chart(plots.ranking_fig(quality.model, quality.popularity, quality.k), key="rec_ranking_fig")
     st.caption(
-        f"Means over {quality.n_users:,} validation users; an item is relevant when rated 4 or more. "
+        f"Means over {quality.n_users:,} validation users; an item is relevant when rated "
+        f"{quality.threshold:g} or more (the top quarter of this data's rating scale). "
         "Popularity ranks by how many ratings an item has in training. " + ranking_verdict(quality)
     )
 
@@ -663,23 +664,44 @@ def ranking_section(result: TrainResult) -> None:
 def ranking_verdict(quality: rec.RankingQuality) -> str:
     """What the bars show: where the model beats popularity, where popularity wins, and by how much."""
     names = {"precision": "precision", "recall": "recall", "ndcg": "NDCG"}
-    wins, losses = [], []
+    wins, losses, ties = [], [], []
     for metric, model_score in quality.model.items():
         popular = quality.popularity[metric]
         if np.isnan(model_score) or np.isnan(popular):
             continue
         phrase = f"{names.get(metric, metric)}@{quality.k} ({model_score:.3f} vs {popular:.3f})"
+        if round(model_score, 3) == round(popular, 3):  # as shown: a tie is nobody's win
+            ties.append(phrase)
+            continue
         (wins if model_score > popular else losses).append(phrase)
+    tied = f" Tied on {', '.join(ties)}." if ties else ""
+    if not wins and not losses:
+        return "Here the model and popularity rank alike on every measure: " + ", ".join(ties) + "."
     if not losses:
-        return "Here the model ranks better than popularity on every measure: " + ", ".join(wins) + "."
+        return (
+            "Here the model ranks better than popularity on "
+            + _every(wins, ties)
+            + ", ".join(wins)
+            + "."
+            + tied
+        )
     if not wins:
         return (
-            "Here **popularity ranks better** on every measure: "
+            "Here **popularity ranks better** on "
+            + _every(losses, ties)
             + ", ".join(losses)
-            + ". A model trained to predict ratings (RMSE) is not trained to rank, and on data where most "
+            + "."
+            + tied
+            + " A model trained to predict ratings (RMSE) is not trained to rank, and on data where most "
             "people like the same popular items, recommending those is hard to beat."
         )
-    return "Here the model wins on " + ", ".join(wins) + " and popularity on " + ", ".join(losses) + "."
+    return (
+        "Here the model wins on " + ", ".join(wins) + " and popularity on " + ", ".join(losses) + "." + tied
+    )
+
+
+def _every(phrases: list[str], ties: list[str]) -> str:
+    return "every measure: " if not ties else ("this measure: " if len(phrases) == 1 else "these measures: ")
 
 
 def downloads_section(result: TrainResult) -> None:

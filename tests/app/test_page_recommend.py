@@ -245,6 +245,30 @@ def test_ranking_verdict_names_each_side():
     )
     lost = RankingQuality(5, "catalogue", 50, {"recall": 0.1}, {"recall": 0.2})
     assert "popularity ranks better" in analysis_widgets.ranking_verdict(lost)
+    # a tester's verdict: "popularity ranks better on every measure: precision@10 (0.458 vs 0.458), ..."
+    tied = RankingQuality(
+        10,
+        "rated",
+        5,
+        {"precision": 0.4581, "recall": 1.0, "ndcg": 0.7},
+        {"precision": 0.4579, "recall": 1.0, "ndcg": 0.8},
+    )
+    verdict = analysis_widgets.ranking_verdict(tied)
+    assert verdict.startswith("Here **popularity ranks better** on this measure: NDCG@10 (0.700 vs 0.800).")
+    assert "Tied on precision@10 (0.458 vs 0.458), recall@10 (1.000 vs 1.000)." in verdict
+    same = RankingQuality(10, "rated", 5, {"recall": 1.0}, {"recall": 1.0})
+    assert analysis_widgets.ranking_verdict(same).startswith("Here the model and popularity rank alike")
+
+
+@pytest.mark.parametrize(
+    ("scale", "threshold"), [((1, 5), 4.0), ((0.5, 5), 3.875), ((1, 10), 7.75), ((-10, 10), 5.0)]
+)
+def test_relevant_means_the_top_quarter_of_the_datas_scale(scale, threshold):
+    import numpy as np
+
+    from collab.metrics import relevant_threshold
+
+    assert relevant_threshold(np.array([scale[0], (scale[0] + scale[1]) / 2, scale[1]])) == threshold
 
 
 def test_recommendation_tables_keep_the_scores_beside_long_titles(with_model):
