@@ -207,8 +207,16 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def params_for(config: TrainConfig, split: state.SplitParams, data: str) -> dict[str, str]:
-    """The query params that reproduce this dataset, split and config on the Train page."""
+AUTO = (
+    "auto"  # epochs=auto: the Epochs slider's "Auto epochs" box, sized to the data on the page that opens it
+)
+
+
+def params_for(
+    config: TrainConfig, split: state.SplitParams, data: str, auto_epochs: bool = False
+) -> dict[str, str]:
+    """The query params that reproduce this dataset, split and config on the Train page (`epochs=auto`
+    when the epochs are the automatic ones, for the models trained in batches)."""
     params = {"data": data}
     params |= {k.param: _fmt(getattr(split, k.field)) for k in SPLIT_KNOBS}
     params["model"] = config.model
@@ -217,7 +225,7 @@ def params_for(config: TrainConfig, split: state.SplitParams, data: str) -> dict
         value = _config_value(knob, config)
         if knob.param in OPTIONAL_PARAMS and value == _config_value(knob, _DEFAULT):
             continue
-        params[knob.param] = _fmt(value)
+        params[knob.param] = AUTO if auto_epochs and knob.key == "train_epochs" else _fmt(value)
     return params
 
 
@@ -281,6 +289,9 @@ def read_params(
         if knob.param not in params:
             continue
         raw = params[knob.param]
+        if knob.key == "train_epochs" and raw.strip().lower() == AUTO:
+            values["train_epochs_auto"] = True  # the page sizes them to its data
+            continue
         kept = f"{knob.label} stays at {_fmt(_config_value(knob, base))}."  # noqa: B023 - used at once
         try:
             value = _parse(knob, raw)
@@ -401,7 +412,8 @@ def current_config() -> TrainConfig:
 
 def sync(config: TrainConfig | None = None) -> dict[str, str]:
     """Write the current dataset, split and Train settings into the URL (only when they changed)."""
-    wanted = params_for(config or current_config(), state.split_params(), dataset_id())
+    auto = bool(knobs().get("train_epochs_auto", st.session_state.get("train_epochs_auto", True)))
+    wanted = params_for(config or current_config(), state.split_params(), dataset_id(), auto_epochs=auto)
     current = {key: st.query_params[key] for key in st.query_params}
     if all(current.get(k) == v for k, v in wanted.items()) and not (
         set(current) & set(OWNED_PARAMS) - set(wanted)

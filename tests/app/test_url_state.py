@@ -237,3 +237,20 @@ def test_markdown_in_a_link_is_quoted_back_as_text(param):
     assert "![img]" not in note and "[click]" not in note
     assert rf"\!\[img\](http{text.WORD_JOINER}\://127.0.0.1:9/x.png)" in note  # shown as it was in the link
     assert "y" * 100 not in note and "…" in note  # long values are cut
+
+
+def test_auto_epochs_travel_in_the_link_as_epochs_auto():
+    # a tester: a reload (or a shared link) turned "Auto epochs" off, since the URL said epochs=5
+    first = _open({})
+    assert first.checkbox(key="train_epochs_auto").value is True
+    assert _qp(first)["epochs"] == "auto"
+    reloaded = _open(_qp(first))
+    assert reloaded.checkbox(key="train_epochs_auto").value is True and _qp(reloaded)["epochs"] == "auto"
+    reloaded.slider(key="train_epochs").set_value(
+        7
+    ).run()  # a hand on the slider: auto off, the number travels
+    assert reloaded.checkbox(key="train_epochs_auto").value is False and _qp(reloaded)["epochs"] == "7"
+    fixed = _open(_qp(reloaded))
+    assert (
+        fixed.checkbox(key="train_epochs_auto").value is False and fixed.slider(key="train_epochs").value == 7
+    )
