@@ -40,6 +40,19 @@ def demo_source() -> None:
         use(cached.demo(), "Built-in demo set")
 
 
+def _download_address(name: str) -> None:
+    """The archive's address as an exact copy (the message's text keeps links from forming with invisible
+    characters, which a copied address would carry)."""
+    import os
+
+    from collab.movielens import MOVIELENS_DATASETS, MOVIELENS_URL
+
+    spec = MOVIELENS_DATASETS.get(name)
+    if spec is not None:
+        base = os.environ.get("COLLAB_MOVIELENS_URL") or MOVIELENS_URL
+        st.code(f"{base.rstrip('/')}/{spec.folder}.zip", language=None)
+
+
 def movielens_source() -> None:
     name = st.selectbox("Which MovieLens", list(MOVIELENS), format_func=MOVIELENS.get, key="data_movielens")
     st.caption("Downloaded once from GroupLens, then cached on disk for every session of this server.")
@@ -56,6 +69,11 @@ def movielens_source() -> None:
         except DataError as error:
             bar.empty()
             st.error(sentence("", error), icon=":material/error:")
+            st.caption(
+                "On this page you can use the **built-in demo set** instead, or upload the ratings file yourself "
+                "(MovieLens 100K's u.data, or ratings.csv) under **Upload a file**. The settings above are kept."
+            )
+            _download_address(name)
             return
         use(ratings, f"MovieLens {name}")
 

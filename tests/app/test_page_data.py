@@ -103,6 +103,8 @@ def test_movielens_offline_gives_a_clear_error(app):
     assert not app.exception, app.exception
     assert app.error
     assert "Built-in demo set" in _sidebar(app)
+    assert "built-in demo set" in " ".join(c.value for c in app.caption)  # what a student can do here
+    assert [c.value for c in app.code] == ["http://127.0.0.1:9/ml-100k.zip"]  # the exact address, no joiner
 
 
 def test_upload_with_an_items_file_attaches_titles(app):
