@@ -135,14 +135,16 @@ def memory_step() -> None:
     )
     cols = st.columns(2)
     cols[0].metric("Effective batch", f"{config.effective_batch:,}", help="batch size × accumulation steps")
-    cols[1].metric("Memory while training", _mb(memory.total_bytes), help=memory.describe())
+    cols[1].metric(
+        "Memory while training", training_view.size_text(memory.total_bytes), help=memory.describe()
+    )
     st.dataframe(
         pd.DataFrame(
             {
                 "what": ["parameters (factors, biases)", "their gradients", "AdamW state (2 per parameter)",
                          "one micro-batch's activations", "the ratings as tensors"],
-                f"{config.n_factors} factors": [_mb(b) for b in _parts(memory)],
-                f"{2 * config.n_factors} factors": [_mb(b) for b in _parts(doubled)],
+                f"{config.n_factors} factors": [training_view.size_text(b) for b in _parts(memory)],
+                f"{2 * config.n_factors} factors": [training_view.size_text(b) for b in _parts(doubled)],
             }
         ),
         hide_index=True,
@@ -162,10 +164,6 @@ def memory_step() -> None:
 def _parts(memory: MemoryEstimate) -> list[int]:
     return [memory.parameter_bytes, memory.gradient_bytes, memory.optimizer_bytes, memory.activation_bytes,
             memory.data_bytes]  # fmt: skip
-
-
-def _mb(n_bytes: float) -> str:
-    return f"{n_bytes / 2**20:,.2f} MB" if n_bytes >= 2**20 else f"{n_bytes / 2**10:,.1f} KB"
 
 
 def interpret_step() -> None:

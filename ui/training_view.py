@@ -453,8 +453,10 @@ def runs_table() -> None:
     )
 
 
-def _mb(n_bytes: float) -> str:
-    return f"{n_bytes / 2**20:,.2f} MB" if n_bytes >= 2**20 else f"{n_bytes / 2**10:,.1f} KB"
+def size_text(n_bytes: float) -> str:
+    """Bytes as KB or MB (binary units), at most five characters before the unit: 1,000 KB and up read as
+    MB (0.98 MB), so a metric's value is never cut off ("1,012.…")."""
+    return f"{n_bytes / 2**20:,.2f} MB" if n_bytes >= 1000 * 2**10 else f"{n_bytes / 2**10:,.1f} KB"
 
 
 def cost_panel(config: TrainConfig) -> bool:
@@ -474,17 +476,19 @@ def cost_panel(config: TrainConfig) -> bool:
         return False
     if config.model == "autorec":
         cols = st.columns(4)
-        cols[0].metric("Parameters", _mb(memory.parameter_bytes), help=f"{memory.n_parameters:,} numbers")
-        cols[1].metric("Gradients", _mb(memory.gradient_bytes))
+        cols[0].metric(
+            "Parameters", size_text(memory.parameter_bytes), help=f"{memory.n_parameters:,} numbers"
+        )
+        cols[1].metric("Gradients", size_text(memory.gradient_bytes))
         cols[2].metric(
-            "L-BFGS history", _mb(memory.optimizer_bytes), help="10 past steps and gradient changes"
+            "L-BFGS history", size_text(memory.optimizer_bytes), help="10 past steps and gradient changes"
         )
         cols[3].metric(
             "Full batch",
-            _mb(memory.activation_bytes),
+            size_text(memory.activation_bytes),
             help="every item's code (without the compiled kernel also its rebuilt column)",
         )
-        st.caption(f"About **{_mb(memory.total_bytes)}** in all while training.")
+        st.caption(f"About **{size_text(memory.total_bytes)}** in all while training.")
         return True
     n_train = state.split().train.n_ratings
     steps = math.ceil(n_train / config.effective_batch) if n_train else 0
@@ -499,17 +503,21 @@ def cost_panel(config: TrainConfig) -> bool:
         f"/ {config.effective_batch:,} = {steps:,} optimizer steps per epoch.",
     )
     cols[1].metric(
-        "Parameters", _mb(memory.parameter_bytes), help=f"{memory.n_parameters:,} numbers in float32"
+        "Parameters", size_text(memory.parameter_bytes), help=f"{memory.n_parameters:,} numbers in float32"
     )
-    cols[2].metric("Gradients", _mb(memory.gradient_bytes))
+    cols[2].metric("Gradients", size_text(memory.gradient_bytes))
     cols[3].metric(
-        "Optimizer state", _mb(memory.optimizer_bytes), help="AdamW keeps two moving averages per parameter"
+        "Optimizer state",
+        size_text(memory.optimizer_bytes),
+        help="AdamW keeps two moving averages per parameter",
     )
     cols[4].metric(
-        "One micro-batch", _mb(memory.activation_bytes), help="activations of one forward and backward pass"
+        "One micro-batch",
+        size_text(memory.activation_bytes),
+        help="activations of one forward and backward pass",
     )
     st.caption(
-        f"About **{_mb(memory.total_bytes)}** in all while training. More factors mean more parameters, and "
+        f"About **{size_text(memory.total_bytes)}** in all while training. More factors mean more parameters, and "
         "every parameter also needs a gradient and two optimizer numbers: more memory, on a GPU too."
     )
     if n_train and config.effective_batch > n_train:
@@ -628,7 +636,7 @@ def accumulation_lab(config: TrainConfig) -> None:
             pd.DataFrame(
                 {
                     "way": [f"{steps} micro-batches of {micro}", f"one batch of {steps * micro}"],
-                    "peak memory": [_mb(check.peak_bytes_accum), _mb(check.peak_bytes_big)],
+                    "peak memory": [size_text(check.peak_bytes_accum), size_text(check.peak_bytes_big)],
                     "time per step (ms)": [
                         check.seconds_per_step_accum * 1e3,
                         check.seconds_per_step_big * 1e3,
