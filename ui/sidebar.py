@@ -19,7 +19,12 @@ def status(container: DeltaGenerator) -> None:
         st.markdown("**Model**")
         result = state.result()
         if result is None:
-            st.caption("None trained yet: open **Train**.")
+            under_way = cached.my_jobs()  # pressed Train, then left the page while it trains
+            st.caption(
+                f"A training is under way ({len(under_way)} in all): open **Train** to follow it."
+                if under_way
+                else "None trained yet: open **Train**."
+            )
         else:
             st.caption(
                 f"{result.config.describe(data.n_users, data.n_items)}  \nvalid RMSE **{result.metrics['rmse']:.4f}**"
