@@ -32,37 +32,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.read_speed import write_synthetic
+
 ROOT = Path(__file__).resolve().parents[1]
 LAYOUTS = {  # name -> (separator, header, timestamp, file name)
     "csv": (",", True, True, "ratings.csv"),
     "tsv": ("\t", False, False, "u.data"),
 }
 SOURCES = ("path", "path-c", "path-arrow", "upload")
-CHUNK_ROWS = 1_000_000
-
-
-def write_synthetic(path: Path, n_rows: int, sep: str, header: bool, timestamp: bool, seed: int = 0) -> None:
-    """A MovieLens-like file: 200k users, 50k items, half-star ratings[, Unix timestamps]."""
-    import numpy as np
-    import pandas as pd
-
-    rng = np.random.default_rng(seed)
-    names = ["userId", "movieId", "rating"] + (["timestamp"] if timestamp else [])
-    with open(path, "w", encoding="utf-8") as out:
-        if header:
-            out.write(sep.join(names) + "\n")
-        for start in range(0, n_rows, CHUNK_ROWS):
-            n = min(CHUNK_ROWS, n_rows - start)
-            chunk = pd.DataFrame(
-                {
-                    "user": rng.integers(1, 200_001, n),
-                    "item": rng.integers(1, 50_001, n),
-                    "rating": rng.integers(1, 11, n) / 2,
-                }
-            )
-            if timestamp:
-                chunk["timestamp"] = rng.integers(789_652_009, 1_700_000_000, n)
-            out.write(chunk.to_csv(sep=sep, header=False, index=False, lineterminator="\n"))
 
 
 def _status_kb(field: str) -> int:
@@ -161,7 +138,7 @@ def main() -> None:
             for layout in args.layouts:
                 sep, header, timestamp, file_name = LAYOUTS[layout]
                 path = Path(folder) / file_name
-                write_synthetic(path, n_rows, sep, header, timestamp)
+                write_synthetic(path, n_rows, sep, header, timestamp=timestamp)
                 for source in args.sources:
                     for code, code_root in codes:
                         result = run_case(code_root, path, source, sep, header)

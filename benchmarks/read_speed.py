@@ -27,23 +27,25 @@ FORMATS = {  # name -> (separator, header, file name)
 CHUNK_ROWS = 1_000_000
 
 
-def write_synthetic(path: Path, n_rows: int, sep: str, header: bool, seed: int = 0) -> None:
-    """A MovieLens-like file: 200k users, 50k items, half-star ratings, Unix timestamps."""
+def write_synthetic(
+    path: Path, n_rows: int, sep: str, header: bool, seed: int = 0, timestamp: bool = True
+) -> None:
+    """A MovieLens-like file: 200k users, 50k items, half-star ratings[, Unix timestamps]."""
     rng = np.random.default_rng(seed)
+    names = ["userId", "movieId", "rating"] + (["timestamp"] if timestamp else [])
     with open(path, "w", encoding="utf-8") as out:
         if header:
-            out.write(sep.join(["userId", "movieId", "rating", "timestamp"]) + "\n")
+            out.write(sep.join(names) + "\n")
         for start in range(0, n_rows, CHUNK_ROWS):
             n = min(CHUNK_ROWS, n_rows - start)
-            chunk = pd.DataFrame(
-                {
-                    "user": rng.integers(1, 200_001, n),
-                    "item": rng.integers(1, 50_001, n),
-                    "rating": rng.integers(1, 11, n) / 2,
-                    "timestamp": rng.integers(789_652_009, 1_700_000_000, n),
-                }
-            )
-            text = chunk.to_csv(sep="\x1f", header=False, index=False, lineterminator="\n")
+            columns = {
+                "user": rng.integers(1, 200_001, n),
+                "item": rng.integers(1, 50_001, n),
+                "rating": rng.integers(1, 11, n) / 2,
+            }
+            if timestamp:
+                columns["timestamp"] = rng.integers(789_652_009, 1_700_000_000, n)
+            text = pd.DataFrame(columns).to_csv(sep="\x1f", header=False, index=False, lineterminator="\n")
             out.write(text.replace("\x1f", sep))
 
 

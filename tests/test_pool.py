@@ -95,18 +95,23 @@ def test_a_closed_tab_keeps_its_running_job_for_a_reload_but_not_its_place_in_li
     pool.close()
 
 
-def test_a_cancelled_running_job_stops_at_its_next_epoch():
-    pool = TrainingPool(workers=1)
-    epochs: list[int] = []
+def _epochs_job(epochs: list[int], n: int = 100):
+    """A training of `n` short epochs that records each (and stops there once nobody waits)."""
 
     def run(job):
-        for epoch in range(100):
+        for epoch in range(n):
             job.record(epoch)
             epochs.append(epoch)
             time.sleep(0.01)
         return "finished"
 
-    job = pool.submit("long", run, "s1")
+    return run
+
+
+def test_a_cancelled_running_job_stops_at_its_next_epoch():
+    pool = TrainingPool(workers=1)
+    epochs: list[int] = []
+    job = pool.submit("long", _epochs_job(epochs), "s1")
     while not epochs:
         time.sleep(0.01)
     pool.cancel(job, "s1")
@@ -273,14 +278,7 @@ def test_a_cancel_after_a_reload_is_not_outvoted_by_the_closed_tab_kept_for_the_
     connected = {"reloaded"}
     pool = TrainingPool(workers=1, is_alive=lambda session: True, is_connected=lambda s: s in connected)
     epochs: list[int] = []
-
-    def run(job):
-        for epoch in range(200):
-            job.record(epoch)
-            epochs.append(epoch)
-            time.sleep(0.01)
-        return "finished"
-
+    run = _epochs_job(epochs, 200)
     job = pool.submit("long", run, "closed tab")
     assert pool.submit("long", run, "reloaded") is job  # the reloaded page follows the same job
     assert [j.id for j in pool.jobs_of("reloaded")] == [job.id] and pool.jobs_of("nobody") == []
