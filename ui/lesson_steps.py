@@ -103,7 +103,7 @@ def train_step() -> None:
     result = state.result()
     if result is not None:
         training_view.results_panel(result)
-    st.markdown("**The weight-decay sweep** (the lesson's 0.1, 0.01 and 0.001, and none)")
+    st.markdown("**The weight-decay sweep** (the lesson's 0.1 and 0.01, none, and more: 0.3 and 1)")
     training_view.sweep_section(lesson_config())
     try_this("run the sweep and read which curve turns up first: that one decays too little.")
     show_code("lesson_train")
