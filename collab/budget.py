@@ -39,8 +39,8 @@ UPLOAD_MB = 10**6  # Streamlit's upload megabyte
 BASE_MB = 550
 # Peak resident memory over the server's own, per byte of an uploaded file, measured on a worst case
 # for its size (27 MB, 1M ratings of 200k users and 60k items: "user,item,rating,timestamp" lines):
-# read_ratings 4.4x (110 MiB; pyarrow on malloc; benchmarks.read_memory), then the split and the default training with its
-# 260k-row embedding tables and row-wise AdamW 18.4x (498 MiB). Plus the upload's own bytes.
+# read_ratings 4.4x (110 MiB; pyarrow on malloc; benchmarks.read_memory), then the split and the default
+# training with its 260k-row embedding tables and row-wise AdamW 18.4x (498 MiB). Plus the upload's own bytes.
 PEAK_PER_FILE_BYTE = 19.5
 BYTES_PER_RATING = 27  # file bytes of one "user,item,rating,timestamp" line: to say how many ratings
 TRAIN_JOB_MB = 120  # a training's working memory on the sets an upload can hold (model, optimizer, batches)

@@ -876,7 +876,7 @@ def _epoch_seconds(values: np.ndarray, name: str) -> tuple[np.ndarray, str | Non
     unit from the typical size of the non-zero values), and a note when the unit was not seconds."""
     nonzero = np.abs(values[values != 0])
     typical = float(np.median(nonzero)) if nonzero.size else 0.0
-    limit, per_second, unit = next(entry for entry in _EPOCH_UNITS if typical < entry[0])
+    _, per_second, unit = next(entry for entry in _EPOCH_UNITS if typical < entry[0])
     if per_second == 1:
         return values.astype(np.int64), None
     seconds = np.floor_divide(values, per_second).astype(np.int64)

@@ -23,13 +23,8 @@ from ui.pool import Job, TrainingCancelled, TrainingPool
 if TYPE_CHECKING:
     from collab.training import EpochStats, TrainResult
 
-SWEEP_DECAYS = (
-    1.0,
-    0.3,
-    0.1,
-    0.01,
-    0.0,
-)  # on the demo set 0.001 drew on top of 0.01 and 0: from underfit (1) to overfit (0)
+# from underfit (1) to overfit (0); on the demo set 0.001 had drawn on top of 0.01 and 0
+SWEEP_DECAYS = (1.0, 0.3, 0.1, 0.01, 0.0)
 _LIVE_KEYS = itertools.count()
 
 
@@ -238,10 +233,12 @@ def others_under_way(config: TrainConfig) -> None:
         if isinstance(job.key, tuple) and len(job.key) == 3 and isinstance(job.key[2], TrainConfig)
     ]
     what = "; ".join(described[:3]) + (f"; and {len(described) - 3} more" if len(described) > 3 else "")
+    many = len(others) > 1
     st.info(
-        f"{len(others)} training{'s' if len(others) > 1 else ''} this page started for other settings "
-        f"{'are' if len(others) > 1 else 'is'} still under way: {text.md(what) or 'a blend or a sweep'}. Move the "
-        "knobs back to follow it, or cancel it to free the trainer for the settings above.",
+        f"{len(others)} training{'s' if many else ''} this page started for other settings "
+        f"{'are' if many else 'is'} still under way: {text.md(what) or 'a blend or a sweep'}. Move the knobs "
+        f"back to follow {'them' if many else 'it'}, or cancel {'them' if many else 'it'} to free the trainer "
+        "for the settings above.",
         icon=":material/pending:",
     )
     if st.button("Cancel those trainings", key="train_cancel_others", icon=":material/cancel:"):
