@@ -674,6 +674,10 @@ def ranking_verdict(quality: rec.RankingQuality) -> str:
             ties.append(phrase)
             continue
         (wins if model_score > popular else losses).append(phrase)
+    if not (wins or losses or ties):  # no measure could be computed (no relevant validation rating)
+        return (
+            "No measure could be computed: no validation user rated an item high enough to count as relevant."
+        )
     tied = f" Tied on {', '.join(ties)}." if ties else ""
     if not wins and not losses:
         return "Here the model and popularity rank alike on every measure: " + ", ".join(ties) + "."

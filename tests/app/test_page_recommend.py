@@ -258,6 +258,8 @@ def test_ranking_verdict_names_each_side():
     assert "Tied on precision@10 (0.458 vs 0.458), recall@10 (1.000 vs 1.000)." in verdict
     same = RankingQuality(10, "rated", 5, {"recall": 1.0}, {"recall": 1.0})
     assert analysis_widgets.ranking_verdict(same).startswith("Here the model and popularity rank alike")
+    nothing = RankingQuality(10, "rated", 5, {"recall": float("nan")}, {"recall": float("nan")})
+    assert analysis_widgets.ranking_verdict(nothing).startswith("No measure could be computed")
 
 
 @pytest.mark.parametrize(
