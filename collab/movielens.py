@@ -34,6 +34,7 @@ __all__ = [
     "load_movielens",
     "load_movielens_dir",
     "movielens_cache_dir",
+    "movielens_url",
     "sweep_partial_downloads",
 ]
 
@@ -111,7 +112,7 @@ def load_movielens(
     """
     spec = _movielens_spec(name)
     root = movielens_cache_dir(cache_dir)
-    base = base_url or os.environ.get("COLLAB_MOVIELENS_URL") or MOVIELENS_URL
+    url = movielens_url(name, base_url)
     chosen = cache_dir is not None or bool(os.environ.get("COLLAB_DATA_DIR"))
     fallback = Path(tempfile.gettempdir()) / "collab-lab"
     if _is_extracted(root / spec.folder, spec):
@@ -119,7 +120,7 @@ def load_movielens(
     if not chosen and _is_extracted(fallback / spec.folder, spec):  # an earlier call fell back
         return _noted(load_movielens_dir(fallback / spec.folder), f"MovieLens is cached in {fallback}.")
     try:
-        _fill_cache(root, spec, base, progress, root)
+        _fill_cache(root, spec, url, progress, root)
         return load_movielens_dir(root / spec.folder)
     except _CacheWriteError as failure:
         if chosen:
@@ -134,13 +135,20 @@ def load_movielens(
         )
         warnings.warn(note, RuntimeWarning, stacklevel=2)
     try:
-        _fill_cache(fallback, spec, base, progress, root)
+        _fill_cache(fallback, spec, url, progress, root)
     except _CacheWriteError as failure:
         raise DataError(
             f"cannot write MovieLens to {root} nor to the temporary folder {failure.folder} "
             f"({failure.reason}). Free some disk space, or set COLLAB_DATA_DIR to a writable folder."
         ) from failure.error
     return _noted(load_movielens_dir(fallback / spec.folder), note)
+
+
+def movielens_url(name: str, base_url: str | None = None) -> str:
+    """The address MovieLens `name`'s zip is downloaded from: `base_url`, else $COLLAB_MOVIELENS_URL,
+    else GroupLens, then "<folder>.zip". Raises `DataError` for an unknown name."""
+    base = base_url or os.environ.get("COLLAB_MOVIELENS_URL") or MOVIELENS_URL
+    return f"{base.rstrip('/')}/{_movielens_spec(name).folder}.zip"
 
 
 def _noted(ratings: Ratings, note: str) -> Ratings:
@@ -166,15 +174,14 @@ def _writing(folder: Path) -> Iterator[None]:
         raise _CacheWriteError(folder, error) from error
 
 
-def _fill_cache(
-    root: Path, spec: MovieLensSpec, base: str, progress: Progress | None, zip_root: Path
-) -> None:
-    """Extract the archive into root/<folder>, downloading it into `root` unless `zip_root` holds it."""
+def _fill_cache(root: Path, spec: MovieLensSpec, url: str, progress: Progress | None, zip_root: Path) -> None:
+    """Extract the archive into root/<folder>, downloading it from `url` into `root` unless `zip_root`
+    holds it."""
     zip_path = zip_root / f"{spec.folder}.zip"
     if not zip_path.is_file():
         zip_path = root / f"{spec.folder}.zip"
         if not zip_path.is_file():
-            _download(f"{base.rstrip('/')}/{spec.folder}.zip", zip_path, spec, progress)
+            _download(url, zip_path, spec, progress)
     _extract(zip_path, spec, root / spec.folder)
 
 

@@ -43,14 +43,9 @@ def demo_source() -> None:
 def _download_address(name: str) -> None:
     """The archive's address as an exact copy (the message's text keeps links from forming with invisible
     characters, which a copied address would carry)."""
-    import os
+    from collab.movielens import movielens_url
 
-    from collab.movielens import MOVIELENS_DATASETS, MOVIELENS_URL
-
-    spec = MOVIELENS_DATASETS.get(name)
-    if spec is not None:
-        base = os.environ.get("COLLAB_MOVIELENS_URL") or MOVIELENS_URL
-        st.code(f"{base.rstrip('/')}/{spec.folder}.zip", language=None)
+    st.code(movielens_url(name), language=None)
 
 
 def movielens_source() -> None:

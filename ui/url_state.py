@@ -207,9 +207,8 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-AUTO = (
-    "auto"  # epochs=auto: the Epochs slider's "Auto epochs" box, sized to the data on the page that opens it
-)
+# epochs=auto: the Epochs slider's "Auto epochs" box, sized to the data on the page that opens it
+AUTO = "auto"
 
 
 def params_for(
@@ -412,7 +411,7 @@ def current_config() -> TrainConfig:
 
 def sync(config: TrainConfig | None = None) -> dict[str, str]:
     """Write the current dataset, split and Train settings into the URL (only when they changed)."""
-    auto = bool(knobs().get("train_epochs_auto", st.session_state.get("train_epochs_auto", True)))
+    auto = bool(knobs().get("train_epochs_auto", True))  # the box starts on (widgets.epochs_control)
     wanted = params_for(config or current_config(), state.split_params(), dataset_id(), auto_epochs=auto)
     current = {key: st.query_params[key] for key in st.query_params}
     if all(current.get(k) == v for k, v in wanted.items()) and not (
