@@ -14,6 +14,7 @@ import numpy as np
 
 from collab import guards
 from collab.embeddings import Metric, Neighbours, nearest_neighbours
+from collab.metrics import RELEVANT_RATING, relevant_threshold
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -205,11 +206,15 @@ class RankingQuality:
     n_users: int  # validation users the means are over
     model: dict[str, float]  # "precision", "recall", "ndcg"
     popularity: dict[str, float]
-    threshold: float = 4.0  # an item is relevant when rated at least this
+    threshold: float = RELEVANT_RATING  # an item is relevant when rated at least this
 
 
 def rated_ranking_quality(
-    valid: Ratings, model_scores: np.ndarray, popularity: np.ndarray, k: int = 10, threshold: float = 4.0
+    valid: Ratings,
+    model_scores: np.ndarray,
+    popularity: np.ndarray,
+    k: int = 10,
+    threshold: float = RELEVANT_RATING,
 ) -> RankingQuality:
     """Rank each user's validation items by the model's scores and by popularity (`collab.metrics`);
     relevant = rated at least `threshold`."""
@@ -255,7 +260,7 @@ def catalogue_ranking_quality(
     train: Ratings,
     valid: Ratings,
     k: int = 10,
-    threshold: float = 4.0,
+    threshold: float = RELEVANT_RATING,
     max_users: int | None = None,
 ) -> RankingQuality:
     """Precision/recall/NDCG@k of top-k unseen lists vs the popularity baseline; relevant = valid ratings >= threshold.
@@ -375,9 +380,7 @@ def ranking_quality_of(
 ) -> RankingQuality:
     """Ranking quality of a trained model against popularity on the validation set; an item is relevant
     when rated in the top quarter of the training ratings' scale (`metrics.relevant_threshold`: 4 on 1-5)."""
-    from collab.metrics import relevant_threshold
-
-    threshold = relevant_threshold(train.ratings)
+    threshold = relevant_threshold(train.rating_values)  # (distinct values, kept with the split)
     popularity = popularity_scores(train.item_ids, train.n_items)
     if protocol == "rated":
         model_scores = result.predict_ids(valid.user_ids, valid.item_ids)
