@@ -251,7 +251,7 @@ def nn_step() -> None:
         st.caption(
             "Trains the app's default settings for each model on the current split (a few seconds each)."
         )
-    try_this("change the split seed on the Train page and train again: does the ranking of the three hold?")
+    try_this("change the split seed on the Train page and train again: does the ranking hold?")
     show_code("lesson_nn")
 
 
