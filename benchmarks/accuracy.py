@@ -4,7 +4,7 @@ python -m benchmarks.accuracy [--data FOLDER] [--presets default,best] [--models
                               [--splits u1,random] [--no-blend] [--threads N] [--json out.json]
 
 The autoencoder has one tuned preset of its own (PRESETS["autorec"]), reported under "best"; the "best"
-preset's headline is the blend of the autoencoder and the tuned dot model (collab.blend.BEST_BLEND).
+preset's headline is the blend of the autoencoder and the tuned dot model (collab.training.blend.BEST_BLEND).
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from dataclasses import replace
 import torch
 
 from benchmarks.common import find_ml100k, machine, movielens_splits, print_table, write_json
-from collab.blend import BEST_BLEND, train_blend
-from collab.config import MODEL_LABELS, PRESETS, TrainConfig
-from collab.data import Ratings
-from collab.training import train
+from collab.data.ratings import Ratings
+from collab.training.blend import BEST_BLEND, train_blend
+from collab.training.config import MODEL_LABELS, PRESETS, TrainConfig
+from collab.training.loop import train
 
 
 def splits_for(folder: str | None) -> dict[str, tuple[Ratings, Ratings]]:

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from collab.data import Ratings
+from collab.data.ratings import Ratings
 
 DEFAULT_ML100K = Path(__file__).resolve().parents[2] / "shared" / "data" / "ml-100k"
 

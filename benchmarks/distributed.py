@@ -41,8 +41,8 @@ def worker(args: argparse.Namespace) -> None:
     """One process of a run: train until `--steps` timed steps are done, write this rank's numbers."""
     import torch
 
-    from collab import distributed
-    from collab.config import TrainConfig
+    from collab.training import distributed
+    from collab.training.config import TrainConfig
 
     if args.threads:
         torch.set_num_threads(args.threads)

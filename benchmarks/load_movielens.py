@@ -10,7 +10,7 @@ import json
 import time
 from pathlib import Path
 
-from collab.movielens import load_movielens_dir
+from collab.data.movielens import load_movielens_dir
 
 
 def main() -> None:

@@ -57,7 +57,7 @@ def child(path: Path, source: str, sep: str, header: bool) -> dict:
     import pyarrow.compute  # noqa: F401
     import pyarrow.csv  # noqa: F401  (imported before the base is taken, as a warm server has it)
 
-    import collab.sources as sources
+    import collab.data.read as sources
 
     engines: list[str] = []
     parse_clean = sources._parse_clean
@@ -70,7 +70,7 @@ def child(path: Path, source: str, sep: str, header: bool) -> dict:
     sources._parse_clean = (lambda *args, **kwargs: engines.append("c")) if source == "path-c" else traced
     raw = None
     if source == "upload":  # the server's setting (ui.cached.server_start): pyarrow allocates with malloc
-        from collab import budget
+        from ui import budget
 
         budget.use_system_allocator_for_arrow()
         raw = path.read_bytes()

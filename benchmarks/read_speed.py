@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from collab.sources import read_ratings
+from collab.data.read import read_ratings
 
 FORMATS = {  # name -> (separator, header, file name)
     "csv": (",", True, "ratings.csv"),

@@ -21,9 +21,9 @@ import numpy as np
 import torch
 
 from benchmarks.common import machine, print_table, write_json
-from collab.config import TrainConfig
-from collab.data import Ratings
-from collab.training import train
+from collab.data.ratings import Ratings
+from collab.training.config import TrainConfig
+from collab.training.loop import train
 
 # name -> (ratings, users, items)
 SIZES = {

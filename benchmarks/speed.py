@@ -13,10 +13,10 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from benchmarks.common import find_ml100k, machine, movielens_splits, print_table, write_json
-from collab.config import TrainConfig
-from collab.data import Ratings
-from collab.models import DotProductBias
-from collab.training import train
+from collab.data.ratings import Ratings
+from collab.models.embedding import DotProductBias
+from collab.training.config import TrainConfig
+from collab.training.loop import train
 
 
 class RatingsDataset(Dataset):

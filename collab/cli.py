@@ -28,8 +28,9 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from collab.config import DEVICES, MODEL_LABELS, ROW_STATES, SCHEDULES, SPARSE_MODES, TrainConfig
-from collab.data import SPLIT_METHODS, Arg, Message, Ratings
+from collab.data.errors import Arg, Message
+from collab.data.ratings import SPLIT_METHODS, Ratings
+from collab.training.config import DEVICES, MODEL_LABELS, ROW_STATES, SCHEDULES, SPARSE_MODES, TrainConfig
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -450,8 +451,8 @@ def stop_on_interrupt(stop: threading.Event, say: Callable[[str], None]) -> Iter
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from collab import distributed
-    from collab.sources import read_items
+    from collab.data.items import read_items
+    from collab.training import distributed
 
     config = config_from_args(args)
     world = distributed.init(args.backend, config.device)
@@ -568,7 +569,7 @@ def mean_baseline_warning(metrics: dict[str, float]) -> str | None:
 
 def _count(ratings: Ratings, world: Any, sharded: bool) -> int:
     """Ratings over all processes (each holds its own share when sharded)."""
-    from collab.distributed import total
+    from collab.training.distributed import total
 
     return total(world, ratings.n_ratings) if sharded else ratings.n_ratings
 
@@ -577,9 +578,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
     import numpy as np
     import pandas as pd
 
-    from collab import metrics
-    from collab.distributed import read_any
-    from collab.training import TOP_K, load
+    from collab.evaluate import metrics
+    from collab.training.distributed import read_any
+    from collab.training.loop import TOP_K
+    from collab.training.result import load
 
     result = load(args.model)
     data = read_any(args.ratings, _columns(args))
@@ -634,9 +636,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
 def run_recommend(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from collab.distributed import read_any
-    from collab.recommend import predict_all, top_n_unseen
-    from collab.training import load
+    from collab.analysis.recommend import predict_all, top_n_unseen
+    from collab.training.distributed import read_any
+    from collab.training.result import load
 
     if args.n < 1:
         raise BadInput(f"-n must be at least 1, got {args.n}")
@@ -652,7 +654,7 @@ def run_recommend(args: argparse.Namespace) -> int:
     best = top_n_unseen(scores, seen, args.n)
     titles: dict[str, str] = {}
     if args.items:
-        from collab.sources import read_items
+        from collab.data.items import read_items
 
         labels = [str(label) for label in result.item_labels]
         titles = read_items(args.items, item_labels=labels)["title"].astype(str).to_dict()
@@ -691,7 +693,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"collab {args.command}: interrupted; nothing written", file=sys.stderr)
         return EXIT_INTERRUPTED
     except RuntimeError as error:  # several processes: a peer that died, or a collective that failed
-        from collab.distributed import launched
+        from collab.training.distributed import launched
 
         if not launched():
             raise

@@ -8,7 +8,6 @@ import sys
 
 import pytest
 
-import collab
 from collab import kernels
 
 
@@ -27,8 +26,8 @@ def unwritable_numba_cache(monkeypatch: pytest.MonkeyPatch, writable: str | None
         raise OSError(30, "Read-only file system", path)
 
     monkeypatch.setattr(numba.core.caching._CacheLocator, "ensure_cache_path", ensure_cache_path)
-    monkeypatch.delitem(sys.modules, "collab._numba_kernels", raising=False)
-    monkeypatch.delattr(collab, "_numba_kernels", raising=False)  # else `from collab import` finds it
+    monkeypatch.delitem(sys.modules, "collab.kernels.numba_cpu", raising=False)
+    monkeypatch.delattr(kernels, "numba_cpu", raising=False)  # else `from collab.kernels import` finds it
     monkeypatch.setattr(kernels, "_failure", None)
     monkeypatch.setenv("NUMBA_CACHE_DIR", "")  # recorded, so what the code sets is undone afterwards
     monkeypatch.delenv("NUMBA_CACHE_DIR")

@@ -18,9 +18,9 @@ import pytest
 import torch
 
 from collab.cli import main
-from collab.config import TrainConfig
-from collab.training import load
-from tests.test_distributed import torchrun
+from collab.training.config import TrainConfig
+from collab.training.result import load
+from tests.training.test_distributed import torchrun
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = ["--epochs", "2", "--factors", "8", "--bs", "64", "--quiet"]
@@ -87,7 +87,7 @@ def test_train_evaluate_recommend_on_every_input(kind, tmp_path, capsys):
 
 
 def test_a_folder_reads_every_part_and_equals_its_rows_in_one_file(tmp_path):
-    from collab.distributed import read_any
+    from collab.training.distributed import read_any
 
     folder = read_any(write("folder", tmp_path))
     whole = read_any(write("csv", tmp_path))
@@ -201,7 +201,7 @@ def test_a_model_from_the_command_line_opens_in_the_recommend_page(tmp_path):
     (same dataset fingerprint, same vocabulary) and shows recommendations."""
     from streamlit.testing.v1 import AppTest
 
-    from collab.demo import demo_ratings
+    from collab.data.demo import demo_ratings
     from tests.app.conftest import ENTRY, texts
 
     demo = demo_ratings(seed=0)
@@ -235,7 +235,7 @@ def test_torchrun_two_processes_on_a_folder_read_each_part_once(tmp_path):
     assert names == sorted(p.name for p in parts.glob("part-*.parquet"))  # each part exactly once
     model = load(out)
     assert "2 processes (gloo)" in model.optimizer
-    from collab.distributed import read_any
+    from collab.training.distributed import read_any
 
     whole = read_any(parts)  # the vocabulary the processes agreed on is one process's
     np.testing.assert_array_equal(model.user_labels, whole.user_labels)
@@ -285,7 +285,7 @@ def test_torchrun_two_processes_on_cuda_equal_one_process(tmp_path, sparse):
 
 def test_epoch_bars_draw_a_bar_per_epoch_and_a_line_per_epoch(capsys):
     from collab.cli import EpochBars
-    from collab.training import EpochStats
+    from collab.training.result import EpochStats
 
     bars = EpochBars(show_bar=True, show_lines=True, epochs=2)
     for step in (1, 2, 3, 4):

@@ -15,12 +15,13 @@ import pandas as pd
 import pytest
 
 import collab
-from collab import budget, guards
-from collab.data import DataError
-from collab.io import ModelFileError
-from collab.sources import read_ratings
-from collab.training import train
-from tests.test_training import TRAIN, VALID, small
+from collab.data import guards
+from collab.data.errors import DataError
+from collab.data.read import read_ratings
+from collab.training.io import ModelFileError
+from collab.training.loop import train
+from tests.training.test_loop import TRAIN, VALID, small
+from ui import budget
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -167,17 +168,14 @@ def test_the_field_scan_does_not_depend_on_chunk_boundaries(chunk: int) -> None:
 # ---- the budget -----------------------------------------------------------------------------------
 
 
-def test_an_over_budget_upload_is_refused_before_parsing_with_numbers_and_advice(
+def test_an_over_budget_upload_is_refused_with_numbers_and_advice(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv(budget.ENV_VAR, "1024")
     limit = budget.current().upload_bytes
 
-    class Upload(io.BytesIO):  # Streamlit's UploadedFile says its size; the body is never read
-        size = limit + 1
-
-    with pytest.raises(DataError) as caught:
-        read_ratings(Upload(b"not,even\x00,parsed\n"))
+    with pytest.raises(DataError) as caught:  # the Data page asks this before it parses an upload
+        budget.current().check_upload(limit + 1)
     message = str(caught.value)
     for text in (
         f"up to {limit // 10**6:,} MB",
@@ -244,7 +242,7 @@ def _hostile_ratings() -> collab.Ratings:
 
 
 def test_every_export_neutralises_formula_cells() -> None:
-    from collab import embeddings, recommend
+    from collab.analysis import embeddings, recommend
 
     ratings = _hostile_ratings()
     result = train(ratings, ratings, small(epochs=1))
@@ -273,7 +271,7 @@ def test_orphaned_partial_downloads_are_swept_and_fresh_ones_kept(tmp_path: Path
     import os
     import time
 
-    from collab.movielens import sweep_partial_downloads
+    from collab.data.movielens import sweep_partial_downloads
 
     (tmp_path / "ml-100k").mkdir()
     old = [tmp_path / ".ml-100k-abc.part", tmp_path / "ml-100k" / ".u.data-xyz.part"]
@@ -290,7 +288,7 @@ def test_orphaned_partial_downloads_are_swept_and_fresh_ones_kept(tmp_path: Path
 
 
 def test_the_run_table_neutralises_an_uploaded_files_name() -> None:
-    from collab.guards import neutralise_formulas
+    from collab.data.guards import neutralise_formulas
     from ui import state
     from ui.training_view import run_rows
 
@@ -306,7 +304,7 @@ def test_the_run_table_neutralises_an_uploaded_files_name() -> None:
 
 
 def test_an_items_file_with_a_nul_byte_past_the_head_is_refused() -> None:
-    from collab.sources import read_items
+    from collab.data.items import read_items
 
     body = b"movieId,title\n" + b"".join(f"{i},Film {i}\n".encode() for i in range(10_000)) + b"1,\x00\n"
     assert body.index(b"\x00") > 64 * 1024

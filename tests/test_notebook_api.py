@@ -19,7 +19,7 @@ from collab import (
     top_n,
     train,
 )
-from collab.recommend import recommend_for_user
+from collab.analysis.recommend import recommend_for_user
 
 RNG = np.random.default_rng(0)
 _pairs = np.unique(RNG.integers(0, 30 * 20, 420))[:360]
@@ -158,7 +158,7 @@ def test_top_n_by_label_matches_the_per_user_recommendations(result, ratings, us
 
 def test_top_n_all_users_in_blocks_is_the_same_as_in_one(result, ratings, monkeypatch) -> None:
     whole = top_n(result, n=3, ratings=ratings)
-    monkeypatch.setattr(collab.recommend, "_BLOCK_CELLS", 40)  # two users a block
+    monkeypatch.setattr(collab.analysis.recommend, "_BLOCK_CELLS", 40)  # two users a block
     blocks = top_n(result, n=3, ratings=ratings)
     assert whole[["user", "rank", "item", "title"]].equals(blocks[["user", "rank", "item", "title"]])
     np.testing.assert_allclose(whole.score, blocks.score, rtol=1e-6)

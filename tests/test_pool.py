@@ -162,7 +162,7 @@ def test_entries_of_ended_sessions_are_released():
 def test_nbytes_counts_arrays_tensors_and_models():
     import torch
 
-    from collab.data import Ratings
+    from collab.data.ratings import Ratings
 
     ratings = Ratings(
         user_ids=np.array([0, 1]), item_ids=np.array([1, 0]), ratings=np.array([1.0, 2.0], dtype=np.float32),
@@ -249,8 +249,8 @@ def test_a_training_that_starts_at_once_still_reaches_on_wait_for_its_cancel_but
     import dataclasses
     import types
 
-    import collab.training
-    from collab.config import TrainConfig
+    import collab.training.loop
+    from collab.training.config import TrainConfig
     from ui import cached
 
     @dataclasses.dataclass
@@ -261,7 +261,7 @@ def test_a_training_that_starts_at_once_still_reaches_on_wait_for_its_cancel_but
         time.sleep(0.8)
         return Result()
 
-    monkeypatch.setattr(collab.training, "train", slow_train)
+    monkeypatch.setattr(collab.training.loop, "train", slow_train)
     seen: list[tuple[str, int]] = []
     split = types.SimpleNamespace(train=None, valid=None)
     result, from_store = cached.train(

@@ -27,7 +27,7 @@ def test_every_lesson_step_and_page_has_a_target() -> None:
 
 
 def test_in_place_methods_are_found() -> None:
-    from collab import spreadsheet
+    from collab.lesson import spreadsheet
 
     found = show_code.in_place_methods(show_code.source(spreadsheet.sgd_step))
     assert found == ["sub_", "zero_"]

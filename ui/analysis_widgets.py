@@ -14,15 +14,15 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from collab import embeddings as emb
-from collab import recommend as rec
+from collab.analysis import embeddings as emb
+from collab.analysis import recommend as rec
 from collab.plots import embeddings as plots
 from collab.plots.format import fixed
 from ui import state, text
 
 if TYPE_CHECKING:
-    from collab.data import Ratings
-    from collab.training import TrainResult
+    from collab.data.ratings import Ratings
+    from collab.training.result import TrainResult
 
 TRAIN_PAGE = "app_pages/train.py"
 MAX_MODEL_MB = 200
@@ -751,7 +751,7 @@ def upload_section() -> None:
 
 def load_uploaded(name: str, data: bytes) -> str | None:
     """Load model bytes and make them the current model; the error message, or None on success."""
-    from collab.training import load
+    from collab.training.result import load
 
     if len(data) > MAX_MODEL_MB * 1024 * 1024:
         return (

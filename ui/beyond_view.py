@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from collab import embeddings as emb
-from collab import entity_embeddings as ent
-from collab.data import DataError, Ratings
+from collab.analysis import embeddings as emb
+from collab.data.errors import DataError
+from collab.data.ratings import Ratings
+from collab.lesson import entity_embeddings as ent
 from collab.plots import lesson as lesson_plots
 from ui import state, text
 
@@ -43,7 +44,7 @@ def _ml100k_users(ratings: Ratings) -> pd.DataFrame | None:
     """MovieLens 100K's user file, when that set is loaded and its folder is in the cache."""
     if not state.dataset_source().lower().startswith("movielens 100k"):
         return None
-    from collab.movielens import movielens_cache_dir
+    from collab.data.movielens import movielens_cache_dir
 
     try:
         users = ent.read_ml100k_users(movielens_cache_dir())

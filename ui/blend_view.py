@@ -9,15 +9,15 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import streamlit as st
 
-from collab.autorec import check_size
-from collab.config import MODEL_LABELS, PRESETS, TrainConfig
-from collab.data import Split
+from collab.data.ratings import Split
+from collab.models.autorec import check_size
+from collab.training.config import MODEL_LABELS, PRESETS, TrainConfig
 from ui import cached, state, text
 
 if TYPE_CHECKING:
-    from collab.blend import BlendResult
-    from collab.data import Ratings
-    from collab.training import TrainResult
+    from collab.data.ratings import Ratings
+    from collab.training.blend import BlendResult
+    from collab.training.result import TrainResult
     from ui.pool import Job, TrainingPool
 
 BLEND_HOLDOUT = (0.1, 0)  # share of the training ratings the weights are fitted on, and its seed
@@ -49,7 +49,7 @@ def data_problem(configs: list[TrainConfig]) -> str | None:
 
     if not state.split().valid.n_ratings:
         return "The validation set is empty (see the split above): there is nothing to score a blend on."
-    from collab.blend import min_train_ratings
+    from collab.training.blend import min_train_ratings
 
     n_train, needed = state.split().train.n_ratings, min_train_ratings(len(configs), BLEND_HOLDOUT[0])
     if len(configs) >= 2 and n_train < needed:
@@ -63,7 +63,7 @@ def data_problem(configs: list[TrainConfig]) -> str | None:
 
 def blend_section(current: TrainConfig) -> None:
     """Pick models, train the blend with progress, show its RMSE beside each member's and the weights."""
-    from collab.blend import train_blend
+    from collab.training.blend import train_blend
 
     st.markdown(BLEND_INTRO)
     models = st.multiselect(

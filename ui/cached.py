@@ -5,7 +5,7 @@ break on the next cache hit (CacheReplayClosureError). Instead a bounded, thread
 itself the cached resource, trainings run on the pool's worker threads (ui/pool.py), and the
 page draws their progress from its own thread while it waits.
 
-Everything here is bounded by the memory budget (collab.budget): the model store and the data
+Everything here is bounded by the memory budget (ui/budget.py): the model store and the data
 cache (splits, parsed MovieLens sets) by the bytes of their arrays, not by a count; an entry
 only sessions that have ended asked for is dropped (a janitor thread looks every few seconds),
 and the freed memory is handed back to the operating system.
@@ -26,13 +26,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import streamlit as st
 
-from collab import budget
+from ui import budget
 from ui.pool import Job, TrainingCancelled, TrainingPool
 
 if TYPE_CHECKING:
-    from collab.config import TrainConfig
-    from collab.data import Ratings, Split
-    from collab.training import EpochStats, TrainResult
+    from collab.data.ratings import Ratings, Split
+    from collab.training.config import TrainConfig
+    from collab.training.result import EpochStats, TrainResult
 
 MODEL_SHARE = 0.4  # of the budget's cache bytes: trained models; the rest holds splits and datasets
 JANITOR_SECONDS = 5.0  # how often ended sessions' entries are looked for
@@ -246,7 +246,7 @@ def janitor() -> threading.Thread:
 @st.cache_resource(show_spinner=False)
 def demo() -> Ratings:
     """The built-in demo set (generated once per server)."""
-    from collab.demo import demo_ratings
+    from collab.data.demo import demo_ratings
 
     return demo_ratings(seed=0)
 
@@ -265,7 +265,7 @@ def split(_ratings: Ratings, fingerprint: str, params: Hashable) -> Split:
 def movielens(name: str, progress: Callable[[int, int | None], None] | None = None) -> Ratings:
     """A MovieLens set parsed once per server and shared by its sessions (the zip is cached on disk by
     the core); `progress` sees the download when this call is the one that loads it."""
-    from collab.movielens import load_movielens
+    from collab.data.movielens import load_movielens
 
     value, _ = data_store().get_or_create(
         ("movielens", name), lambda: load_movielens(name, progress=progress), session_id()
@@ -304,7 +304,7 @@ def server_start() -> None:
 
 
 def _sweep() -> None:
-    from collab.movielens import sweep_partial_downloads
+    from collab.data.movielens import sweep_partial_downloads
 
     sweep_partial_downloads()
 
@@ -315,9 +315,9 @@ def _warm_up() -> None:
         device_label()
         _WARM["torch"] = True
         from collab import kernels
-        from collab.config import TrainConfig
-        from collab.data import Ratings
-        from collab.training import train as train_model
+        from collab.data.ratings import Ratings
+        from collab.training.config import TrainConfig
+        from collab.training.loop import train as train_model
 
         if kernels.available() and budget.current().memory_mb >= KERNELS_MIN_MEMORY_MB:
             kernels._compiled()  # noqa: SLF001 - loads numba's on-disk cache (or compiles, once per install)
@@ -403,7 +403,7 @@ def train(
     Returns the result and True when it came from the cache. Raises `TrainingCancelled` when every
     session waiting for it cancelled, and whatever training raised.
     """
-    from collab.training import train as train_model
+    from collab.training.loop import train as train_model
 
     key = (fingerprint, split_key, config)
     session = session_id()

@@ -6,10 +6,10 @@ import io
 
 import streamlit as st
 
-from collab import budget
-from collab.data import DataError, Ratings
+from collab.data.errors import DataError
+from collab.data.ratings import Ratings
 from collab.plots import data as data_plots
-from ui import cached, state, text
+from ui import budget, cached, state, text
 from ui.messages import say, sentence
 
 MOVIELENS = {
@@ -43,7 +43,7 @@ def demo_source() -> None:
 def _download_address(name: str) -> None:
     """The archive's address as an exact copy (the message's text keeps links from forming with invisible
     characters, which a copied address would carry)."""
-    from collab.movielens import movielens_url
+    from collab.data.movielens import movielens_url
 
     st.code(movielens_url(name), language=None)
 
@@ -98,14 +98,16 @@ AUTO_ID = "auto: the column matching the ratings' item ids"
 
 
 def upload_source() -> None:
-    from collab.sources import read_items, read_ratings, sniff_ratings
+    from collab.data.items import read_items
+    from collab.data.read import read_ratings
+    from collab.data.sniff import sniff_ratings
 
     limits = budget.current()
     upload = st.file_uploader(
         "Ratings file (CSV, TSV, '::'-separated, Netflix Prize blocks, a user x item matrix, JSON lines or Parquet)",
         type=["csv", "tsv", "txt", "dat", "data", "json", "jsonl", "parquet"],
         key="data_upload",
-        max_upload_size=limits.upload_mb,  # the browser refuses what the core would (collab.budget)
+        max_upload_size=limits.upload_mb,  # the browser refuses what the core would (ui/budget.py)
         help=(
             f"Up to {limits.upload_mb:,} MB (about {limits.upload_ratings:,} ratings) on this server: its memory "
             f"budget is {limits.memory_mb:,} MB. For bigger files use the collab library in Python "
@@ -122,6 +124,13 @@ def upload_source() -> None:
         st.caption(
             "Needs a user column, an item column and a numeric rating column; a timestamp is optional."
         )
+        return
+    try:  # before anything is parsed: the library reads what it is given, the server keeps to its budget
+        limits.check_upload(upload.size, text.md(upload.name))
+        if items_upload is not None:
+            limits.check_upload(items_upload.size, text.md(items_upload.name))
+    except DataError as error:
+        st.error(say(error), icon=":material/error:")
         return
     raw = upload.getvalue()
     reading = reading_options()
@@ -229,7 +238,7 @@ def upload_source() -> None:
         use(ratings, f"Upload: {upload.name}")
 
 
-MATRIX_NOTE = "A user x item matrix"  # collab.sources' note and problem for a wide file, said once here
+MATRIX_NOTE = "A user x item matrix"  # collab.data.read' note and problem for a wide file, said once here
 MATRIX_PROBLEM = "the file looks like a user x item matrix"
 
 
@@ -351,7 +360,7 @@ def items_id_choice(items_upload) -> str | None:
     """Which items-file column holds the item ids: auto (the one matching the ratings) or the user's pick."""
     if items_upload is None:
         return None
-    from collab.sources import sniff_ratings
+    from collab.data.sniff import sniff_ratings
 
     try:
         header = sniff_ratings(io.BytesIO(items_upload.getvalue()), n_preview=0)

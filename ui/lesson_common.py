@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from collab.config import TrainConfig
+from collab.training.config import TrainConfig
 from ui import state, training_view
 
 if TYPE_CHECKING:
-    from collab.training import TrainResult
+    from collab.training.result import TrainResult
 
 # fastbook's settings for the dot model: 50 factors, wd 0.1, lr 5e-3, batch 64, 5 epochs
 LESSON_CONFIG = TrainConfig(n_factors=50, weight_decay=0.1, lr=5e-3, batch_size=64, epochs=5)

@@ -14,12 +14,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from collab import losses
-from collab.config import MODEL_LABELS, TrainConfig
-from collab.memory import MemoryEstimate, estimate_memory
+from collab.lesson import losses
 from collab.plots import data as data_plots
 from collab.plots import lesson as lesson_plots
 from collab.plots import losses as loss_plots
+from collab.training.config import MODEL_LABELS, TrainConfig
+from collab.training.memory import MemoryEstimate, estimate_memory
 from ui import analysis_widgets as aw
 from ui import beyond_view, multitarget_view, spreadsheet_view, state, text, training_view
 from ui.lesson_common import intro, lesson_config, lesson_model, try_this

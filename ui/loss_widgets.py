@@ -1,6 +1,6 @@
 """Loss-playground pieces: the input tables and sliders, the number tables, and explanations tied to them.
 
-Each section reads its widgets, calls `collab.losses`, and draws tables and figures. A bad input in one
+Each section reads its widgets, calls `collab.lesson.losses`, and draws tables and figures. A bad input in one
 section shows an error there and returns; the other sections keep working.
 """
 
@@ -11,7 +11,7 @@ import math
 import pandas as pd
 import streamlit as st
 
-from collab import losses
+from collab.lesson import losses
 from collab.plots import losses as loss_plots
 from collab.plots.format import fixed
 from ui import text, url_state

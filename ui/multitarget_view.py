@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from collab import losses, multitarget
+from collab.lesson import losses, multitarget
 from collab.plots import lesson as lesson_plots
 from ui import state, text
 

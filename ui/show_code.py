@@ -13,10 +13,14 @@ from typing import Any
 
 import streamlit as st
 
-from collab import embeddings, entity_embeddings, losses, multitarget, spreadsheet, training
-from collab.data import Ratings
-from collab.memory import estimate_memory
-from collab.models import DotProductBias, EmbeddingNN, RatingClassifier
+from collab.analysis import embeddings
+from collab.data.ratings import Ratings
+from collab.lesson import entity_embeddings, losses, multitarget, spreadsheet
+from collab.models.embedding import DotProductBias, EmbeddingNN, RatingClassifier
+from collab.training.accumulation import compare_accumulation
+from collab.training.loop import accumulate_group, train
+from collab.training.memory import estimate_memory
+from collab.training.optim import parameter_groups
 
 # the in-place PyTorch methods the shown code uses, and what the trailing underscore means for them
 IN_PLACE = (
@@ -37,7 +41,7 @@ UNDERSCORE_NOTE = (
 )
 
 TARGETS: dict[str, tuple[Callable[..., Any] | type, ...]] = {
-    "train": (training.train, training.accumulate_group, training.parameter_groups),
+    "train": (train, accumulate_group, parameter_groups),
     "embeddings": (embeddings.pca, embeddings.nearest_neighbours, embeddings.one_hot_lookup),
     "loss": (
         losses.log_softmax,
@@ -55,8 +59,8 @@ TARGETS: dict[str, tuple[Callable[..., Any] | type, ...]] = {
         spreadsheet.sgd_step,
     ),  # fmt: skip
     "lesson_lookup": (embeddings.one_hot_lookup,),
-    "lesson_train": (DotProductBias, training.train),
-    "lesson_memory": (estimate_memory, training.compare_accumulation),
+    "lesson_train": (DotProductBias, train),
+    "lesson_memory": (estimate_memory, compare_accumulation),
     "lesson_interpret": (embeddings.pca, embeddings.bias_ranking, embeddings.nearest_neighbours),
     "lesson_nn": (EmbeddingNN, RatingClassifier),
     "lesson_multitarget": (

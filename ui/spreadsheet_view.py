@@ -1,4 +1,4 @@
-"""Lesson step 2: the lesson's spreadsheet, live. Widgets in, `collab.spreadsheet` steps, tables and figures out."""
+"""Lesson step 2: the lesson's spreadsheet, live. Widgets in, `collab.lesson.spreadsheet` steps, tables and figures out."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from collab.lesson.spreadsheet import Spreadsheet
 from collab.plots import lesson as lesson_plots
-from collab.spreadsheet import Spreadsheet
 from ui import state
 
 SHEET_KEY = "lesson_sheet"  # (dataset fingerprint, Spreadsheet): the live sheet of this session

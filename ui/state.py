@@ -10,10 +10,10 @@ import streamlit as st
 from ui import cached
 
 if TYPE_CHECKING:
-    from collab.blend import BlendResult
-    from collab.config import TrainConfig
-    from collab.data import Ratings, Split
-    from collab.training import TrainResult
+    from collab.data.ratings import Ratings, Split
+    from collab.training.blend import BlendResult
+    from collab.training.config import TrainConfig
+    from collab.training.result import TrainResult
 
 DATASET = "dataset"  # Ratings: the current dataset
 DATASET_SOURCE = "dataset_source"  # str: where it came from, for the sidebar

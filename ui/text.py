@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from collab.guards import BIDI_CONTROLS, visible_controls
+from collab.data.guards import BIDI_CONTROLS, visible_controls
 
 if TYPE_CHECKING:
     import pandas as pd

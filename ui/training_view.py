@@ -12,16 +12,16 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from collab import guards
-from collab.config import MODEL_LABELS, TrainConfig, auto_epochs
-from collab.metrics import OVERFIT_RISE, find_overfit_epoch
+from collab.data import guards
+from collab.evaluate.metrics import OVERFIT_RISE, find_overfit_epoch
 from collab.plots import training as training_plots
+from collab.training.config import MODEL_LABELS, TrainConfig, auto_epochs
 from ui import cached, state, text
 from ui.messages import say
 from ui.pool import Job, TrainingCancelled, TrainingPool
 
 if TYPE_CHECKING:
-    from collab.training import EpochStats, TrainResult
+    from collab.training.result import EpochStats, TrainResult
 
 # from underfit (1) to overfit (0); on the demo set 0.001 had drawn on top of 0.01 and 0
 SWEEP_DECAYS = (1.0, 0.3, 0.1, 0.01, 0.0)
@@ -176,7 +176,7 @@ def record(result: TrainResult, from_cache: bool, source: str = "Train") -> None
 def short_size(config: TrainConfig, n_users: int, n_items: int) -> str:
     """A short column value for what the model is sized by."""
     if config.model == "nn":
-        from collab.models import embedding_size
+        from collab.models.base import embedding_size
 
         return f"emb {embedding_size(n_users)}/{embedding_size(n_items)}, hidden {config.hidden[0]}"
     if config.model == "autorec":
@@ -309,7 +309,7 @@ PRESET_NAMES = {
 
 def matching_preset(config: TrainConfig) -> str | None:
     """The preset `config` is (the seed, device and precision aside), if any."""
-    from collab.config import PRESETS
+    from collab.training.config import PRESETS
 
     for name, preset in PRESETS.items():
         if dataclasses.replace(config, seed=preset.seed, device=preset.device, amp=preset.amp) == preset:
@@ -361,7 +361,7 @@ def model_problem(config: TrainConfig) -> str | None:
     of rating levels (one class each)."""
     if config.model != "classifier":
         return None
-    from collab.models import MAX_CLASSES
+    from collab.models.base import MAX_CLASSES
 
     levels = state.ratings().rating_values
     if len(levels) <= MAX_CLASSES:
@@ -376,7 +376,7 @@ def model_problem(config: TrainConfig) -> str | None:
 
 def validation_ok() -> bool:
     """False (with the reason shown) when the current split leaves no validation rating to score."""
-    from collab.data import empty_validation_error
+    from collab.data.ratings import empty_validation_error
 
     split = state.split()
     if split.valid.n_ratings:
@@ -465,7 +465,7 @@ def size_text(n_bytes: float) -> str:
 def cost_panel(config: TrainConfig) -> bool:
     """Effective batch and memory estimate for the chosen settings (updates as the sliders move);
     False (with the reason shown) when this model cannot train on this dataset."""
-    from collab.memory import estimate_memory
+    from collab.training.memory import estimate_memory
 
     data = state.ratings()
     problem = model_problem(config)
@@ -601,7 +601,7 @@ def use_sweep_member(wd: float) -> None:
 
 def accumulation_lab(config: TrainConfig) -> None:
     """k micro-batches of b versus one batch of k*b: same gradient, different memory and time."""
-    from collab.training import compare_accumulation
+    from collab.training.accumulation import compare_accumulation
 
     if config.model == "autorec":
         st.info(

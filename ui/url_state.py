@@ -26,7 +26,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from collab.config import MODEL_LABELS, PRESETS, TrainConfig
+from collab.training.config import MODEL_LABELS, PRESETS, TrainConfig
 from ui import state, text
 
 KNOBS = "url_knobs"  # dict[widget key, value]: every sticky knob as last shown
@@ -354,7 +354,7 @@ def restore() -> None:
     set_knobs(values)
     state.set_split_params(split)
     if data is not None and data.startswith("movielens-"):
-        from collab.data import DataError
+        from collab.data.errors import DataError
 
         name = data.removeprefix("movielens-")
         try:

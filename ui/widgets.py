@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from collab.config import MODEL_LABELS, TrainConfig, auto_epochs
+from collab.training.config import MODEL_LABELS, TrainConfig, auto_epochs
 from ui import cached, state, url_state
 
 if TYPE_CHECKING:
-    from collab.data import Ratings
+    from collab.data.ratings import Ratings
 
 WEIGHT_DECAYS = url_state.WEIGHT_DECAYS
 LEARNING_RATES = url_state.LEARNING_RATES
@@ -80,7 +80,7 @@ def factors_note(model: str, data: Ratings, hidden: int, dropout: float) -> str 
     if model == "bias":
         return "Biases only: one number per user and per item, no factors (the slider does not apply)."
     if model == "nn":
-        from collab.models import embedding_size
+        from collab.models.base import embedding_size
 
         return (
             f"The neural net sizes its own embeddings by fastai's rule min(600, round(1.6 n^0.56)): "

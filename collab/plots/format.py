@@ -8,7 +8,7 @@ import math
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from collab.guards import visible_controls
+from collab.data.guards import visible_controls
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go

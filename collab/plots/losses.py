@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from collab.losses import (
+from collab.lesson.losses import (
     BatchBreakdown,
     BceCurves,
     BinaryBreakdown,

@@ -64,9 +64,9 @@ def texts(at: AppTest) -> str:
 @pytest.fixture(scope="session")
 def tiny_model():
     """A small, fast dot-product model on the demo set's default split (what the app would train)."""
-    from collab.config import TrainConfig
-    from collab.demo import demo_ratings
-    from collab.training import train
+    from collab.data.demo import demo_ratings
+    from collab.training.config import TrainConfig
+    from collab.training.loop import train
     from ui.state import SplitParams
 
     params = SplitParams()

@@ -6,9 +6,10 @@ import io
 
 import pytest
 
-from collab.config import TrainConfig
-from collab.sources import read_items, read_ratings
-from collab.training import train
+from collab.data.items import read_items
+from collab.data.read import read_ratings
+from collab.training.config import TrainConfig
+from collab.training.loop import train
 from tests.app.conftest import texts
 from ui import state, text
 

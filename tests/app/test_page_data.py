@@ -219,7 +219,7 @@ def _upload_field(app, name: str) -> None:
 def _train_briefly(app) -> None:
     """Train one epoch on the loaded set: a result with a real RMSE, or the empty-validation error."""
     app.switch_page("app_pages/train.py").run()
-    from collab.config import auto_epochs
+    from collab.training.config import auto_epochs
 
     n_train = app.session_state["dataset"].n_ratings  # an upper bound of the training ratings
     assert app.checkbox(key="train_epochs_auto").value is True

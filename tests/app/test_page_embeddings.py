@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from collab.sources import demo_ratings
+from collab.data.demo import demo_ratings
 from tests.app.conftest import charts, texts
 from ui import analysis_widgets
 from ui.state import RESULT, SplitParams, TrainedModel
@@ -206,8 +206,8 @@ def test_neighbours_can_leave_out_rarely_rated_items(with_model):
 
 
 def test_recovery_says_not_applicable_without_biases_and_scores_r2_on_held_out_items(app):
-    from collab.config import TrainConfig
-    from collab.training import train
+    from collab.training.config import TrainConfig
+    from collab.training.loop import train
 
     data = demo_ratings(seed=0)
     train_set, valid_set = data.split(valid_pct=0.2, seed=42)
@@ -266,9 +266,9 @@ def test_a_dataset_with_ten_items_or_fewer_shows_them_all_without_a_slider(app):
     """A slider needs min < max: with 8 items the map shows all of them instead of raising."""
     import pandas as pd
 
-    from collab.config import TrainConfig
-    from collab.data import Ratings
-    from collab.training import train
+    from collab.data.ratings import Ratings
+    from collab.training.config import TrainConfig
+    from collab.training.loop import train
     from ui.state import DATASET, DATASET_SOURCE
 
     rng = np.random.default_rng(0)

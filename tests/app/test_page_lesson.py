@@ -189,7 +189,7 @@ def test_loss_step_opens_the_playground_on_the_preset_that_proves_the_point(less
 def test_show_code_shows_the_source_that_ran_with_the_underscore_note(lesson: AppTest) -> None:
     import inspect
 
-    from collab.spreadsheet import sgd_step
+    from collab.lesson.spreadsheet import sgd_step
 
     go_to(lesson, 2)
     assert any(code.value == inspect.getsource(sgd_step).rstrip("\n") for code in lesson.code)
@@ -213,7 +213,7 @@ def test_a_steps_tabs_keep_their_place_when_a_model_or_weight_decay_appears(less
 def test_the_comparison_leaves_the_classifier_out_of_continuous_ratings_with_the_reason(
     lesson: AppTest,
 ) -> None:
-    from collab.sources import read_ratings
+    from collab.data.read import read_ratings
     from ui import state
 
     rows = "".join(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from collab import losses
+from collab.lesson import losses
 from tests.app.conftest import charts, texts
 
 PAGE = "app_pages/loss_playground.py"

@@ -7,10 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from collab.config import TrainConfig
-from collab.data import Ratings
-from collab.sources import demo_ratings
-from collab.training import load, train
+from collab.data.demo import demo_ratings
+from collab.data.ratings import Ratings
+from collab.training.config import TrainConfig
+from collab.training.loop import train
+from collab.training.result import load
 from tests.app.conftest import charts, texts
 from ui import analysis_widgets
 from ui.state import RESULT, SplitParams, TrainedModel
@@ -235,7 +236,7 @@ def test_the_ranking_caption_says_who_wins(with_model):
 
 
 def test_ranking_verdict_names_each_side():
-    from collab.recommend import RankingQuality
+    from collab.evaluate.ranking import RankingQuality
 
     both = RankingQuality(
         10, "catalogue", 50, {"precision": 0.2, "ndcg": 0.1}, {"precision": 0.1, "ndcg": 0.3}
@@ -268,7 +269,7 @@ def test_ranking_verdict_names_each_side():
 def test_relevant_means_the_top_quarter_of_the_datas_scale(scale, threshold):
     import numpy as np
 
-    from collab.metrics import relevant_threshold
+    from collab.evaluate.metrics import relevant_threshold
 
     assert relevant_threshold(np.array([scale[0], (scale[0] + scale[1]) / 2, scale[1]])) == threshold
 

@@ -139,7 +139,7 @@ def test_blend_tab_trains_two_models_and_shows_the_weights(app):
 def test_the_autoencoder_refuses_a_table_too_big_with_the_reason(app):
     import numpy as np
 
-    from collab.data import Ratings
+    from collab.data.ratings import Ratings
     from ui.state import DATASET, DATASET_SOURCE
 
     n_users, n_items = 10_000, 5_000  # 50M cells: more than the autoencoder's dense limit
@@ -235,8 +235,8 @@ def test_a_reloaded_page_follows_the_training_its_settings_started(app, monkeypa
     "None trained yet", until Train was pressed again. Now the page finds the job and follows it."""
     import threading
 
-    from collab.demo import demo_ratings
-    from collab.training import train
+    from collab.data.demo import demo_ratings
+    from collab.training.loop import train
     from ui import cached
 
     app.switch_page("app_pages/train.py").run()
@@ -362,7 +362,7 @@ def test_a_training_left_behind_by_a_moved_knob_is_shown_with_a_cancel(app, monk
 
 
 def test_the_blend_is_refused_with_the_reason_on_too_few_ratings(app):
-    from collab.sources import read_ratings
+    from collab.data.read import read_ratings
     from ui import state
 
     rows = "".join(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from collab import movielens
+from collab.data import movielens
 from tests.app.conftest import texts
 from tests.readonly import forget_kernels, unwritable_numba_cache
 from tests.test_movielens_download import Server

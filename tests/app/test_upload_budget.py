@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from collab import budget
 from tests.app.conftest import texts
+from ui import budget
 
 
 @pytest.fixture

@@ -180,7 +180,7 @@ def test_presets_set_the_knobs_and_both_land_in_the_runs_table():
 def test_a_run_of_a_preset_is_named_in_the_runs_table():
     import dataclasses
 
-    from collab.config import PRESETS
+    from collab.training.config import PRESETS
     from ui.training_view import matching_preset
 
     assert matching_preset(dataclasses.replace(PRESETS["fastbook"], seed=7, device="cpu")) == "fastbook"

@@ -1,0 +1,1 @@
+"""What a trained model is for: PCA, neighbours, biases, top-N, similar items and new-user fold-in."""

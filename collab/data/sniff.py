@@ -1,0 +1,640 @@
+"""Layout sniffing: separator, header, column roles, wide matrices and Netflix blocks, from a file's head.
+
+`sniff_ratings` is the preview the Data page shows; `read_ratings` reads with what it found."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from collab.data.errors import Arg, DataError, Message
+from collab.data.source import _SEP_NAMES, Column, Source, _decode_head, _Input, _parse, _read_table
+from collab.data.values import check_ratings
+
+if TYPE_CHECKING:
+    pass
+
+_POWERS_OF_TEN = 10 ** np.arange(1, 19, dtype=np.int64)  # 10 .. 10**18: the digit count of an int64
+_SEPARATORS = ("\t", ",", ";", "|")
+# Column names we recognise, compared lower-case with punctuation removed ("user_id" -> "userid").
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "user": ("userid", "user", "users", "uid", "customerid", "reviewerid"),
+    "item": (
+        "movieid", "itemid", "item", "movie", "productid", "bookid", "isbn", "asin", "iid", "parentasin",
+        "businessid", "animeid", "jokeid", "artist", "artistid", "track", "trackid", "song", "songid", "game",
+        "gameid", "appid", "product", "business", "book", "anime", "joke",
+    ),
+    # counts too (Last.fm, Steam): read as the value column, then reported as implicit feedback
+    "rating": (
+        "rating", "ratings", "score", "stars", "overall", "plays", "playcount", "count", "weight", "clicks",
+        "hours", "playtime", "hoursplayed",
+    ),
+    "timestamp": ("timestamp", "time", "ts", "unixtime", "datetime", "date", "unixreviewtime"),
+    "title": ("title", "movietitle", "itemtitle"),
+}  # fmt: skip
+_LAYOUTS = ("auto", "rows", "wide", "netflix", "json", "parquet")
+_NETFLIX_BLOCK = re.compile(r"^\s*\d+\s*:\s*$")  # a Netflix Prize block header: "1:" (the movie id)
+_HINT_LINES = 2000  # lines of the head whose ratings hint at not-rated codes or counts before loading
+_DECIMAL_COMMA = re.compile(r"^\s*-?\d+,\d+\s*$")
+_EPOCH_SECONDS = (1e8, 4e9)  # 1973 .. 2096: a bare number column in this range reads as Unix seconds
+_ROLES = tuple(_ALIASES)
+_HEADER_HINTS = {
+    "user": "userId or user_id",
+    "item": "movieId or item_id",
+    "rating": "rating, score or stars",
+}
+
+
+# ---- sniffing -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Sniff:
+    """What a ratings file looks like: separator, header, columns and the guessed column roles."""
+
+    sep: str  # "\t", ",", ";", "|", "::" or r"\s+"
+    has_header: bool
+    columns: tuple[str, ...]  # header names, or "column 1", "column 2", ... without a header
+    user_col: str | None
+    item_col: str | None
+    rating_col: str | None
+    timestamp_col: str | None
+    title_col: str | None  # item titles in the ratings file itself (e.g. movieId + title)
+    encoding: str
+    preview: pd.DataFrame  # the first rows as parsed
+    problems: tuple[str, ...]  # why the mapping is incomplete; empty when read_ratings can go ahead
+    decimal: str = "."  # "," for spreadsheet exports such as 3,5
+    layout: str = "rows"  # "rows", "wide" (user x item matrix), "netflix", "json" or "parquet"
+    notes: tuple[str, ...] = ()  # what was detected and how: ignored columns, guessed roles
+    not_rated_hint: tuple[float, ...] = ()  # not-rated codes seen in the first rows (e.g. -1, 99)
+    counts_hint: bool = False  # the rating column's first rows look like counts (implicit feedback)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def sep_name(self) -> str:
+        return _SEP_NAMES.get(self.sep, repr(self.sep))
+
+
+def _check_sep(sep: object) -> None:
+    r"""`sep` is one character (not a quote or line break), "::" or r"\s+"; else a `DataError` naming it."""
+    if sep is None or sep in ("::", r"\s+"):
+        return
+    if not isinstance(sep, str) or len(sep) != 1 or sep in '\r\n"':
+        raise DataError(
+            Message(
+                f"the separator {sep!r} cannot split lines into columns: use one character (such as ',' or "
+                "a tab), '::' or r'\\s+' for whitespace. Set ",
+                Arg("sep"),
+                " to one of those, or leave it out to detect it.",
+            )
+        )
+
+
+def _split_line(line: str, sep: str) -> list[str]:
+    if sep == "::":
+        return line.split("::")
+    if sep == r"\s+":
+        return line.split()
+    return next(csv.reader([line], delimiter=sep))
+
+
+def _detect_sep(lines: Sequence[str]) -> str:
+    """'::' if every line has it; else of tab, comma, semicolon and pipe the one giving a steady column
+    count, the most columns first ("1;2;3,5" is three columns with a decimal comma, not two)."""
+    if all("::" in line for line in lines):
+        return "::"
+    steady: list[tuple[int, str]] = []
+    for sep in _SEPARATORS:
+        widths = {len(_split_line(line, sep)) for line in lines}
+        if len(widths) == 1 and (width := widths.pop()) >= 2:
+            steady.append((width, sep))
+    if steady:
+        return max(steady, key=lambda pair: pair[0])[1]  # max keeps the first of equal widths
+    widths = {len(line.split()) for line in lines}
+    if len(widths) == 1 and widths.pop() >= 2:
+        return r"\s+"
+    return ","
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", str(name).lower())
+
+
+def _is_number(text: str) -> bool:
+    """A number as a file writes it: 4, 3.5, -1e3, or 3,5 (a decimal comma)."""
+    try:
+        float(text)
+    except ValueError:
+        return bool(_DECIMAL_COMMA.match(text))
+    return True
+
+
+def _detect_header(rows: Sequence[list[str]]) -> bool:
+    """A header names a known column, or has text where the rows below have numbers."""
+    first = rows[0]
+    known = {alias for aliases in _ALIASES.values() for alias in aliases}
+    if any(_normalise(cell) in known for cell in first):
+        return True
+    if len(rows) < 2:
+        return not any(_is_number(cell) for cell in first)
+    return any(
+        not _is_number(cell) and all(i < len(row) and _is_number(row[i]) for row in rows[1:])
+        for i, cell in enumerate(first)
+    )
+
+
+def _resolve(choice: Column, columns: tuple[str, ...], role: str) -> tuple[str | None, str | None]:
+    """An explicit column choice (name, 0-based position, or False for none) as a column name, or a problem."""
+    if choice is None or choice is False:
+        return None, None
+    if isinstance(choice, int) and not isinstance(choice, bool):
+        if 0 <= choice < len(columns):
+            return columns[choice], None
+        return None, Message(
+            f"{role} column position {choice} is out of range: the file has {len(columns)} columns (",
+            Arg(f"{role}_col", str(choice)),
+            ").",
+        )
+    if choice in columns:
+        return str(choice), None
+    return None, Message(
+        f"{role} column {choice!r} not found; the columns are {list(columns)} (",
+        Arg(f"{role}_col", repr(choice)),
+        ").",
+    )
+
+
+def _looks_like_time(values: Sequence[str], named: bool) -> bool:
+    """Unix seconds (any non-negative integers when the header names a time, else 1973..2096) or dates."""
+    cells = [v.strip() for v in values if v.strip()]
+    if not cells:
+        return False
+    try:
+        numbers = np.array([float(v) for v in cells])
+    except ValueError:
+        numbers = None
+    if numbers is not None:
+        integral = bool(np.all(numbers == np.round(numbers)) and numbers.min() >= 0)
+        return integral and (
+            named or bool(_EPOCH_SECONDS[0] <= numbers.min() and numbers.max() <= _EPOCH_SECONDS[1])
+        )
+    if not all(re.search(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}", v) for v in cells):
+        return False
+    parsed = pd.to_datetime(pd.Series(cells), errors="coerce", format="mixed", dayfirst=False)
+    if parsed.isna().any():  # 31.12.2020 fails month first: try day first
+        parsed = pd.to_datetime(pd.Series(cells), errors="coerce", format="mixed", dayfirst=True)
+    return not parsed.isna().any()
+
+
+def _column_values(rows: Sequence[list[str]], index: int) -> list[str]:
+    return [row[index] for row in rows if index < len(row)]
+
+
+def _map_columns(
+    columns: tuple[str, ...],
+    has_header: bool,
+    rows: Sequence[list[str]],
+    explicit: dict[str, Column],
+) -> tuple[dict[str, str | None], list[str], list[str]]:
+    """Column roles (user, item, rating, timestamp, title), the problems that stop a read, and notes."""
+    mapping: dict[str, str | None] = {}
+    problems: list[str] = []
+    notes: list[str] = []
+    for role, choice in explicit.items():
+        mapping[role], problem = _resolve(choice, columns, role)
+        if problem:
+            problems.append(problem)
+    chosen = [(role, c) for role, c in mapping.items() if c is not None]
+    for i, (role, column) in enumerate(chosen):
+        clash = [other for other, c in chosen[i + 1 :] if c == column]
+        if clash:
+            problems.append(
+                Message(
+                    f"the {role} and {clash[0]} columns are both {column!r}; choose different columns (",
+                    Arg(f"{role}_col"),
+                    ", ",
+                    Arg(f"{clash[0]}_col"),
+                    ").",
+                )
+            )
+    taken = {c for c in mapping.values() if c is not None}
+    matched = {
+        role: [c for c in columns if _normalise(c) in _ALIASES[role]] for role in ("user", "item", "rating")
+    }
+    by_position = not has_header or (
+        len(columns) >= 3
+        and not any(matched.values())
+        and all(explicit.get(role) is None for role in ("user", "item", "rating"))
+        and all(_is_number(v) for v in _column_values(rows, 2))
+    )
+    if by_position:
+        if len(columns) < 3:
+            problems.append(
+                Message(
+                    f"the file has no header and only {len(columns)} column(s); ratings need 3 (user, item, "
+                    "rating). Check the separator (",
+                    Arg("sep"),
+                    "), or add a header row such as userId,movieId,rating.",
+                )
+            )
+            return {role: mapping.get(role) for role in _ROLES}, problems, notes
+        positional = {"user": 0, "item": 1, "rating": 2}
+        if (
+            len(columns) >= 4
+            and explicit.get("timestamp") is None
+            and _looks_like_time(_column_values(rows, 3), named=False)
+        ):
+            positional["timestamp"] = 3
+        guessed = []
+        for role, position in positional.items():
+            if mapping.get(role) is None and explicit.get(role) is None and columns[position] not in taken:
+                mapping[role] = columns[position]
+                taken.add(columns[position])
+                guessed.append(f"{role} = {columns[position]!r}")
+        if has_header and guessed:
+            notes.append(
+                Message(
+                    f"No column name is one we know (such as userId, movieId, rating), so the columns are taken "
+                    f"by position: {', '.join(guessed)}. Check the guess (",
+                    Arg("user_col"),
+                    ", ",
+                    Arg("item_col"),
+                    ", ",
+                    Arg("rating_col"),
+                    ").",
+                )
+            )
+        for role in ("user", "item", "rating"):
+            if mapping.get(role) is None and not problems:
+                problems.append(
+                    Message(f"no {role} column: choose one of {list(columns)} with ", Arg(f"{role}_col"), ".")
+                )
+        return {role: mapping.get(role) for role in _ROLES}, problems, notes
+
+    for role in _ROLES:
+        if explicit.get(role) is not None:
+            continue
+        matches = [c for c in columns if c not in taken and _normalise(c) in _ALIASES[role]]
+        if role == "item" and not matches:
+            matches = [c for c in columns if c not in taken and _normalise(c) in _ALIASES["title"]]
+        if role == "timestamp" and matches:
+            timely = [
+                c for c in matches if _looks_like_time(_column_values(rows, columns.index(c)), named=True)
+            ]
+            for column in (c for c in matches if c not in timely):
+                notes.append(
+                    f"Column {column!r} is not used as the timestamp: its values are not Unix seconds or dates."
+                )
+            matches = timely
+        if len(matches) == 1:
+            mapping[role] = matches[0]
+            taken.add(matches[0])
+        elif len(matches) > 1:
+            mapping[role] = None
+            problems.append(
+                Message(
+                    f"ambiguous {role} column: {', '.join(map(repr, matches))} could all be it; choose one with ",
+                    Arg(f"{role}_col"),
+                    ".",
+                )
+            )
+        else:
+            mapping[role] = None
+            if role in ("user", "item", "rating"):
+                problems.append(
+                    Message(
+                        f"no {role} column found among {list(columns)}; choose one with ",
+                        Arg(f"{role}_col"),
+                        f", or name it {_HEADER_HINTS[role]} in the header.",
+                    )
+                )
+    return mapping, problems, notes
+
+
+def sniff_ratings(
+    path_or_buffer: Source,
+    user_col: Column = None,
+    item_col: Column = None,
+    rating_col: Column = None,
+    timestamp_col: Column = None,
+    sep: str | None = None,
+    *,
+    title_col: Column = None,
+    has_header: bool | None = None,
+    n_preview: int = 10,
+    max_mb: float | None = None,
+    decimal: str | None = None,
+    layout: str = "auto",
+) -> Sniff:
+    """Look at the first lines of a ratings file: layout, separator, decimal mark, header, columns,
+    guessed roles, a preview, and hints (not-rated codes, counts) from the first rows."""
+    return _sniff(
+        _Input(path_or_buffer, max_mb),
+        sep,
+        has_header,
+        {
+            "user": user_col,
+            "item": item_col,
+            "rating": rating_col,
+            "timestamp": timestamp_col,
+            "title": title_col,
+        },
+        n_preview,
+        decimal,
+        layout,
+    )
+
+
+def _sniff(
+    source: _Input,
+    sep: str | None,
+    has_header: bool | None,
+    explicit: dict[str, Column],
+    n_preview: int,
+    decimal: str | None = None,
+    layout: str = "auto",
+) -> Sniff:
+    if layout not in _LAYOUTS:
+        raise ValueError(f"layout must be one of {list(_LAYOUTS)}, got {layout!r}")
+    _check_sep(sep)
+    head = source.head()
+    if not head.strip():
+        raise DataError("the file is empty: no lines to read. Choose a file with one rating per line.")
+    if layout == "parquet" or (layout == "auto" and head.startswith(b"PAR1")):
+        return _sniff_table(source, "parquet", explicit, n_preview)
+    text, encoding = _decode_head(head)
+    first_char = text.lstrip()[:1]
+    if layout == "json" or (layout == "auto" and first_char in ("{", "[")):
+        return _sniff_table(source, "json", explicit, n_preview)
+    lines = text.splitlines()
+    if len(head) < source.size and len(lines) > 1:
+        lines = lines[:-1]  # the last line of the head may be cut short
+    sample = [line for line in lines[:50] if line.strip()]
+    if layout == "netflix" or (layout == "auto" and _NETFLIX_BLOCK.match(sample[0])):
+        return _sniff_netflix(source, sample, encoding, explicit, n_preview)
+    sep = sep if sep is not None else _detect_sep(sample)
+    rows = [_split_line(line, sep) for line in sample]
+    has_header = _detect_header(rows) if has_header is None else has_header
+    width = max(len(row) for row in rows)
+    notes: list[str] = []
+    if has_header:
+        names = [cell.strip() for cell in rows[0]] + [""] * (width - len(rows[0]))
+        body = rows[1:]
+    else:
+        names = [""] * width
+        body = rows
+    # Spreadsheets end lines with empty columns ("1,1,4,,"): unnamed, they get a placeholder name and are ignored.
+    columns = tuple(name or f"column {i + 1}" for i, name in enumerate(names))
+    empty = [
+        i for i, name in enumerate(names) if not name and all(not v.strip() for v in _column_values(body, i))
+    ]
+    if empty and body:
+        notes.append(f"{len(empty)} empty unnamed column(s) at the end of each line are ignored.")
+    decimal = decimal if decimal is not None else _detect_decimal(sep, body)
+    wide = layout == "wide" or (layout == "auto" and _looks_wide(columns, has_header, body, empty))
+    if wide:
+        mapping = dict.fromkeys(_ROLES)
+        problems = [] if layout == "wide" else [_wide_message(columns, body)]
+        notes.append(_wide_description(columns, has_header, body))
+    else:
+        mapping, problems, found = _map_columns(columns, has_header, body[:20], explicit)
+        notes.extend(found)
+    preview_text = "\n".join(lines[: n_preview + (1 if has_header else 0) + 5]).encode(encoding)
+    if sep == "::":
+        preview_text = preview_text.replace(b"::", b"\x1f")
+    preview = pd.DataFrame()
+    if n_preview:
+        try:
+            ids = [c for c in (mapping["user"], mapping["item"]) if c is not None]
+            preview = _parse(
+                io.BytesIO(preview_text), sep, has_header, columns, encoding, n_preview, ids, decimal=decimal
+            )
+        except DataError:
+            preview = pd.DataFrame(body[:n_preview])
+        preview = preview.drop(columns=[columns[i] for i in empty if columns[i] in preview.columns])
+        preview = preview.dropna(how="all").head(n_preview)
+    # hints (not-rated codes, counts) from every whole line of the head, not only the first 50
+    hint_rows = [_split_line(line, sep) for line in lines[: _HINT_LINES + 1] if line.strip()]
+    hint_rows = hint_rows[1:] if has_header else hint_rows
+    values = (
+        _sample_values(hint_rows, columns, mapping["rating"], decimal)
+        if not wide
+        else _wide_values(hint_rows, decimal)
+    )
+    hint = check_ratings(values) if len(values) else None
+    return Sniff(
+        sep=sep,
+        has_header=has_header,
+        columns=columns,
+        user_col=mapping["user"],
+        item_col=mapping["item"],
+        rating_col=mapping["rating"],
+        timestamp_col=mapping["timestamp"],
+        title_col=mapping["title"],
+        encoding=encoding,
+        preview=preview,
+        problems=tuple(problems),
+        decimal=decimal,
+        layout="wide" if wide else "rows",
+        notes=tuple(notes),
+        not_rated_hint=tuple(sorted(hint.suspects)) if hint is not None else (),
+        counts_hint=bool(hint is not None and hint.counts),
+    )
+
+
+def _detect_decimal(sep: str, body: Sequence[list[str]]) -> str:
+    """',' when a column is written like 3,5 throughout (only possible when ',' is not the separator)."""
+    if sep == "," or not body:
+        return "."
+    width = max(len(row) for row in body)
+    for i in range(width):
+        cells = [v for v in _column_values(body, i) if v.strip()]
+        if cells and all(_DECIMAL_COMMA.match(v) for v in cells):
+            return ","
+    return "."
+
+
+def _to_number(text: str, decimal: str) -> float:
+    text = text.strip()
+    return float(text.replace(",", ".") if decimal == "," else text)
+
+
+def _sample_values(
+    body: Sequence[list[str]], columns: tuple[str, ...], column: str | None, decimal: str
+) -> np.ndarray:
+    """The first rows' values of `column` as numbers (what is not a number is left out)."""
+    if column is None:
+        return np.array([])
+    out = []
+    for cell in _column_values(body, columns.index(column)):
+        with contextlib.suppress(ValueError):
+            out.append(_to_number(cell, decimal))
+    return np.array(out, dtype=np.float64)
+
+
+def _looks_wide(
+    columns: tuple[str, ...], has_header: bool, body: Sequence[list[str]], empty: Sequence[int]
+) -> bool:
+    """A user x item matrix: 6 or more columns, every cell a number (or blank), no user/item/rating names."""
+    width = len(columns) - len(empty)
+    if width < 6 or len(body) < 2:
+        return False
+    if has_header and any(
+        _normalise(c) in _ALIASES[role] for c in columns[1:] for role in ("user", "item", "rating")
+    ):
+        return False
+    first = 1 if has_header and not all(_is_number(v) for v in _column_values(body, 0) if v.strip()) else 0
+    return all(_is_number(v) for row in body for v in row[first:width] if v.strip())
+
+
+def _wide_values(body: Sequence[list[str]], decimal: str) -> np.ndarray:
+    out = []
+    for row in body:
+        for cell in row[1:]:
+            with contextlib.suppress(ValueError):
+                out.append(_to_number(cell, decimal))
+    return np.array(out, dtype=np.float64)
+
+
+def _wide_description(columns: tuple[str, ...], has_header: bool, body: Sequence[list[str]]) -> str:
+    return (
+        f"A user x item matrix: one row per user, {len(columns)} numeric columns (one per item), as Jester "
+        "ships its ratings."
+    )
+
+
+def _wide_message(columns: tuple[str, ...], body: Sequence[list[str]]) -> Message:
+    values = _wide_values(body, ".")
+    codes = check_ratings(values).suspects if len(values) else {}
+    code_part: tuple[str | Arg, ...] = ()
+    if codes:
+        listed = ", ".join(f"{c:g}" for c in sorted(codes))
+        code_part = (" and drop its not-rated code with ", Arg("not_rated", f"[{listed}]"))
+    return Message(
+        f"the file looks like a user x item matrix ({len(columns)} numeric columns, no user, item or rating "
+        "column), not one rating per row: read as rows, its first three columns would be taken as user, item "
+        "and rating, and the model would be nonsense. Read it as a matrix with ",
+        Arg("layout", '"wide"'),
+        " (each row a user, each column an item, empty cells not rated)",
+        *code_part,
+        ". If it is one rating per row after all, read it with ",
+        Arg("layout", '"rows"'),
+        ".",
+    )
+
+
+def _sniff_netflix(
+    source: _Input, sample: Sequence[str], encoding: str, explicit: dict[str, Column], n_preview: int
+) -> Sniff:
+    """The Netflix Prize layout: a 'MovieID:' line, then 'CustomerID,Rating,Date' lines for that movie."""
+    columns = ("user", "item", "rating", "date")
+    frame, _ = _netflix_frame(io.BytesIO("\n".join(sample).encode(encoding)), encoding, None)
+    problems = [
+        Message(
+            f"the Netflix Prize layout has fixed columns {list(columns)}; ",
+            Arg(f"{role}_col"),
+            " does not apply.",
+        )
+        for role, choice in explicit.items()
+        if choice not in (None, False) and role != "title"
+    ]
+    values = pd.to_numeric(frame["rating"], errors="coerce").dropna().to_numpy()
+    hint = check_ratings(values) if len(values) else None
+    return Sniff(
+        sep=",",
+        has_header=False,
+        columns=columns,
+        user_col="user",
+        item_col="item",
+        rating_col="rating",
+        timestamp_col=None if explicit.get("timestamp") is False else "date",
+        title_col=None,
+        encoding=encoding,
+        preview=frame.head(n_preview),
+        problems=tuple(problems),
+        layout="netflix",
+        notes=(
+            "Netflix Prize layout: each 'MovieID:' line starts a block of 'user,rating,date' lines for that movie.",
+        ),
+        not_rated_hint=tuple(sorted(hint.suspects)) if hint is not None else (),
+    )
+
+
+def _netflix_frame(
+    handle: str | io.BytesIO, encoding: str, nrows: int | None
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """user, item, rating, date rows from the block layout, and each row's line in the file (1-based)."""
+    raw = pd.read_csv(
+        handle,
+        sep=",",
+        header=None,
+        names=["user", "rating", "date"],
+        dtype={"user": object, "date": object},
+        keep_default_na=False,
+        na_values={"rating": [""]},
+        skip_blank_lines=False,
+        encoding=encoding,
+        nrows=nrows,
+    )
+    user = raw["user"].astype(str).str.strip()
+    is_block = user.str.endswith(":").to_numpy()
+    if not is_block.any():
+        raise DataError("the file is not in the Netflix Prize layout: no 'MovieID:' line.")
+    item = pd.Series(np.where(is_block, user.str[:-1].str.strip(), None)).ffill()
+    blank = (user == "").to_numpy() & raw["rating"].isna().to_numpy()
+    keep = ~is_block & ~blank
+    lines = np.flatnonzero(keep) + 1
+    frame = pd.DataFrame(
+        {
+            "user": user[keep].to_numpy(),
+            "item": item[keep].to_numpy(),
+            "rating": raw["rating"][keep].to_numpy(),
+            "date": raw["date"][keep].to_numpy(),
+        }
+    )
+    return frame, lines
+
+
+def _sniff_table(source: _Input, kind: str, explicit: dict[str, Column], n_preview: int) -> Sniff:
+    """JSON lines, a JSON array of records, or Parquet: named columns, roles from the names."""
+    frame = _read_table(source, kind, nrows=200)
+    columns = tuple(str(c) for c in frame.columns)
+    mapping, problems, notes = _map_columns(
+        columns, True, frame.head(20).astype(str).to_numpy().tolist(), explicit
+    )
+    values = (
+        pd.to_numeric(frame[mapping["rating"]], errors="coerce").dropna().to_numpy()
+        if mapping["rating"] is not None
+        else np.array([])
+    )
+    hint = check_ratings(values) if len(values) else None
+    return Sniff(
+        sep=kind,
+        has_header=True,
+        columns=columns,
+        user_col=mapping["user"],
+        item_col=mapping["item"],
+        rating_col=mapping["rating"],
+        timestamp_col=mapping["timestamp"],
+        title_col=mapping["title"],
+        encoding="utf-8",
+        preview=frame.head(n_preview),
+        problems=tuple(problems),
+        layout=kind,
+        notes=tuple(notes),
+        not_rated_hint=tuple(sorted(hint.suspects)) if hint is not None else (),
+        counts_hint=bool(hint is not None and hint.counts),
+    )
+
+

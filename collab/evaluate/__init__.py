@@ -1,0 +1,1 @@
+"""Evaluation: rating and ranking metrics (each named for its protocol) and k-fold splits."""

@@ -1,0 +1,1 @@
+"""Models: the `CollabModel` interface, the embedding models, AutoRec, and the registry `build_model` uses."""
