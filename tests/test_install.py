@@ -103,7 +103,9 @@ def test_pip_install_puts_only_the_library_in_a_fresh_venv(tmp_path: Path) -> No
     assert not found["streamlit"], "import collab pulled in streamlit"
     assert not found["ui"] and not found["app_pages"]
     files = found["files"]
-    assert "collab/py.typed" in files and "collab/training/loop.py" in files and "collab/data/read.py" in files
+    assert (
+        "collab/py.typed" in files and "collab/training/loop.py" in files and "collab/data/read.py" in files
+    )
     assert not any(f.startswith(("ui/", "app_pages/", "tests/", "benchmarks/")) for f in files)
     assert_declares_dependencies(found["requires"])
     assert found["scripts"] == ["collab"]

@@ -73,5 +73,3 @@ class DataError(ValueError):
     def worded(self, controls: Mapping[str, str], escape: Callable[[str], str] | None = None) -> str:
         """The message in the app's words (see `Message.worded`)."""
         return worded(self, controls, escape)
-
-

@@ -190,5 +190,3 @@ def _split_genres(column: pd.Series) -> pd.Series:
     """'Action|Comedy' -> ('Action', 'Comedy'); MovieLens' '(no genres listed)' -> ()."""
     text = column.fillna("").astype(str).replace("(no genres listed)", "")
     return pd.Series([tuple(g for g in genres if g) for genres in text.str.split("|")], dtype=object)
-
-

@@ -534,6 +534,7 @@ class RatingsSummary:
     has_timestamps: bool
     has_titles: bool
 
+
 def _vocab(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Dense ids and str labels holding each id's text; see `label_order` for the order."""
     if isinstance(column.dtype, pd.CategoricalDtype):  # read_ratings' id columns: codes + the distinct texts

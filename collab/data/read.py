@@ -404,5 +404,3 @@ def _plain_integers(text: pa.StringArray) -> np.ndarray | None:
     digits = np.searchsorted(_POWERS_OF_TEN, numbers, side="right") + 1  # (n_rows,)
     lengths = pa_compute.binary_length(text).to_numpy(zero_copy_only=False)  # (n_rows,)
     return numbers if np.array_equal(lengths, digits) else None
-
-

@@ -636,5 +636,3 @@ def _sniff_table(source: _Input, kind: str, explicit: dict[str, Column], n_previ
         not_rated_hint=tuple(sorted(hint.suspects)) if hint is not None else (),
         counts_hint=bool(hint is not None and hint.counts),
     )
-
-

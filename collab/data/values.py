@@ -19,6 +19,7 @@ IMPLICIT_TRANSFORMS: tuple[str, ...] = ("log1p", "scale")
 # beside 1-10), Jester 99 (beside -10..10), and the usual spreadsheet fillers.
 NOT_RATED_CODES: tuple[float, ...] = (-1.0, 0.0, 99.0, -99.0, 999.0, -999.0, 9999.0)
 
+
 class _Locator:
     """Says where row i of a frame came from: 'line N' of the file, or 'row N' of the frame."""
 
@@ -306,5 +307,3 @@ def _epoch_seconds(values: np.ndarray, name: str) -> tuple[np.ndarray, str | Non
     return seconds, (
         f"Column {name!r} holds Unix time in {unit} (e.g. {example} is {when}): read as seconds."
     )
-
-

@@ -34,10 +34,14 @@ class ModelSpec:
 Builder = Callable[[ModelSpec], CollabModel]
 
 BUILDERS: dict[str, Builder] = {
-    "dot": lambda s: DotProductBias(s.n_users, s.n_items, s.config.n_factors, s.y_range, s.sparse, s.config.l2),
+    "dot": lambda s: DotProductBias(
+        s.n_users, s.n_items, s.config.n_factors, s.y_range, s.sparse, s.config.l2
+    ),
     "nn": lambda s: EmbeddingNN(s.n_users, s.n_items, s.y_range, s.config.hidden, s.config.dropout, s.sparse),
     "bias": lambda s: BiasOnly(s.n_users, s.n_items, s.y_range, s.sparse),
-    "classifier": lambda s: RatingClassifier(s.n_users, s.n_items, s.config.n_factors, s.rating_values, s.sparse),
+    "classifier": lambda s: RatingClassifier(
+        s.n_users, s.n_items, s.config.n_factors, s.rating_values, s.sparse
+    ),
     # AutoRec keeps its training ratings: `n_ratings` sizes them (for loading; `train` sets them)
     "autorec": lambda s: AutoRec(s.n_users, s.n_items, s.config.n_factors, s.y_range, s.n_ratings),
 }

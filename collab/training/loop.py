@@ -56,8 +56,6 @@ def data_y_range(ratings: np.ndarray) -> tuple[float, float]:
     return min(0.0, float(np.min(ratings))), float(np.max(ratings)) + 0.5
 
 
-
-
 @torch.no_grad()
 def evaluate(
     model: CollabModel, users: torch.Tensor, items: torch.Tensor, ratings: torch.Tensor, amp: bool = False
@@ -536,5 +534,3 @@ def _final_metrics(
         f"ndcg@{TOP_K}": metrics.ndcg_at_k(valid.user_ids, predicted, truth, TOP_K),
         "global_mean_rmse": metrics.rmse(np.full_like(truth, mean), truth),
     }
-
-

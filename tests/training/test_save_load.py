@@ -119,5 +119,11 @@ def test_a_model_saved_before_the_package_layout_still_loads():
     assert result.config.model == "dot" and result.config.n_factors == 4
     assert result.metrics["rmse"] == pytest.approx(0.8180923285165375)
     predicted = result.predict(["1", "2", "3", "4", "5"], ["1", "2", "3", "4", "5"])
-    expected = [2.9368720054626465, 3.883469581604004, 3.4977405071258545, 2.8685224056243896, 2.8474950790405273]
+    expected = [
+        2.9368720054626465,
+        3.883469581604004,
+        3.4977405071258545,
+        2.8685224056243896,
+        2.8474950790405273,
+    ]
     np.testing.assert_allclose(predicted, expected, rtol=1e-6)
