@@ -21,8 +21,9 @@ from collab.plots import data as data_plots
 from collab.plots import lesson as lesson_plots
 from collab.plots import losses as loss_plots
 from ui import analysis_widgets as aw
-from ui import beyond_view, multitarget_view, spreadsheet_view, state, text, training_view
-from ui.lesson_common import intro, lesson_config, lesson_model, try_this
+from ui import multitarget_view, state, text, training_view
+from ui.lesson import beyond_view, spreadsheet_view
+from ui.lesson.common import intro, lesson_config, lesson_model, try_this
 from ui.show_code import show_code
 
 PLAYGROUND = "app_pages/loss_playground.py"
