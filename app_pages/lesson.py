@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from ui import lesson_view
+from ui.lesson import path as lesson_path
 
 st.title(":material/school: Lesson 7, step by step")
-step = lesson_view.current_step()
-lesson_view.show_step(step)
+step = lesson_path.current_step()
+lesson_path.show_step(step)

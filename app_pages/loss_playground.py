@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import loss_widgets, multitarget_view
+from ui import loss_view, multitarget_view
 from ui.show_code import show_code
 
 st.title(":material/functions: Loss playground")
@@ -21,11 +21,11 @@ multiclass, binary, multilabel, two_heads = st.tabs(
     key="loss_tabs",  # keyed, so a slider in the second or third tab does not jump back to the first
 )
 with multiclass:
-    loss_widgets.multiclass_section()
+    loss_view.multiclass_section()
 with binary:
-    loss_widgets.binary_section()
+    loss_view.binary_section()
 with multilabel:
-    loss_widgets.multilabel_section()
+    loss_view.multilabel_section()
 with two_heads:
     multitarget_view.two_head_section()
 show_code("loss")

@@ -2,31 +2,31 @@
 
 import streamlit as st
 
-from ui import analysis_widgets as aw
-from ui import state
+from ui import recommend_view as view
+from ui import state, widgets
 
 st.title(":material/recommend: Recommend")
 notice = state.pop_flash()
 if notice:
     st.success(notice, icon=":material/check_circle:")
-result = aw.model_or_notice(", or load a model saved from this app below")
+result = widgets.model_or_notice(", or load a model saved from this app below")
 if result is None:  # no st.stop(): the sidebar status is drawn after the page
-    aw.upload_section()
+    view.upload_section()
 else:
     ratings = state.ratings()
 
     st.subheader("Recommendations for a user", anchor=False)
-    aw.user_recommendations_section(result, ratings)
+    view.user_recommendations_section(result, ratings)
 
     st.subheader("More like this", anchor=False)
-    aw.similar_section(result, ratings)
+    view.similar_section(result, ratings)
 
     st.subheader("New user: rate a few items", anchor=False)
-    aw.new_user_section(result, ratings)
+    view.new_user_section(result, ratings)
 
     st.subheader("Ranking quality on the validation set", anchor=False)
-    aw.ranking_section(result)
+    view.ranking_section(result)
 
     st.subheader("Files", anchor=False)
-    aw.downloads_section(result)
-    aw.upload_section()
+    view.downloads_section(result)
+    view.upload_section()

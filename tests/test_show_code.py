@@ -20,7 +20,7 @@ def test_every_target_has_source(place: str) -> None:
 
 
 def test_every_lesson_step_and_page_has_a_target() -> None:
-    from ui.lesson_steps import STEPS
+    from ui.lesson.steps import STEPS
 
     assert {"train", "embeddings", "loss"} <= set(show_code.TARGETS)
     assert len([p for p in show_code.TARGETS if p.startswith("lesson_")]) == len(STEPS)

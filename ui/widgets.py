@@ -1,16 +1,21 @@
-"""Reusable forms: widgets in, core objects (TrainConfig, SplitParams) out."""
+"""Reusable forms: widgets in, core objects (TrainConfig, SplitParams, a picked item or user) out; and the
+pieces the Embeddings and Recommend pages share (the trained model or a notice, pickers, the neighbours table)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import pandas as pd
 import streamlit as st
 
+from collab.analysis import embeddings as emb
 from collab.training.config import MODEL_LABELS, TrainConfig, auto_epochs
 from ui import cached, state, url_state
 
 if TYPE_CHECKING:
     from collab.data.ratings import Ratings
+    from collab.training.result import TrainResult
 
 WEIGHT_DECAYS = url_state.WEIGHT_DECAYS
 LEARNING_RATES = url_state.LEARNING_RATES
@@ -239,3 +244,80 @@ def autorec_form() -> TrainConfig:
         weight_decay=float(l2),
         seed=state.split_params().seed,
     )
+
+
+# --- What the Embeddings and Recommend pages share: the trained model, item and user pickers, neighbours ---
+
+TRAIN_PAGE = "app_pages/train.py"
+
+# long titles are cut (the full title shows on hover) so the numbers beside them stay visible
+COMPACT = {
+    "title": st.column_config.TextColumn("title", width="medium"),
+    **{
+        name: st.column_config.NumberColumn(name, width="small")
+        for name in ("cosine", "distance", "bias", "ratings", "mean")
+    },
+}
+
+
+def model_or_notice(extra: str = "") -> TrainResult | None:
+    """The current model; without one, say what to do and link to the Train page."""
+    result = state.result()
+    if result is None:
+        st.info(
+            "There is no trained model for this dataset yet. Train one on the **Train** page "
+            f"(the defaults take a few seconds){extra}.",
+            icon=":material/info:",
+        )
+        st.page_link(TRAIN_PAGE, label="Go to Train", icon=":material/model_training:")
+    return result
+
+
+def item_picker(
+    label: str, ratings: Ratings, key: str, counts: np.ndarray, default: int | None = None, where: Any = st
+) -> int:
+    """A select box over items, most rated first, labelled by title and rating count."""
+    names = emb.item_names(ratings)
+    options = emb.most_rated(counts, len(counts)).tolist()
+    if key not in st.session_state and default is not None:
+        st.session_state[key] = int(default)
+    return int(
+        where.selectbox(label, options, format_func=lambda i: f"{names[i]} ({counts[i]:,} ratings)", key=key)
+    )
+
+
+def user_picker(label: str, ratings: Ratings, key: str, where: Any = st) -> int:
+    """A select box over users, most active first, labelled by original id and rating count."""
+    counts = np.bincount(ratings.user_ids, minlength=ratings.n_users)
+    options = emb.most_rated(counts, ratings.n_users).tolist()
+    labels = ratings.user_labels
+    return int(
+        where.selectbox(
+            label, options, format_func=lambda u: f"user {labels[u]} ({counts[u]:,} ratings)", key=key
+        )
+    )
+
+
+def neighbour_min_count(stats: emb.ItemStats, key: str) -> int:
+    """The 'Only neighbours with at least this many ratings' slider (default 20, or fewer on a small set)."""
+    return int(
+        st.slider(
+            "Only neighbours with at least this many ratings", 1, 100, min(20, int(stats.counts.max())),
+            key=key,
+            help="An item rated once or twice has noisy factors that can sit next to anything: on real data "
+            "they crowd the top of the list.",
+        )
+    )  # fmt: skip
+
+
+def neighbours_frame(found: emb.Neighbours, ratings: Ratings, stats: emb.ItemStats) -> pd.DataFrame:
+    """A table of neighbours: title, cosine similarity or distance, rating count, mean rating."""
+    names = emb.item_names(ratings)
+    frame = pd.DataFrame({"title": names[found.indices]})
+    if found.metric == "cosine":
+        frame["cosine"] = found.similarity.round(3)
+    else:
+        frame["distance"] = found.distance.round(3)
+    frame["ratings"] = stats.counts[found.indices]
+    frame["mean"] = stats.mean_rating[found.indices].round(2)
+    return frame

@@ -10,7 +10,7 @@ import pytest
 
 from collab.data.demo import demo_ratings
 from tests.app.conftest import charts, texts
-from ui import analysis_widgets
+from ui import embeddings_view
 from ui.state import RESULT, SplitParams, TrainedModel
 
 PAGE = "app_pages/embeddings.py"
@@ -178,10 +178,10 @@ def test_a_click_on_the_map_picks_the_item_once():
     """The selection handler turns a point's customdata into an item, once per click, not on every rerun."""
     store: dict = {}
     event = {"selection": {"points": [{"customdata": ["7", "12 ratings"]}]}}
-    assert analysis_widgets.clicked_item(event, store) == 7
-    assert analysis_widgets.clicked_item(event, store) is None  # the same selection, seen again on a rerun
-    assert analysis_widgets.clicked_item({"selection": {"points": []}}, store) is None
-    assert analysis_widgets.clicked_item(event, store) == 7
+    assert embeddings_view.clicked_item(event, store) == 7
+    assert embeddings_view.clicked_item(event, store) is None  # the same selection, seen again on a rerun
+    assert embeddings_view.clicked_item({"selection": {"points": []}}, store) is None
+    assert embeddings_view.clicked_item(event, store) == 7
 
 
 def test_a_common_search_rings_every_match_but_labels_only_a_few(with_model):

@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.app.conftest import charts, tab_places, texts
 from ui import text
-from ui.lesson_steps import STEPS
+from ui.lesson.steps import STEPS
 
 PAGE = "app_pages/lesson.py"
 

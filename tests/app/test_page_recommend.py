@@ -13,7 +13,7 @@ from collab.training.config import TrainConfig
 from collab.training.loop import train
 from collab.training.result import load
 from tests.app.conftest import charts, texts
-from ui import analysis_widgets
+from ui import recommend_view
 from ui.state import RESULT, SplitParams, TrainedModel
 
 PAGE = "app_pages/recommend.py"
@@ -126,7 +126,7 @@ def test_ranking_quality_against_popularity_with_selectable_k(with_model):
 
 
 def test_downloaded_model_bytes_load_back(tiny_model, tmp_path: Path):
-    data = analysis_widgets.model_bytes(tiny_model)
+    data = recommend_view.model_bytes(tiny_model)
     path = tmp_path / "m.safetensors"
     path.write_bytes(data)
     loaded = load(path)
@@ -241,11 +241,11 @@ def test_ranking_verdict_names_each_side():
     both = RankingQuality(
         10, "catalogue", 50, {"precision": 0.2, "ndcg": 0.1}, {"precision": 0.1, "ndcg": 0.3}
     )
-    assert analysis_widgets.ranking_verdict(both) == (
+    assert recommend_view.ranking_verdict(both) == (
         "Here the model wins on precision@10 (0.200 vs 0.100) and popularity on NDCG@10 (0.100 vs 0.300)."
     )
     lost = RankingQuality(5, "catalogue", 50, {"recall": 0.1}, {"recall": 0.2})
-    assert "popularity ranks better" in analysis_widgets.ranking_verdict(lost)
+    assert "popularity ranks better" in recommend_view.ranking_verdict(lost)
     # a tester's verdict: "popularity ranks better on every measure: precision@10 (0.458 vs 0.458), ..."
     tied = RankingQuality(
         10,
@@ -254,13 +254,13 @@ def test_ranking_verdict_names_each_side():
         {"precision": 0.4581, "recall": 1.0, "ndcg": 0.7},
         {"precision": 0.4579, "recall": 1.0, "ndcg": 0.8},
     )
-    verdict = analysis_widgets.ranking_verdict(tied)
+    verdict = recommend_view.ranking_verdict(tied)
     assert verdict.startswith("Here **popularity ranks better** on this measure: NDCG@10 (0.700 vs 0.800).")
     assert "Tied on precision@10 (0.458 vs 0.458), recall@10 (1.000 vs 1.000)." in verdict
     same = RankingQuality(10, "rated", 5, {"recall": 1.0}, {"recall": 1.0})
-    assert analysis_widgets.ranking_verdict(same).startswith("Here the model and popularity rank alike")
+    assert recommend_view.ranking_verdict(same).startswith("Here the model and popularity rank alike")
     nothing = RankingQuality(10, "rated", 5, {"recall": float("nan")}, {"recall": float("nan")})
-    assert analysis_widgets.ranking_verdict(nothing).startswith("No measure could be computed")
+    assert recommend_view.ranking_verdict(nothing).startswith("No measure could be computed")
 
 
 @pytest.mark.parametrize(

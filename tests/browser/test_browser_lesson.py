@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.helpers import ARTIFACTS, assert_no_exception, open_page, shot, wait_idle
-from ui.lesson_steps import STEPS
+from ui.lesson.steps import STEPS
 
 pytestmark = pytest.mark.browser
 

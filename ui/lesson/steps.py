@@ -1,6 +1,6 @@
 """The Lesson's steps, one function each: two or three sentences, one live piece, its numbers, a 'try this'.
 
-Each step reuses the sections of the other pages (`ui/*_view.py`, `ui/analysis_widgets.py`) and ends with
+Each step reuses the sections of the other pages (`ui/*_view.py`) and ends with
 'Show the code' for the core functions it ran.
 """
 
@@ -20,9 +20,9 @@ from collab.plots import lesson as lesson_plots
 from collab.plots import losses as loss_plots
 from collab.training.config import MODEL_LABELS, TrainConfig
 from collab.training.memory import MemoryEstimate, estimate_memory
-from ui import analysis_widgets as aw
-from ui import beyond_view, multitarget_view, spreadsheet_view, state, text, training_view
-from ui.lesson_common import intro, lesson_config, lesson_model, try_this
+from ui import embeddings_view, multitarget_view, state, text, training_view
+from ui.lesson import beyond_view, spreadsheet_view
+from ui.lesson.common import intro, lesson_config, lesson_model, try_this
 from ui.show_code import show_code
 
 PLAYGROUND = "app_pages/loss_playground.py"
@@ -86,7 +86,7 @@ def lookup_step() -> None:
     )
     result = lesson_model("lesson_lookup_train")
     if result is not None:
-        aw.lookup_section(result, state.ratings(), stacked=True)
+        embeddings_view.lookup_section(result, state.ratings(), stacked=True)
     try_this("pick another user: the product and the looked-up row stay identical, to the last digit.")
     show_code("lesson_lookup")
 
@@ -179,11 +179,11 @@ def interpret_step() -> None:
             ["Biases", "PCA map", "Neighbours"], key="lesson_interpret_tabs"
         )
         with biases:
-            aw.bias_section(result, ratings, stacked=True)
+            embeddings_view.bias_section(result, ratings, stacked=True)
         with pca_map:
-            aw.map_chart(result, ratings, aw.map_controls(result, ratings))
+            embeddings_view.map_chart(result, ratings, embeddings_view.map_controls(result, ratings))
         with neighbours:
-            aw.neighbours_section(result, ratings)
+            embeddings_view.neighbours_section(result, ratings)
     try_this("on the demo set, colour the map by planted genre: the genres the data was made from reappear.")
     show_code("lesson_interpret")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import text
-from ui.lesson_steps import STEPS
+from ui.lesson.steps import STEPS
 
 STEP_KEY = "lesson_step"  # int: the step list's widget value, 1-based
 SAVED_KEY = "lesson_step_saved"  # int: the step shown last, kept while another page is open
