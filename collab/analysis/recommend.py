@@ -19,10 +19,10 @@ from collab.evaluate.ranking import (
     PROTOCOLS,
     Protocol,
     RankingQuality,
-    _top_k_rows,
     catalogue_ranking_quality,
     popularity_scores,
     rated_ranking_quality,
+    top_k_rows,
 )
 
 if TYPE_CHECKING:
@@ -360,7 +360,7 @@ def top_n(
         scores = score(ids)  # (block, n_items)
         if rated is not None:
             scores[rated.cells(ids)] = -np.inf
-        best = _top_k_rows(scores, n)  # (block, min(n, n_items))
+        best = top_k_rows(scores, n)  # (block, min(n, n_items))
         best_scores = np.take_along_axis(scores, best, axis=1)
         parts.append((np.repeat(ids, best.shape[1]), best.reshape(-1), best_scores.reshape(-1)))
     users_col, items_col, scores_col = (

@@ -12,8 +12,8 @@ import pandas as pd
 
 from collab.data import guards
 from collab.data.errors import Arg, DataError, Message
-from collab.data.sniff import _ALIASES, _detect_sep, _normalise, _split_line
-from collab.data.source import Source, _decode_head, _Input, _parse
+from collab.data.sniff import ALIASES, detect_sep, normalise, split_line
+from collab.data.source import Input, Source, decode_head, parse_text
 
 if TYPE_CHECKING:
     pass
@@ -40,7 +40,7 @@ def read_items(
     (goodbooks' book_id, goodreads_book_id, isbn, ...) uses `id_col`, else the one whose values
     match the most of `item_labels` (the ratings' item ids). Errors name the items file.
     """
-    source = _Input(path_or_buffer, None)
+    source = Input(path_or_buffer, None)
     file = _file_name(path_or_buffer, "the items file")
     try:
         return _read_items(source, sep, id_col, item_labels, file)
@@ -55,7 +55,7 @@ def _file_name(source: object, default: str) -> str:
 
 
 def _read_items(
-    source: _Input,
+    source: Input,
     sep: str | None,
     id_col: str | None,
     item_labels: Sequence[str] | np.ndarray | None,
@@ -67,11 +67,11 @@ def _read_items(
     guards.check_text(source.chunks(), ",;|\t:", max_field=ITEMS_MAX_FIELD_BYTES)
     if not head.strip():
         raise DataError("it is empty. Choose a file with one item per line (id, title, genres).")
-    text, encoding = _decode_head(head)
+    text, encoding = decode_head(head)
     first = next(line for line in text.splitlines() if line.strip())
     fields = first.split("|")
     if (sep in (None, "::")) and "::" in first:  # movies.dat: id::title::genre|genre
-        frame = _parse(
+        frame = parse_text(
             source.handle("::"), "::", False, ("item", "title", "genres"), encoding, None, ["item"]
         )
         frame = frame.dropna(how="all").reset_index(drop=True)  # blank lines
@@ -83,17 +83,17 @@ def _read_items(
             else tuple(f"genre {i + 1}" for i in range(len(fields) - 5))
         )
         columns = ("item", "title", "release_date", "video_release_date", "url", *flag_names)
-        frame = _parse(source.handle("|"), "|", False, columns, encoding, None, ["item"])
+        frame = parse_text(source.handle("|"), "|", False, columns, encoding, None, ["item"])
         frame = frame.dropna(how="all").reset_index(drop=True)
         flags = frame[list(flag_names)].fillna(0).to_numpy(dtype=bool)  # (n_items, n_genres)
         names = np.array(flag_names, dtype=object)
         genres = pd.Series([tuple(names[row]) for row in flags], dtype=object)
     else:
         sample = [line for line in text.splitlines()[:50] if line.strip()]
-        sep = sep if sep is not None else _detect_sep(sample)
-        header = tuple(cell.strip() for cell in _split_line(sample[0], sep))
+        sep = sep if sep is not None else detect_sep(sample)
+        header = tuple(cell.strip() for cell in split_line(sample[0], sep))
         header = tuple(name or f"column {i + 1}" for i, name in enumerate(header))
-        title_cols = [c for c in header if _normalise(c) in _ALIASES["title"]]
+        title_cols = [c for c in header if normalise(c) in ALIASES["title"]]
         if id_col is not None and id_col not in header:
             raise DataError(
                 Message(
@@ -108,8 +108,8 @@ def _read_items(
                 f"it needs an id column and one title column; its header is {list(header)}. "
                 "Name them movieId (or item_id) and title, as in MovieLens movies.csv."
             )
-        genre_cols = [c for c in header if _normalise(c) in ("genres", "genre")]
-        frame = _parse(source.handle(sep), sep, True, header, encoding, None, candidates)
+        genre_cols = [c for c in header if normalise(c) in ("genres", "genre")]
+        frame = parse_text(source.handle(sep), sep, True, header, encoding, None, candidates)
         frame = frame.dropna(how="all").reset_index(drop=True)
         chosen = _choose_id_column(frame, candidates, item_labels, notes)
         frame = frame.rename(columns={chosen: "item", title_cols[0]: "title"})
@@ -133,11 +133,11 @@ def _read_items(
 
 def _id_like(header: tuple[str, ...], title_cols: Sequence[str]) -> list[str]:
     """Columns that may hold item ids: known id names first, then names ending in 'id', and ISBNs."""
-    known = [c for c in header if _normalise(c) in _ALIASES["item"] and c not in title_cols]
+    known = [c for c in header if normalise(c) in ALIASES["item"] and c not in title_cols]
     other = [
         c
         for c in header
-        if c not in known and (_normalise(c).endswith("id") or _normalise(c).startswith("isbn"))
+        if c not in known and (normalise(c).endswith("id") or normalise(c).startswith("isbn"))
     ]
     return known + other
 

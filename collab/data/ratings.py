@@ -21,11 +21,11 @@ from collab.data.errors import Arg, DataError, Message
 from collab.data.values import (
     IMPLICIT_TRANSFORMS,
     Implicit,
-    _fmt,
-    _Locator,
-    _numeric,
-    _timestamps,
+    Locator,
     check_ratings,
+    format_number,
+    numeric_column,
+    timestamp_column,
     transform_counts,
 )
 
@@ -119,7 +119,7 @@ class Ratings:
         """
         if implicit not in (None, *IMPLICIT_TRANSFORMS):
             raise ValueError(f"implicit must be one of {list(IMPLICIT_TRANSFORMS)} or None, got {implicit!r}")
-        where = _Locator(lines)
+        where = Locator(lines)
         columns = [user_col, item_col, rating_col] + [c for c in (timestamp_col, title_col) if c is not None]
         for column in columns:
             if column not in df.columns:
@@ -144,11 +144,11 @@ class Ratings:
                     "Fill them in or delete those rows."
                 )
 
-        rating_values = _numeric(df[rating_col], rating_col, where, "ratings")
+        rating_values = numeric_column(df[rating_col], rating_col, where, "ratings")
         notes: list[str] = []
         timestamps = None
         if timestamp_col is not None:
-            timestamps, date_note = _timestamps(df[timestamp_col], timestamp_col, where, day_first)
+            timestamps, date_note = timestamp_column(df[timestamp_col], timestamp_col, where, day_first)
             if date_note:
                 notes.append(date_note)
         warnings: list[str] = []
@@ -158,7 +158,7 @@ class Ratings:
             codes = np.asarray([float(c) for c in not_rated], dtype=np.float64)
             drop = np.isin(rating_values, codes)
             n_drop = int(drop.sum())
-            listed = ", ".join(_fmt(float(c)) for c in codes)
+            listed = ", ".join(format_number(float(c)) for c in codes)
             if n_drop == n:
                 raise DataError(
                     Message(
@@ -196,7 +196,7 @@ class Ratings:
         if np.all(rating_values == rating_values[0]):
             raise DataError(
                 Message(
-                    f"column {rating_col!r} has the same value ({_fmt(rating_values[0])}) in all {n:,} rows; "
+                    f"column {rating_col!r} has the same value ({format_number(rating_values[0])}) in all {n:,} rows; "
                     "a model cannot learn from that. Check that the rating column (",
                     Arg("rating_col"),
                     ") is the right one.",

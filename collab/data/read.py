@@ -20,13 +20,13 @@ from collab.data.errors import Arg, DataError, Message
 from collab.data.items import read_items
 from collab.data.ratings import MAX_RATINGS, Ratings
 from collab.data.sniff import (
-    _POWERS_OF_TEN,
+    POWERS_OF_TEN,
     Sniff,
-    _map_columns,
-    _netflix_frame,
-    _sniff,
+    map_columns,
+    netflix_frame,
+    sniff_layout,
 )
-from collab.data.source import Column, Source, _Input, _parse, _read_table
+from collab.data.source import Column, Input, Source, parse_text, read_table
 from collab.data.values import Implicit
 
 if TYPE_CHECKING:
@@ -97,8 +97,8 @@ def read_ratings(
                 else read_items(items, item_labels=ratings.item_labels)
             )
         return ratings
-    source = _Input(path_or_buffer, max_mb)
-    sniff = _sniff(source, sep, has_header, explicit, n_preview=0, decimal=decimal, layout=layout)
+    source = Input(path_or_buffer, max_mb)
+    sniff = sniff_layout(source, sep, has_header, explicit, n_preview=0, decimal=decimal, layout=layout)
     if sniff.problems:
         raise DataError(Message.join(" ", sniff.problems))
     # NUL bytes and giant fields past the sniffed head (JSON: text split at spaces)
@@ -119,11 +119,11 @@ def read_ratings(
     if sniff.layout == "wide":
         ratings = _read_wide(source, sniff, options)
     elif sniff.layout == "netflix":
-        frame, lines = _netflix_frame(source.handle(","), sniff.encoding, max_rows * 2)
+        frame, lines = netflix_frame(source.handle(","), sniff.encoding, max_rows * 2)
         _check_rows(frame, max_rows)
         ratings = Ratings.from_frame(frame, *roles, lines=lines, **options)  # type: ignore[arg-type]
     elif sniff.layout in ("json", "parquet"):
-        frame = _read_table(source, sniff.layout)
+        frame = read_table(source, sniff.layout)
         _check_rows(frame, max_rows)
         ratings = Ratings.from_frame(frame, *roles, lines=1 if sniff.layout == "json" else None, **options)  # type: ignore[arg-type]
     else:
@@ -155,14 +155,14 @@ def _check_rows(frame: pd.DataFrame, max_rows: int) -> None:
         )
 
 
-def _read_wide(source: _Input, sniff: Sniff, options: dict) -> Ratings:
+def _read_wide(source: Input, sniff: Sniff, options: dict) -> Ratings:
     """Melt a user x item matrix: each row a user, each column an item, blank cells not rated.
 
     Users are labelled by their row (1, 2, ...) unless the first column holds text labels; a first
     column of integers beside non-integer ratings (Jester's count of rated jokes per user) is not an
     item. Items are labelled by the header, else by their position among the rating columns (1, 2, ...).
     """
-    frame = _parse(
+    frame = parse_text(
         source.handle(sniff.sep),
         sniff.sep,
         sniff.has_header,
@@ -235,7 +235,7 @@ def _ratings_from_frame(
     frame = frame.rename(columns=str)  # detection works on names; 0, 1, 2 become "0", "1", "2"
     explicit = {role: str(c) if isinstance(c, str) else c for role, c in explicit.items()}
     sample = frame.head(20).astype(str).to_numpy().tolist()  # for the timestamp and by-position checks
-    mapping, problems, _ = _map_columns(tuple(frame.columns), True, sample, explicit)
+    mapping, problems, _ = map_columns(tuple(frame.columns), True, sample, explicit)
     if problems:
         raise DataError(Message.join(" ", problems))
     return Ratings.from_frame(
@@ -253,11 +253,11 @@ def _ratings_from_frame(
 
 
 def _read_ratings_c(
-    source: _Input, sniff: Sniff, first_line: int, roles: tuple[str | None, ...], options: dict
+    source: Input, sniff: Sniff, first_line: int, roles: tuple[str | None, ...], options: dict
 ) -> Ratings:
     """The careful read: pandas' C parser, blank lines skipped, every message naming its true line."""
     # All columns are parsed (no usecols): with usecols the C parser silently accepts ragged lines.
-    frame = _parse(
+    frame = parse_text(
         source.handle(sniff.sep),
         sniff.sep,
         sniff.has_header,
@@ -281,7 +281,7 @@ def _read_ratings_c(
     return Ratings.from_frame(frame, *roles, lines=lines, **options)  # type: ignore[arg-type]
 
 
-def _parse_clean(source: _Input, sniff: Sniff, max_rows: int) -> pd.DataFrame | None:
+def _parse_clean(source: Input, sniff: Sniff, max_rows: int) -> pd.DataFrame | None:
     """A fast read of a clean file with pyarrow (ids as ints if plainly written, else as text), or None.
 
     Reading ids as text costs pandas' C parser about 4x its integer parse; pyarrow reads text
@@ -401,6 +401,6 @@ def _plain_integers(text: pa.StringArray) -> np.ndarray | None:
     if len(numbers) == 0 or numbers.min() < 0:
         return None
     # The text is plain exactly when it is no longer than the number's digits ("007" is 3 for 1 digit).
-    digits = np.searchsorted(_POWERS_OF_TEN, numbers, side="right") + 1  # (n_rows,)
+    digits = np.searchsorted(POWERS_OF_TEN, numbers, side="right") + 1  # (n_rows,)
     lengths = pa_compute.binary_length(text).to_numpy(zero_copy_only=False)  # (n_rows,)
     return numbers if np.array_equal(lengths, digits) else None

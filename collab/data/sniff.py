@@ -16,16 +16,16 @@ import numpy as np
 import pandas as pd
 
 from collab.data.errors import Arg, DataError, Message
-from collab.data.source import _SEP_NAMES, Column, Source, _decode_head, _Input, _parse, _read_table
+from collab.data.source import SEP_NAMES, Column, Input, Source, decode_head, parse_text, read_table
 from collab.data.values import check_ratings
 
 if TYPE_CHECKING:
     pass
 
-_POWERS_OF_TEN = 10 ** np.arange(1, 19, dtype=np.int64)  # 10 .. 10**18: the digit count of an int64
+POWERS_OF_TEN = 10 ** np.arange(1, 19, dtype=np.int64)  # 10 .. 10**18: the digit count of an int64
 _SEPARATORS = ("\t", ",", ";", "|")
 # Column names we recognise, compared lower-case with punctuation removed ("user_id" -> "userid").
-_ALIASES: dict[str, tuple[str, ...]] = {
+ALIASES: dict[str, tuple[str, ...]] = {
     "user": ("userid", "user", "users", "uid", "customerid", "reviewerid"),
     "item": (
         "movieid", "itemid", "item", "movie", "productid", "bookid", "isbn", "asin", "iid", "parentasin",
@@ -45,7 +45,7 @@ _NETFLIX_BLOCK = re.compile(r"^\s*\d+\s*:\s*$")  # a Netflix Prize block header:
 _HINT_LINES = 2000  # lines of the head whose ratings hint at not-rated codes or counts before loading
 _DECIMAL_COMMA = re.compile(r"^\s*-?\d+,\d+\s*$")
 _EPOCH_SECONDS = (1e8, 4e9)  # 1973 .. 2096: a bare number column in this range reads as Unix seconds
-_ROLES = tuple(_ALIASES)
+_ROLES = tuple(ALIASES)
 _HEADER_HINTS = {
     "user": "userId or user_id",
     "item": "movieId or item_id",
@@ -83,7 +83,7 @@ class Sniff:
 
     @property
     def sep_name(self) -> str:
-        return _SEP_NAMES.get(self.sep, repr(self.sep))
+        return SEP_NAMES.get(self.sep, repr(self.sep))
 
 
 def _check_sep(sep: object) -> None:
@@ -101,7 +101,7 @@ def _check_sep(sep: object) -> None:
         )
 
 
-def _split_line(line: str, sep: str) -> list[str]:
+def split_line(line: str, sep: str) -> list[str]:
     if sep == "::":
         return line.split("::")
     if sep == r"\s+":
@@ -109,14 +109,14 @@ def _split_line(line: str, sep: str) -> list[str]:
     return next(csv.reader([line], delimiter=sep))
 
 
-def _detect_sep(lines: Sequence[str]) -> str:
+def detect_sep(lines: Sequence[str]) -> str:
     """'::' if every line has it; else of tab, comma, semicolon and pipe the one giving a steady column
     count, the most columns first ("1;2;3,5" is three columns with a decimal comma, not two)."""
     if all("::" in line for line in lines):
         return "::"
     steady: list[tuple[int, str]] = []
     for sep in _SEPARATORS:
-        widths = {len(_split_line(line, sep)) for line in lines}
+        widths = {len(split_line(line, sep)) for line in lines}
         if len(widths) == 1 and (width := widths.pop()) >= 2:
             steady.append((width, sep))
     if steady:
@@ -127,7 +127,7 @@ def _detect_sep(lines: Sequence[str]) -> str:
     return ","
 
 
-def _normalise(name: str) -> str:
+def normalise(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", str(name).lower())
 
 
@@ -143,8 +143,8 @@ def _is_number(text: str) -> bool:
 def _detect_header(rows: Sequence[list[str]]) -> bool:
     """A header names a known column, or has text where the rows below have numbers."""
     first = rows[0]
-    known = {alias for aliases in _ALIASES.values() for alias in aliases}
-    if any(_normalise(cell) in known for cell in first):
+    known = {alias for aliases in ALIASES.values() for alias in aliases}
+    if any(normalise(cell) in known for cell in first):
         return True
     if len(rows) < 2:
         return not any(_is_number(cell) for cell in first)
@@ -201,7 +201,7 @@ def _column_values(rows: Sequence[list[str]], index: int) -> list[str]:
     return [row[index] for row in rows if index < len(row)]
 
 
-def _map_columns(
+def map_columns(
     columns: tuple[str, ...],
     has_header: bool,
     rows: Sequence[list[str]],
@@ -230,7 +230,7 @@ def _map_columns(
             )
     taken = {c for c in mapping.values() if c is not None}
     matched = {
-        role: [c for c in columns if _normalise(c) in _ALIASES[role]] for role in ("user", "item", "rating")
+        role: [c for c in columns if normalise(c) in ALIASES[role]] for role in ("user", "item", "rating")
     }
     by_position = not has_header or (
         len(columns) >= 3
@@ -285,9 +285,9 @@ def _map_columns(
     for role in _ROLES:
         if explicit.get(role) is not None:
             continue
-        matches = [c for c in columns if c not in taken and _normalise(c) in _ALIASES[role]]
+        matches = [c for c in columns if c not in taken and normalise(c) in ALIASES[role]]
         if role == "item" and not matches:
-            matches = [c for c in columns if c not in taken and _normalise(c) in _ALIASES["title"]]
+            matches = [c for c in columns if c not in taken and normalise(c) in ALIASES["title"]]
         if role == "timestamp" and matches:
             timely = [
                 c for c in matches if _looks_like_time(_column_values(rows, columns.index(c)), named=True)
@@ -339,8 +339,8 @@ def sniff_ratings(
 ) -> Sniff:
     """Look at the first lines of a ratings file: layout, separator, decimal mark, header, columns,
     guessed roles, a preview, and hints (not-rated codes, counts) from the first rows."""
-    return _sniff(
-        _Input(path_or_buffer, max_mb),
+    return sniff_layout(
+        Input(path_or_buffer, max_mb),
         sep,
         has_header,
         {
@@ -356,8 +356,8 @@ def sniff_ratings(
     )
 
 
-def _sniff(
-    source: _Input,
+def sniff_layout(
+    source: Input,
     sep: str | None,
     has_header: bool | None,
     explicit: dict[str, Column],
@@ -373,7 +373,7 @@ def _sniff(
         raise DataError("the file is empty: no lines to read. Choose a file with one rating per line.")
     if layout == "parquet" or (layout == "auto" and head.startswith(b"PAR1")):
         return _sniff_table(source, "parquet", explicit, n_preview)
-    text, encoding = _decode_head(head)
+    text, encoding = decode_head(head)
     first_char = text.lstrip()[:1]
     if layout == "json" or (layout == "auto" and first_char in ("{", "[")):
         return _sniff_table(source, "json", explicit, n_preview)
@@ -383,8 +383,8 @@ def _sniff(
     sample = [line for line in lines[:50] if line.strip()]
     if layout == "netflix" or (layout == "auto" and _NETFLIX_BLOCK.match(sample[0])):
         return _sniff_netflix(source, sample, encoding, explicit, n_preview)
-    sep = sep if sep is not None else _detect_sep(sample)
-    rows = [_split_line(line, sep) for line in sample]
+    sep = sep if sep is not None else detect_sep(sample)
+    rows = [split_line(line, sep) for line in sample]
     has_header = _detect_header(rows) if has_header is None else has_header
     width = max(len(row) for row in rows)
     notes: list[str] = []
@@ -408,7 +408,7 @@ def _sniff(
         problems = [] if layout == "wide" else [_wide_message(columns, body)]
         notes.append(_wide_description(columns, has_header, body))
     else:
-        mapping, problems, found = _map_columns(columns, has_header, body[:20], explicit)
+        mapping, problems, found = map_columns(columns, has_header, body[:20], explicit)
         notes.extend(found)
     preview_text = "\n".join(lines[: n_preview + (1 if has_header else 0) + 5]).encode(encoding)
     if sep == "::":
@@ -417,7 +417,7 @@ def _sniff(
     if n_preview:
         try:
             ids = [c for c in (mapping["user"], mapping["item"]) if c is not None]
-            preview = _parse(
+            preview = parse_text(
                 io.BytesIO(preview_text), sep, has_header, columns, encoding, n_preview, ids, decimal=decimal
             )
         except DataError:
@@ -425,7 +425,7 @@ def _sniff(
         preview = preview.drop(columns=[columns[i] for i in empty if columns[i] in preview.columns])
         preview = preview.dropna(how="all").head(n_preview)
     # hints (not-rated codes, counts) from every whole line of the head, not only the first 50
-    hint_rows = [_split_line(line, sep) for line in lines[: _HINT_LINES + 1] if line.strip()]
+    hint_rows = [split_line(line, sep) for line in lines[: _HINT_LINES + 1] if line.strip()]
     hint_rows = hint_rows[1:] if has_header else hint_rows
     values = (
         _sample_values(hint_rows, columns, mapping["rating"], decimal)
@@ -491,7 +491,7 @@ def _looks_wide(
     if width < 6 or len(body) < 2:
         return False
     if has_header and any(
-        _normalise(c) in _ALIASES[role] for c in columns[1:] for role in ("user", "item", "rating")
+        normalise(c) in ALIASES[role] for c in columns[1:] for role in ("user", "item", "rating")
     ):
         return False
     first = 1 if has_header and not all(_is_number(v) for v in _column_values(body, 0) if v.strip()) else 0
@@ -535,11 +535,11 @@ def _wide_message(columns: tuple[str, ...], body: Sequence[list[str]]) -> Messag
 
 
 def _sniff_netflix(
-    source: _Input, sample: Sequence[str], encoding: str, explicit: dict[str, Column], n_preview: int
+    source: Input, sample: Sequence[str], encoding: str, explicit: dict[str, Column], n_preview: int
 ) -> Sniff:
     """The Netflix Prize layout: a 'MovieID:' line, then 'CustomerID,Rating,Date' lines for that movie."""
     columns = ("user", "item", "rating", "date")
-    frame, _ = _netflix_frame(io.BytesIO("\n".join(sample).encode(encoding)), encoding, None)
+    frame, _ = netflix_frame(io.BytesIO("\n".join(sample).encode(encoding)), encoding, None)
     problems = [
         Message(
             f"the Netflix Prize layout has fixed columns {list(columns)}; ",
@@ -571,7 +571,7 @@ def _sniff_netflix(
     )
 
 
-def _netflix_frame(
+def netflix_frame(
     handle: str | io.BytesIO, encoding: str, nrows: int | None
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """user, item, rating, date rows from the block layout, and each row's line in the file (1-based)."""
@@ -606,11 +606,11 @@ def _netflix_frame(
     return frame, lines
 
 
-def _sniff_table(source: _Input, kind: str, explicit: dict[str, Column], n_preview: int) -> Sniff:
+def _sniff_table(source: Input, kind: str, explicit: dict[str, Column], n_preview: int) -> Sniff:
     """JSON lines, a JSON array of records, or Parquet: named columns, roles from the names."""
-    frame = _read_table(source, kind, nrows=200)
+    frame = read_table(source, kind, nrows=200)
     columns = tuple(str(c) for c in frame.columns)
-    mapping, problems, notes = _map_columns(
+    mapping, problems, notes = map_columns(
         columns, True, frame.head(20).astype(str).to_numpy().tolist(), explicit
     )
     values = (

@@ -31,7 +31,7 @@ Column = str | int | Literal[False] | None  # a name, a 0-based position, False 
 _HEAD_BYTES = 64 * 1024
 # What pandas reads as missing by default; id columns use only "" (an id "NA" is an id).
 _NA_TEXT = sorted(pd.io.parsers.readers.STR_NA_VALUES)
-_SEP_NAMES = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe", "::": "'::'", r"\s+": "whitespace"}
+SEP_NAMES = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe", "::": "'::'", r"\s+": "whitespace"}
 _BINARY_MAGIC = {
     b"PK\x03\x04": "a zip archive (or .xlsx); extract it, or export the sheet as CSV",
     b"\x1f\x8b": "gzip-compressed; decompress it first",
@@ -41,7 +41,7 @@ _BINARY_MAGIC = {
 }
 
 
-class _Input:
+class Input:
     """A path or an in-memory upload, with its size, a name and the first bytes."""
 
     def __init__(self, source: Source, max_mb: float | None) -> None:
@@ -129,7 +129,7 @@ def _check_size(size: int | None, max_mb: float) -> None:
         )
 
 
-def _decode_head(head: bytes) -> tuple[str, str]:
+def decode_head(head: bytes) -> tuple[str, str]:
     """The first bytes as text and the encoding to read the file with: UTF-8, else latin-1."""
     for magic, what in _BINARY_MAGIC.items():
         if head.startswith(magic):
@@ -144,7 +144,7 @@ def _decode_head(head: bytes) -> tuple[str, str]:
         return head.decode("latin-1"), "latin-1"
 
 
-def _read_table(source: _Input, kind: str, nrows: int | None = None) -> pd.DataFrame:
+def read_table(source: Input, kind: str, nrows: int | None = None) -> pd.DataFrame:
     """A Parquet file, JSON lines or a JSON array of records as a frame (values as stored; no code runs)."""
     data = source.handle(",")
     if kind == "parquet":
@@ -180,7 +180,7 @@ def _read_table(source: _Input, kind: str, nrows: int | None = None) -> pd.DataF
         ) from error
 
 
-def _parse(
+def parse_text(
     handle: str | io.BytesIO,
     sep: str,
     has_header: bool,
@@ -219,7 +219,7 @@ def _parse(
             raise
         if isinstance(handle, io.BytesIO):
             handle.seek(0)
-        return _parse(handle, sep, has_header, columns, "latin-1", nrows, text_cols, decimal)
+        return parse_text(handle, sep, has_header, columns, "latin-1", nrows, text_cols, decimal)
     except pd.errors.EmptyDataError as error:
         raise DataError(
             "the file is empty: no lines to read. Choose a file with one rating per line."
@@ -229,7 +229,7 @@ def _parse(
         where = f" (first: line {found.group(1)})" if found else ""
         raise DataError(
             Message(
-                f"could not split the file into columns with the {_SEP_NAMES.get(sep, repr(sep))} separator{where}: "
+                f"could not split the file into columns with the {SEP_NAMES.get(sep, repr(sep))} separator{where}: "
                 f"{str(error).strip().splitlines()[-1]}. Check the separator (",
                 Arg("sep"),
                 "), and quote fields that contain it.",

@@ -20,19 +20,19 @@ IMPLICIT_TRANSFORMS: tuple[str, ...] = ("log1p", "scale")
 NOT_RATED_CODES: tuple[float, ...] = (-1.0, 0.0, 99.0, -99.0, 999.0, -999.0, 9999.0)
 
 
-class _Locator:
+class Locator:
     """Says where row i of a frame came from: 'line N' of the file, or 'row N' of the frame."""
 
     def __init__(self, lines: int | np.ndarray | None) -> None:
         self.lines = lines
 
-    def subset(self, rows: np.ndarray) -> _Locator:
+    def subset(self, rows: np.ndarray) -> Locator:
         """The locator of the frame's rows at `rows` (after some rows were dropped)."""
         if self.lines is None:
-            return _Locator(None)  # "row N" then counts the remaining rows
+            return Locator(None)  # "row N" then counts the remaining rows
         if isinstance(self.lines, np.ndarray):
-            return _Locator(self.lines[rows])
-        return _Locator(rows + self.lines)
+            return Locator(self.lines[rows])
+        return Locator(rows + self.lines)
 
     def __call__(self, row: int) -> str:
         if self.lines is None:
@@ -65,7 +65,7 @@ class RatingCheck:
             out.append(
                 Message(
                     f"Column {column!r} looks like counts, not ratings: {self.n_levels:,} distinct values from "
-                    f"{_fmt(low)} to {_fmt(high)}, median {_fmt(self.median)}, with a long tail. That is implicit "
+                    f"{format_number(low)} to {format_number(high)}, median {format_number(self.median)}, with a long tail. That is implicit "
                     "feedback (plays, clicks, hours); the lesson's models predict explicit ratings, and trained on "
                     "raw counts they chase the few largest ones. Choose a transform: ",
                     Arg("implicit", '"log1p"'),
@@ -76,11 +76,11 @@ class RatingCheck:
             )
         elif self.suspects:
             values = sorted(self.suspects)
-            listed = ", ".join(_fmt(v) for v in values)
+            listed = ", ".join(format_number(v) for v in values)
             known = [v for v in values if v in NOT_RATED_CODES]
             share = self.n_suspect / self.n_ratings
             why = (
-                f'{", ".join(_fmt(v) for v in known)} is a common "not rated" code (Anime: -1 = watched, not '
+                f'{", ".join(format_number(v) for v in known)} is a common "not rated" code (Anime: -1 = watched, not '
                 "rated; Jester: 99; Book-Crossing: 0 beside 1-10)"
                 if known
                 else "such values are usually codes or typos, not ratings"
@@ -88,7 +88,7 @@ class RatingCheck:
             out.append(
                 Message(
                     f"Column {column!r} holds {listed} in {self.n_suspect:,} of {self.n_ratings:,} rows "
-                    f"({share:.1%}), outside the {_fmt(low)} to {_fmt(high)} scale the other values use; {why}. "
+                    f"({share:.1%}), outside the {format_number(low)} to {format_number(high)} scale the other values use; {why}. "
                     'Trained as ratings they pull every prediction towards them. If they mean "not rated", '
                     "drop those rows with ",
                     Arg("not_rated", f"[{listed}]"),
@@ -170,7 +170,7 @@ def transform_counts(values: np.ndarray, how: Implicit, column: str = "rating") 
     values = np.asarray(values, dtype=np.float64)
     if len(values) and values.min() < 0:
         raise DataError(
-            f"column {column!r} has negative values (first: {_fmt(float(values[values < 0][0]))}), so it is not "
+            f"column {column!r} has negative values (first: {format_number(float(values[values < 0][0]))}), so it is not "
             "counts; read it without a counts transform."
         )
     logged = np.log1p(values)
@@ -180,11 +180,11 @@ def transform_counts(values: np.ndarray, how: Implicit, column: str = "rating") 
     return 1.0 + 4.0 * logged / top if top > 0 else np.ones_like(logged)
 
 
-def _fmt(value: object) -> str:
+def format_number(value: object) -> str:
     return f"{value:g}" if isinstance(value, float | np.floating) else repr(value)
 
 
-def _numeric(column: pd.Series, name: str, where: _Locator, what: str) -> np.ndarray:
+def numeric_column(column: pd.Series, name: str, where: Locator, what: str) -> np.ndarray:
     """The column as float64; non-numeric or infinite values raise `DataError`."""
     if pd.api.types.is_bool_dtype(column.dtype) or not pd.api.types.is_numeric_dtype(column.dtype):
         values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
@@ -217,8 +217,8 @@ def _numeric(column: pd.Series, name: str, where: _Locator, what: str) -> np.nda
 _DAY_MONTH = r"^\s*(\d{1,2})[./-](\d{1,2})[./-]\d{2,4}\b"
 
 
-def _timestamps(
-    column: pd.Series, name: str, where: _Locator, day_first: bool | None = None
+def timestamp_column(
+    column: pd.Series, name: str, where: Locator, day_first: bool | None = None
 ) -> tuple[np.ndarray, str | None]:
     """Seconds since the epoch as int64, from numbers or from date-time text, and a note on the date order.
 
@@ -227,7 +227,7 @@ def _timestamps(
     day) and says so in the note.
     """
     if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
-        return _epoch_seconds(_numeric(column, name, where, "timestamps"), name)
+        return _epoch_seconds(numeric_column(column, name, where, "timestamps"), name)
     text = column.astype(str)
     note = None
     parts = text.str.extract(_DAY_MONTH)

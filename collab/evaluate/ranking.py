@@ -121,9 +121,9 @@ def catalogue_ranking_quality(
         chunk = users[start : start + 256]
         block_seen = seen[start : start + 256]
         scores = np.asarray(score_users(chunk), dtype=np.float64)  # (chunk, n_items)
-        model_ranked.append(_top_k_rows(np.where(block_seen, -np.inf, scores), k))
+        model_ranked.append(top_k_rows(np.where(block_seen, -np.inf, scores), k))
         pop = np.where(block_seen, -np.inf, popularity[None, :])
-        pop_ranked.append(_top_k_rows(pop, k))
+        pop_ranked.append(top_k_rows(pop, k))
     model_top = np.vstack(model_ranked) if model_ranked else np.empty((0, k), dtype=np.int64)
     pop_top = np.vstack(pop_ranked) if pop_ranked else np.empty((0, k), dtype=np.int64)
     return RankingQuality(
@@ -136,7 +136,7 @@ def catalogue_ranking_quality(
     )
 
 
-def _top_k_rows(scores: np.ndarray, k: int) -> np.ndarray:
+def top_k_rows(scores: np.ndarray, k: int) -> np.ndarray:
     """Column indices of each row's k largest scores, largest first."""
     k = min(k, scores.shape[1])
     part = np.argpartition(-scores, k - 1, axis=1)[:, :k]  # (rows, k), unordered

@@ -28,7 +28,7 @@ def embedding_size(n: int) -> int:
     return min(600, round(1.6 * n**0.56))
 
 
-def _embedding(n: int, dim: int, sparse: bool, std: float = INIT_STD) -> nn.Embedding:
+def make_embedding(n: int, dim: int, sparse: bool, std: float = INIT_STD) -> nn.Embedding:
     table = nn.Embedding(n, dim, sparse=sparse)
     if std:
         nn.init.normal_(table.weight, 0.0, std)
@@ -74,7 +74,7 @@ class CollabModel(nn.Module):
         return None
 
 
-def _squared_error_grad(
+def squared_error_grad(
     raw: torch.Tensor, ratings: torch.Tensor, y_range: tuple[float, float], divisor: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(d loss / d raw as (batch, 1), summed squared error) for sigmoid_range(raw) against ratings."""
@@ -90,7 +90,7 @@ def _squared_error_grad(
     return grad_raw[:, None], torch.dot(error, error)
 
 
-def _add_rows(weight: torch.Tensor, ids: torch.Tensor, rows: torch.Tensor, sparse: bool) -> None:
+def add_rows(weight: torch.Tensor, ids: torch.Tensor, rows: torch.Tensor, sparse: bool) -> None:
     """Add gradient rows: into the dense `.grad`, or as a sparse gradient like nn.Embedding(sparse=True)."""
     if sparse:
         grad = torch.sparse_coo_tensor(

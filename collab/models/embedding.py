@@ -17,11 +17,11 @@ from collab.models.base import (
     DEFAULT_RATING_VALUES,
     MAX_CLASSES,
     CollabModel,
-    _add_rows,
-    _embedding,
-    _squared_error_grad,
+    add_rows,
     embedding_size,
+    make_embedding,
     sigmoid_range,
+    squared_error_grad,
 )
 
 
@@ -44,10 +44,10 @@ class DotProductBias(CollabModel):
         super().__init__()
         self.y_range = y_range
         self.l2 = float(l2)
-        self.user_factors = _embedding(n_users, n_factors, sparse)
-        self.item_factors = _embedding(n_items, n_factors, sparse)
-        self.user_bias = _embedding(n_users, 1, sparse, std=0.0)
-        self.item_bias = _embedding(n_items, 1, sparse, std=0.0)
+        self.user_factors = make_embedding(n_users, n_factors, sparse)
+        self.item_factors = make_embedding(n_items, n_factors, sparse)
+        self.user_bias = make_embedding(n_users, 1, sparse, std=0.0)
+        self.item_bias = make_embedding(n_items, 1, sparse, std=0.0)
 
     def forward(self, user_ids: torch.Tensor, item_ids: torch.Tensor) -> torch.Tensor:
         users = self.user_factors(user_ids)  # (batch, k)
@@ -70,16 +70,16 @@ class DotProductBias(CollabModel):
             + self.user_bias.weight.index_select(0, user_ids)[:, 0]
             + self.item_bias.weight.index_select(0, item_ids)[:, 0]
         )
-        grad_raw, loss_sum = _squared_error_grad(raw, ratings, self.y_range, divisor)  # (batch, 1)
+        grad_raw, loss_sum = squared_error_grad(raw, ratings, self.y_range, divisor)  # (batch, 1)
         sparse = self.user_factors.sparse
         user_grads, item_grads = items * grad_raw, users * grad_raw  # (batch, k) each
         if self.l2:
             user_grads.add_(users, alpha=2 * self.l2 / divisor)
             item_grads.add_(items, alpha=2 * self.l2 / divisor)
-        _add_rows(self.user_factors.weight, user_ids, user_grads, sparse)
-        _add_rows(self.item_factors.weight, item_ids, item_grads, sparse)
-        _add_rows(self.user_bias.weight, user_ids, grad_raw, sparse)
-        _add_rows(self.item_bias.weight, item_ids, grad_raw, sparse)
+        add_rows(self.user_factors.weight, user_ids, user_grads, sparse)
+        add_rows(self.item_factors.weight, item_ids, item_grads, sparse)
+        add_rows(self.user_bias.weight, user_ids, grad_raw, sparse)
+        add_rows(self.item_bias.weight, item_ids, grad_raw, sparse)
         return loss_sum
 
     def packed_gradients(
@@ -91,7 +91,7 @@ class DotProductBias(CollabModel):
         pairs = rows.view(2, batch, rows.shape[1])  # (user or item, batch, width)
         # a small batch costs a few microseconds per operation, whatever its size: few operations
         raw = torch.linalg.vecdot(pairs[0, :, :k], pairs[1, :, :k]) + pairs[:, :, k].sum(0)  # (batch,)
-        grad_raw, loss_sum = _squared_error_grad(raw, ratings, self.y_range, divisor)  # (batch, 1)
+        grad_raw, loss_sum = squared_error_grad(raw, ratings, self.y_range, divisor)  # (batch, 1)
         # d raw / d user row = [item factors, 1], and the other way round: swap the halves and scale
         grad_rows = pairs.flip(0).mul_(grad_raw)  # (2, batch, width)
         grad_rows[:, :, k] = grad_raw[:, 0]
@@ -121,8 +121,8 @@ class BiasOnly(CollabModel):
     ) -> None:
         super().__init__()
         self.y_range = y_range
-        self.user_bias = _embedding(n_users, 1, sparse, std=0.0)
-        self.item_bias = _embedding(n_items, 1, sparse, std=0.0)
+        self.user_bias = make_embedding(n_users, 1, sparse, std=0.0)
+        self.item_bias = make_embedding(n_items, 1, sparse, std=0.0)
 
     def forward(self, user_ids: torch.Tensor, item_ids: torch.Tensor) -> torch.Tensor:
         raw = self.user_bias(user_ids)[:, 0] + self.item_bias(item_ids)[:, 0]
@@ -136,9 +136,9 @@ class BiasOnly(CollabModel):
             return None
         user_bias = self.user_bias.weight.index_select(0, user_ids)[:, 0]
         raw = user_bias + self.item_bias.weight.index_select(0, item_ids)[:, 0]
-        grad_raw, loss_sum = _squared_error_grad(raw, ratings, self.y_range, divisor)
-        _add_rows(self.user_bias.weight, user_ids, grad_raw, self.user_bias.sparse)
-        _add_rows(self.item_bias.weight, item_ids, grad_raw, self.user_bias.sparse)
+        grad_raw, loss_sum = squared_error_grad(raw, ratings, self.y_range, divisor)
+        add_rows(self.user_bias.weight, user_ids, grad_raw, self.user_bias.sparse)
+        add_rows(self.item_bias.weight, item_ids, grad_raw, self.user_bias.sparse)
         return loss_sum
 
 
@@ -157,8 +157,8 @@ class EmbeddingNN(CollabModel):
     ) -> None:
         super().__init__()
         self.y_range = y_range
-        self.user_factors = _embedding(n_users, embedding_size(n_users), sparse)
-        self.item_factors = _embedding(n_items, embedding_size(n_items), sparse)
+        self.user_factors = make_embedding(n_users, embedding_size(n_users), sparse)
+        self.item_factors = make_embedding(n_items, embedding_size(n_items), sparse)
         layers: list[nn.Module] = []
         width = self.user_factors.embedding_dim + self.item_factors.embedding_dim
         for size in hidden:
@@ -200,10 +200,10 @@ class RatingClassifier(CollabModel):
         self.y_range = (values[0], values[-1])
         n_classes = len(values)
         self.register_buffer("rating_values", torch.tensor(values, dtype=torch.float32))
-        self.user_factors = _embedding(n_users, n_factors, sparse)
-        self.item_factors = _embedding(n_items, n_factors, sparse)
-        self.user_bias = _embedding(n_users, n_classes, sparse, std=0.0)
-        self.item_bias = _embedding(n_items, n_classes, sparse, std=0.0)
+        self.user_factors = make_embedding(n_users, n_factors, sparse)
+        self.item_factors = make_embedding(n_items, n_factors, sparse)
+        self.user_bias = make_embedding(n_users, n_classes, sparse, std=0.0)
+        self.item_bias = make_embedding(n_items, n_classes, sparse, std=0.0)
         self.head = nn.Linear(n_factors, n_classes)
 
     def forward(self, user_ids: torch.Tensor, item_ids: torch.Tensor) -> torch.Tensor:

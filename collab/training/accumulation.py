@@ -13,7 +13,7 @@ from collab.data.ratings import Ratings
 from collab.models.registry import build_model
 from collab.training.config import TrainConfig
 from collab.training.device import resolve_device, to_tensors, use_sparse
-from collab.training.loop import _rating_values, accumulate_group, data_y_range
+from collab.training.loop import accumulate_group, data_y_range, rating_values_of
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def compare_accumulation(
     device = resolve_device(config.device)
     sparse = use_sparse(config, n_users, n_items)
     y_range = config.y_range or data_y_range(train.ratings)
-    rating_values = _rating_values(train.ratings) if config.model == "classifier" else None
+    rating_values = rating_values_of(train.ratings) if config.model == "classifier" else None
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         model = build_model(config, n_users, n_items, y_range, rating_values, sparse).to(device).eval()

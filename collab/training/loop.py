@@ -33,9 +33,9 @@ from collab.training.optim import (
     Optimizer,
     PackedRowAdamW,
     RowAdamW,
-    _set_schedule,
     make_optimizer,
     schedule,
+    set_schedule,
 )
 from collab.training.result import EVAL_CHUNK, EpochStats, TrainResult
 
@@ -257,7 +257,7 @@ def train_impl(
     world = sync.world_size if sync is not None else 1
     sparse = use_sparse(config, n_users, n_items, world)
     y_range = config.y_range or data_y_range(train.ratings)
-    rating_values = _rating_values(train.ratings) if config.model == "classifier" else None
+    rating_values = rating_values_of(train.ratings) if config.model == "classifier" else None
     amp = config.amp and device.type == "cuda"
 
     with torch.random.fork_rng(devices=[]):
@@ -459,7 +459,7 @@ def _torch_epoch(
     bounds, divisors = plan
     for s in range(len(divisors)):
         rows, divisor = slice(int(bounds[s]), int(bounds[s + 1])), int(divisors[s])
-        _set_schedule(optimizer, *schedule(config, step, progress.total_steps))
+        set_schedule(optimizer, *schedule(config, step, progress.total_steps))
         if isinstance(optimizer, PackedRowAdamW):
             group_losses.append(
                 optimizer.train_group(
@@ -508,7 +508,7 @@ def _kernel_epoch(
     return step, False
 
 
-def _rating_values(ratings: np.ndarray) -> tuple[float, ...]:
+def rating_values_of(ratings: np.ndarray) -> tuple[float, ...]:
     return tuple(float(v) for v in np.unique(np.asarray(ratings, dtype=np.float32)))
 
 

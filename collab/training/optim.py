@@ -451,7 +451,7 @@ def _cos(start: float, end: float, t: float) -> float:
     return end + (start - end) * (1 + math.cos(math.pi * t)) / 2
 
 
-def _set_schedule(optimizer: Optimizer, lr: float, beta1: float) -> None:
+def set_schedule(optimizer: Optimizer, lr: float, beta1: float) -> None:
     for group in optimizer.param_groups:
         group["lr"] = lr
         group["betas"] = (beta1, group["betas"][1])

@@ -207,7 +207,7 @@ def test_reruns_do_not_stop_the_server_for_a_full_collection() -> None:
     import tomllib
     from pathlib import Path
 
-    config = tomllib.loads((Path(__file__).parents[1] / ".streamlit" / "config.toml").read_text())
+    config = tomllib.loads((Path(__file__).parents[2] / ".streamlit" / "config.toml").read_text())
     assert config["runner"]["postScriptGC"] is False
     from ui import cached
 
