@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import streamlit as st
 
-from collab.data.ratings import Split
+from collab.data import Split
 from collab.models.autorec import check_size
 from collab.training.config import MODEL_LABELS, PRESETS, TrainConfig
 from ui import cached, state, text
 
 if TYPE_CHECKING:
-    from collab.data.ratings import Ratings
+    from collab.data import Ratings
     from collab.training.blend import BlendResult
     from collab.training.result import TrainResult
     from ui.pool import Job, TrainingPool

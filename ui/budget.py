@@ -23,7 +23,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from collab.data.errors import DataError
+from collab.data import DataError
 
 ENV_VAR = "COLLAB_MEMORY_MB"
 CONFIG_ENV_VAR = "COLLAB_CONFIG"

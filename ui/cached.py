@@ -30,7 +30,7 @@ from ui import budget
 from ui.pool import Job, TrainingCancelled, TrainingPool
 
 if TYPE_CHECKING:
-    from collab.data.ratings import Ratings, Split
+    from collab.data import Ratings, Split
     from collab.training.config import TrainConfig
     from collab.training.result import EpochStats, TrainResult
 
@@ -315,7 +315,7 @@ def _warm_up() -> None:
         device_label()
         _WARM["torch"] = True
         from collab import kernels
-        from collab.data.ratings import Ratings
+        from collab.data import Ratings
         from collab.training.config import TrainConfig
         from collab.training.loop import train as train_model
 

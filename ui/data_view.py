@@ -6,8 +6,7 @@ import io
 
 import streamlit as st
 
-from collab.data.errors import DataError
-from collab.data.ratings import Ratings
+from collab.data import DataError, Ratings
 from collab.plots import data as data_plots
 from ui import budget, cached, state, text
 from ui.messages import say, sentence
@@ -107,7 +106,7 @@ def upload_source() -> None:
         "Ratings file (CSV, TSV, '::'-separated, Netflix Prize blocks, a user x item matrix, JSON lines or Parquet)",
         type=["csv", "tsv", "txt", "dat", "data", "json", "jsonl", "parquet"],
         key="data_upload",
-        max_upload_size=limits.upload_mb,  # the browser refuses what the core would (ui/budget.py)
+        max_upload_size=limits.upload_mb,  # the browser refuses what the server's budget would (ui/budget.py)
         help=(
             f"Up to {limits.upload_mb:,} MB (about {limits.upload_ratings:,} ratings) on this server: its memory "
             f"budget is {limits.memory_mb:,} MB. For bigger files use the collab library in Python "

@@ -17,7 +17,7 @@ from collab.plots.format import fixed
 from ui import text, widgets
 
 if TYPE_CHECKING:
-    from collab.data.ratings import Ratings
+    from collab.data import Ratings
     from collab.training.result import TrainResult
 
 MAX_GENRE_COLOURS = 11  # rarer genres are drawn as "other" so colours stay distinguishable

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collab.data.errors import worded
+from collab.data import worded
 from ui import text
 
 CONTROLS: dict[str, str] = {

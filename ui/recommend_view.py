@@ -19,7 +19,7 @@ from collab.plots import embeddings as plots
 from ui import state, text, widgets
 
 if TYPE_CHECKING:
-    from collab.data.ratings import Ratings
+    from collab.data import Ratings
     from collab.training.result import TrainResult
 
 MAX_MODEL_MB = 200

@@ -14,7 +14,7 @@ from typing import Any
 import streamlit as st
 
 from collab.analysis import embeddings
-from collab.data.ratings import Ratings
+from collab.data import Ratings
 from collab.lesson import entity_embeddings, losses, multitarget, spreadsheet
 from collab.models.embedding import DotProductBias, EmbeddingNN, RatingClassifier
 from collab.training.accumulation import compare_accumulation

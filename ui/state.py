@@ -10,7 +10,7 @@ import streamlit as st
 from ui import cached
 
 if TYPE_CHECKING:
-    from collab.data.ratings import Ratings, Split
+    from collab.data import Ratings, Split
     from collab.training.blend import BlendResult
     from collab.training.config import TrainConfig
     from collab.training.result import TrainResult

@@ -376,7 +376,7 @@ def model_problem(config: TrainConfig) -> str | None:
 
 def validation_ok() -> bool:
     """False (with the reason shown) when the current split leaves no validation rating to score."""
-    from collab.data.ratings import empty_validation_error
+    from collab.data import empty_validation_error
 
     split = state.split()
     if split.valid.n_ratings:

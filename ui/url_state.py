@@ -354,7 +354,7 @@ def restore() -> None:
     set_knobs(values)
     state.set_split_params(split)
     if data is not None and data.startswith("movielens-"):
-        from collab.data.errors import DataError
+        from collab.data import DataError
 
         name = data.removeprefix("movielens-")
         try:

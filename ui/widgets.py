@@ -14,7 +14,7 @@ from collab.training.config import MODEL_LABELS, TrainConfig, auto_epochs
 from ui import cached, state, url_state
 
 if TYPE_CHECKING:
-    from collab.data.ratings import Ratings
+    from collab.data import Ratings
     from collab.training.result import TrainResult
 
 WEIGHT_DECAYS = url_state.WEIGHT_DECAYS

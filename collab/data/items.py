@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -14,9 +13,6 @@ from collab.data import guards
 from collab.data.errors import Arg, DataError, Message
 from collab.data.sniff import ALIASES, detect_sep, normalise, split_line
 from collab.data.source import Input, Source, decode_head, parse_text
-
-if TYPE_CHECKING:
-    pass
 
 # u.item's 19 genre flags, in order (from MovieLens 100K's u.genre).
 _ML100K_GENRES = (

@@ -10,7 +10,6 @@ import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -18,9 +17,6 @@ import pandas as pd
 from collab.data.errors import Arg, DataError, Message
 from collab.data.source import SEP_NAMES, Column, Input, Source, decode_head, parse_text, read_table
 from collab.data.values import check_ratings
-
-if TYPE_CHECKING:
-    pass
 
 POWERS_OF_TEN = 10 ** np.arange(1, 19, dtype=np.int64)  # 10 .. 10**18: the digit count of an int64
 _SEPARATORS = ("\t", ",", ";", "|")

@@ -10,15 +10,12 @@ import os
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Literal
+from typing import IO, Literal
 
 import pandas as pd
 
 from collab.data import guards
 from collab.data.errors import Arg, DataError, Message
-
-if TYPE_CHECKING:
-    pass
 
 # The largest upload the app accepts under its default 1 GB memory budget (ui/budget.py), in MB of 10**6
 # bytes, the unit of Streamlit's server.maxUploadSize. The library itself limits a file only when

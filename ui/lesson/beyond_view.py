@@ -7,8 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from collab.analysis import embeddings as emb
-from collab.data.errors import DataError
-from collab.data.ratings import Ratings
+from collab.data import DataError, Ratings
 from collab.lesson import entity_embeddings as ent
 from collab.plots import lesson as lesson_plots
 from ui import state, text
