@@ -66,7 +66,7 @@ def main() -> None:
                         "model": MODEL_LABELS[model],
                         "RMSE": result.metrics["rmse"],
                         "MAE": result.metrics["mae"],
-                        "NDCG@10": result.metrics["ndcg@10"],
+                        "NDCG@10": result.metrics["rated_ndcg@10"],
                         "train s": sum(h.seconds for h in result.history),
                         "total s": time.perf_counter() - started,
                         "config": config.describe(),

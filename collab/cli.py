@@ -1,7 +1,7 @@
 """`collab`: train, evaluate and recommend from a terminal or a batch job, on one process or many.
 
-    python -m collab train RATINGS [--model dot] [--factors 64] [--epochs 5] [--out model.safetensors]
-    python -m collab evaluate MODEL RATINGS
+    python -m collab train RATINGS [--valid TEST | --valid-pct 0.2] [--model dot] [--factors 64] [--out model.safetensors]
+    python -m collab evaluate MODEL RATINGS [--train TRAIN]
     python -m collab recommend MODEL --user LABEL [-n 10]
     torchrun --standalone --nproc-per-node 2 -m collab train RATINGS ...
 
@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from collab.analysis.model_check import labelled_metrics
 from collab.data.errors import Arg, Message
 from collab.data.ratings import SPLIT_METHODS, Ratings
 from collab.training.config import DEVICES, MODEL_LABELS, ROW_STATES, SCHEDULES, SPARSE_MODES, TrainConfig
@@ -160,13 +161,17 @@ def _add_reading(parser: argparse.ArgumentParser) -> None:
 
 
 def _share(text: str) -> float:
-    """`--valid-pct`: a share strictly between 0 and 1 (argparse turns the error into exit code 2)."""
+    """`--valid-pct`: a share from 0 (train on everything) to below 1 (argparse turns the error into exit code 2)."""
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"give a share between 0 and 1 (exclusive), such as 0.2; got {text}")
+        raise argparse.ArgumentTypeError(
+            f"not a number: {text!r} (a file to score is --valid FILE)"
+        ) from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(
+            f"give a share from 0 (train on everything) to below 1, such as 0.2; got {text}"
+        )
     return value
 
 
@@ -174,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="collab",
         description="Collab Lab from the command line: train, evaluate and recommend (also under torchrun).",
+        allow_abbrev=False,
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -181,6 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
         "train",
         help="train a model on a ratings file or a folder of part files",
         description="Train a model. Under torchrun, trains one model data-parallel on all the processes.",
+        allow_abbrev=False,
     )
     train.add_argument(
         "ratings", metavar="RATINGS", help="CSV/TSV/'::' file, Parquet file, or a folder of parts"
@@ -188,11 +195,20 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--items", metavar="FILE", help="item titles (movies.csv, u.item, or id,title)")
     _add_columns(train)
     train.add_argument(
+        "--valid",
+        "--test",
+        dest="valid_file",
+        metavar="FILE",
+        help="a fixed validation/test file (e.g. u1.test beside u1.base), matched to RATINGS by user and item "
+        "label; its ratings of users or items absent from RATINGS are left out and counted",
+    )
+    train.add_argument(
         "--valid-pct",
         type=_share,
-        default=_SPLIT_DEFAULTS["valid_pct"].default,
+        default=None,
         metavar="X",
-        help="share of ratings held out for validation (default %(default)s)",
+        help=f"share of RATINGS held out for validation (default {_SPLIT_DEFAULTS['valid_pct'].default}; "
+        "0: train on everything, nothing scored)",
     )
     train.add_argument(
         "--split",
@@ -228,16 +244,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.set_defaults(run=run_train)
 
-    evaluate = commands.add_parser("evaluate", help="score a saved model on ratings (RMSE, MAE, ranking)")
+    evaluate = commands.add_parser(
+        "evaluate", help="score a saved model on ratings (RMSE, MAE, ranking)", allow_abbrev=False
+    )
     evaluate.add_argument("model", metavar="MODEL", help="a model file saved by collab train or the app")
     evaluate.add_argument(
         "ratings", metavar="RATINGS", help="CSV/TSV/'::' file, Parquet file, or a folder of parts"
     )
     _add_columns(evaluate)
+    evaluate.add_argument(
+        "--train",
+        metavar="FILE",
+        help="the model's training ratings: adds the whole-catalogue ranking metrics (its rated items left "
+        "out of each list) beside popularity's, and the training mean as the RMSE baseline",
+    )
+    _add_force(evaluate)
     evaluate.add_argument("--metrics-json", metavar="PATH", help="write the metrics as JSON")
     evaluate.set_defaults(run=run_evaluate)
 
-    recommend = commands.add_parser("recommend", help="top-N items for one user of a saved model")
+    recommend = commands.add_parser(
+        "recommend", help="top-N items for one user of a saved model", allow_abbrev=False
+    )
     recommend.add_argument("model", metavar="MODEL", help="a model file saved by collab train or the app")
     recommend.add_argument("--user", required=True, metavar="LABEL", help="the user's id as in the ratings")
     recommend.add_argument("-n", type=int, default=10, metavar="N", help="how many items (default 10)")
@@ -248,8 +275,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="item titles to print beside the ids (movies.csv, u.item, or id,title)",
     )
     _add_columns_for_recommend(recommend)
+    _add_force(recommend)
     recommend.set_defaults(run=run_recommend)
     return parser
+
+
+def _add_force(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="use the model even on ratings most of whose users or items it does not know (another dataset)",
+    )
 
 
 def _add_columns_for_recommend(parser: argparse.ArgumentParser) -> None:
@@ -468,19 +504,39 @@ def run_train(args: argparse.Namespace) -> int:
         guard.enter_context(stop_on_interrupt(stop, say))  # until the files are written
         columns = _columns(args)
         sharded = world.world_size > 1 and Path(args.ratings).is_dir()
+        if args.valid_file and args.valid_pct is not None:
+            raise BadInput("give --valid FILE (a fixed test set) or --valid-pct (a share held out), not both")
+        if args.valid_file and sharded:
+            raise BadInput("--valid FILE needs RATINGS as one file, not a folder of parts read per process")
+        valid_pct = _SPLIT_DEFAULTS["valid_pct"].default if args.valid_pct is None else args.valid_pct
         parts = None
         if sharded:
             shard = distributed.read_shard(world, args.ratings, columns)
             data, parts = shard.ratings, shard.all_parts
-            if args.items:
-                data = data.with_items(read_items(args.items))
-            split = distributed.split_shard(world, data, args.valid_pct, args.split_seed, args.split)
         else:
             data = distributed.read_any(args.ratings, columns)
-            if args.items:
-                data = data.with_items(read_items(args.items))
-            split = data.split(args.valid_pct, args.split_seed, args.split)
+        if args.items:
+            data = data.with_items(read_items(args.items))
         for note in (*data.notes, *getattr(data, "warnings", ())):
+            say(words(note))
+        split_notes: tuple[str, ...] = ()
+        if args.valid_file:  # the fixed protocol: u1.base --valid u1.test
+            from collab.training.loop import on_train_vocabulary
+
+            held = distributed.read_any(args.valid_file, columns)
+            for note in (*held.notes, *held.warnings):
+                say(f"{args.valid_file}: {words(note)}")
+            valid_set, split_notes = on_train_vocabulary(data, held)
+            train_set: Ratings = data
+        elif valid_pct == 0:  # train on everything
+            train_set, valid_set = data, None
+        else:
+            if sharded:
+                split = distributed.split_shard(world, data, valid_pct, args.split_seed, args.split)
+            else:
+                split = data.split(valid_pct, args.split_seed, args.split)
+            train_set, valid_set, split_notes = split.train, split.valid, split.notes
+        for note in split_notes:
             say(words(note))
         for path in (args.out, args.metrics_json):  # refuse a bad output path before training, not after
             if path:
@@ -493,8 +549,8 @@ def run_train(args: argparse.Namespace) -> int:
         try:
             result = distributed.train_parallel(
                 world,
-                split.train,
-                split.valid,
+                train_set,
+                valid_set,
                 config,
                 sharded=sharded,
                 comm=args.comm,
@@ -511,13 +567,19 @@ def run_train(args: argparse.Namespace) -> int:
             return EXIT_INTERRUPTED
         if not sharded:
             result = dataclasses.replace(result, dataset=data.fingerprint)  # the app checks it on upload
-        counts = (_count(split.train, world, sharded), _count(split.valid, world, sharded))
+        n_valid = _count(valid_set, world, sharded) if valid_set is not None else 0
+        counts = (_count(train_set, world, sharded), n_valid)
         if not main_process:
             return 0
-        rows: list[tuple[str, Any]] = [(name, value) for name, value in result.metrics.items()]
+        scores = dict(result.metrics)
+        if valid_set is not None and valid_set.n_ratings and not sharded:
+            from collab.training.scoring import ranking_metrics
+
+            scores.update(ranking_metrics(result, train_set, valid_set))
+        rows = labelled_metrics(scores, counts[1])
         rows += [
             ("train ratings", f"{counts[0]:,}"),
-            ("valid ratings", f"{counts[1]:,}"),
+            ("valid ratings", f"{counts[1]:,}" if valid_set is not None else "none (--valid-pct 0)"),
             ("processes", f"{world.world_size}" + (f" ({world.backend})" if world.backend else "")),
             ("optimizer", result.optimizer),
             ("seconds", f"{result.seconds:.1f}"),
@@ -534,7 +596,9 @@ def run_train(args: argparse.Namespace) -> int:
             write_json(
                 args.metrics_json,
                 {
-                    "metrics": result.metrics,
+                    "metrics": scores,
+                    "n_train": counts[0],
+                    "n_valid": counts[1],
                     "warnings": warnings,
                     "history": [dataclasses.asdict(h) for h in result.history],
                     "config": config.to_dict(),
@@ -575,29 +639,25 @@ def _count(ratings: Ratings, world: Any, sharded: bool) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    import numpy as np
-    import pandas as pd
-
-    from collab.evaluate import metrics
+    from collab.analysis.model_check import check_model_data, score
     from collab.training.distributed import read_any
-    from collab.training.loop import TOP_K
     from collab.training.result import load
 
     result = load(args.model)
     data = read_any(args.ratings, _columns(args))
     for note in (*data.notes, *data.warnings):  # a not-rated code scored as a rating, a dropped column, ...
         print(f"collab: {words(note)}", file=sys.stderr, flush=True)
-    users = pd.Index(np.asarray(result.user_labels).astype(str)).get_indexer(pd.Index(data.user_labels))
-    items = pd.Index(np.asarray(result.item_labels).astype(str)).get_indexer(pd.Index(data.item_labels))
-    user_ids, item_ids = users[data.user_ids], items[data.item_ids]
-    known = (user_ids >= 0) & (item_ids >= 0)
-    if not known.any():
+    check = _checked(result, data, args)
+    known = check.on_model
+    if not known.n_ratings:
         raise BadInput(
             f"none of the {data.n_ratings:,} ratings in {args.ratings} has a user and an item the model knows; "
             "was it trained on this dataset?"
         )
-    truth = data.ratings[known]
-    predicted = result.predict_ids(user_ids[known], item_ids[known])
+    train_on_model = None
+    if args.train:
+        train_on_model = check_model_data(result, read_any(args.train, _columns(args))).on_model
+    truth = known.ratings
     low, high = (float(v) for v in result.y_range)
     if truth.min() < low or truth.max() > high:
         outside = int(((truth < low) | (truth > high)).sum())
@@ -607,30 +667,51 @@ def run_evaluate(args: argparse.Namespace) -> int:
             file=sys.stderr,
             flush=True,
         )
-    scores = {
-        "rmse": metrics.rmse(predicted, truth),
-        "mae": metrics.mae(predicted, truth),
-        f"precision@{TOP_K}": metrics.precision_at_k(user_ids[known], predicted, truth, TOP_K),
-        f"recall@{TOP_K}": metrics.recall_at_k(user_ids[known], predicted, truth, TOP_K),
-        f"ndcg@{TOP_K}": metrics.ndcg_at_k(user_ids[known], predicted, truth, TOP_K),
-    }
-    rows: list[tuple[str, Any]] = list(scores.items())
+    scores = score(result, known, train_on_model)
+    rows = labelled_metrics(scores, known.n_ratings)
     rows += [
-        ("scored ratings", f"{int(known.sum()):,}"),
-        ("unknown user or item", f"{int((~known).sum()):,}"),
+        ("scored ratings", f"{known.n_ratings:,}"),
+        ("unknown user or item", f"{check.n_unknown:,}"),
     ]
     print_table(rows)
+    if train_on_model is None:
+        print(
+            "collab: ranking over the whole catalogue (and its popularity baseline) needs the training "
+            "ratings: add --train FILE; the rmse baseline predicts these ratings' own mean",
+            file=sys.stderr,
+            flush=True,
+        )
+    worse = mean_baseline_warning(scores)
+    if worse:
+        print(f"collab: {worse}", file=sys.stderr, flush=True)
+    warnings = [*check.warnings, *([worse] if worse else [])]
     if args.metrics_json:
         write_json(
             args.metrics_json,
             {
                 "metrics": scores,
-                "scored": int(known.sum()),
-                "unknown": int((~known).sum()),
+                "scored": known.n_ratings,
+                "unknown": check.n_unknown,
+                "warnings": warnings,
+                "trained_on_this_file": check.trained_on_it,
                 "model": args.model,
             },
         )
     return 0
+
+
+def _checked(result: Any, data: Ratings, args: argparse.Namespace) -> Any:
+    """`check_model_data`: another dataset is refused (BadInput) unless --force; warnings on stderr."""
+    from collab.analysis.model_check import check_model_data
+
+    check = check_model_data(result, data)
+    if check.refusal and not args.force:
+        raise BadInput(
+            f"{args.model} does not fit {data.name}: {check.refusal}. Pass --force to use it anyway."
+        )
+    for line in (*check.warnings, *([f"warning: {check.refusal} (--force)"] if check.refusal else [])):
+        print(f"collab: {line}", file=sys.stderr, flush=True)
+    return check
 
 
 def run_recommend(args: argparse.Namespace) -> int:
@@ -648,6 +729,7 @@ def run_recommend(args: argparse.Namespace) -> int:
     seen = np.zeros(0, dtype=np.int64)
     if args.ratings:
         data = read_any(args.ratings, _columns(args))
+        _checked(result, data, args)
         rated = data.item_labels[data.item_ids[data.user_labels[data.user_ids] == args.user]]
         lookup = {str(label): i for i, label in enumerate(result.item_labels)}
         seen = np.array([lookup[str(label)] for label in rated if str(label) in lookup], dtype=np.int64)

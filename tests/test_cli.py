@@ -364,9 +364,9 @@ def test_evaluate_reports_what_the_reader_found_and_a_scale_the_model_does_not_p
     assert "Dropped 40 rows" in capsys.readouterr().err
 
 
-def test_a_validation_share_outside_0_and_1_exits_2(tmp_path, capsys):
+def test_a_validation_share_outside_0_to_1_exits_2(tmp_path, capsys):
     ratings = write("csv", tmp_path)
-    for share in ("0", "1.5", "x"):
+    for share in ("1", "1.5", "-0.1", "x"):
         with pytest.raises(SystemExit) as stop:
             main(["train", str(ratings), "--valid-pct", share])
         assert stop.value.code == 2

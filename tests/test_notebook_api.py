@@ -253,7 +253,10 @@ def test_cross_validate_returns_per_fold_metrics(ratings) -> None:
     assert {
         "rmse",
         "mae",
-        "ndcg@10",
+        "rated_ndcg@10",
+        "catalogue_ndcg@10",
+        "popularity_catalogue_ndcg@10",
+        "catalogue_users",
         "global_mean_rmse",
         "n_train",
         "n_valid",

@@ -469,6 +469,33 @@ class Split:
     def __iter__(self) -> Iterator[Ratings]:
         return iter((self.train, self.valid))
 
+    @property
+    def n_held_out(self) -> int:
+        """Ratings held out before cold-start removal: the kept validation ratings plus the dropped ones."""
+        return self.valid.n_ratings + self.n_dropped
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """What the split had to drop, and, when that is most of what it held out, the fix."""
+        if not self.n_dropped:
+            return ()
+        held = self.n_held_out
+        note = (
+            f"{self.n_dropped:,} of {held:,} held-out ratings were dropped (cold start: their user or item "
+            f"has no rating left in training); {self.valid.n_ratings:,} are scored."
+        )
+        if 2 * self.n_dropped <= held:
+            return (note,)
+        if self.method == "by_user":
+            fix = Message("a smaller share (", Arg("valid_pct", "0.1"), ")")
+        else:
+            fix = Message(Arg("method", "'by_user'"), " or ", Arg("method", "'random'"))
+        loud = (
+            f"{note} More than half of the held-out ratings ({self.n_dropped / held:.0%}) were dropped, so "
+            f"the validation set no longer measures what the {self.method!r} split promises; use "
+        )
+        return (Message(loud, fix, "."),)
+
 
 def empty_validation_error(n_dropped: int | None = None, method: str | None = None) -> DataError:
     """The error for a split whose validation set is empty, with the reason and the fix

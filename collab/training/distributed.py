@@ -366,6 +366,7 @@ def train_parallel(
     vocabulary agreed. One process: plain `train`. Raises ValueError for what cannot be trained
     data-parallel (the autoencoder, full batch). `report`, if given, receives what this process
     communicated: steps synchronised, bytes handed to collectives, seconds spent in them."""
+    from collab.evaluate.metrics import relevant_threshold
     from collab.training.loop import _final_metrics
     from collab.training.loop import train_impl as train_one
 
@@ -422,7 +423,7 @@ def train_parallel(
     else:
         train_mean = float(np.mean(train.ratings))
     if world.is_main:
-        metrics = _final_metrics(result.model, train_mean, full_valid, result.config)
+        metrics = _final_metrics(result.model, train_mean, full_valid, relevant_threshold(train.ratings))
     box = [metrics]
     dist.broadcast_object_list(box, src=0)
     result = replace(result, metrics=box[0], seconds=max(sync.sum([result.seconds])[0] / world.world_size, 0))

@@ -129,8 +129,10 @@ def train(
 
     `train` and `valid` may be `Ratings` or pandas DataFrames (columns detected by name as
     `read_ratings` does: userId/user, movieId/item, rating; call `read_ratings(df, user_col=...)`
-    for other names). A DataFrame `valid` is put on `train`'s vocabulary; its rows whose user or item
-    is not in `train` are dropped, and the result's `notes` say how many. With `valid=None` nothing
+    for other names). A `valid` with its own vocabulary (a DataFrame, or `Ratings` read from another
+    file) is put on `train`'s by user and item label; its rows whose user or item is not in `train`
+    are dropped, and the result's `notes` say how many. The two sides of `ratings.split()` already
+    share one vocabulary. With `valid=None` nothing
     is scored: the result's `metrics` has no validation metrics (no rmse, mae, valid_loss or
     global_mean_rmse) and its `notes` say so; split first (`ratings.split(valid_pct=0.2)`) to score.
     `on_epoch(stats)` runs after each epoch; returning False stops. `on_batch(step, total_steps)`
@@ -163,34 +165,63 @@ def train(
 def _as_ratings(
     train: Ratings | pd.DataFrame, valid: Ratings | pd.DataFrame | None, notes: list[str]
 ) -> tuple[Ratings, Ratings | None]:
-    """DataFrames read as `read_ratings` does; a DataFrame `valid` mapped onto `train`'s vocabulary."""
+    """DataFrames read as `read_ratings` does; a `valid` with its own vocabulary (a DataFrame, or
+    `Ratings` read separately) mapped onto `train`'s by labels, its unseen users/items dropped and noted."""
     if isinstance(train, pd.DataFrame):
         train = read_ratings(train, name="train")
     if not isinstance(train, Ratings):
         raise TypeError(f"train must be Ratings or a pandas DataFrame, got {type(train).__name__}")
     if isinstance(valid, pd.DataFrame):
-        read = read_ratings(valid, name="valid")
-        users = pd.Index(train.user_labels).get_indexer(read.user_labels)[read.user_ids]
-        items = pd.Index(train.item_labels).get_indexer(read.item_labels)[read.item_ids]
-        known = (users >= 0) & (items >= 0)
-        if not known.all():
-            notes.append(
-                f"{int((~known).sum()):,} of {read.n_ratings:,} validation ratings were left out: their "
-                "user or item has no rating in the training set, so no model could know them."
-            )
-        valid = replace(
-            train,
-            user_ids=users[known],
-            item_ids=items[known],
-            ratings=read.ratings[known],
-            timestamps=read.timestamps[known] if read.timestamps is not None else None,
-            name="valid",
-            fingerprint="",
-            notes=(),
-        )
-    elif valid is not None and not isinstance(valid, Ratings):
+        valid = _onto_vocabulary(train, read_ratings(valid, name="valid"), notes)
+    elif isinstance(valid, Ratings):
+        if not _same_vocabulary(train, valid):
+            valid = _onto_vocabulary(train, valid, notes)
+    elif valid is not None:
         raise TypeError(f"valid must be Ratings, a pandas DataFrame or None, got {type(valid).__name__}")
     return train, valid
+
+
+def on_train_vocabulary(train: Ratings, valid: Ratings) -> tuple[Ratings, tuple[str, ...]]:
+    """`valid` on `train`'s vocabulary (renumbered by label unless already shared) and the notes
+    saying how many of its ratings were left out for an unseen user or item."""
+    notes: list[str] = []
+    return (valid if _same_vocabulary(train, valid) else _onto_vocabulary(train, valid, notes)), tuple(notes)
+
+
+def _same_vocabulary(train: Ratings, valid: Ratings) -> bool:
+    """Whether index i means the same user (and item) in both: true of the two sides of a `split`."""
+    return all(
+        a is b or (len(a) == len(b) and np.array_equal(np.asarray(a).astype(str), np.asarray(b).astype(str)))
+        for a, b in ((train.user_labels, valid.user_labels), (train.item_labels, valid.item_labels))
+    )
+
+
+def _onto_vocabulary(train: Ratings, read: Ratings, notes: list[str]) -> Ratings:
+    """`read`'s ratings renumbered by label onto `train`'s users and items; rows that `train` has no
+    index for are dropped and counted in `notes` (two separately read files number their ids apart)."""
+
+    def lookup(known: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        return pd.Index(np.asarray(known).astype(str)).get_indexer(np.asarray(labels).astype(str))
+
+    users = lookup(train.user_labels, read.user_labels)[read.user_ids]
+    items = lookup(train.item_labels, read.item_labels)[read.item_ids]
+    known = (users >= 0) & (items >= 0)
+    if not known.all():
+        notes.append(
+            f"{int((~known).sum()):,} of {read.n_ratings:,} validation ratings were left out: their "
+            "user or item has no rating in the training set, so no model could know them."
+        )
+    return replace(
+        train,
+        user_ids=users[known],
+        item_ids=items[known],
+        ratings=read.ratings[known],
+        timestamps=read.timestamps[known] if read.timestamps is not None else None,
+        name="valid",
+        fingerprint="",
+        notes=(),
+        warnings=(),
+    )
 
 
 class _ProgressBar:
@@ -345,9 +376,8 @@ def train_impl(
             best_epoch = len(history)
 
     model = model.cpu().eval()
-    final = _final_metrics(
-        model, float(np.mean(train.ratings)) if train.n_ratings else math.nan, valid, config
-    )
+    train_mean = float(np.mean(train.ratings)) if train.n_ratings else math.nan
+    final = _final_metrics(model, train_mean, valid, metrics.relevant_threshold(train.ratings))
     return TrainResult(
         model=model,
         config=config,
@@ -513,7 +543,7 @@ def rating_values_of(ratings: np.ndarray) -> tuple[float, ...]:
 
 
 def _final_metrics(
-    model: CollabModel, train_mean: float, valid: Ratings | None, config: TrainConfig
+    model: CollabModel, train_mean: float, valid: Ratings | None, threshold: float
 ) -> dict[str, float]:
     """RMSE, MAE, loss and ranking metrics on the validation set, plus baselines; {} without one, nan if empty."""
     if valid is None:  # nothing to score: no validation metrics at all (train() notes it), not nan
@@ -529,8 +559,11 @@ def _final_metrics(
         "rmse": metrics.rmse(predicted, truth),
         "mae": metrics.mae(predicted, truth),
         "valid_loss": valid_loss,
-        f"precision@{TOP_K}": metrics.precision_at_k(valid.user_ids, predicted, truth, TOP_K),
-        f"recall@{TOP_K}": metrics.recall_at_k(valid.user_ids, predicted, truth, TOP_K),
-        f"ndcg@{TOP_K}": metrics.ndcg_at_k(valid.user_ids, predicted, truth, TOP_K),
+        # "rated": each user's held-out items re-ranked, not the catalogue (see collab.evaluate.ranking)
+        f"rated_precision@{TOP_K}": metrics.precision_at_k(
+            valid.user_ids, predicted, truth, TOP_K, threshold
+        ),
+        f"rated_recall@{TOP_K}": metrics.recall_at_k(valid.user_ids, predicted, truth, TOP_K, threshold),
+        f"rated_ndcg@{TOP_K}": metrics.ndcg_at_k(valid.user_ids, predicted, truth, TOP_K, threshold),
         "global_mean_rmse": metrics.rmse(np.full_like(truth, mean), truth),
     }

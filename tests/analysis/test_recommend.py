@@ -229,4 +229,4 @@ def test_ranking_quality_of_the_demo_model_beats_popularity(demo_model) -> None:
     valid_set = ratings.split(valid_pct=0.2, seed=42).valid
     quality = ranking_quality_of(result, train_set, valid_set, k=10)
     assert quality.model["ndcg"] > quality.popularity["ndcg"]
-    assert quality.model["precision"] == pytest.approx(result.metrics["precision@10"], abs=1e-9)
+    assert quality.model["precision"] == pytest.approx(result.metrics["rated_precision@10"], abs=1e-9)

@@ -176,7 +176,7 @@ def test_learns_the_planted_demo_set() -> None:
     baseline, oracle = result.metrics["global_mean_rmse"], demo.truth.oracle_rmse
     assert result.metrics["rmse"] < 0.75 * baseline
     assert result.metrics["rmse"] < oracle + 0.12  # within 0.12 stars of the noise floor
-    for key in ("mae", "valid_loss", "precision@10", "recall@10", "ndcg@10"):
+    for key in ("mae", "valid_loss", "rated_precision@10", "rated_recall@10", "rated_ndcg@10"):
         assert 0 <= result.metrics[key] < 10
 
 
