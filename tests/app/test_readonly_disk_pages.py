@@ -9,8 +9,8 @@ import pytest
 
 from collab.data import movielens
 from tests.app.conftest import texts
+from tests.data.test_movielens import Server
 from tests.readonly import forget_kernels, unwritable_numba_cache
-from tests.test_movielens_download import Server
 
 
 def test_movielens_into_an_unwritable_data_folder_says_which_and_how_to_fix(
