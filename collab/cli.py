@@ -26,12 +26,17 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from collab.analysis.model_check import labelled_metrics
 from collab.data.errors import Arg, Message
 from collab.data.ratings import SPLIT_METHODS, Ratings
+from collab.data.values import IMPLICIT_TRANSFORMS
+from collab.models.implicit import IMPLICIT_MODELS
 from collab.training.config import DEVICES, MODEL_LABELS, ROW_STATES, SCHEDULES, SPARSE_MODES, TrainConfig
+
+if TYPE_CHECKING:
+    from collab.training.result import TrainResult
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -63,6 +68,8 @@ FIELD_HELP = {
     "dropout": "EmbeddingNN dropout after each hidden layer",
     "sparse": "row-wise updates of big tables: " + ", ".join(SPARSE_MODES),
     "row_state": "optimizer state of row-wise tables: " + ", ".join(ROW_STATES),
+    "negatives": "bpr/bce: sampled negatives per positive interaction",
+    "lr_decay": "bpr/bce: learning rate multiplied by this after every epoch",
 }
 _SPLIT_DEFAULTS = inspect.signature(Ratings.split).parameters  # valid_pct, seed, method: the app's defaults
 
@@ -140,8 +147,9 @@ def _add_reading(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--implicit",
-        choices=("log1p", "scale"),
-        help="the rating column holds counts (implicit feedback): log(1 + count), or scaled to 1-5",
+        choices=IMPLICIT_TRANSFORMS,
+        help="implicit feedback: counts as log(1 + count) or scaled to 1-5; binary: every row is an "
+        "interaction (no rating column needed; for --model bpr or bce)",
     )
     parser.add_argument(
         "--sep",
@@ -256,7 +264,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--train",
         metavar="FILE",
         help="the model's training ratings: adds the whole-catalogue ranking metrics (its rated items left "
-        "out of each list) beside popularity's, and the training mean as the RMSE baseline",
+        "out of each list) beside popularity's, and the training mean as the RMSE baseline; bpr/bce models: "
+        "the training interactions, left out of each user's ranking of the catalogue",
     )
     _add_force(evaluate)
     evaluate.add_argument("--metrics-json", metavar="PATH", help="write the metrics as JSON")
@@ -644,6 +653,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from collab.training.result import load
 
     result = load(args.model)
+    if result.config.model in IMPLICIT_MODELS:
+        return _evaluate_ranking(args, result)
     data = read_any(args.ratings, _columns(args))
     for note in (*data.notes, *data.warnings):  # a not-rated code scored as a rating, a dropped column, ...
         print(f"collab: {words(note)}", file=sys.stderr, flush=True)
@@ -712,6 +723,57 @@ def _checked(result: Any, data: Ratings, args: argparse.Namespace) -> Any:
     for line in (*check.warnings, *([f"warning: {check.refusal} (--force)"] if check.refusal else [])):
         print(f"collab: {line}", file=sys.stderr, flush=True)
     return check
+
+
+def _evaluate_ranking(args: argparse.Namespace, result: TrainResult) -> int:
+    """An implicit model: rank the whole catalogue for each user of RATINGS (held-out interactions),
+    leaving out the user's training interactions (--train), beside popularity on the same protocol."""
+    import numpy as np
+
+    from collab.training.distributed import read_any
+    from collab.training.implicit import ranking_metrics
+
+    columns = {**_columns(args), "implicit": "binary"}
+    held_out, unknown = _on_vocabulary(read_any(args.ratings, columns), result, args.ratings)
+    if args.train is None:
+        print(
+            "collab: no --train file, so no training interaction is left out of the rankings and popularity has "
+            "nothing to count; give the training interactions with --train FILE for the usual protocol",
+            file=sys.stderr,
+            flush=True,
+        )
+        seen = held_out.subset(np.zeros(held_out.n_ratings, dtype=bool))
+    else:
+        seen, _ = _on_vocabulary(read_any(args.train, columns), result, args.train)
+    scores = ranking_metrics(result.model, seen, held_out)
+    print_table([*scores.items(), ("unknown user or item", f"{unknown:,}")])
+    if args.metrics_json:
+        write_json(args.metrics_json, {"metrics": scores, "model": args.model})
+    return 0
+
+
+def _on_vocabulary(data: Ratings, result: TrainResult, path: str) -> tuple[Ratings, int]:
+    """`data` re-indexed onto the model's users and items, and how many rows the model does not know
+    (dropped)."""
+    import numpy as np
+    import pandas as pd
+
+    users = pd.Index(np.asarray(result.user_labels).astype(str)).get_indexer(pd.Index(data.user_labels))
+    items = pd.Index(np.asarray(result.item_labels).astype(str)).get_indexer(pd.Index(data.item_labels))
+    user_ids, item_ids = users[data.user_ids], items[data.item_ids]
+    known = (user_ids >= 0) & (item_ids >= 0)
+    if not known.any():
+        raise BadInput(
+            f"none of the {data.n_ratings:,} rows in {path} has a user and an item the model knows"
+        )
+    return Ratings(
+        user_ids=user_ids[known],
+        item_ids=item_ids[known],
+        ratings=data.ratings[known],
+        user_labels=np.asarray(result.user_labels),
+        item_labels=np.asarray(result.item_labels),
+        name=data.name,
+    ), int((~known).sum())
 
 
 def run_recommend(args: argparse.Namespace) -> int:

@@ -34,6 +34,20 @@ SplitMethod = Literal["random", "by_time", "by_user"]
 SPLIT_METHODS: tuple[str, ...] = ("random", "by_time", "by_user")
 
 
+def _implicit_note(implicit: str, rating_col: str | None) -> str:
+    """What `from_frame` did to the rating column under `implicit`."""
+    if implicit == "binary":
+        source = (
+            "no rating column" if rating_col is None else f"the values of column {rating_col!r} are not used"
+        )
+        return (
+            f'Read as implicit feedback (implicit="binary"): every (user, item) row is an interaction, '
+            f'rating 1.0 ({source}); train a ranking model (model="bpr" or "bce").'
+        )
+    how = "log(1 + count)." if implicit == "log1p" else "counts mapped onto 1-5 on a log scale."
+    return f"Column {rating_col!r} read as counts (implicit feedback) and trained as {how}"
+
+
 @dataclass(frozen=True, eq=False)
 class Ratings:
     """Explicit-feedback ratings with a dense id vocabulary shared by every split of one dataset."""
@@ -119,8 +133,12 @@ class Ratings:
         """
         if implicit not in (None, *IMPLICIT_TRANSFORMS):
             raise ValueError(f"implicit must be one of {list(IMPLICIT_TRANSFORMS)} or None, got {implicit!r}")
+        if rating_col is None and implicit != "binary":
+            raise ValueError(
+                'rating_col=None (a file of interactions, no rating column) needs implicit="binary"'
+            )
         where = Locator(lines)
-        columns = [user_col, item_col, rating_col] + [c for c in (timestamp_col, title_col) if c is not None]
+        columns = [user_col, item_col] + [c for c in (rating_col, timestamp_col, title_col) if c is not None]
         for column in columns:
             if column not in df.columns:
                 raise DataError(
@@ -135,7 +153,7 @@ class Ratings:
                 f"too many ratings: more than {max_rows:,} rows (the size limit). "
                 "Use a sample of the file, or raise the limit (max_rows) on a machine with enough memory."
             )
-        for column in [user_col, item_col, rating_col] + ([timestamp_col] if timestamp_col else []):
+        for column in [c for c in (user_col, item_col, rating_col, timestamp_col) if c is not None]:
             missing = df[column].isna().to_numpy()
             if missing.any():
                 first = int(np.flatnonzero(missing)[0])
@@ -144,7 +162,9 @@ class Ratings:
                     "Fill them in or delete those rows."
                 )
 
-        rating_values = numeric_column(df[rating_col], rating_col, where, "ratings")
+        rating_values = (
+            np.ones(n) if rating_col is None else numeric_column(df[rating_col], rating_col, where, "ratings")
+        )
         notes: list[str] = []
         timestamps = None
         if timestamp_col is not None:
@@ -187,13 +207,10 @@ class Ratings:
         check = check_ratings(rating_values)
         if implicit is not None:
             rating_values = transform_counts(rating_values, implicit, rating_col)
-            notes.append(
-                f"Column {rating_col!r} read as counts (implicit feedback) and trained as "
-                + ("log(1 + count)." if implicit == "log1p" else "counts mapped onto 1-5 on a log scale.")
-            )
+            notes.append(_implicit_note(implicit, rating_col))
         else:
             warnings.extend(check.messages(rating_col))
-        if np.all(rating_values == rating_values[0]):
+        if implicit != "binary" and np.all(rating_values == rating_values[0]):
             raise DataError(
                 Message(
                     f"column {rating_col!r} has the same value ({format_number(rating_values[0])}) in all {n:,} rows; "

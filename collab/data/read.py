@@ -69,7 +69,8 @@ def read_ratings(
     "wide" (each row a user, each column an item; blank cells are not rated; a wide file is never
     read as rows without it), "netflix", "json", "parquet". `not_rated` drops rows whose rating is one
     of these codes (e.g. [-1] or [99]); `implicit` ("log1p" or "scale") turns counts into trainable
-    values. Values that look like not-rated codes or counts are reported in `Ratings.warnings`.
+    values; `implicit="binary"` keeps every row as an interaction (rating 1.0, for `model="bpr"` or
+    `"bce"`) and also reads files with no rating column (user, item[, timestamp]) and all-1 files. Values that look like not-rated codes or counts are reported in `Ratings.warnings`.
     `items` attaches titles and genres (see `read_items`; its id column is matched to these
     ratings). Files or buffers over `max_mb` MiB (default: no limit; the app passes its memory
     budget's upload limit) and files over `max_rows` rows are refused before they are parsed in full.
@@ -99,6 +100,10 @@ def read_ratings(
         return ratings
     source = Input(path_or_buffer, max_mb)
     sniff = sniff_layout(source, sep, has_header, explicit, n_preview=0, decimal=decimal, layout=layout)
+    if implicit == "binary" and rating_col is None and sniff.rating_col is None and sniff.layout == "rows":
+        # a file of interactions: user, item[, timestamp] and no rating column
+        no_rating = {**explicit, "rating": False}
+        sniff = sniff_layout(source, sep, has_header, no_rating, n_preview=0, decimal=decimal, layout=layout)
     if sniff.problems:
         raise DataError(Message.join(" ", sniff.problems))
     # NUL bytes and giant fields past the sniffed head (JSON: text split at spaces)
@@ -236,6 +241,13 @@ def _ratings_from_frame(
     explicit = {role: str(c) if isinstance(c, str) else c for role, c in explicit.items()}
     sample = frame.head(20).astype(str).to_numpy().tolist()  # for the timestamp and by-position checks
     mapping, problems, _ = map_columns(tuple(frame.columns), True, sample, explicit)
+    if (
+        (values or {}).get("implicit") == "binary"
+        and explicit.get("rating") is None
+        and mapping["rating"] is None
+    ):
+        no_rating = {**explicit, "rating": False}  # interactions: user, item[, timestamp] and no rating
+        mapping, problems, _ = map_columns(tuple(frame.columns), True, sample, no_rating)
     if problems:
         raise DataError(Message.join(" ", problems))
     return Ratings.from_frame(

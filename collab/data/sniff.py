@@ -234,7 +234,10 @@ def map_columns(
         and all(explicit.get(role) is None for role in ("user", "item", "rating"))
         and all(_is_number(v) for v in _column_values(rows, 2))
     )
+    interactions = explicit.get("rating") is False  # implicit="binary" on a file of (user, item) rows
     if by_position:
+        if interactions and len(columns) >= 2:
+            return _interactions_by_position(columns, rows, explicit, mapping, taken)
         if len(columns) < 3:
             problems.append(
                 Message(
@@ -316,6 +319,28 @@ def map_columns(
                     )
                 )
     return mapping, problems, notes
+
+
+def _interactions_by_position(
+    columns: tuple[str, ...],
+    rows: Sequence[list[str]],
+    explicit: dict[str, Column],
+    mapping: dict[str, str | None],
+    taken: set[str],
+) -> tuple[dict[str, str | None], list[str], list[str]]:
+    """Roles of a headerless interactions file: user, item[, timestamp] by position, no rating."""
+    positional = {"user": 0, "item": 1}
+    if (
+        len(columns) >= 3
+        and explicit.get("timestamp") is None
+        and _looks_like_time(_column_values(rows, 2), False)
+    ):
+        positional["timestamp"] = 2
+    for role, position in positional.items():
+        if mapping.get(role) is None and explicit.get(role) is None and columns[position] not in taken:
+            mapping[role] = columns[position]
+            taken.add(columns[position])
+    return {role: mapping.get(role) for role in _ROLES}, [], []
 
 
 def sniff_ratings(

@@ -13,8 +13,9 @@ import pandas as pd
 
 from collab.data.errors import Arg, DataError, Message
 
-Implicit = Literal["log1p", "scale"]
-IMPLICIT_TRANSFORMS: tuple[str, ...] = ("log1p", "scale")
+Implicit = Literal["log1p", "scale", "binary"]
+# "binary": every row is an interaction (a positive), whatever its value: for the ranking models
+IMPLICIT_TRANSFORMS: tuple[str, ...] = ("log1p", "scale", "binary")
 # Values that datasets use for "not rated": Anime -1 (watched, not rated), Book-Crossing 0 (implicit,
 # beside 1-10), Jester 99 (beside -10..10), and the usual spreadsheet fillers.
 NOT_RATED_CODES: tuple[float, ...] = (-1.0, 0.0, 99.0, -99.0, 999.0, -999.0, 9999.0)
@@ -71,7 +72,9 @@ class RatingCheck:
                     Arg("implicit", '"log1p"'),
                     " trains on log(1 + count), ",
                     Arg("implicit", '"scale"'),
-                    " maps the counts onto 1-5 on a log scale.",
+                    " maps the counts onto 1-5 on a log scale, ",
+                    Arg("implicit", '"binary"'),
+                    ' keeps every row as an interaction for the ranking models (model "bpr" or "bce").',
                 )
             )
         elif self.suspects:
@@ -165,9 +168,12 @@ def check_ratings(values: np.ndarray) -> RatingCheck:
 
 def transform_counts(values: np.ndarray, how: Implicit, column: str = "rating") -> np.ndarray:
     """Counts (implicit feedback) as trainable values: "log1p" = log(1 + count); "scale" = 1 + 4 *
-    log(1 + count) / log(1 + max count), so 0 maps to 1 and the largest count to 5. (n,) -> (n,) float64;
-    negative counts raise `DataError`."""
+    log(1 + count) / log(1 + max count), so 0 maps to 1 and the largest count to 5; "binary" = 1 for
+    every row (an interaction, whatever its value). (n,) -> (n,) float64; negative counts raise
+    `DataError` (except in "binary", where any value only says the pair was seen)."""
     values = np.asarray(values, dtype=np.float64)
+    if how == "binary":
+        return np.ones_like(values)
     if len(values) and values.min() < 0:
         raise DataError(
             f"column {column!r} has negative values (first: {format_number(float(values[values < 0][0]))}), so it is not "

@@ -68,12 +68,13 @@ def rated_ranking_quality(
 
 
 def ranking_metrics(ranked: np.ndarray, relevant: list[np.ndarray], k: int) -> dict[str, float]:
-    """Mean precision@k, recall@k and NDCG@k of ranked lists (rows of `ranked`) against relevant item sets."""
-    precision, recall, ndcg = [], [], []
+    """Mean precision@k, recall@k, NDCG@k and hit rate@k (share with a hit) of ranked lists (rows of `ranked`) against relevant item sets."""
+    precision, recall, ndcg, hit_rate = [], [], [], []
     discounts = 1.0 / np.log2(np.arange(2, k + 2))  # (k,)
     for row, rel in zip(ranked, relevant, strict=True):
         hits = np.isin(row[:k], rel)  # (k,)
         n_hits = int(hits.sum())
+        hit_rate.append(float(n_hits > 0))
         precision.append(n_hits / k)
         recall.append(n_hits / len(rel))
         ideal = discounts[: min(len(rel), k)].sum()
@@ -82,6 +83,7 @@ def ranking_metrics(ranked: np.ndarray, relevant: list[np.ndarray], k: int) -> d
         "precision": float(np.mean(precision)) if precision else float("nan"),
         "recall": float(np.mean(recall)) if recall else float("nan"),
         "ndcg": float(np.mean(ndcg)) if ndcg else float("nan"),
+        "hit_rate": float(np.mean(hit_rate)) if hit_rate else float("nan"),
     }
 
 
@@ -102,12 +104,10 @@ def catalogue_ranking_quality(
     if max_users is not None:
         users = users[:max_users]
     n_items = train.n_items
-    # rated-in-train items are excluded from every list, for the model and the baseline alike
-    seen = np.zeros((len(users), n_items), dtype=bool)  # (n_users_eval, n_items)
-    position = np.full(train.n_users, -1)
-    position[users] = np.arange(len(users))
-    in_train = position[train.user_ids] >= 0
-    seen[position[train.user_ids[in_train]], train.item_ids[in_train]] = True
+    # rated-in-train items are excluded from every list, for the model and the baseline alike; the
+    # training pairs sorted by user give each chunk its seen cells (no users x items matrix)
+    by_user = np.argsort(train.user_ids, kind="stable")
+    train_users, train_items = train.user_ids[by_user], train.item_ids[by_user]
     rel_users, rel_items = valid.user_ids[relevant_mask], valid.item_ids[relevant_mask]
     order = np.argsort(rel_users, kind="stable")
     rel_users, rel_items = rel_users[order], rel_items[order]
@@ -119,7 +119,7 @@ def catalogue_ranking_quality(
     model_ranked, pop_ranked = [], []
     for start in range(0, len(users), 256):  # chunks bound memory on large catalogues
         chunk = users[start : start + 256]
-        block_seen = seen[start : start + 256]
+        block_seen = _seen_block(train_users, train_items, chunk, n_items)  # (chunk, n_items)
         scores = np.asarray(score_users(chunk), dtype=np.float64)  # (chunk, n_items)
         model_ranked.append(top_k_rows(np.where(block_seen, -np.inf, scores), k))
         pop = np.where(block_seen, -np.inf, popularity[None, :])
@@ -134,6 +134,20 @@ def catalogue_ranking_quality(
         popularity=ranking_metrics(pop_top, relevant, k),
         threshold=threshold,
     )
+
+
+def _seen_block(
+    train_users: np.ndarray, train_items: np.ndarray, chunk: np.ndarray, n_items: int
+) -> np.ndarray:
+    """(len(chunk), n_items) bool: the items each user of `chunk` has in training (pairs sorted by user)."""
+    lo = np.searchsorted(train_users, chunk)
+    counts = np.searchsorted(train_users, chunk, side="right") - lo  # (chunk,)
+    rows = np.repeat(np.arange(len(chunk)), counts)
+    # position of every seen pair: each user's run lo[r] .. lo[r] + counts[r] - 1
+    offsets = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    block = np.zeros((len(chunk), n_items), dtype=bool)
+    block[rows, train_items[np.repeat(lo, counts) + offsets]] = True
+    return block
 
 
 def top_k_rows(scores: np.ndarray, k: int) -> np.ndarray:

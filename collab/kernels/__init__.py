@@ -124,17 +124,28 @@ def _import_kernels() -> dict[str, Callable[..., Any]]:
     import numba.core.config
 
     numba.core.config.reload_config()  # NUMBA_CACHE_DIR may have changed since numba was imported
+    from collab.kernels import implicit_numba as _implicit_kernels
     from collab.kernels import numba_cpu as _numba_kernels
 
-    for value in vars(_numba_kernels).values():
-        if hasattr(value, "_cache") and hasattr(value._cache, "save_overload"):
-            _tolerate_full_disk(value._cache)
+    for module in (_numba_kernels, _implicit_kernels):
+        for value in vars(module).values():
+            if hasattr(value, "_cache") and hasattr(value._cache, "save_overload"):
+                _tolerate_full_disk(value._cache)
     return {
         "dense_steps": _numba_kernels.dense_steps,
         "row_steps": _numba_kernels.row_steps,
         "sampled_dot": _numba_kernels.sampled_dot,
         "sampled_dot_backward": _numba_kernels.sampled_dot_backward,
+        "bpr_epoch": _implicit_kernels.bpr_epoch,
+        "bce_epoch": _implicit_kernels.bce_epoch,
+        "sample_negatives": _implicit_kernels.sample_negatives,
     }
+
+
+def implicit_kernel(name: str) -> Callable[..., Any]:
+    """A compiled implicit-model kernel ("bpr_epoch", "bce_epoch", "sample_negatives"); raises
+    `KernelsUnavailable` where the kernels cannot be loaded (callers take the PyTorch path)."""
+    return _compiled()[name]
 
 
 def _tolerate_full_disk(cache: Any) -> None:

@@ -25,9 +25,11 @@ from collab.data.read import read_ratings
 from collab.evaluate import metrics
 from collab.models.autorec import AutoRec, LbfgsRounds
 from collab.models.base import CollabModel
+from collab.models.implicit import IMPLICIT_MODELS
 from collab.models.registry import build_model
 from collab.training.config import TrainConfig
 from collab.training.device import resolve_device, to_tensors, use_sparse
+from collab.training.implicit import train_implicit
 from collab.training.optim import (
     FlatAdamW,
     Optimizer,
@@ -145,7 +147,7 @@ def train(
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
     notes: list[str] = []
-    train, valid = _as_ratings(train, valid, notes)
+    train, valid = _as_ratings(train, valid, notes, binary=config.model in IMPLICIT_MODELS)
     if valid is None:
         notes.append(
             "No validation set (valid=None): nothing was scored, so metrics has no rmse, mae or "
@@ -163,16 +165,21 @@ def train(
 
 
 def _as_ratings(
-    train: Ratings | pd.DataFrame, valid: Ratings | pd.DataFrame | None, notes: list[str]
+    train: Ratings | pd.DataFrame,
+    valid: Ratings | pd.DataFrame | None,
+    notes: list[str],
+    binary: bool = False,
 ) -> tuple[Ratings, Ratings | None]:
-    """DataFrames read as `read_ratings` does; a `valid` with its own vocabulary (a DataFrame, or
-    `Ratings` read separately) mapped onto `train`'s by labels, its unseen users/items dropped and noted."""
+    """DataFrames read as `read_ratings` does (`binary`: as interactions, `implicit="binary"`); a `valid`
+    with its own vocabulary (a DataFrame, or `Ratings` read separately) mapped onto `train`'s by labels,
+    its unseen users/items dropped and noted."""
+    implicit = "binary" if binary else None
     if isinstance(train, pd.DataFrame):
-        train = read_ratings(train, name="train")
+        train = read_ratings(train, name="train", implicit=implicit)
     if not isinstance(train, Ratings):
         raise TypeError(f"train must be Ratings or a pandas DataFrame, got {type(train).__name__}")
     if isinstance(valid, pd.DataFrame):
-        valid = _onto_vocabulary(train, read_ratings(valid, name="valid"), notes)
+        valid = _onto_vocabulary(train, read_ratings(valid, name="valid", implicit=implicit), notes)
     elif isinstance(valid, Ratings):
         if not _same_vocabulary(train, valid):
             valid = _onto_vocabulary(train, valid, notes)
@@ -280,6 +287,10 @@ def train_impl(
         raise ValueError("the training set has no ratings")
     if valid is not None and valid.n_ratings == 0 and sync is None:  # valid=None: train without validation
         raise empty_validation_error()
+    if config.model in IMPLICIT_MODELS:
+        if sync is not None:
+            raise ValueError("the implicit models (bpr, bce) train on one process for now")
+        return train_implicit(train, valid, config, on_epoch, on_batch, stop_event)
     if sync is not None and config.model == "autorec":
         raise ValueError("the autoencoder trains full batch with L-BFGS; train it on one process")
     started = time.perf_counter()

@@ -59,8 +59,10 @@ class TrainResult:
 
     def __repr__(self) -> str:
         """One line for a notebook: the model, its size and its validation RMSE (not every label)."""
-        rmse = self.metrics.get("rmse")
+        rmse, ndcg = self.metrics.get("rmse"), self.metrics.get("catalogue_ndcg@10")
         scored = "not scored (no validation set)" if rmse is None else f"valid RMSE {rmse:.4f}"
+        if ndcg is not None:
+            scored = f"catalogue NDCG@10 {ndcg:.4f} (popularity {self.metrics['popularity_catalogue_ndcg@10']:.4f})"
         return (
             f"TrainResult({self.config.describe()}; "
             f"{len(self.user_labels):,} users x {len(self.item_labels):,} items; "

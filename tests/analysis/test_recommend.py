@@ -141,8 +141,8 @@ def test_catalogue_ranking_of_an_oracle_beats_popularity() -> None:
 
     quality = catalogue_ranking_quality(oracle, train, valid, k=1)
     assert quality.n_users == 6  # user 6 has no relevant (>= 4) validation item
-    assert quality.model == {"precision": 1.0, "recall": 1.0, "ndcg": 1.0}
-    assert quality.popularity == {"precision": 0.0, "recall": 0.0, "ndcg": 0.0}
+    assert quality.model == {"precision": 1.0, "recall": 1.0, "ndcg": 1.0, "hit_rate": 1.0}
+    assert quality.popularity == {"precision": 0.0, "recall": 0.0, "ndcg": 0.0, "hit_rate": 0.0}
 
 
 def test_rated_ranking_ranks_each_users_validation_items() -> None:

@@ -794,3 +794,26 @@ def test_a_user_whose_every_rating_is_not_rated_is_no_user_on_either_reader() ->
     slow = read_ratings(text + b"\n", not_rated=[-1])  # a blank line sends the file to pandas' C parser
     assert list(fast.user_labels) == list(slow.user_labels) == ["u1", "u2"]
     assert fast.fingerprint == slow.fingerprint and fast.n_users == 2
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "user,item\n1,10\n1,11\n2,10\n3,12\n",
+        "user,item,timestamp\n1,10,881250949\n1,11,881250950\n2,10,881250951\n3,12,881250952\n",
+        "1\t10\n1\t11\n2\t10\n3\t12\n",
+        "user,item,rating\n1,10,1\n1,11,1\n2,10,1\n3,12,1\n",
+        "user,item,plays\n1,10,5\n1,11,300\n2,10,1\n3,12,7\n",
+    ],
+    ids=["no rating column", "with timestamps", "no header", "all 1", "counts"],
+)
+def test_binary_mode_reads_interactions(text: str) -> None:
+    ratings = read_ratings(text.encode(), implicit="binary")
+    assert ratings.n_ratings == 4 and set(ratings.ratings) == {1.0}
+    assert 'implicit="binary"' in ratings.notes[-1]
+
+
+def test_all_one_file_is_refused_without_binary_mode_and_counts_warning_names_it() -> None:
+    with pytest.raises(DataError, match="same value"):
+        read_ratings(b"user,item,rating\n1,10,1\n1,11,1\n2,10,1\n")
+    assert 'implicit="binary"' in str(read_ratings(PLAYS.encode()).warnings[0])
