@@ -23,8 +23,11 @@ from collab.data.values import (
     Implicit,
     Locator,
     check_ratings,
+    check_scalar,
     format_number,
+    implausible_time_warning,
     numeric_column,
+    thumbs_values,
     timestamp_column,
     transform_counts,
 )
@@ -32,6 +35,11 @@ from collab.data.values import (
 MAX_RATINGS = 30_000_000  # rows; more than this is refused before it is parsed in full
 SplitMethod = Literal["random", "by_time", "by_user"]
 SPLIT_METHODS: tuple[str, ...] = ("random", "by_time", "by_user")
+
+
+def _thumbs_example(column: pd.Series) -> str:
+    values = column.drop_duplicates().head(2).astype(str).tolist()
+    return "/".join(values)
 
 
 def _implicit_note(implicit: str, rating_col: str | None) -> str:
@@ -162,10 +170,28 @@ class Ratings:
                     "Fill them in or delete those rows."
                 )
 
-        rating_values = (
-            np.ones(n) if rating_col is None else numeric_column(df[rating_col], rating_col, where, "ratings")
-        )
+        for role, column in (
+            ("user", user_col),
+            ("item", item_col),
+            ("rating", rating_col),
+            ("timestamp", timestamp_col),
+        ):
+            if column is not None:
+                check_scalar(df[column], column, role, where)
         notes: list[str] = []
+        thumbs = None if rating_col is None else thumbs_values(df[rating_col])
+        if thumbs is not None:
+            rating_values = thumbs
+            notes.append(
+                f"Column {rating_col!r} is a thumbs up/down ({_thumbs_example(df[rating_col])}): read as 1 (up) and "
+                "0 (down)."
+            )
+        else:
+            rating_values = (
+                np.ones(n)
+                if rating_col is None
+                else numeric_column(df[rating_col], rating_col, where, "ratings")
+            )
         timestamps = None
         if timestamp_col is not None:
             timestamps, date_note = timestamp_column(df[timestamp_col], timestamp_col, where, day_first)
@@ -210,6 +236,11 @@ class Ratings:
             notes.append(_implicit_note(implicit, rating_col))
         else:
             warnings.extend(check.messages(rating_col))
+        if (
+            timestamps is not None
+            and (odd := implausible_time_warning(timestamps, timestamp_col)) is not None
+        ):
+            warnings.append(odd)
         if implicit != "binary" and np.all(rating_values == rating_values[0]):
             raise DataError(
                 Message(

@@ -15,38 +15,19 @@ import numpy as np
 import pandas as pd
 
 from collab.data.errors import Arg, DataError, Message
+from collab.data.roles import ALIASES, ROLES, column_values, is_number, map_columns, normalise
 from collab.data.source import SEP_NAMES, Column, Input, Source, decode_head, parse_text, read_table
 from collab.data.values import check_ratings
 
+__all__ = ["ALIASES", "map_columns", "normalise"]  # re-exported: readers import them from here
+
 POWERS_OF_TEN = 10 ** np.arange(1, 19, dtype=np.int64)  # 10 .. 10**18: the digit count of an int64
 _SEPARATORS = ("\t", ",", ";", "|")
-# Column names we recognise, compared lower-case with punctuation removed ("user_id" -> "userid").
-ALIASES: dict[str, tuple[str, ...]] = {
-    "user": ("userid", "user", "users", "uid", "customerid", "reviewerid"),
-    "item": (
-        "movieid", "itemid", "item", "movie", "productid", "bookid", "isbn", "asin", "iid", "parentasin",
-        "businessid", "animeid", "jokeid", "artist", "artistid", "track", "trackid", "song", "songid", "game",
-        "gameid", "appid", "product", "business", "book", "anime", "joke",
-    ),
-    # counts too (Last.fm, Steam): read as the value column, then reported as implicit feedback
-    "rating": (
-        "rating", "ratings", "score", "stars", "overall", "plays", "playcount", "count", "weight", "clicks",
-        "hours", "playtime", "hoursplayed",
-    ),
-    "timestamp": ("timestamp", "time", "ts", "unixtime", "datetime", "date", "unixreviewtime"),
-    "title": ("title", "movietitle", "itemtitle"),
-}  # fmt: skip
 _LAYOUTS = ("auto", "rows", "wide", "netflix", "json", "parquet")
 _NETFLIX_BLOCK = re.compile(r"^\s*\d+\s*:\s*$")  # a Netflix Prize block header: "1:" (the movie id)
 _HINT_LINES = 2000  # lines of the head whose ratings hint at not-rated codes or counts before loading
 _DECIMAL_COMMA = re.compile(r"^\s*-?\d+,\d+\s*$")
-_EPOCH_SECONDS = (1e8, 4e9)  # 1973 .. 2096: a bare number column in this range reads as Unix seconds
-_ROLES = tuple(ALIASES)
-_HEADER_HINTS = {
-    "user": "userId or user_id",
-    "item": "movieId or item_id",
-    "rating": "rating, score or stars",
-}
+_ROLES = ROLES
 
 
 # ---- sniffing -----------------------------------------------------------------------------------
@@ -123,19 +104,6 @@ def detect_sep(lines: Sequence[str]) -> str:
     return ","
 
 
-def normalise(name: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", str(name).lower())
-
-
-def _is_number(text: str) -> bool:
-    """A number as a file writes it: 4, 3.5, -1e3, or 3,5 (a decimal comma)."""
-    try:
-        float(text)
-    except ValueError:
-        return bool(_DECIMAL_COMMA.match(text))
-    return True
-
-
 def _detect_header(rows: Sequence[list[str]]) -> bool:
     """A header names a known column, or has text where the rows below have numbers."""
     first = rows[0]
@@ -143,204 +111,11 @@ def _detect_header(rows: Sequence[list[str]]) -> bool:
     if any(normalise(cell) in known for cell in first):
         return True
     if len(rows) < 2:
-        return not any(_is_number(cell) for cell in first)
+        return not any(is_number(cell) for cell in first)
     return any(
-        not _is_number(cell) and all(i < len(row) and _is_number(row[i]) for row in rows[1:])
+        not is_number(cell) and all(i < len(row) and is_number(row[i]) for row in rows[1:])
         for i, cell in enumerate(first)
     )
-
-
-def _resolve(choice: Column, columns: tuple[str, ...], role: str) -> tuple[str | None, str | None]:
-    """An explicit column choice (name, 0-based position, or False for none) as a column name, or a problem."""
-    if choice is None or choice is False:
-        return None, None
-    if isinstance(choice, int) and not isinstance(choice, bool):
-        if 0 <= choice < len(columns):
-            return columns[choice], None
-        return None, Message(
-            f"{role} column position {choice} is out of range: the file has {len(columns)} columns (",
-            Arg(f"{role}_col", str(choice)),
-            ").",
-        )
-    if choice in columns:
-        return str(choice), None
-    return None, Message(
-        f"{role} column {choice!r} not found; the columns are {list(columns)} (",
-        Arg(f"{role}_col", repr(choice)),
-        ").",
-    )
-
-
-def _looks_like_time(values: Sequence[str], named: bool) -> bool:
-    """Unix seconds (any non-negative integers when the header names a time, else 1973..2096) or dates."""
-    cells = [v.strip() for v in values if v.strip()]
-    if not cells:
-        return False
-    try:
-        numbers = np.array([float(v) for v in cells])
-    except ValueError:
-        numbers = None
-    if numbers is not None:
-        integral = bool(np.all(numbers == np.round(numbers)) and numbers.min() >= 0)
-        return integral and (
-            named or bool(_EPOCH_SECONDS[0] <= numbers.min() and numbers.max() <= _EPOCH_SECONDS[1])
-        )
-    if not all(re.search(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}", v) for v in cells):
-        return False
-    parsed = pd.to_datetime(pd.Series(cells), errors="coerce", format="mixed", dayfirst=False)
-    if parsed.isna().any():  # 31.12.2020 fails month first: try day first
-        parsed = pd.to_datetime(pd.Series(cells), errors="coerce", format="mixed", dayfirst=True)
-    return not parsed.isna().any()
-
-
-def _column_values(rows: Sequence[list[str]], index: int) -> list[str]:
-    return [row[index] for row in rows if index < len(row)]
-
-
-def map_columns(
-    columns: tuple[str, ...],
-    has_header: bool,
-    rows: Sequence[list[str]],
-    explicit: dict[str, Column],
-) -> tuple[dict[str, str | None], list[str], list[str]]:
-    """Column roles (user, item, rating, timestamp, title), the problems that stop a read, and notes."""
-    mapping: dict[str, str | None] = {}
-    problems: list[str] = []
-    notes: list[str] = []
-    for role, choice in explicit.items():
-        mapping[role], problem = _resolve(choice, columns, role)
-        if problem:
-            problems.append(problem)
-    chosen = [(role, c) for role, c in mapping.items() if c is not None]
-    for i, (role, column) in enumerate(chosen):
-        clash = [other for other, c in chosen[i + 1 :] if c == column]
-        if clash:
-            problems.append(
-                Message(
-                    f"the {role} and {clash[0]} columns are both {column!r}; choose different columns (",
-                    Arg(f"{role}_col"),
-                    ", ",
-                    Arg(f"{clash[0]}_col"),
-                    ").",
-                )
-            )
-    taken = {c for c in mapping.values() if c is not None}
-    matched = {
-        role: [c for c in columns if normalise(c) in ALIASES[role]] for role in ("user", "item", "rating")
-    }
-    by_position = not has_header or (
-        len(columns) >= 3
-        and not any(matched.values())
-        and all(explicit.get(role) is None for role in ("user", "item", "rating"))
-        and all(_is_number(v) for v in _column_values(rows, 2))
-    )
-    interactions = explicit.get("rating") is False  # implicit="binary" on a file of (user, item) rows
-    if by_position:
-        if interactions and len(columns) >= 2:
-            return _interactions_by_position(columns, rows, explicit, mapping, taken)
-        if len(columns) < 3:
-            problems.append(
-                Message(
-                    f"the file has no header and only {len(columns)} column(s); ratings need 3 (user, item, "
-                    "rating). Check the separator (",
-                    Arg("sep"),
-                    "), or add a header row such as userId,movieId,rating.",
-                )
-            )
-            return {role: mapping.get(role) for role in _ROLES}, problems, notes
-        positional = {"user": 0, "item": 1, "rating": 2}
-        if (
-            len(columns) >= 4
-            and explicit.get("timestamp") is None
-            and _looks_like_time(_column_values(rows, 3), named=False)
-        ):
-            positional["timestamp"] = 3
-        guessed = []
-        for role, position in positional.items():
-            if mapping.get(role) is None and explicit.get(role) is None and columns[position] not in taken:
-                mapping[role] = columns[position]
-                taken.add(columns[position])
-                guessed.append(f"{role} = {columns[position]!r}")
-        if has_header and guessed:
-            notes.append(
-                Message(
-                    f"No column name is one we know (such as userId, movieId, rating), so the columns are taken "
-                    f"by position: {', '.join(guessed)}. Check the guess (",
-                    Arg("user_col"),
-                    ", ",
-                    Arg("item_col"),
-                    ", ",
-                    Arg("rating_col"),
-                    ").",
-                )
-            )
-        for role in ("user", "item", "rating"):
-            if mapping.get(role) is None and not problems:
-                problems.append(
-                    Message(f"no {role} column: choose one of {list(columns)} with ", Arg(f"{role}_col"), ".")
-                )
-        return {role: mapping.get(role) for role in _ROLES}, problems, notes
-
-    for role in _ROLES:
-        if explicit.get(role) is not None:
-            continue
-        matches = [c for c in columns if c not in taken and normalise(c) in ALIASES[role]]
-        if role == "item" and not matches:
-            matches = [c for c in columns if c not in taken and normalise(c) in ALIASES["title"]]
-        if role == "timestamp" and matches:
-            timely = [
-                c for c in matches if _looks_like_time(_column_values(rows, columns.index(c)), named=True)
-            ]
-            for column in (c for c in matches if c not in timely):
-                notes.append(
-                    f"Column {column!r} is not used as the timestamp: its values are not Unix seconds or dates."
-                )
-            matches = timely
-        if len(matches) == 1:
-            mapping[role] = matches[0]
-            taken.add(matches[0])
-        elif len(matches) > 1:
-            mapping[role] = None
-            problems.append(
-                Message(
-                    f"ambiguous {role} column: {', '.join(map(repr, matches))} could all be it; choose one with ",
-                    Arg(f"{role}_col"),
-                    ".",
-                )
-            )
-        else:
-            mapping[role] = None
-            if role in ("user", "item", "rating"):
-                problems.append(
-                    Message(
-                        f"no {role} column found among {list(columns)}; choose one with ",
-                        Arg(f"{role}_col"),
-                        f", or name it {_HEADER_HINTS[role]} in the header.",
-                    )
-                )
-    return mapping, problems, notes
-
-
-def _interactions_by_position(
-    columns: tuple[str, ...],
-    rows: Sequence[list[str]],
-    explicit: dict[str, Column],
-    mapping: dict[str, str | None],
-    taken: set[str],
-) -> tuple[dict[str, str | None], list[str], list[str]]:
-    """Roles of a headerless interactions file: user, item[, timestamp] by position, no rating."""
-    positional = {"user": 0, "item": 1}
-    if (
-        len(columns) >= 3
-        and explicit.get("timestamp") is None
-        and _looks_like_time(_column_values(rows, 2), False)
-    ):
-        positional["timestamp"] = 2
-    for role, position in positional.items():
-        if mapping.get(role) is None and explicit.get(role) is None and columns[position] not in taken:
-            mapping[role] = columns[position]
-            taken.add(columns[position])
-    return {role: mapping.get(role) for role in _ROLES}, [], []
 
 
 def sniff_ratings(
@@ -418,7 +193,7 @@ def sniff_layout(
     # Spreadsheets end lines with empty columns ("1,1,4,,"): unnamed, they get a placeholder name and are ignored.
     columns = tuple(name or f"column {i + 1}" for i, name in enumerate(names))
     empty = [
-        i for i, name in enumerate(names) if not name and all(not v.strip() for v in _column_values(body, i))
+        i for i, name in enumerate(names) if not name and all(not v.strip() for v in column_values(body, i))
     ]
     if empty and body:
         notes.append(f"{len(empty)} empty unnamed column(s) at the end of each line are ignored.")
@@ -480,7 +255,7 @@ def _detect_decimal(sep: str, body: Sequence[list[str]]) -> str:
         return "."
     width = max(len(row) for row in body)
     for i in range(width):
-        cells = [v for v in _column_values(body, i) if v.strip()]
+        cells = [v for v in column_values(body, i) if v.strip()]
         if cells and all(_DECIMAL_COMMA.match(v) for v in cells):
             return ","
     return "."
@@ -498,7 +273,7 @@ def _sample_values(
     if column is None:
         return np.array([])
     out = []
-    for cell in _column_values(body, columns.index(column)):
+    for cell in column_values(body, columns.index(column)):
         with contextlib.suppress(ValueError):
             out.append(_to_number(cell, decimal))
     return np.array(out, dtype=np.float64)
@@ -515,8 +290,8 @@ def _looks_wide(
         normalise(c) in ALIASES[role] for c in columns[1:] for role in ("user", "item", "rating")
     ):
         return False
-    first = 1 if has_header and not all(_is_number(v) for v in _column_values(body, 0) if v.strip()) else 0
-    return all(_is_number(v) for row in body for v in row[first:width] if v.strip())
+    first = 1 if has_header and not all(is_number(v) for v in column_values(body, 0) if v.strip()) else 0
+    return all(is_number(v) for row in body for v in row[first:width] if v.strip())
 
 
 def _wide_values(body: Sequence[list[str]], decimal: str) -> np.ndarray:

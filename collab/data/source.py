@@ -33,9 +33,9 @@ _BINARY_MAGIC = {
     b"PK\x03\x04": "a zip archive (or .xlsx); extract it, or export the sheet as CSV",
     b"\x1f\x8b": "gzip-compressed; decompress it first",
     b"\xd0\xcf\x11\xe0": "an old Excel (.xls) file; export it as CSV",
-    b"\xff\xfe": "UTF-16 text; save it as UTF-8",
-    b"\xfe\xff": "UTF-16 text; save it as UTF-8",
 }
+# Excel's "Unicode Text" export is UTF-16 with a byte-order mark: the mark says the encoding
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
 class Input:
@@ -45,6 +45,7 @@ class Input:
         self.path: str | None = None
         self.data: bytes | None = None
         self.buffer = source
+        self.notes: tuple[str, ...] = ()  # what reading the bytes did (a UTF-16 file transcoded)
         if isinstance(source, str | os.PathLike):
             self.path = os.fspath(source)
             if not os.path.isfile(self.path):
@@ -53,6 +54,7 @@ class Input:
             self.name = Path(self.path).stem
             if max_mb is not None:
                 _check_size(self.size, max_mb)
+            self._utf16()
             return
         if max_mb is not None:  # the app checks an upload against its memory budget before this
             _check_size(_buffer_size(source), max_mb)
@@ -63,6 +65,28 @@ class Input:
             self.size = len(self.data)
         else:
             self.size = len(self.bytes())
+        self._utf16()
+
+    def _utf16(self) -> None:
+        """UTF-16 text with a byte-order mark (Excel's "Unicode Text") becomes UTF-8 in memory, once."""
+        head = self.head()[:2]
+        if head not in _UTF16_BOMS:
+            return
+        raw = Path(self.path).read_bytes() if self.path is not None else self.bytes()
+        try:
+            text = raw.decode("utf-16")  # the BOM gives the byte order
+        except UnicodeDecodeError as error:
+            raise DataError(
+                f"the file starts as UTF-16 text (its byte-order mark says so) but byte {error.start:,} is not "
+                "UTF-16. Export it again, as CSV UTF-8 or as Unicode Text."
+            ) from error
+        self.data = text.encode("utf-8")
+        self.path = None
+        self.size = len(self.data)
+        order = "little" if head == codecs.BOM_UTF16_LE else "big"
+        self.notes = (
+            f"Read as UTF-16 text ({order}-endian, as its byte-order mark says: Excel's Unicode Text).",
+        )
 
     def bytes(self) -> bytes:
         """The whole upload (read once)."""

@@ -84,7 +84,7 @@ class RatingCheck:
             share = self.n_suspect / self.n_ratings
             why = (
                 f'{", ".join(format_number(v) for v in known)} is a common "not rated" code (Anime: -1 = watched, not '
-                "rated; Jester: 99; Book-Crossing: 0 beside 1-10)"
+                "rated; Jester: 99; Goodreads and Book-Crossing: 0 beside a scale from 1)"
                 if known
                 else "such values are usually codes or typos, not ratings"
             )
@@ -103,7 +103,7 @@ class RatingCheck:
 
 def check_ratings(values: np.ndarray) -> RatingCheck:
     """Look for values that are not ratings: known not-rated codes (-1 below a scale from 1; 0 beside
-    1-10; 99 beside -10..10), values far outside the range the rest spans, and count-like columns
+    a scale from 1 or from half a star, when 0 is not rare; 99 beside -10..10), values far outside the range the rest spans, and count-like columns
     (non-negative, many levels, a long tail: implicit feedback). Reports only; changes nothing."""
     values = np.asarray(values, dtype=np.float64)
     n = len(values)
@@ -147,9 +147,14 @@ def check_ratings(values: np.ndarray) -> RatingCheck:
             gap = rest[0] - code if code < rest[0] else code - rest[-1]
             span = rest[-1] - rest[0]
             known = code in NOT_RATED_CODES
-            if code == 0.0:  # 0 beside a 1-10 scale, as common as any rating (Book-Crossing); not 0-10 scores
-                flagged = (
-                    rest[0] >= 1 and rest[-1] >= 10 and counts[levels == 0][0] >= counts[levels != 0].max()
+            if code == 0.0:
+                # 0 beside a scale from 1 (1-5, 1-7, 1-10) or from half a star: Goodreads and Book-Crossing
+                # write 0 for "not rated". Flagged when it is at least half as common as an average rating,
+                # so a 0-5 scale whose 0 is a rare real score stays quiet.
+                n_zero = counts[levels == 0][0]
+                others = counts[np.isin(levels, rest)]
+                flagged = bool(
+                    rest[0] in (0.5, 1.0) and rest[-1] >= 4 and 2 * n_zero * len(others) >= others.sum()
                 )
             elif known:
                 flagged = gap > step
@@ -233,7 +238,15 @@ def timestamp_column(
     day) and says so in the note.
     """
     if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
-        return _epoch_seconds(numeric_column(column, name, where, "timestamps"), name)
+        values = numeric_column(column, name, where, "timestamps")
+        dates = yyyymmdd_seconds(values)
+        if dates is not None:
+            example = int(values[0])
+            when = pd.Timestamp(int(dates[0]), unit="s").strftime("%Y-%m-%d")
+            return dates, (
+                f"Column {name!r} holds dates written as numbers (e.g. {example} is {when}): read as dates."
+            )
+        return _epoch_seconds(values, name)
     text = column.astype(str)
     note = None
     parts = text.str.extract(_DAY_MONTH)
@@ -306,10 +319,126 @@ def _epoch_seconds(values: np.ndarray, name: str) -> tuple[np.ndarray, str | Non
     typical = float(np.median(nonzero)) if nonzero.size else 0.0
     _, per_second, unit = next(entry for entry in _EPOCH_UNITS if typical < entry[0])
     if per_second == 1:
-        return values.astype(np.int64), None
+        return np.floor(values).astype(np.int64), None  # 1593878903.438 (fractional seconds) is 1593878903
     seconds = np.floor_divide(values, per_second).astype(np.int64)
     example = int(values[np.flatnonzero(values)[0]])
     when = pd.Timestamp(int(seconds[np.flatnonzero(values)[0]]), unit="s").strftime("%Y-%m-%d")
     return seconds, (
         f"Column {name!r} holds Unix time in {unit} (e.g. {example} is {when}): read as seconds."
     )
+
+
+def yyyymmdd_seconds(values: np.ndarray) -> np.ndarray | None:
+    """Dates written as numbers (20200705, or 20200705.0 from a spreadsheet) as Unix seconds (int64), or
+    None when some value is not such a date (a fraction, a month above 12, a year outside 1900-2100).
+    Read as Unix seconds they would be days in 1970: 20200705 s is 1970-08-23."""
+    values = np.asarray(values, dtype=np.float64)
+    if not len(values) or values.min() < 19000101 or values.max() > 21001231:
+        return None
+    if not np.all(values == np.floor(values)):
+        return None
+    whole = values.astype(np.int64)
+    year, month, day = whole // 10000, whole // 100 % 100, whole % 100
+    if month.min() < 1 or month.max() > 12 or day.min() < 1 or day.max() > 31:
+        return None
+    parsed = pd.to_datetime(
+        pd.DataFrame({"year": year, "month": month, "day": day}), errors="coerce", utc=True
+    )
+    if parsed.isna().any():  # 20200231
+        return None
+    return ((parsed - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)).to_numpy(dtype=np.int64)
+
+
+PLAUSIBLE_FROM_YEAR = 1990  # ratings datasets start in the 1990s (EachMovie 1996, MovieLens 1997)
+
+
+def plausible_years() -> tuple[int, int]:
+    """The years a rating's timestamp may fall in: 1990 to next year."""
+    return PLAUSIBLE_FROM_YEAR, pd.Timestamp.now(tz="UTC").year + 1
+
+
+def implausible_time_warning(seconds: np.ndarray, name: str) -> Message | None:
+    """A warning when Unix seconds fall before 1990 or after next year (not a time, or the wrong unit)."""
+    if not len(seconds):
+        return None
+    first, last = plausible_years()
+    low = pd.Timestamp(f"{first}-01-01", tz="UTC").timestamp()
+    high = pd.Timestamp(f"{last + 1}-01-01", tz="UTC").timestamp()
+    lo, hi = int(seconds.min()), int(seconds.max())
+    if lo >= low and hi < high:
+        return None
+    outside = int(np.count_nonzero((seconds < low) | (seconds >= high)))
+    span = f"{_year(lo)} to {_year(hi)}"
+    return Message(
+        f"Column {name!r} read as the timestamp gives dates from {span}: {outside:,} of {len(seconds):,} fall "
+        f"outside {first} to {last}, the years a rating can have. It is probably not a time (or not Unix "
+        "seconds); a split by time would be meaningless. Leave it out (",
+        Arg("timestamp_col", "False"),
+        ") or choose the right column (",
+        Arg("timestamp_col"),
+        ").",
+    )
+
+
+def _year(seconds: int) -> str:
+    try:
+        return str(pd.Timestamp(seconds, unit="s").year)
+    except (OverflowError, ValueError, pd.errors.OutOfBoundsDatetime):
+        return "beyond the year 2262"
+
+
+_ROLE_ARGS = {"user": "user_col", "item": "item_col", "rating": "rating_col", "timestamp": "timestamp_col"}
+
+
+def check_scalar(column: pd.Series, name: str, role: str, where: Locator) -> None:
+    """Refuse a column of lists or objects (JSON arrays or dicts, such as Amazon's `images`) as the
+    `role` column, naming it; other columns pass. Costs nothing unless the column holds Python objects."""
+    if column.dtype != object or not len(column):
+        return
+    first = column.iloc[0]
+    if not isinstance(first, list | dict | tuple | set | np.ndarray):
+        kind = pd.api.types.infer_dtype(column.iloc[:1000], skipna=True)
+        if kind not in ("mixed", "mixed-integer", "unknown-array"):
+            return
+    nested = column.map(lambda v: isinstance(v, list | dict | tuple | set | np.ndarray)).to_numpy(dtype=bool)
+    if not nested.any():
+        return
+    at = int(np.flatnonzero(nested)[0])
+    what = "objects" if isinstance(column.iloc[at], dict) else "lists"
+    raise DataError(
+        Message(
+            f"column {name!r} holds {what} (JSON arrays or objects such as {_short(column.iloc[at])} on "
+            f"{where(at)}), not one {role} per row: it cannot be the {role} column. Choose a column of plain "
+            "values (",
+            Arg(_ROLE_ARGS.get(role, f"{role}_col")),
+            ").",
+        )
+    )
+
+
+def _short(value: object) -> str:
+    text = repr(value.tolist() if isinstance(value, np.ndarray) else value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+# A thumbs up/down column as 1 (up) and 0 (down): Steam's is_recommended, likes, yes/no answers
+THUMBS = {
+    "true": 1.0, "false": 0.0, "yes": 1.0, "no": 0.0, "like": 1.0, "dislike": 0.0, "liked": 1.0,
+    "disliked": 0.0, "up": 1.0, "down": 0.0, "thumbs up": 1.0, "thumbs down": 0.0, "thumbsup": 1.0,
+    "thumbsdown": 0.0, "recommended": 1.0, "not recommended": 0.0, "positive": 1.0, "negative": 0.0,
+}  # fmt: skip
+
+
+def thumbs_values(column: pd.Series) -> np.ndarray | None:
+    """A true/false (or like/dislike, yes/no) column as float64 1/0, or None when it is not one."""
+    if pd.api.types.is_bool_dtype(column.dtype):
+        return column.to_numpy(dtype=np.float64)
+    if column.dtype != object and not isinstance(column.dtype, pd.CategoricalDtype | pd.StringDtype):
+        return None
+    head = column.iloc[:50].astype(str).str.strip().str.lower()
+    if not head.isin(list(THUMBS)).all():
+        return None
+    mapped = column.astype(str).str.strip().str.lower().map(THUMBS)
+    if mapped.isna().any():
+        return None
+    return mapped.to_numpy(dtype=np.float64)
