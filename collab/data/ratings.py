@@ -141,10 +141,12 @@ class Ratings:
         """
         if implicit not in (None, *IMPLICIT_TRANSFORMS):
             raise ValueError(f"implicit must be one of {list(IMPLICIT_TRANSFORMS)} or None, got {implicit!r}")
-        if rating_col is None and implicit != "binary":
+        if rating_col is None and implicit is None:
             raise ValueError(
-                'rating_col=None (a file of interactions, no rating column) needs implicit="binary"'
+                'rating_col=None (a file of interactions, no rating column) needs implicit="binary" (each row an '
+                'interaction) or "log1p" / "scale" (rows counted into plays per (user, item) pair)'
             )
+        counting = rating_col is None and implicit in ("log1p", "scale")  # a log: rows counted per pair
         where = Locator(lines)
         columns = [user_col, item_col] + [c for c in (rating_col, timestamp_col, title_col) if c is not None]
         for column in columns:
@@ -161,9 +163,22 @@ class Ratings:
                 f"too many ratings: more than {max_rows:,} rows (the size limit). "
                 "Use a sample of the file, or raise the limit (max_rows) on a machine with enough memory."
             )
+        warnings: list[str] = []
         for column in [c for c in (user_col, item_col, rating_col, timestamp_col) if c is not None]:
             missing = df[column].isna().to_numpy()
-            if missing.any():
+            if missing.any() and column == timestamp_col:  # KuaiRec: a few events have no time
+                first = int(np.flatnonzero(missing)[0])
+                warnings.append(
+                    Message(
+                        f"Column {column!r} has {int(missing.sum()):,} empty cells (first: {where(first)}), so the "
+                        "ratings are read without timestamps (a split by time needs one for every rating). Fill "
+                        "them in to use them, or choose another column (",
+                        Arg("timestamp_col"),
+                        ").",
+                    )
+                )
+                timestamp_col = None
+            elif missing.any():
                 first = int(np.flatnonzero(missing)[0])
                 raise DataError(
                     f"column {column!r} has {int(missing.sum()):,} empty or NaN cells (first: {where(first)}). "
@@ -197,7 +212,6 @@ class Ratings:
             timestamps, date_note = timestamp_column(df[timestamp_col], timestamp_col, where, day_first)
             if date_note:
                 notes.append(date_note)
-        warnings: list[str] = []
         if isinstance(not_rated, int | float):  # not_rated=-1 means not_rated=[-1]
             not_rated = [not_rated]
         if len(not_rated):
@@ -231,7 +245,9 @@ class Ratings:
                     f"No rating in column {rating_col!r} is a not-rated value ({listed}); nothing dropped."
                 )
         check = check_ratings(rating_values)
-        if implicit is not None:
+        if counting:
+            pass  # the plays are counted per pair below, once the ids are known
+        elif implicit is not None:
             rating_values = transform_counts(rating_values, implicit, rating_col)
             notes.append(_implicit_note(implicit, rating_col))
         else:
@@ -241,7 +257,7 @@ class Ratings:
             and (odd := implausible_time_warning(timestamps, timestamp_col)) is not None
         ):
             warnings.append(odd)
-        if implicit != "binary" and np.all(rating_values == rating_values[0]):
+        if implicit != "binary" and not counting and np.all(rating_values == rating_values[0]):
             raise DataError(
                 Message(
                     f"column {rating_col!r} has the same value ({format_number(rating_values[0])}) in all {n:,} rows; "
@@ -278,11 +294,18 @@ class Ratings:
             titles[item_ids[::-1]] = df[title_col].fillna("").astype(str).to_numpy()[::-1]  # first title wins
             titles = titles.astype(str)
 
+        if counting:
+            rating_values, count_note = _count_plays(user_ids, item_ids, len(item_labels), implicit)  # type: ignore[arg-type]
+            notes.append(count_note)
         ratings = rating_values.astype(np.float32)  # the contract's dtype now: half the bytes to filter below
         del rating_values
         dropped = _duplicated_pairs(user_ids, item_ids, len(item_labels))
         n_duplicates = int(dropped.sum())
-        if n_duplicates:
+        if n_duplicates and counting:  # every row of a pair holds its count: keep one, said in the count note
+            keep = ~dropped
+            user_ids, item_ids, ratings = user_ids[keep], item_ids[keep], ratings[keep]
+            timestamps = timestamps[keep] if timestamps is not None else None
+        elif n_duplicates:
             first = int(np.flatnonzero(dropped)[0])
             message = (
                 f"{n_duplicates:,} duplicate (user, item) rows in columns {user_col!r}, {item_col!r} "
@@ -669,6 +692,23 @@ def _ordered(codes: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndar
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order))
     return rank[codes], labels[order]
+
+
+def _count_plays(
+    user_ids: np.ndarray, item_ids: np.ndarray, n_items: int, how: str
+) -> tuple[np.ndarray, str]:
+    """A log's rows counted per (user, item) pair: each row's pair count, transformed (`transform_counts`),
+    and the note saying so. (n,) -> (n,) float64."""
+    pair = _pair_codes(user_ids, item_ids, n_items)
+    _, inverse, counts = np.unique(pair, return_inverse=True, return_counts=True)
+    plays = counts[inverse].astype(np.float64)
+    how_text = "log(1 + plays)" if how == "log1p" else "plays mapped onto 1-5 on a log scale"
+    note = (
+        f"No rating column: the {len(pair):,} rows (events, such as plays of a log) are counted into "
+        f"{len(counts):,} (user, item) pairs, from 1 to {int(counts.max()):,} plays each (median "
+        f"{format_number(float(np.median(counts)))}), and trained as {how_text} (implicit feedback)."
+    )
+    return transform_counts(plays, how), note  # type: ignore[arg-type]
 
 
 def _duplicated_pairs(user_ids: np.ndarray, item_ids: np.ndarray, n_items: int) -> np.ndarray:

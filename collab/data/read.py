@@ -8,6 +8,7 @@ here loops over rows."""
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Literal
@@ -19,6 +20,7 @@ from collab.data import guards
 from collab.data.errors import Arg, DataError, Message
 from collab.data.items import read_items
 from collab.data.ratings import MAX_RATINGS, Ratings
+from collab.data.roles import normalise, time_kind
 from collab.data.sniff import (
     POWERS_OF_TEN,
     Sniff,
@@ -27,7 +29,7 @@ from collab.data.sniff import (
     sniff_layout,
 )
 from collab.data.source import Column, Input, Source, parse_text, read_table
-from collab.data.values import Implicit
+from collab.data.values import IMPLICIT_TRANSFORMS, Implicit
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -100,7 +102,12 @@ def read_ratings(
         return ratings
     source = Input(path_or_buffer, max_mb)
     sniff = sniff_layout(source, sep, has_header, explicit, n_preview=0, decimal=decimal, layout=layout)
-    if implicit == "binary" and rating_col is None and sniff.rating_col is None and sniff.layout == "rows":
+    if (
+        implicit in IMPLICIT_TRANSFORMS
+        and rating_col is None
+        and sniff.rating_col is None
+        and sniff.layout in ("rows", "netflix")
+    ):
         # a file of interactions: user, item[, timestamp] and no rating column
         no_rating = {**explicit, "rating": False}
         sniff = sniff_layout(source, sep, has_header, no_rating, n_preview=0, decimal=decimal, layout=layout)
@@ -139,8 +146,8 @@ def read_ratings(
             del fast
         if ratings is None:
             ratings = _read_ratings_c(source, sniff, first_line, roles, options)
-    if sniff.notes:
-        ratings = replace(ratings, notes=(*sniff.notes, *ratings.notes))
+    if sniff.notes or source.notes:
+        ratings = replace(ratings, notes=(*source.notes, *sniff.notes, *ratings.notes))
     if items is not None:
         ratings = ratings.with_items(
             items if isinstance(items, pd.DataFrame) else read_items(items, item_labels=ratings.item_labels)
@@ -163,9 +170,12 @@ def _check_rows(frame: pd.DataFrame, max_rows: int) -> None:
 def _read_wide(source: Input, sniff: Sniff, options: dict) -> Ratings:
     """Melt a user x item matrix: each row a user, each column an item, blank cells not rated.
 
-    Users are labelled by their row (1, 2, ...) unless the first column holds text labels; a first
-    column of integers beside non-integer ratings (Jester's count of rated jokes per user) is not an
-    item. Items are labelled by the header, else by their position among the rating columns (1, 2, ...).
+    Users are labelled by the chosen user column (`user_col`), else by a text column before the
+    numbers (a survey's e-mail or name; not its timestamp), else by their row (1, 2, ...); the
+    other text columns are left out and named in a note. A first column of integers beside
+    non-integer ratings (Jester's count of rated jokes per user) is not an item. Items are labelled
+    by the header (the part in brackets when every column reads like 'Question [Item]', as survey
+    grids write them), else by their position among the rating columns (1, 2, ...).
     """
     frame = parse_text(
         source.handle(sniff.sep),
@@ -180,13 +190,42 @@ def _read_wide(source: Input, sniff: Sniff, options: dict) -> Ratings:
     rows_present = ~frame.isna().all(axis=1).to_numpy()
     line_of_row = np.flatnonzero(rows_present) + (2 if sniff.has_header else 1)
     frame = frame[rows_present].reset_index(drop=True)
-    first = frame.iloc[:, 0]
+    lead = 0  # text columns before the numbers (a survey's timestamp, e-mail, name)
+    while lead < min(4, frame.shape[1] - 1) and not pd.api.types.is_numeric_dtype(frame.iloc[:, lead].dtype):
+        lead += 1
     notes = []
-    if not pd.api.types.is_numeric_dtype(first.dtype):
-        user_labels = first.astype(str).str.strip().to_numpy()
-        values = frame.iloc[:, 1:]
-        notes.append(f"Matrix read with users labelled by the first column ({frame.columns[0]!r}).")
+    chosen = sniff.user_col
+    if chosen is not None and chosen not in frame.columns:
+        raise DataError(Message(f"the user column {chosen!r} is empty (", Arg("user_col"), ")."))
+    if chosen is None and lead:
+        chosen = _wide_user_column(frame.iloc[:, :lead])
+    if chosen is not None:
+        user_labels = frame[chosen].astype(str).str.strip().to_numpy()
+        left_out = [str(c) for c in frame.columns[:lead] if c != chosen]
+        values = frame.drop(columns=[chosen, *left_out])
+        text = f"; left out (text, not ratings): {', '.join(map(repr, left_out))}" if left_out else ""
+        notes.append(
+            Message(
+                f"Matrix read with users labelled by column {chosen!r}{text}. Choose the user column with ",
+                Arg("user_col"),
+                ".",
+            )
+        )
+    elif lead:
+        user_labels = np.arange(1, len(frame) + 1).astype(str)
+        left_out = [str(c) for c in frame.columns[:lead]]
+        values = frame.iloc[:, lead:]
+        notes.append(
+            Message(
+                f"Matrix read with users labelled by row (1 to {len(frame):,}): no text column before the numbers "
+                f"has one distinct label per row; left out (text, not ratings): {', '.join(map(repr, left_out))}. "
+                "Choose the user column with ",
+                Arg("user_col"),
+                ".",
+            )
+        )
     else:
+        first = frame.iloc[:, 0]
         user_labels = np.arange(1, len(frame) + 1).astype(str)
         rest = frame.iloc[:, 1:].to_numpy(dtype=np.float64)
         firsts = first.to_numpy(dtype=np.float64)
@@ -203,8 +242,9 @@ def _read_wide(source: Input, sniff: Sniff, options: dict) -> Ratings:
             )
         else:
             notes.append(f"Matrix read with users labelled by row (1 to {len(frame):,}).")
+    names = [str(c) for c in values.columns]
     item_labels = (
-        np.asarray([str(c) for c in values.columns])
+        np.asarray(_item_labels(names, notes))
         if sniff.has_header
         else np.arange(1, values.shape[1] + 1).astype(str)
     )
@@ -224,6 +264,43 @@ def _read_wide(source: Input, sniff: Sniff, options: dict) -> Ratings:
         melted, "user", "item", "rating", None, lines=line_of_row[user_index], **options
     )
     return replace(ratings, notes=(*notes, *ratings.notes))
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _wide_user_column(text: pd.DataFrame) -> str | None:
+    """The text column that labels a matrix's users: an e-mail or a user/name column with one distinct
+    value per row, else the first such column that is not a time; None when none is."""
+    candidates = []
+    for column in text.columns:
+        cells = text[column].dropna().astype(str).str.strip()
+        if len(cells) < len(text) or time_kind(cells.head(200).tolist(), named=True) is not None:
+            continue
+        name = normalise(column)
+        named = any(k in name for k in ("user", "email", "mail", "name", "respondent"))
+        if named or cells.head(200).map(lambda v: bool(_EMAIL.match(v))).all():
+            candidates.append((0, column))  # a respondent who answered twice is one user (duplicates noted)
+        elif not cells.duplicated().any():
+            candidates.append((1, column))
+    return str(min(candidates, key=lambda pair: pair[0])[1]) if candidates else None
+
+
+def _item_labels(names: list[str], notes: list) -> list[str]:
+    """A matrix's item labels: the header's names, or the part in brackets when every name reads like
+    'Question [Item]' (a survey's rating grid) and those parts are distinct."""
+    inner = [_BRACKETS.search(name) for name in names]
+    if len(names) > 1 and all(inner):
+        labels = [m.group(1).strip() for m in inner]  # type: ignore[union-attr]
+        if len(set(labels)) == len(labels):
+            notes.append(
+                f"Items labelled by the part of each column name in brackets ({names[0]!r} is {labels[0]!r})."
+            )
+            return labels
+    return names
+
+
+_BRACKETS = re.compile(r"\[([^\[\]]+)\]\s*$")
 
 
 def _ratings_from_frame(

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from collab.data.errors import Arg, DataError, Message
-from collab.data.roles import ALIASES, ROLES, column_values, is_number, map_columns, normalise
+from collab.data.roles import ALIASES, ROLES, column_values, is_number, map_columns, normalise, resolve
 from collab.data.source import SEP_NAMES, Column, Input, Source, decode_head, parse_text, read_table
 from collab.data.values import check_ratings
 
@@ -170,6 +170,7 @@ def sniff_layout(
     if layout == "parquet" or (layout == "auto" and head.startswith(b"PAR1")):
         return _sniff_table(source, "parquet", explicit, n_preview)
     text, encoding = decode_head(head)
+    _refuse_python_literals(text)
     first_char = text.lstrip()[:1]
     if layout == "json" or (layout == "auto" and first_char in ("{", "[")):
         return _sniff_table(source, "json", explicit, n_preview)
@@ -198,13 +199,21 @@ def sniff_layout(
     if empty and body:
         notes.append(f"{len(empty)} empty unnamed column(s) at the end of each line are ignored.")
     decimal = decimal if decimal is not None else _detect_decimal(sep, body)
-    wide = layout == "wide" or (layout == "auto" and _looks_wide(columns, has_header, body, empty))
+    lead = _wide_lead(columns, has_header, body, empty) if layout in ("auto", "wide") else None
+    wide = layout == "wide" or (layout == "auto" and lead is not None)
     if wide:
+        lead = lead or 0
         mapping = dict.fromkeys(_ROLES)
-        problems = [] if layout == "wide" else [_wide_message(columns, body)]
-        notes.append(_wide_description(columns, has_header, body))
+        mapping["user"], problem = resolve(explicit.get("user"), columns, "user")
+        problems = [problem] if problem else []
+        if layout != "wide":
+            problems.append(_wide_message(columns[: len(columns) - len(empty)], body, lead))
+        notes.append(_wide_description(columns[: len(columns) - len(empty)], lead))
     else:
-        mapping, problems, found = map_columns(columns, has_header, body[:20], explicit)
+        # the roles of a headerless file come from the values: more rows than the preview's, for surer choices
+        filled = [line for line in lines[:240] if line.strip()]
+        role_rows = [split_line(line, sep) for line in filled[int(has_header) : int(has_header) + 200]]
+        mapping, problems, found = map_columns(columns, has_header, role_rows or body[:20], explicit)
         notes.extend(found)
     preview_text = "\n".join(lines[: n_preview + (1 if has_header else 0) + 5]).encode(encoding)
     if sep == "::":
@@ -249,6 +258,29 @@ def sniff_layout(
     )
 
 
+# Python source, not data: `reviews[('u1', 'w2')] = {'work': ...}` or `{'user': 'u1', ...}` (single quotes)
+_PYTHON_LINE = re.compile(r"""^\s*(?:[A-Za-z_]\w*\s*(?:\[.*\])?\s*=\s*(?:\{|\[|dict\()|\{\s*'[^']*'\s*:)""")
+
+
+def _refuse_python_literals(text: str) -> None:
+    """A file of Python literals (dicts written by print or repr, one per line) is named for what it is:
+    never evaluated (that would run code from the file) and never split as CSV."""
+    lines = [line for line in text.splitlines()[:50] if line.strip()]
+    if not lines:
+        return
+    python = [line for line in lines if _PYTHON_LINE.match(line)]
+    if 2 * len(python) < len(lines):
+        return
+    example = python[min(1, len(python) - 1)].strip()
+    example = example if len(example) <= 70 else example[:67] + "..."
+    raise DataError(
+        f"the file holds Python literals (lines such as {example!r}), not CSV or JSON: Python's own syntax, "
+        "with single quotes, which this reader does not run (evaluating it would run any code in the file). "
+        "Convert it to JSON lines in Python first: ast.literal_eval each record and write it with json.dumps, "
+        "one object per line; then load that file."
+    )
+
+
 def _detect_decimal(sep: str, body: Sequence[list[str]]) -> str:
     """',' when a column is written like 3,5 throughout (only possible when ',' is not the separator)."""
     if sep == "," or not body:
@@ -279,19 +311,30 @@ def _sample_values(
     return np.array(out, dtype=np.float64)
 
 
-def _looks_wide(
+def _wide_lead(
     columns: tuple[str, ...], has_header: bool, body: Sequence[list[str]], empty: Sequence[int]
-) -> bool:
-    """A user x item matrix: 6 or more columns, every cell a number (or blank), no user/item/rating names."""
+) -> int | None:
+    """A user x item matrix: the number of text columns before its numeric ones (a survey's timestamp and
+    e-mail, a user label), or None when it is no matrix. A matrix has 5 or more numeric columns after at
+    most 4 text columns, every cell a number (or blank), and no user, item or rating name among them."""
     width = len(columns) - len(empty)
-    if width < 6 or len(body) < 2:
-        return False
+    if len(body) < 2:
+        return None
+    lead = 0
+    if has_header:
+        while lead < min(4, width) and not all(is_number(v) for v in column_values(body, lead) if v.strip()):
+            lead += 1
+    if width - lead < 5 or width < 6:
+        return None
     if has_header and any(
-        normalise(c) in ALIASES[role] for c in columns[1:] for role in ("user", "item", "rating")
+        normalise(c) in ALIASES[role]
+        for c in columns[max(lead, 1) : width]
+        for role in ("user", "item", "rating")
     ):
-        return False
-    first = 1 if has_header and not all(is_number(v) for v in column_values(body, 0) if v.strip()) else 0
-    return all(is_number(v) for row in body for v in row[first:width] if v.strip())
+        return None
+    if all(is_number(v) for row in body for v in row[lead:width] if v.strip()):
+        return lead
+    return None
 
 
 def _wide_values(body: Sequence[list[str]], decimal: str) -> np.ndarray:
@@ -303,14 +346,15 @@ def _wide_values(body: Sequence[list[str]], decimal: str) -> np.ndarray:
     return np.array(out, dtype=np.float64)
 
 
-def _wide_description(columns: tuple[str, ...], has_header: bool, body: Sequence[list[str]]) -> str:
+def _wide_description(columns: tuple[str, ...], lead: int) -> str:
+    text = f" after {lead} text column(s) ({', '.join(map(repr, columns[:lead]))})" if lead else ""
     return (
-        f"A user x item matrix: one row per user, {len(columns)} numeric columns (one per item), as Jester "
-        "ships its ratings."
+        f"A user x item matrix: one row per user, {len(columns) - lead} numeric columns (one per item){text}, as "
+        "Jester ships its ratings and survey exports (Google Forms) write a rating grid."
     )
 
 
-def _wide_message(columns: tuple[str, ...], body: Sequence[list[str]]) -> Message:
+def _wide_message(columns: tuple[str, ...], body: Sequence[list[str]], lead: int = 0) -> Message:
     values = _wide_values(body, ".")
     codes = check_ratings(values).suspects if len(values) else {}
     code_part: tuple[str | Arg, ...] = ()
@@ -318,11 +362,21 @@ def _wide_message(columns: tuple[str, ...], body: Sequence[list[str]]) -> Messag
         listed = ", ".join(f"{c:g}" for c in sorted(codes))
         code_part = (" and drop its not-rated code with ", Arg("not_rated", f"[{listed}]"))
     return Message(
-        f"the file looks like a user x item matrix ({len(columns)} numeric columns, no user, item or rating "
+        f"the file looks like a user x item matrix ({len(columns) - lead} numeric columns, no user, item or rating "
         "column), not one rating per row: read as rows, its first three columns would be taken as user, item "
         "and rating, and the model would be nonsense. Read it as a matrix with ",
         Arg("layout", '"wide"'),
         " (each row a user, each column an item, empty cells not rated)",
+        *(
+            (
+                f"; its text column(s) {', '.join(map(repr, columns[:lead]))} are left out, except the user's "
+                "label, which you can choose (",
+                Arg("user_col"),
+                ")",
+            )
+            if lead
+            else ()
+        ),
         *code_part,
         ". If it is one rating per row after all, read it with ",
         Arg("layout", '"rows"'),
@@ -347,14 +401,27 @@ def _sniff_netflix(
     ]
     values = pd.to_numeric(frame["rating"], errors="coerce").dropna().to_numpy()
     hint = check_ratings(values) if len(values) else None
+    rated = bool(len(values))
+    if not rated and explicit.get("rating") is not False:  # probe.txt, qualifying.txt: (user, movie) pairs
+        dates = " and a date" if frame["date"].notna().any() else ""
+        problems.append(
+            Message(
+                f"this file has no ratings: it is in the Netflix Prize block layout, but each 'MovieID:' block lists "
+                f"users{dates} only, a list of (user, movie) pairs (as probe.txt and qualifying.txt are: their "
+                "ratings are in the training set's combined_data files). Read the pairs as interactions (implicit "
+                "feedback) with ",
+                Arg("implicit", '"binary"'),
+                ", or load the combined_data file that holds the ratings.",
+            )
+        )
     return Sniff(
         sep=",",
         has_header=False,
         columns=columns,
         user_col="user",
         item_col="item",
-        rating_col="rating",
-        timestamp_col=None if explicit.get("timestamp") is False else "date",
+        rating_col="rating" if rated else None,
+        timestamp_col=None if explicit.get("timestamp") is False or frame["date"].isna().all() else "date",
         title_col=None,
         encoding=encoding,
         preview=frame.head(n_preview),
@@ -383,6 +450,9 @@ def netflix_frame(
         encoding=encoding,
         nrows=nrows,
     )
+    raw["date"] = raw["date"].where(raw["date"].astype(str).str.strip() != "")  # '' (no date) is missing
+    if not pd.api.types.is_numeric_dtype(raw["rating"].dtype) and raw["date"].isna().all():
+        raw["date"], raw["rating"] = raw["rating"], np.nan  # qualifying.txt: 'user,date' lines
     user = raw["user"].astype(str).str.strip()
     is_block = user.str.endswith(":").to_numpy()
     if not is_block.any():
