@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -26,7 +27,9 @@ def read_items(
     path_or_buffer: Source,
     sep: str | None = None,
     *,
-    id_col: str | None = None,
+    id_col: str | int | None = None,
+    title_col: str | int | None = None,
+    header: Literal["infer"] | int | None = "infer",
     item_labels: Sequence[str] | np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Item titles and genres from MovieLens `movies.csv`, `movies.dat`, `u.item`, or a CSV with id and title.
@@ -35,11 +38,20 @@ def read_items(
     `frame.attrs["notes"]` says which id column was used. A CSV with several id-like columns
     (goodbooks' book_id, goodreads_book_id, isbn, ...) uses `id_col`, else the one whose values
     match the most of `item_labels` (the ratings' item ids). Errors name the items file.
+
+    `header`: "infer" (a first line of known names is a header; one starting with a number is not),
+    0 (the first line is a header) or None (no header). Without a header the columns are taken by
+    position: `id_col` (default 0) and `title_col` (default: the first column after the id that
+    is not a number or NULL, such as Netflix's `MovieID,YearOfRelease,Title`), and the title is
+    the rest of the line, so commas inside unquoted titles stay in the title. `id_col` and
+    `title_col` are names or 0-based positions. Latin-1 files are read as such.
     """
+    if header not in ("infer", 0, None):
+        raise ValueError(f'header must be "infer", 0 or None, got {header!r}')
     source = Input(path_or_buffer, None)
     file = _file_name(path_or_buffer, "the items file")
     try:
-        return _read_items(source, sep, id_col, item_labels, file)
+        return _read_items(source, sep, id_col, item_labels, file, title_col, header)
     except DataError as error:
         message = error.args[0] if error.args else ""
         raise DataError(Message(f"{file}: ", message)) from error
@@ -56,6 +68,8 @@ def _read_items(
     id_col: str | None,
     item_labels: Sequence[str] | np.ndarray | None,
     file: str,
+    title_col: str | int | None = None,
+    header: Literal["infer"] | int | None = "infer",
 ) -> pd.DataFrame:
     notes: list[str] = []
     head = source.head()
@@ -66,13 +80,19 @@ def _read_items(
     text, encoding = decode_head(head)
     first = next(line for line in text.splitlines() if line.strip())
     fields = first.split("|")
-    if (sep in (None, "::")) and "::" in first:  # movies.dat: id::title::genre|genre
+    first_cells = split_line(first, sep or detect_sep([first]))
+    u_item = sep in (None, "|") and len(fields) >= 6 and all(f in ("0", "1") for f in fields[-19:])
+    movies_dat = sep in (None, "::") and "::" in first
+    if header is None or (header == "infer" and not u_item and not movies_dat and _headerless(first_cells)):
+        frame = _by_position(source, text, sep, encoding, id_col, title_col, notes)
+        genres = pd.Series([()] * len(frame), dtype=object)
+    elif movies_dat:  # movies.dat: id::title::genre|genre
         frame = parse_text(
             source.handle("::"), "::", False, ("item", "title", "genres"), encoding, None, ["item"]
         )
         frame = frame.dropna(how="all").reset_index(drop=True)  # blank lines
         genres = _split_genres(frame["genres"])
-    elif sep in (None, "|") and len(fields) >= 6 and all(f in ("0", "1") for f in fields[-19:]):  # u.item
+    elif u_item:
         flag_names = (
             _ML100K_GENRES
             if len(fields) - 5 == 19
@@ -87,9 +107,27 @@ def _read_items(
     else:
         sample = [line for line in text.splitlines()[:50] if line.strip()]
         sep = sep if sep is not None else detect_sep(sample)
-        header = tuple(cell.strip() for cell in split_line(sample[0], sep))
-        header = tuple(name or f"column {i + 1}" for i, name in enumerate(header))
-        title_cols = [c for c in header if normalise(c) in ALIASES["title"]]
+        names = tuple(cell.strip() for cell in split_line(sample[0], sep))
+        names = tuple(name or f"column {i + 1}" for i, name in enumerate(names))
+        if isinstance(id_col, int) and not isinstance(id_col, bool):
+            id_col = names[id_col] if 0 <= id_col < len(names) else str(id_col)
+        if isinstance(title_col, int) and not isinstance(title_col, bool):
+            title_col = names[title_col] if 0 <= title_col < len(names) else str(title_col)
+        header_names = names
+        if title_col is not None and title_col not in header_names:
+            raise DataError(
+                Message(
+                    f"the title column {title_col!r} is not in its header {list(header_names)} (",
+                    Arg("title_col", repr(title_col)),
+                    ").",
+                )
+            )
+        title_cols = (
+            [title_col]
+            if title_col is not None
+            else [c for c in header_names if normalise(c) in ALIASES["title"]]
+        )
+        header = header_names
         if id_col is not None and id_col not in header:
             raise DataError(
                 Message(
@@ -125,6 +163,97 @@ def _read_items(
     )
     out.attrs["notes"] = tuple(f"{file[0].upper()}{file[1:]}: {note}" for note in notes)
     return out
+
+
+_NULL = ("", "null", "none", "nan", "na", "n/a", "\\n")
+
+
+def _headerless(cells: Sequence[str]) -> bool:
+    """A first line that is data, not names: it starts with a number and names no column we know."""
+    known = {alias for aliases in ALIASES.values() for alias in aliases} | {"id", "name", "genres", "year"}
+    if any(normalise(c) in known or normalise(c).endswith("id") for c in cells):
+        return False
+    return bool(cells) and cells[0].strip().isdigit()
+
+
+def _by_position(
+    source: Input,
+    head_text: str,
+    sep: str | None,
+    encoding: str,
+    id_col: str | int | None,
+    title_col: str | int | None,
+    notes: list[str],
+) -> pd.DataFrame:
+    """An items file without a header: the id at `id_col` and the title from `title_col` to the end of
+    the line (Netflix's movie_titles.txt: 'MovieID,YearOfRelease,Title', titles with unquoted commas)."""
+    raw = source.bytes() if source.path is None else Path(source.path).read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")  # Netflix's titles are latin-1
+        encoding = "latin-1"
+    lines = pd.Series([line for line in text.splitlines() if line.strip()], dtype=object)
+    sample = [line for line in head_text.splitlines()[:50] if line.strip()]
+    sep = sep if sep is not None else detect_sep(sample)
+    for name, value in (("id_col", id_col), ("title_col", title_col)):
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+            raise DataError(
+                Message(
+                    f"it has no header, so {name} is a 0-based position, not {value!r} (",
+                    Arg(name, "0"),
+                    ").",
+                )
+            )
+    id_at = 0 if id_col is None else int(id_col)
+    if title_col is None:
+        cells = [split_line(line, sep) for line in sample]
+        title_at = next(
+            (
+                i
+                for i in range(id_at + 1, max(map(len, cells)))
+                if not all(
+                    i < len(row) and (row[i].strip().lower() in _NULL or _is_number(row[i])) for row in cells
+                )
+            ),
+            None,
+        )
+        if title_at is None:
+            raise DataError(
+                Message(
+                    "it has no header and no column of text after the id to read as the title; choose the "
+                    "columns with ",
+                    Arg("id_col"),
+                    " and ",
+                    Arg("title_col"),
+                    ", or add a header such as movieId,title.",
+                )
+            )
+    else:
+        title_at = int(title_col)
+    parts = lines.str.split(sep if sep not in ("::", r"\s+") else None, n=title_at, regex=False, expand=True)
+    if parts.shape[1] <= max(id_at, title_at):
+        raise DataError(
+            Message(
+                f"it has no column {max(id_at, title_at) + 1} (",
+                Arg("title_col"),
+                f"); its lines have at most {parts.shape[1]} columns.",
+            )
+        )
+    titles = parts[title_at].fillna("").str.strip().str.strip('"')
+    notes.append(
+        f"no header: column {id_at + 1} read as the item id and the rest of each line from column "
+        f"{title_at + 1} as the title{' (latin-1 text)' if encoding == 'latin-1' else ''}."
+    )
+    return pd.DataFrame({"item": parts[id_at].str.strip(), "title": titles})
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _id_like(header: tuple[str, ...], title_cols: Sequence[str]) -> list[str]:

@@ -53,7 +53,13 @@ _ITEM_LIKE = re.compile(
     re.IGNORECASE,
 )
 # The time kinds, most precise first: the order a time column is chosen in when several hold times
-TIME_KINDS = ("Unix time", "date-times", "dates written as numbers (yyyymmdd)", "dates")
+TIME_KINDS = (
+    "Unix time",
+    "date-times",
+    "dates written as numbers (yyyymmdd)",
+    "dates",
+    "numbers that are no plausible time",  # only a column named as a time: taken, then warned about
+)
 
 
 def normalise(name: str) -> str:
@@ -90,18 +96,21 @@ def time_kind(values: Sequence[str], named: bool) -> str | None:
     allowed), milliseconds, microseconds or nanoseconds, told apart by size; text: dates or
     date-times. Every one must fall between 1990 and next year (a column of small numbers, or
     20200705 read as seconds, is no time). An unnamed column of numbers must be Unix seconds or
-    milliseconds; `named` (the header says time) accepts the finer units too."""
+    milliseconds; `named` (the header says time) accepts the finer units too, and non-negative numbers
+    that are no plausible time as the last kind (taken when nothing better is there; `Ratings.from_frame`
+    warns about them)."""
     cells = [v.strip() for v in values if v.strip()]
     if not cells:
         return None
     first, last = plausible_years()
     numbers = _numbers(cells)
     if numbers is not None:
+        odd = TIME_KINDS[4] if named and numbers.min() >= 0 else None
         if yyyymmdd_seconds(numbers) is not None:
             years = numbers // 10000
-            return TIME_KINDS[2] if years.min() >= first and years.max() <= last else None
+            return TIME_KINDS[2] if years.min() >= first and years.max() <= last else odd
         if numbers.min() <= 0:
-            return None
+            return odd
         typical = float(np.median(numbers))
         units = (1.0, 1e3) if not named else (1.0, 1e3, 1e6, 1e9)
         for per_second in units:
@@ -109,8 +118,8 @@ def time_kind(values: Sequence[str], named: bool) -> str | None:
             low = pd.Timestamp(f"{first}-01-01", tz="UTC").timestamp()
             high = pd.Timestamp(f"{last + 1}-01-01", tz="UTC").timestamp()
             if low <= typical / per_second < high:
-                return TIME_KINDS[0] if seconds.min() >= low and seconds.max() < high else None
-        return None
+                return TIME_KINDS[0] if seconds.min() >= low and seconds.max() < high else odd
+        return odd
     if not all(re.search(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}", v) for v in cells):
         return None
     parsed = pd.to_datetime(pd.Series(cells), errors="coerce", format="mixed", dayfirst=False)
@@ -353,6 +362,24 @@ def _by_position(
     full = [i for i in untimed if all(v.strip() for v in column_values(rows, i))]  # ids have no blanks
     ids = (full if len(full) >= 2 else untimed)[:2]
     positional: dict[str, int] = {}
+    if any(explicit.get(role) is not None for role in ("user", "item", "rating")):
+        # some columns chosen: the others by their plain positions only (user, item, rating, time), no guessing
+        positional = {"user": 0, "item": 1}
+        if not interactions:
+            positional["rating"] = 2
+        time_at = 2 if interactions else 3
+        if len(columns) > time_at and kinds[time_at] is not None:
+            positional["timestamp"] = time_at
+        for role, position in positional.items():
+            if mapping.get(role) is None and explicit.get(role) is None and columns[position] not in taken:
+                mapping[role] = columns[position]
+                taken.add(columns[position])
+        for role in ("user", "item") if interactions else ("user", "item", "rating"):
+            if mapping.get(role) is None and not problems:
+                problems.append(
+                    Message(f"no {role} column: choose one of {list(columns)} with ", Arg(f"{role}_col"), ".")
+                )
+        return {role: mapping.get(role) for role in ROLES}, problems, notes
     if len(ids) == 2:
         first, second = ids
         sides = (_id_side(column_values(rows, first)), _id_side(column_values(rows, second)))
@@ -382,7 +409,8 @@ def _by_position(
             problems.append(
                 Message(f"no {role} column: choose one of {list(columns)} with ", Arg(f"{role}_col"), ".")
             )
-    if not problems and (len(columns) > 3 or has_header or positional.get("user", 0) != 0):
+    plain = list(positional.values()) == list(range(len(columns)))  # u.data: user, item, rating[, time]
+    if not problems and not (plain and not has_header):
         notes.append(
             _position_note(columns, has_header, mapping, positional, swap=positional.get("user", 0) != 0)
         )

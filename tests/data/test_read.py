@@ -370,7 +370,7 @@ BAD_FILES = [
     ),
     ("zip upload", b"PK\x03\x04\x14\x00rest", {}, ["not text", "zip archive"]),
     ("binary bytes", b"user,item\x00,rating\n1,2,3\n", {}, ["not text", "NUL byte on line 1"]),
-    ("UTF-16", "user,item,rating\n".encode("utf-16"), {}, ["not text", "UTF-16", "save it as UTF-8"]),
+    ("UTF-16 header only", "user,item,rating\n".encode("utf-16"), {}, ["no ratings", "header but no rows"]),
 ]
 
 
