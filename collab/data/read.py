@@ -191,8 +191,19 @@ def _read_wide(source: Input, sniff: Sniff, options: dict) -> Ratings:
     line_of_row = np.flatnonzero(rows_present) + (2 if sniff.has_header else 1)
     frame = frame[rows_present].reset_index(drop=True)
     lead = 0  # text columns before the numbers (a survey's timestamp, e-mail, name)
-    while lead < min(4, frame.shape[1] - 1) and not pd.api.types.is_numeric_dtype(frame.iloc[:, lead].dtype):
+    while lead < min(4, frame.shape[1]) and not pd.api.types.is_numeric_dtype(frame.iloc[:, lead].dtype):
         lead += 1
+    if frame.shape[1] - lead < 2 or not len(frame):
+        raise DataError(
+            Message(
+                f"read as a user x item matrix, the file has {frame.shape[1] - lead} column(s) of numbers (after "
+                f"{lead} of text); a matrix has one per item. Check the separator (",
+                Arg("sep"),
+                ") and the layout (",
+                Arg("layout"),
+                "): it may be one rating per row.",
+            )
+        )
     notes = []
     chosen = sniff.user_col
     if chosen is not None and chosen not in frame.columns:
@@ -227,7 +238,7 @@ def _read_wide(source: Input, sniff: Sniff, options: dict) -> Ratings:
     else:
         first = frame.iloc[:, 0]
         user_labels = np.arange(1, len(frame) + 1).astype(str)
-        rest = frame.iloc[:, 1:].to_numpy(dtype=np.float64)
+        rest = frame.iloc[:, 1:].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
         firsts = first.to_numpy(dtype=np.float64)
         count_like = (
             np.all(firsts == np.round(firsts))
@@ -242,6 +253,7 @@ def _read_wide(source: Input, sniff: Sniff, options: dict) -> Ratings:
             )
         else:
             notes.append(f"Matrix read with users labelled by row (1 to {len(frame):,}).")
+    values = _numeric_cells(values, notes)
     names = [str(c) for c in values.columns]
     item_labels = (
         np.asarray(_item_labels(names, notes))
@@ -264,6 +276,31 @@ def _read_wide(source: Input, sniff: Sniff, options: dict) -> Ratings:
         melted, "user", "item", "rating", None, lines=line_of_row[user_index], **options
     )
     return replace(ratings, notes=(*notes, *ratings.notes))
+
+
+def _numeric_cells(values: pd.DataFrame, notes: list) -> pd.DataFrame:
+    """A matrix's rating columns as numbers: a column of text only (a date, a comment) is left out and
+    noted; a column of numbers with some text cells is refused, naming the column and the first one."""
+    numbers = values.apply(pd.to_numeric, errors="coerce")
+    text = numbers.isna().to_numpy() & values.notna().to_numpy()  # (n_users, n_columns) cells that are text
+    if not text.any():
+        return numbers
+    all_text = text.sum(axis=0) == values.notna().sum(axis=0).to_numpy()
+    mixed = np.flatnonzero(text.any(axis=0) & ~all_text)
+    if len(mixed):
+        column = values.columns[mixed[0]]
+        row = int(np.flatnonzero(text[:, mixed[0]])[0])
+        raise DataError(
+            Message(
+                f"column {column!r} of the matrix holds text among its ratings (first: {values[column].iloc[row]!r} "
+                f"in row {row + 1}). Fix that cell, or read the file as one rating per row (",
+                Arg("layout", '"rows"'),
+                ").",
+            )
+        )
+    dropped = [str(c) for c in values.columns[all_text]]
+    notes.append(f"Left out of the matrix (text, not ratings): {', '.join(map(repr, dropped))}.")
+    return numbers.loc[:, ~all_text]
 
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

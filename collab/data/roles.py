@@ -362,7 +362,7 @@ def _by_position(
     full = [i for i in untimed if all(v.strip() for v in column_values(rows, i))]  # ids have no blanks
     ids = (full if len(full) >= 2 else untimed)[:2]
     positional: dict[str, int] = {}
-    if any(explicit.get(role) is not None for role in ("user", "item", "rating")):
+    if any(explicit.get(role) not in (None, False) for role in ("user", "item", "rating")):
         # some columns chosen: the others by their plain positions only (user, item, rating, time), no guessing
         positional = {"user": 0, "item": 1}
         if not interactions:

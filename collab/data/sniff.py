@@ -197,7 +197,9 @@ def sniff_layout(
         i for i, name in enumerate(names) if not name and all(not v.strip() for v in column_values(body, i))
     ]
     if empty and body:
-        notes.append(f"{len(empty)} empty unnamed column(s) at the end of each line are ignored.")
+        trailing = empty == list(range(width - len(empty), width))
+        where = " at the end of each line" if trailing else f" ({', '.join(repr(columns[i]) for i in empty)})"
+        notes.append(f"{len(empty)} empty unnamed column(s){where} are ignored.")
     decimal = decimal if decimal is not None else _detect_decimal(sep, body)
     lead = _wide_lead(columns, has_header, body, empty) if layout in ("auto", "wide") else None
     wide = layout == "wide" or (layout == "auto" and lead is not None)

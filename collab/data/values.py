@@ -149,12 +149,12 @@ def check_ratings(values: np.ndarray) -> RatingCheck:
             known = code in NOT_RATED_CODES
             if code == 0.0:
                 # 0 beside a scale from 1 (1-5, 1-7, 1-10) or from half a star: Goodreads and Book-Crossing
-                # write 0 for "not rated". Flagged when it is at least half as common as an average rating,
-                # so a 0-5 scale whose 0 is a rare real score stays quiet.
+                # write 0 for "not rated". Flagged when it is at least a quarter as common as an average
+                # rating, so a 0-5 scale whose 0 is a rare real score stays quiet.
                 n_zero = counts[levels == 0][0]
                 others = counts[np.isin(levels, rest)]
                 flagged = bool(
-                    rest[0] in (0.5, 1.0) and rest[-1] >= 4 and 2 * n_zero * len(others) >= others.sum()
+                    rest[0] in (0.5, 1.0) and rest[-1] >= 4 and 4 * n_zero * len(others) >= others.sum()
                 )
             elif known:
                 flagged = gap > step
