@@ -154,24 +154,35 @@ def upload_source() -> None:
         matrix_message(sniff, detected=reading["layout"] == "auto")
     for note in notes:
         st.info(say(note), icon=":material/info:")
+    chosen = (
+        st.session_state.get(CHOSEN, set())
+        if st.session_state.get(MAPPED_FILE) == _file_token(upload, reading)
+        else set()
+    )
     for problem in problems:
-        if not any(str(problem).startswith(f"no {role} column") for role in guessed):
+        # a role the boxes fill (guessed), or one the user has picked a column for, needs no warning
+        said = str(problem)
+        if not any(said.startswith(f"no {r} column") for r in {*guessed, *chosen}) and not any(
+            said.startswith(f"ambiguous {r} column") for r in chosen
+        ):
             st.warning(sentence("", problem), icon=":material/help:")
     if guessed:
         named = ", ".join(f"**{ROLE_BOXES[role]}** = {text.md(repr(detected[role]))}" for role in guessed)
         st.info(
             f"No known name (such as userId, movieId, rating) for the {' and '.join(guessed)} column"
-            f"{'s' if len(guessed) > 1 else ''}, so the boxes are guessed by position: {named}. Check them.",
+            f"{'s' if len(guessed) > 1 else ''}, so the boxes are guessed by position (a column whose name "
+            f"suggests the role first): {named}. Check them.",
             icon=":material/info:",
         )
     # a new file: forget the previous file's column choices, so this file's detected columns apply
     # (kept choices would hide, say, a detected timestamp behind a stale "(none)")
     # (new reading options give new columns too: "column 4" after "no header" is not "Datum")
-    file_token = (upload.name, upload.size, getattr(upload, "file_id", ""), *reading.values())
+    file_token = _file_token(upload, reading)
     if st.session_state.get(MAPPED_FILE) != file_token:
         for role in ("user", "item", "rating", "timestamp"):
             st.session_state.pop(f"data_map_{role}", None)
         st.session_state[MAPPED_FILE] = file_token
+        st.session_state[CHOSEN] = set()
     mapping = (
         dict.fromkeys(detected)  # fixed layouts: the matrix and the Netflix blocks have no columns to map
         if sniff.layout in ("wide", "netflix")
@@ -217,6 +228,20 @@ def upload_source() -> None:
             st.error(sentence(f"**Could not load {text.md(upload.name)}.**", error), icon=":material/error:")
             st.caption("The dataset you had before is still loaded.")
             return
+        except (
+            TypeError,
+            ValueError,
+            KeyError,
+            IndexError,
+        ) as error:  # a reader bug: said, never a traceback
+            st.error(
+                f"**Could not load {text.md(upload.name)}.** The reader failed on it ({type(error).__name__}: "
+                f"{text.md(str(error)[:200])}). Check the column boxes and the reading options; if they are right, "
+                "this is a bug in the app: please report it with the file's first lines.",
+                icon=":material/error:",
+            )
+            st.caption("The dataset you had before is still loaded.")
+            return
         if items_upload is not None:
             try:
                 items_buffer = io.BytesIO(items_upload.getvalue())
@@ -235,6 +260,18 @@ def upload_source() -> None:
                 return
             ratings = ratings.with_items(items)
         use(ratings, f"Upload: {upload.name}")
+
+
+def _file_token(upload, reading: dict) -> tuple:
+    """What identifies the mapped file: the upload and the reading options (new options, new columns)."""
+    return (upload.name, upload.size, getattr(upload, "file_id", ""), *reading.values())
+
+
+CHOSEN = "data_map_chosen"  # the roles whose box the user has set for the mapped file
+
+
+def _mark_chosen(role: str) -> None:
+    st.session_state[CHOSEN] = {*st.session_state.get(CHOSEN, set()), role}
 
 
 MATRIX_NOTE = "A user x item matrix"  # collab.data.read' note and problem for a wide file, said once here
@@ -315,8 +352,8 @@ def value_options(sniff) -> tuple[list[float], str | None]:
         listed = ", ".join(f"{v:g}" for v in hints)
         st.warning(
             f"The first rows hold **{listed}**, outside the scale of the other ratings: often a **not-rated** code "
-            "(Anime: -1, Jester: 99). Trained as ratings they skew every prediction. If they mean not rated, add "
-            "them to **Not-rated values to drop**.",
+            "(Anime: -1, Jester: 99, Goodreads and Book-Crossing: 0 beside a scale from 1). Trained as ratings they "
+            "skew every prediction. If they mean not rated, add them to **Not-rated values to drop**.",
             icon=":material/warning:",
         )
     if sniff.counts_hint:
@@ -379,15 +416,40 @@ ROLE_BOXES = {
 }
 
 
+# Parts of a column name that suggest its role, for the boxes the reader left open (kuairec's video_id,
+# watch_ratio): a name that fits beats the next column in file order
+NAME_HINTS = {
+    "user": ("user", "customer", "member", "reviewer", "respondent", "email", "person", "viewer"),
+    "item": (
+        "item",
+        "movie",
+        "film",
+        "book",
+        "product",
+        "video",
+        "song",
+        "track",
+        "artist",
+        "game",
+        "app",
+        "asin",
+    ),
+    "rating": ("rating", "score", "star", "ratio", "grade", "vote", "like", "recommend", "value"),
+}
+
+
 def guess_by_position(columns: list[str], detected: dict[str, str | None]) -> list[str]:
-    """Fill the user, item and rating roles the reader left open with distinct unused columns, in file
-    order (so two boxes never default to the same column); returns the roles guessed, changing `detected`."""
+    """Fill the user, item and rating roles the reader left open with distinct unused columns: one whose
+    name suggests the role (`NAME_HINTS`) first, else the next in file order (so two boxes never default
+    to the same column); returns the roles guessed, changing `detected`."""
     taken = {c for c in detected.values() if c is not None}
     free = [c for c in columns if c not in taken]
     guessed = []
     for role in ("user", "item", "rating"):
         if detected.get(role) is None and free:
-            detected[role] = free.pop(0)
+            named = [c for c in free if any(hint in str(c).lower() for hint in NAME_HINTS[role])]
+            detected[role] = named[0] if named else free[0]
+            free.remove(detected[role])
             guessed.append(role)
     return guessed
 
@@ -413,7 +475,9 @@ def column_mapping(columns: list[str], detected: dict[str, str | None]) -> dict[
         options = ([NONE] if role == "timestamp" else []) + [str(c) for c in columns]
         guess = detected.get(role)
         index = options.index(str(guess)) if guess is not None and str(guess) in options else 0
-        choice = col.selectbox(label, options, index=index, key=f"data_map_{role}")
+        choice = col.selectbox(
+            label, options, index=index, key=f"data_map_{role}", on_change=_mark_chosen, args=(role,)
+        )
         mapping[role] = None if choice == NONE else choice
     return mapping
 

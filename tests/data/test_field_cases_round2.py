@@ -4,6 +4,7 @@ own columns (read independently with pandas), not from the reader under test."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 from pathlib import Path
@@ -426,7 +427,7 @@ def test_reading_options_on_the_new_files_raise_only_data_errors(
     name: str, layout: str, sep, has_header, implicit, not_rated, columns: list
 ) -> None:
     user, item, rating, timestamp = columns
-    try:
+    with contextlib.suppress(DataError):  # any other exception fails the test
         read_ratings(
             FIELD / name,
             user_col=user,
@@ -439,5 +440,3 @@ def test_reading_options_on_the_new_files_raise_only_data_errors(
             implicit=implicit,
             not_rated=not_rated,
         )
-    except DataError:
-        pass
