@@ -190,7 +190,8 @@ def _read_wide(source: Input, sniff: Sniff, options: dict) -> Ratings:
     rows_present = ~frame.isna().all(axis=1).to_numpy()
     line_of_row = np.flatnonzero(rows_present) + (2 if sniff.has_header else 1)
     frame = frame[rows_present].reset_index(drop=True)
-    lead = 0  # text columns before the numbers (a survey's timestamp, e-mail, name)
+    # label columns before the numbers (a survey's response ID, timestamp, e-mail, name): as sniffed, else text
+    lead = int(frame.columns.isin(sniff.columns[: sniff.wide_lead]).sum()) if sniff.wide_lead else 0
     while lead < min(4, frame.shape[1]) and not pd.api.types.is_numeric_dtype(frame.iloc[:, lead].dtype):
         lead += 1
     if frame.shape[1] - lead < 2 or not len(frame):

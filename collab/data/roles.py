@@ -63,7 +63,18 @@ TIME_KINDS = (
 
 
 def normalise(name: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", str(name).lower())
+    """A column name for matching: lower case, no punctuation, no RecBole type ("user_id:token" is "userid")."""
+    name = re.sub(r":(token|token_seq|float|float_seq)$", "", str(name).strip().lower())
+    return re.sub(r"[^a-z0-9]", "", name)
+
+
+# A name that only contains a role's word (Book-Crossing's "Book-Rating", "goodreads_book_id"), used
+# when no name is an exact alias
+_CONTAINS = {
+    "user": ("userid", "user"),
+    "item": ("itemid", "movieid", "bookid", "productid", "videoid", "songid", "trackid", "gameid", "appid"),
+    "rating": ("rating", "score"),
+}
 
 
 def is_number(text: str) -> bool:
@@ -226,6 +237,12 @@ def map_columns(
         if explicit.get(role) is not None:
             continue
         matches = [c for c in columns if c not in taken and normalise(c) in ALIASES[role]]
+        if not matches and role in _CONTAINS:
+            matches = [
+                c for c in columns if c not in taken and any(w in normalise(c) for w in _CONTAINS[role])
+            ]
+            if role == "rating":  # "is_rated", "rating_count" hold no ratings: numbers on a rating scale only
+                matches = [c for c in matches if rating_like(column_values(rows, columns.index(c)))]
         if role == "item" and not matches and not reviews:
             matches = [c for c in columns if c not in taken and normalise(c) in ALIASES["title"]]
         if role == "title" and matches and reviews:
@@ -252,7 +269,14 @@ def map_columns(
             )
         else:
             mapping[role] = None
-            if role in ("user", "item", "rating"):
+            if (
+                role == "rating"
+                and mapping.get("user")
+                and mapping.get("item")
+                and not _numbers_left(columns, rows, taken)
+            ):
+                problems.append(_no_rating_problem(columns, rows, {}, {}))
+            elif role in ("user", "item", "rating"):
                 problems.append(
                     Message(
                         f"no {role} column found among {list(columns)}; choose one with ",
@@ -261,6 +285,15 @@ def map_columns(
                     )
                 )
     return mapping, problems, notes
+
+
+def _numbers_left(columns: tuple[str, ...], rows: Sequence[list[str]], taken: set[str]) -> bool:
+    """Whether a column not yet taken holds numbers that are not times (a rating could be among them)."""
+    for i, column in enumerate(columns):
+        values = column_values(rows, i)
+        if column not in taken and _numbers(values) is not None and time_kind(values, named=False) is None:
+            return True
+    return False
 
 
 def _timely(
@@ -450,14 +483,18 @@ def _no_rating_problem(
     positional: dict[str, int],
 ) -> Message:
     """A file with ids (and times) but no column of numbers: a list of pairs or an event log."""
-    has_time = any(kinds.values())
+    has_time = any(kinds.values()) or any(
+        time_kind(column_values(rows, i), named=True) not in (None, TIME_KINDS[4])
+        for i in range(len(columns))
+    )
     what = (
         "a log of events (user, time, item per line, such as a listening log)"
         if has_time
         else "a list of (user, item) pairs"
     )
     return Message(
-        f"this file has no rating column: none of its {len(columns)} columns holds numbers, so it looks like "
+        f"this file has no rating column: none of its {len(columns)} columns holds numbers that could be "
+        "ratings, so it looks like "
         f"{what}, not ratings. Read each (user, item) pair as one interaction (implicit feedback) with ",
         Arg("implicit", '"binary"'),
         " and train a ranking model, or count the events per pair into plays with ",

@@ -53,6 +53,7 @@ class Sniff:
     notes: tuple[str, ...] = ()  # what was detected and how: ignored columns, guessed roles
     not_rated_hint: tuple[float, ...] = ()  # not-rated codes seen in the first rows (e.g. -1, 99)
     counts_hint: bool = False  # the rating column's first rows look like counts (implicit feedback)
+    wide_lead: int | None = None  # a matrix's leading columns (labels, not items); None: decided when read
 
     @property
     def ok(self) -> bool:
@@ -257,6 +258,7 @@ def sniff_layout(
         notes=tuple(notes),
         not_rated_hint=tuple(sorted(hint.suspects)) if hint is not None else (),
         counts_hint=bool(hint is not None and hint.counts),
+        wide_lead=lead if wide and lead else None,
     )
 
 
@@ -317,16 +319,15 @@ def _wide_lead(
     columns: tuple[str, ...], has_header: bool, body: Sequence[list[str]], empty: Sequence[int]
 ) -> int | None:
     """A user x item matrix: the number of text columns before its numeric ones (a survey's timestamp and
-    e-mail, a user label), or None when it is no matrix. A matrix has 5 or more numeric columns after at
-    most 4 text columns, every cell a number (or blank), and no user, item or rating name among them."""
+    e-mail, a user label, a response ID), or None when it is no matrix. A matrix has 5 or more numeric
+    columns after at most 6 leading columns, every cell a number (or blank), and no user, item or rating
+    name among them."""
     width = len(columns) - len(empty)
     if len(body) < 2:
         return None
-    lead = 0
-    if has_header:
-        while lead < min(4, width) and not all(is_number(v) for v in column_values(body, lead) if v.strip()):
-            lead += 1
-    if width - lead < 5 or width < 6:
+    text = [i for i in range(width) if not all(is_number(v) for v in column_values(body, i) if v.strip())]
+    lead = text[-1] + 1 if text else 0  # the numbers come after the last text column (an ID may precede it)
+    if (lead and not has_header) or lead > 6 or width - lead < 5 or width < 6:
         return None
     if has_header and any(
         normalise(c) in ALIASES[role]
@@ -349,7 +350,7 @@ def _wide_values(body: Sequence[list[str]], decimal: str) -> np.ndarray:
 
 
 def _wide_description(columns: tuple[str, ...], lead: int) -> str:
-    text = f" after {lead} text column(s) ({', '.join(map(repr, columns[:lead]))})" if lead else ""
+    text = f" after {lead} label column(s) ({', '.join(map(repr, columns[:lead]))})" if lead else ""
     return (
         f"A user x item matrix: one row per user, {len(columns) - lead} numeric columns (one per item){text}, as "
         "Jester ships its ratings and survey exports (Google Forms) write a rating grid."

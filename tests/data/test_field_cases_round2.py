@@ -440,3 +440,51 @@ def test_reading_options_on_the_new_files_raise_only_data_errors(
             implicit=implicit,
             not_rated=not_rated,
         )
+
+
+# ---- more files of the same kinds -------------------------------------------------------------------------
+
+
+def test_book_crossing_zero_beside_one_to_seven_under_a_long_rating_name() -> None:
+    rows = "".join(
+        f'"{u}";"03454{i:04d}X";"{0 if (u + i) % 3 else (u * i) % 7 + 1}"\n'
+        for u in range(20)
+        for i in range(10)
+    )
+    ratings = read_ratings(('"User-ID";"ISBN";"Book-Rating"\n' + rows).encode())
+    assert any("Book-Rating" in str(w) and "not_rated=[0]" in str(w) for w in ratings.warnings)
+
+
+def test_recbole_typed_header_names_are_known() -> None:
+    text = "user_id:token\titem_id:token\trating:float\ttimestamp:float\n" + "".join(
+        f"{u}\t{i}\t{(u + i) % 5 + 1}\t{881250949 + u * 10 + i}\n" for u in range(5) for i in range(5)
+    )
+    ratings = read_ratings(text.encode())
+    assert ratings.n_ratings == 25 and ratings.timestamps is not None and not ratings.notes
+
+
+@pytest.mark.parametrize(
+    ("extra", "kind"), [("", "a list of (user, item) pairs"), (",timestamp", "a log of events")]
+)
+def test_a_named_file_without_ratings_says_what_it_is(extra: str, kind: str) -> None:
+    text = f"user_id,item_id{extra}\n" + "".join(
+        f"{u},{i}{',' + str(881250949 + u) if extra else ''}\n" for u in range(5) for i in range(5)
+    )
+    with pytest.raises(DataError, match=rf"no rating column.*{kind}.*implicit=\"binary\""):
+        read_ratings(text.encode())
+    assert read_ratings(text.encode(), implicit="binary").n_ratings == 25
+
+
+def test_a_forms_export_with_an_id_column_first_is_a_matrix() -> None:
+    header = '"ID","Start time","Email","Name",' + ",".join(f'"Film {k}"' for k in range(6)) + "\n"
+    rows = "".join(
+        f"{r + 1},1/5/23 9:0{r},p{r}@x.org,P {r},"
+        + ",".join("" if (r + k) % 4 == 0 else str((r * k) % 5 + 1) for k in range(6))
+        + "\n"
+        for r in range(8)
+    )
+    with pytest.raises(DataError, match="user x item matrix"):
+        read_ratings((header + rows).encode())
+    ratings = read_ratings((header + rows).encode(), layout="wide")
+    assert ratings.user_labels[0].endswith("@x.org") and len(ratings.item_labels) == 6
+    assert said(ratings, "'ID'") and said(ratings, "'Start time'")
