@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -470,7 +471,7 @@ def test_a_named_file_without_ratings_says_what_it_is(extra: str, kind: str) -> 
     text = f"user_id,item_id{extra}\n" + "".join(
         f"{u},{i}{',' + str(881250949 + u) if extra else ''}\n" for u in range(5) for i in range(5)
     )
-    with pytest.raises(DataError, match=rf"no rating column.*{kind}.*implicit=\"binary\""):
+    with pytest.raises(DataError, match=rf"no rating column.*{re.escape(kind)}.*implicit=\"binary\""):
         read_ratings(text.encode())
     assert read_ratings(text.encode(), implicit="binary").n_ratings == 25
 
