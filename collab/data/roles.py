@@ -493,8 +493,8 @@ def _no_rating_problem(
         else "a list of (user, item) pairs"
     )
     return Message(
-        f"this file has no rating column: none of its {len(columns)} columns holds numbers that could be "
-        "ratings, so it looks like "
+        f"no rating column found: none of its {len(columns)} columns holds numbers that could be "
+        "ratings, so the data looks like "
         f"{what}, not ratings. Read each (user, item) pair as one interaction (implicit feedback) with ",
         Arg("implicit", '"binary"'),
         " and train a ranking model, or count the events per pair into plays with ",
