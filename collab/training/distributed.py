@@ -423,7 +423,13 @@ def train_parallel(
     else:
         train_mean = float(np.mean(train.ratings))
     if world.is_main:
-        metrics = _final_metrics(result.model, train_mean, full_valid, relevant_threshold(train.ratings))
+        metrics = _final_metrics(  # the catalogue protocol needs every training pair: not a share's
+            result.model,
+            train_mean,
+            full_valid,
+            relevant_threshold(train.ratings),
+            None if sharded else train,
+        )
     box = [metrics]
     dist.broadcast_object_list(box, src=0)
     result = replace(result, metrics=box[0], seconds=max(sync.sum([result.seconds])[0] / world.world_size, 0))
