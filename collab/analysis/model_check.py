@@ -99,13 +99,20 @@ def _coinciding_ids(result: TrainResult, on_model: Ratings, name: str) -> tuple[
     rmse = metrics.rmse(predicted, on_model.ratings)
     constant = metrics.rmse(np.full_like(predicted, float(np.mean(on_model.ratings))), on_model.ratings)
     own = float(result.metrics.get("rmse", float("nan")))
+    far = bool(np.isfinite(own) and rmse > MISMATCH_RMSE_RATIO * own)
     if not rmse > constant:
-        return None, None
-    if np.isfinite(own) and rmse > MISMATCH_RMSE_RATIO * own:
+        if not far:
+            return None, None
+        return None, (
+            f"on the {on_model.n_ratings:,} pairs of '{name}' it knows, the model's RMSE ({rmse:.3f}) is "
+            f"{rmse / own:.2f}x its own validation RMSE ({own:.3f}): if these users or items are other "
+            "people and things under the same ids (another dataset), these numbers mean little"
+        )
+    if far:
         return (
             f"its labels match '{name}' but its ratings do not: on the {on_model.n_ratings:,} pairs it knows, "
             f"its RMSE is {rmse:.3f}, worse than predicting their mean ({constant:.3f}) and "
-            f"{rmse / own:.1f}x its own validation RMSE ({own:.3f}); the ids coincide with another dataset's "
+            f"{rmse / own:.2f}x its own validation RMSE ({own:.3f}); the ids coincide with another dataset's "
             "(same numbers, other people and items)"
         ), None
     return None, (
