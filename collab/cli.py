@@ -222,7 +222,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--split",
         default=_SPLIT_DEFAULTS["method"].default,
         metavar="METHOD",
-        help=f"how to hold them out: {', '.join(SPLIT_METHODS)} (default %(default)s)",
+        help=f"how to hold them out: {', '.join(SPLIT_METHODS)} (default %(default)s; leave_one_out: each "
+        "user's latest rating, leave_last_n: each user's --n-last latest)",
+    )
+    train.add_argument("--n-last", type=int, default=1, metavar="N", help="ratings per user for leave_last_n")
+    train.add_argument(
+        "--write-split",
+        metavar="DIR",
+        help="write the pairs trained on and scored to DIR/train.csv and DIR/valid.csv (user, item, rating"
+        "[, timestamp]), so another tool can score the same split",
     )
     train.add_argument(
         "--split-seed",
@@ -543,10 +551,17 @@ def run_train(args: argparse.Namespace) -> int:
             if sharded:
                 split = distributed.split_shard(world, data, valid_pct, args.split_seed, args.split)
             else:
-                split = data.split(valid_pct, args.split_seed, args.split)
+                split = data.split(valid_pct, args.split_seed, args.split, n_last=args.n_last)
             train_set, valid_set, split_notes = split.train, split.valid, split.notes
         for note in split_notes:
             say(words(note))
+        if args.write_split:
+            if sharded:
+                raise BadInput(
+                    "--write-split needs RATINGS as one file, not a folder of parts read per process"
+                )
+            if main_process:
+                say(f"wrote the split to {', '.join(write_split(args.write_split, train_set, valid_set))}")
         for path in (args.out, args.metrics_json):  # refuse a bad output path before training, not after
             if path:
                 _check_folder(path)
@@ -623,6 +638,22 @@ def run_train(args: argparse.Namespace) -> int:
     finally:
         guard.close()
         distributed.shutdown()
+
+
+def write_split(folder: str, train_set: Ratings, valid_set: Ratings | None) -> list[str]:
+    """`train.csv` (and `valid.csv`, the pairs scored, when there is a validation set) in `folder`, by
+    label: user, item, rating[, timestamp]; returns the paths written."""
+    out = Path(folder)
+    if out.exists() and not out.is_dir():
+        raise BadInput(f"--write-split {folder}: that is a file; give a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, part in (("train", train_set), ("valid", valid_set)):
+        if part is not None:
+            path = out / f"{name}.csv"
+            part.frame().drop(columns=["title"], errors="ignore").to_csv(path, index=False)
+            written.append(str(path))
+    return written
 
 
 def mean_baseline_warning(metrics: dict[str, float]) -> str | None:
@@ -822,11 +853,23 @@ def _error_line(line: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; the exit code: 0 done, 2 bad input (message on stderr), 130 interrupted."""
+    """Run one command; the exit code: 0 done, 2 bad input (message on stderr), 130 interrupted.
+    Under torchrun, a process whose peers all confirmed the work ends here without gloo's teardown
+    (`collab.training.distributed.finish`)."""
+    code = _main(argv)
+    distributed = sys.modules.get("collab.training.distributed")
+    return distributed.finish(code) if distributed is not None else code
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.run(args))
+    except BrokenPipeError:  # `collab ... | head`: the reader has what it wanted; no traceback, no message
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (ValueError, OSError) as error:  # DataError, ModelFileError, UnknownLabelError, TrainConfig's
         message = words(error)
         if isinstance(error, FileNotFoundError) and error.filename is not None:

@@ -252,6 +252,8 @@ def test_torchrun_two_processes_on_a_file_equal_one_process(tmp_path):
     for key in b:
         torch.testing.assert_close(a[key], b[key], rtol=1e-4, atol=2e-5)
     assert load(two).dataset == load(one).dataset
+    # the model file records the step's ratings over both processes: 2 x 32, as the one-process 32 x 2
+    assert (load(two).processes, load(two).effective_batch) == (2, 64) and load(one).effective_batch == 64
 
 
 def test_a_failing_rank_ends_the_job_with_its_message(tmp_path):

@@ -55,6 +55,7 @@ class TrainResult:
     sparse: bool = False
     optimizer: str = ""  # how it was trained, e.g. "AdamW (compiled)" or "L-BFGS, full batch"
     dataset: str = ""  # fingerprint of the whole dataset it was trained on, when the caller knows it
+    processes: int = 1  # data-parallel processes: one step saw processes x config.effective_batch ratings
     notes: tuple[str, ...] = ()  # what the run had to work around, e.g. compiled kernels unavailable
     _lookup: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
 
@@ -70,6 +71,11 @@ class TrainResult:
             f"{len(self.user_labels):,} users x {len(self.item_labels):,} items; "
             f"{scored}; {self.seconds:.2f} s on {self.device})"
         )
+
+    @property
+    def effective_batch(self) -> int:
+        """Ratings behind one optimizer step over every process: processes x batch_size x accum_steps."""
+        return self.processes * self.config.effective_batch
 
     def _index(self, kind: str, labels: Sequence[Any]) -> np.ndarray:
         vocab = self.user_labels if kind == "user" else self.item_labels
