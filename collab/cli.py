@@ -280,10 +280,18 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(run=run_evaluate)
 
     recommend = commands.add_parser(
-        "recommend", help="top-N items for one user of a saved model", allow_abbrev=False
+        "recommend", help="top-N items for one user (or every user) of a saved model", allow_abbrev=False
     )
     recommend.add_argument("model", metavar="MODEL", help="a model file saved by collab train or the app")
-    recommend.add_argument("--user", required=True, metavar="LABEL", help="the user's id as in the ratings")
+    who = recommend.add_mutually_exclusive_group(required=True)
+    who.add_argument("--user", metavar="LABEL", help="the user's id as in the ratings")
+    who.add_argument("--all", action="store_true", help="every user the model knows (collab.top_n)")
+    recommend.add_argument(
+        "--format",
+        choices=("table", "csv", "json"),
+        default="table",
+        help="table (one user), csv or json rows user, rank, item, title, score (default %(default)s)",
+    )
     recommend.add_argument("-n", type=int, default=10, metavar="N", help="how many items (default 10)")
     recommend.add_argument("--ratings", metavar="RATINGS", help="leave out the items the user rated here")
     recommend.add_argument(
@@ -294,7 +302,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_columns_for_recommend(recommend)
     _add_force(recommend)
     recommend.set_defaults(run=run_recommend)
+    for command in (evaluate, recommend):
+        command.add_argument(
+            "--quiet", action="store_true", help="no notes or warnings on stderr, only errors"
+        )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("collab-lab")
+    except PackageNotFoundError:  # run from a checkout, not installed
+        return "0.1.0 (checkout)"
 
 
 def _add_force(parser: argparse.ArgumentParser) -> None:
@@ -784,27 +806,15 @@ def _evaluate_ranking(args: argparse.Namespace, result: TrainResult) -> int:
 
 
 def _on_vocabulary(data: Ratings, result: TrainResult, path: str) -> tuple[Ratings, int]:
-    """`data` re-indexed onto the model's users and items, and how many rows the model does not know
-    (dropped)."""
-    import numpy as np
-    import pandas as pd
+    """`data` on the model's users and items by label, and how many rows the model does not know (dropped)."""
+    from collab.training.scoring import on_model_vocabulary
 
-    users = pd.Index(np.asarray(result.user_labels).astype(str)).get_indexer(pd.Index(data.user_labels))
-    items = pd.Index(np.asarray(result.item_labels).astype(str)).get_indexer(pd.Index(data.item_labels))
-    user_ids, item_ids = users[data.user_ids], items[data.item_ids]
-    known = (user_ids >= 0) & (item_ids >= 0)
-    if not known.any():
+    mapped, unknown = on_model_vocabulary(result, data)
+    if not mapped.n_ratings:
         raise BadInput(
             f"none of the {data.n_ratings:,} rows in {path} has a user and an item the model knows"
         )
-    return Ratings(
-        user_ids=user_ids[known],
-        item_ids=item_ids[known],
-        ratings=data.ratings[known],
-        user_labels=np.asarray(result.user_labels),
-        item_labels=np.asarray(result.item_labels),
-        name=data.name,
-    ), int((~known).sum())
+    return mapped, unknown
 
 
 def run_recommend(args: argparse.Namespace) -> int:
@@ -817,6 +827,8 @@ def run_recommend(args: argparse.Namespace) -> int:
     if args.n < 1:
         raise BadInput(f"-n must be at least 1, got {args.n}")
     result = load(args.model)
+    if args.all or args.format != "table":
+        return _recommend_rows(args, result)
     user = int(result._index("user", [args.user])[0])  # UnknownLabelError names the count of users
     scores = predict_all(result, np.array([user]), len(result.item_labels))[0]
     seen = np.zeros(0, dtype=np.int64)
@@ -842,6 +854,38 @@ def run_recommend(args: argparse.Namespace) -> int:
     return 0
 
 
+def _recommend_rows(args: argparse.Namespace, result: TrainResult) -> int:
+    """`collab.top_n` for --user or --all, as CSV or JSON rows on stdout (user, rank, item, title, score)."""
+    from collab.analysis.recommend import top_n
+    from collab.training.distributed import read_any
+
+    data = None
+    if args.ratings:
+        data = read_any(args.ratings, _columns(args))
+        _checked(result, data, args)
+    if args.items:
+        from collab.data.items import read_items
+
+        data = (data if data is not None else _items_only(result)).with_items(read_items(args.items))
+    rows = top_n(
+        result, None if args.all else args.user, args.n, ratings=data, exclude_rated=data is not None
+    )
+    if args.format == "json":
+        sys.stdout.write(rows.to_json(orient="records", lines=True))
+    else:
+        rows.to_csv(sys.stdout, index=False, lineterminator="\n")
+    sys.stdout.flush()
+    return 0
+
+
+def _items_only(result: TrainResult) -> Ratings:
+    """A Ratings with the model's vocabulary and no ratings: somewhere to hang --items' titles."""
+    import numpy as np
+
+    empty = np.zeros(0, dtype=np.int64)
+    return Ratings(empty, empty, np.zeros(0), np.asarray(result.user_labels), np.asarray(result.item_labels))
+
+
 # ---- entry point -------------------------------------------------------------------------------------
 
 
@@ -864,6 +908,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    stderr = sys.stderr
+    if getattr(args, "quiet", False) and args.command != "train":  # train's --quiet drops its epoch lines
+        sys.stderr = _ErrorsOnly(stderr)
     try:
         return int(args.run(args))
     except BrokenPipeError:  # `collab ... | head`: the reader has what it wanted; no traceback, no message
@@ -887,3 +934,20 @@ def _main(argv: Sequence[str] | None = None) -> int:
         rank = os.environ.get("RANK", "?")
         _error_line(f"collab {args.command}: error on process {rank}: {error}")
         return 1
+    finally:
+        sys.stderr = stderr
+
+
+class _ErrorsOnly:
+    """stderr under --quiet: error lines ("collab COMMAND: error: ...") pass, notes and warnings do not."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        if ": error" in text or "error:" in text:
+            return self.stream.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()

@@ -452,6 +452,14 @@ def recommend_new_user(
         raise ValueError("rated is empty: give at least one {item label: rating}")
     if not np.isfinite(values).all():
         raise ValueError("every rating in rated must be a number")
+    low, high = (float(v) for v in result.y_range)
+    outside = (values < low) | (values > high)
+    if outside.any():
+        first = int(np.flatnonzero(outside)[0])
+        raise ValueError(
+            f"rated gives {labels[first]!r} the rating {values[first]:g}, outside {low:g} to {high:g}, the "
+            f"scale this model predicts on (its training ratings' range): give ratings on that scale"
+        )
     item_ids = result._index("item", labels)  # noqa: SLF001
     fit = fold_in_user(result, item_ids, values)
     recs = recommend_for_new_user(result, fit, item_ids, n)
@@ -534,12 +542,13 @@ def _rated_matrix(result: TrainResult, ratings: Ratings) -> _Rated:
 
 
 def _titles(result: TrainResult, ratings: Ratings | None) -> np.ndarray:
-    """One display name per model item: the title from `ratings` where it has one, else the label."""
+    """One title per model item from `ratings` (None where it has none, every item without `ratings` or
+    titles: the `title` column never repeats the id as if it were a title)."""
     labels = np.asarray(result.item_labels).astype(str)
     if ratings is None or ratings.titles is None:
-        return labels.astype(object)
+        return np.full(len(labels), None, dtype=object)
     import pandas as pd
 
     where = pd.Index(np.asarray(ratings.item_labels).astype(str)).get_indexer(labels)
     names = np.asarray(ratings.item_display_names()).astype(object)
-    return np.where(where >= 0, names[np.maximum(where, 0)], labels.astype(object))
+    return np.where(where >= 0, names[np.maximum(where, 0)], None)

@@ -514,9 +514,12 @@ def list_parts(folder: Path) -> list[Path]:
     )
     parts = [p for p in files if p.name.startswith("part-")] or files
     if not parts:
+        held = sorted(p.name for p in folder.iterdir())
+        shown = ", ".join(held[:5]) + (f" and {len(held) - 5} more" if len(held) > 5 else "")
         raise DataError(
-            f"the folder {str(folder)!r} has no part files (part-*.parquet, *.parquet, *.csv, *.tsv, *.dat); "
-            "give a ratings file or a folder of parts"
+            f"{str(folder)!r} is a folder, read as a folder of part files, but it has none (part-*.parquet, "
+            f"*.parquet, *.csv, *.tsv, *.dat; it holds {shown or 'nothing'}); give the ratings file inside "
+            "it, or a folder of parts"
         )
     return parts
 
