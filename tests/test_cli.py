@@ -359,10 +359,12 @@ def test_evaluate_reports_what_the_reader_found_and_a_scale_the_model_does_not_p
     other.loc[other.index[:40], "rating"] = -1
     path = tmp_path / "other.csv"
     other.to_csv(path, index=False)
-    assert main(["evaluate", str(model), str(path)]) == 0
+    assert main(["evaluate", str(model), str(path)]) == 2  # same ids, other ratings: refused (issue 20)
+    assert "ids coincide" in capsys.readouterr().err
+    assert main(["evaluate", str(model), str(path), "--force"]) == 0
     err = capsys.readouterr().err
     assert "--not-rated -1" in err and "the range the model predicts" in err
-    assert main(["evaluate", str(model), str(path), "--not-rated", "-1"]) == 0
+    assert main(["evaluate", str(model), str(path), "--not-rated", "-1", "--force"]) == 0
     assert "Dropped 40 rows" in capsys.readouterr().err
 
 

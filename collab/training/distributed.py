@@ -517,7 +517,7 @@ def list_parts(folder: Path) -> list[Path]:
         held = sorted(p.name for p in folder.iterdir())
         shown = ", ".join(held[:5]) + (f" and {len(held) - 5} more" if len(held) > 5 else "")
         raise DataError(
-            f"{str(folder)!r} is a folder, read as a folder of part files, but it has none (part-*.parquet, "
+            f"{str(folder)!r} is a folder, read as a folder of part files, but it has no part files (part-*.parquet, "
             f"*.parquet, *.csv, *.tsv, *.dat; it holds {shown or 'nothing'}); give the ratings file inside "
             "it, or a folder of parts"
         )
