@@ -94,6 +94,7 @@ def worker(args: argparse.Namespace) -> None:
     row["bare collective s"] = bare_collective(world, row["MB/step"]) if world.world_size > 1 else 0.0
     Path(args.out).with_suffix(f".rank{world.rank}.json").write_text(json.dumps(row))
     distributed.shutdown()
+    distributed.finish(0)
 
 
 def bare_collective(world, megabytes: float, repeats: int = 20) -> float:

@@ -222,7 +222,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--split",
         default=_SPLIT_DEFAULTS["method"].default,
         metavar="METHOD",
-        help=f"how to hold them out: {', '.join(SPLIT_METHODS)} (default %(default)s)",
+        help=f"how to hold them out: {', '.join(SPLIT_METHODS)} (default %(default)s; leave_one_out: each "
+        "user's latest rating, leave_last_n: each user's --n-last latest)",
+    )
+    train.add_argument("--n-last", type=int, default=1, metavar="N", help="ratings per user for leave_last_n")
+    train.add_argument(
+        "--write-split",
+        metavar="DIR",
+        help="write the pairs trained on and scored to DIR/train.csv and DIR/valid.csv (user, item, rating"
+        "[, timestamp]), so another tool can score the same split",
     )
     train.add_argument(
         "--split-seed",
@@ -272,10 +280,18 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(run=run_evaluate)
 
     recommend = commands.add_parser(
-        "recommend", help="top-N items for one user of a saved model", allow_abbrev=False
+        "recommend", help="top-N items for one user (or every user) of a saved model", allow_abbrev=False
     )
     recommend.add_argument("model", metavar="MODEL", help="a model file saved by collab train or the app")
-    recommend.add_argument("--user", required=True, metavar="LABEL", help="the user's id as in the ratings")
+    who = recommend.add_mutually_exclusive_group(required=True)
+    who.add_argument("--user", metavar="LABEL", help="the user's id as in the ratings")
+    who.add_argument("--all", action="store_true", help="every user the model knows (collab.top_n)")
+    recommend.add_argument(
+        "--format",
+        choices=("table", "csv", "json"),
+        default="table",
+        help="table (one user), csv or json rows user, rank, item, title, score (default %(default)s)",
+    )
     recommend.add_argument("-n", type=int, default=10, metavar="N", help="how many items (default 10)")
     recommend.add_argument("--ratings", metavar="RATINGS", help="leave out the items the user rated here")
     recommend.add_argument(
@@ -286,7 +302,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_columns_for_recommend(recommend)
     _add_force(recommend)
     recommend.set_defaults(run=run_recommend)
+    for command in (evaluate, recommend):
+        command.add_argument(
+            "--quiet", action="store_true", help="no notes or warnings on stderr, only errors"
+        )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("collab-lab")
+    except PackageNotFoundError:  # run from a checkout, not installed
+        return "0.1.0 (checkout)"
 
 
 def _add_force(parser: argparse.ArgumentParser) -> None:
@@ -543,10 +573,17 @@ def run_train(args: argparse.Namespace) -> int:
             if sharded:
                 split = distributed.split_shard(world, data, valid_pct, args.split_seed, args.split)
             else:
-                split = data.split(valid_pct, args.split_seed, args.split)
+                split = data.split(valid_pct, args.split_seed, args.split, n_last=args.n_last)
             train_set, valid_set, split_notes = split.train, split.valid, split.notes
         for note in split_notes:
             say(words(note))
+        if args.write_split:
+            if sharded:
+                raise BadInput(
+                    "--write-split needs RATINGS as one file, not a folder of parts read per process"
+                )
+            if main_process:
+                say(f"wrote the split to {', '.join(write_split(args.write_split, train_set, valid_set))}")
         for path in (args.out, args.metrics_json):  # refuse a bad output path before training, not after
             if path:
                 _check_folder(path)
@@ -623,6 +660,22 @@ def run_train(args: argparse.Namespace) -> int:
     finally:
         guard.close()
         distributed.shutdown()
+
+
+def write_split(folder: str, train_set: Ratings, valid_set: Ratings | None) -> list[str]:
+    """`train.csv` (and `valid.csv`, the pairs scored, when there is a validation set) in `folder`, by
+    label: user, item, rating[, timestamp]; returns the paths written."""
+    out = Path(folder)
+    if out.exists() and not out.is_dir():
+        raise BadInput(f"--write-split {folder}: that is a file; give a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, part in (("train", train_set), ("valid", valid_set)):
+        if part is not None:
+            path = out / f"{name}.csv"
+            part.frame().drop(columns=["title"], errors="ignore").to_csv(path, index=False)
+            written.append(str(path))
+    return written
 
 
 def mean_baseline_warning(metrics: dict[str, float]) -> str | None:
@@ -753,27 +806,15 @@ def _evaluate_ranking(args: argparse.Namespace, result: TrainResult) -> int:
 
 
 def _on_vocabulary(data: Ratings, result: TrainResult, path: str) -> tuple[Ratings, int]:
-    """`data` re-indexed onto the model's users and items, and how many rows the model does not know
-    (dropped)."""
-    import numpy as np
-    import pandas as pd
+    """`data` on the model's users and items by label, and how many rows the model does not know (dropped)."""
+    from collab.training.scoring import on_model_vocabulary
 
-    users = pd.Index(np.asarray(result.user_labels).astype(str)).get_indexer(pd.Index(data.user_labels))
-    items = pd.Index(np.asarray(result.item_labels).astype(str)).get_indexer(pd.Index(data.item_labels))
-    user_ids, item_ids = users[data.user_ids], items[data.item_ids]
-    known = (user_ids >= 0) & (item_ids >= 0)
-    if not known.any():
+    mapped, unknown = on_model_vocabulary(result, data)
+    if not mapped.n_ratings:
         raise BadInput(
             f"none of the {data.n_ratings:,} rows in {path} has a user and an item the model knows"
         )
-    return Ratings(
-        user_ids=user_ids[known],
-        item_ids=item_ids[known],
-        ratings=data.ratings[known],
-        user_labels=np.asarray(result.user_labels),
-        item_labels=np.asarray(result.item_labels),
-        name=data.name,
-    ), int((~known).sum())
+    return mapped, unknown
 
 
 def run_recommend(args: argparse.Namespace) -> int:
@@ -786,6 +827,8 @@ def run_recommend(args: argparse.Namespace) -> int:
     if args.n < 1:
         raise BadInput(f"-n must be at least 1, got {args.n}")
     result = load(args.model)
+    if args.all or args.format != "table":
+        return _recommend_rows(args, result)
     user = int(result._index("user", [args.user])[0])  # UnknownLabelError names the count of users
     scores = predict_all(result, np.array([user]), len(result.item_labels))[0]
     seen = np.zeros(0, dtype=np.int64)
@@ -811,6 +854,38 @@ def run_recommend(args: argparse.Namespace) -> int:
     return 0
 
 
+def _recommend_rows(args: argparse.Namespace, result: TrainResult) -> int:
+    """`collab.top_n` for --user or --all, as CSV or JSON rows on stdout (user, rank, item, title, score)."""
+    from collab.analysis.recommend import top_n
+    from collab.training.distributed import read_any
+
+    data = None
+    if args.ratings:
+        data = read_any(args.ratings, _columns(args))
+        _checked(result, data, args)
+    if args.items:
+        from collab.data.items import read_items
+
+        data = (data if data is not None else _items_only(result)).with_items(read_items(args.items))
+    rows = top_n(
+        result, None if args.all else args.user, args.n, ratings=data, exclude_rated=data is not None
+    )
+    if args.format == "json":
+        sys.stdout.write(rows.to_json(orient="records", lines=True))
+    else:
+        rows.to_csv(sys.stdout, index=False, lineterminator="\n")
+    sys.stdout.flush()
+    return 0
+
+
+def _items_only(result: TrainResult) -> Ratings:
+    """A Ratings with the model's vocabulary and no ratings: somewhere to hang --items' titles."""
+    import numpy as np
+
+    empty = np.zeros(0, dtype=np.int64)
+    return Ratings(empty, empty, np.zeros(0), np.asarray(result.user_labels), np.asarray(result.item_labels))
+
+
 # ---- entry point -------------------------------------------------------------------------------------
 
 
@@ -822,11 +897,26 @@ def _error_line(line: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; the exit code: 0 done, 2 bad input (message on stderr), 130 interrupted."""
+    """Run one command; the exit code: 0 done, 2 bad input (message on stderr), 130 interrupted.
+    Under torchrun, a process whose peers all confirmed the work ends here without gloo's teardown
+    (`collab.training.distributed.finish`)."""
+    code = _main(argv)
+    distributed = sys.modules.get("collab.training.distributed")
+    return distributed.finish(code) if distributed is not None else code
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    stderr = sys.stderr
+    if getattr(args, "quiet", False) and args.command != "train":  # train's --quiet drops its epoch lines
+        sys.stderr = _ErrorsOnly(stderr)
     try:
         return int(args.run(args))
+    except BrokenPipeError:  # `collab ... | head`: the reader has what it wanted; no traceback, no message
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (ValueError, OSError) as error:  # DataError, ModelFileError, UnknownLabelError, TrainConfig's
         message = words(error)
         if isinstance(error, FileNotFoundError) and error.filename is not None:
@@ -844,3 +934,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         rank = os.environ.get("RANK", "?")
         _error_line(f"collab {args.command}: error on process {rank}: {error}")
         return 1
+    finally:
+        sys.stderr = stderr
+
+
+class _ErrorsOnly:
+    """stderr under --quiet: error lines ("collab COMMAND: error: ...") pass, notes and warnings do not."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        if ": error" in text or "error:" in text:
+            return self.stream.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()

@@ -252,6 +252,8 @@ def test_torchrun_two_processes_on_a_file_equal_one_process(tmp_path):
     for key in b:
         torch.testing.assert_close(a[key], b[key], rtol=1e-4, atol=2e-5)
     assert load(two).dataset == load(one).dataset
+    # the model file records the step's ratings over both processes: 2 x 32, as the one-process 32 x 2
+    assert (load(two).processes, load(two).effective_batch) == (2, 64) and load(one).effective_batch == 64
 
 
 def test_a_failing_rank_ends_the_job_with_its_message(tmp_path):
@@ -357,10 +359,12 @@ def test_evaluate_reports_what_the_reader_found_and_a_scale_the_model_does_not_p
     other.loc[other.index[:40], "rating"] = -1
     path = tmp_path / "other.csv"
     other.to_csv(path, index=False)
-    assert main(["evaluate", str(model), str(path)]) == 0
+    assert main(["evaluate", str(model), str(path)]) == 2  # same ids, other ratings: refused (issue 20)
+    assert "ids coincide" in capsys.readouterr().err
+    assert main(["evaluate", str(model), str(path), "--force"]) == 0
     err = capsys.readouterr().err
     assert "--not-rated -1" in err and "the range the model predicts" in err
-    assert main(["evaluate", str(model), str(path), "--not-rated", "-1"]) == 0
+    assert main(["evaluate", str(model), str(path), "--not-rated", "-1", "--force"]) == 0
     assert "Dropped 40 rows" in capsys.readouterr().err
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from collab.evaluate import metrics
-from collab.training.scoring import ranking_metrics
+from collab.training.scoring import evaluate_result, on_model_vocabulary
 
 if TYPE_CHECKING:
     from collab.data.ratings import Ratings
@@ -36,38 +36,32 @@ class ModelDataCheck:
 
 
 def check_model_data(result: TrainResult, data: Ratings) -> ModelDataCheck:
-    """Put `data` on `result`'s vocabulary by label and say whether the two belong together."""
+    """Put `data` on `result`'s vocabulary by label and say whether the two belong together.
+
+    In order: the fingerprint (the model's own training file: scored, with a warning that this measures
+    fit); then label overlap (under half of the file's users, items or ratings known: another dataset);
+    then, for labels that do overlap, whether they mean the same people and things: a model whose RMSE
+    on the known pairs is worse than predicting their mean and over `MISMATCH_RMSE_RATIO` times its own
+    validation RMSE has ids that merely coincide with this file's (another dataset numbered alike)."""
     users = _lookup(result.user_labels, data.user_labels)  # (data.n_users,) model index or -1
     items = _lookup(result.item_labels, data.item_labels)
     present_users = np.unique(data.user_ids)
     present_items = np.unique(data.item_ids)
     known_users = (int((users[present_users] >= 0).sum()), len(present_users))
     known_items = (int((items[present_items] >= 0).sum()), len(present_items))
-    user_ids, item_ids = users[data.user_ids], items[data.item_ids]
-    known = (user_ids >= 0) & (item_ids >= 0)
-    on_model = replace(
-        data,
-        user_ids=user_ids[known],
-        item_ids=item_ids[known],
-        ratings=data.ratings[known],
-        timestamps=data.timestamps[known] if data.timestamps is not None else None,
-        user_labels=np.asarray(result.user_labels),
-        item_labels=np.asarray(result.item_labels),
-        titles=None,
-        genres=None,
-        fingerprint="",
-        notes=(),
-        warnings=(),
-    )
+    on_model, n_unknown = on_model_vocabulary(result, data)
+    on_model = replace(on_model, titles=None, genres=None)
+    n_known = on_model.n_ratings
     trained_on = getattr(result, "dataset", "")
     trained_on_it = bool(trained_on) and trained_on == data.fingerprint
     refusal = None
+    warnings: list[str] = []
     if not trained_on_it:
-        for kind, (n_known, n_all) in (("users", known_users), ("items", known_items)):
-            if n_all and n_known < MIN_KNOWN_SHARE * n_all:
+        for kind, (n_in, n_all) in (("users", known_users), ("items", known_items)):
+            if n_all and n_in < MIN_KNOWN_SHARE * n_all:
                 refusal = (
-                    f"the model knows only {n_known:,} of the {n_all:,} {kind} in '{data.name}' "
-                    f"({n_known / n_all:.0%}): it was trained on another dataset"
+                    f"the model knows only {n_in:,} of the {n_all:,} {kind} in '{data.name}' "
+                    f"({n_in / n_all:.0%}): it was trained on another dataset"
                     + (
                         f" (fingerprint {trained_on[:12]}, this file {data.fingerprint[:12]})"
                         if trained_on
@@ -75,41 +69,66 @@ def check_model_data(result: TrainResult, data: Ratings) -> ModelDataCheck:
                     )
                 )
                 break
-        if refusal is None and data.n_ratings and known.sum() < MIN_KNOWN_SHARE * data.n_ratings:
+        if refusal is None and data.n_ratings and n_known < MIN_KNOWN_SHARE * data.n_ratings:
             refusal = (
-                f"only {int(known.sum()):,} of the {data.n_ratings:,} ratings in '{data.name}' have a user and "
+                f"only {n_known:,} of the {data.n_ratings:,} ratings in '{data.name}' have a user and "
                 "an item the model knows: it was trained on another dataset"
             )
-    warnings: list[str] = []
+        if refusal is None and n_known:
+            refusal, warning = _coinciding_ids(result, on_model, data.name)
+            warnings += [warning] if warning else []
     if trained_on_it:
         warnings.append(
             f"the model is scored on the data it was trained on ('{data.name}' has its training data's "
             f"fingerprint {trained_on[:12]}): these numbers measure fit, not prediction; score held-out ratings"
         )
     return ModelDataCheck(
-        on_model, int((~known).sum()), known_users, known_items, trained_on_it, refusal, tuple(warnings)
+        on_model, n_unknown, known_users, known_items, trained_on_it, refusal, tuple(warnings)
+    )
+
+
+# a model this many times worse on a file than on its own validation set (and worse than a constant)
+# is scoring another dataset's ratings under coinciding ids; a held-out file of the same data lands
+# near 1 (ML-100K u1.test: 1.00), the same ids shuffled over other people near 1.3
+MISMATCH_RMSE_RATIO = 1.2
+
+
+def _coinciding_ids(result: TrainResult, on_model: Ratings, name: str) -> tuple[str | None, str | None]:
+    """(refusal, warning) for a file whose labels the model knows but whose ratings it cannot predict."""
+    predicted = np.asarray(result.predict_ids(on_model.user_ids, on_model.item_ids), dtype=np.float64)
+    rmse = metrics.rmse(predicted, on_model.ratings)
+    constant = metrics.rmse(np.full_like(predicted, float(np.mean(on_model.ratings))), on_model.ratings)
+    own = float(result.metrics.get("rmse", float("nan")))
+    far = bool(np.isfinite(own) and rmse > MISMATCH_RMSE_RATIO * own)
+    if not rmse > constant:
+        if not far:
+            return None, None
+        return None, (
+            f"on the {on_model.n_ratings:,} pairs of '{name}' it knows, the model's RMSE ({rmse:.3f}) is "
+            f"{rmse / own:.2f}x its own validation RMSE ({own:.3f}): if these users or items are other "
+            "people and things under the same ids (another dataset), these numbers mean little"
+        )
+    if far:
+        return (
+            f"its labels match '{name}' but its ratings do not: on the {on_model.n_ratings:,} pairs it knows, "
+            f"its RMSE is {rmse:.3f}, worse than predicting their mean ({constant:.3f}) and "
+            f"{rmse / own:.2f}x its own validation RMSE ({own:.3f}); the ids coincide with another dataset's "
+            "(same numbers, other people and items)"
+        ), None
+    return None, (
+        f"on the {on_model.n_ratings:,} pairs of '{name}' it knows, the model's RMSE ({rmse:.3f}) is worse than "
+        f"predicting their mean ({constant:.3f}): if this file is from another dataset whose ids merely "
+        "coincide, these numbers mean nothing"
     )
 
 
 def score(result: TrainResult, valid: Ratings, train: Ratings | None = None, k: int = 10) -> dict[str, float]:
-    """RMSE and MAE of `valid` (on the model's vocabulary) beside predicting the mean (`train`'s, else
-    `valid`'s own), the "rated" ranking metrics, and, given the training ratings `train` (on the model's
-    vocabulary), the "catalogue" ones beside popularity (`collab.training.scoring.ranking_metrics`)."""
-    predicted = np.asarray(result.predict_ids(valid.user_ids, valid.item_ids), dtype=np.float64)
-    truth = valid.ratings
-    mean = float(np.mean(train.ratings if train is not None and train.n_ratings else truth))
-    threshold = metrics.relevant_threshold(train.ratings if train is not None else truth)
-    out: dict[str, float] = {
-        "rmse": metrics.rmse(predicted, truth),
-        "global_mean_rmse": metrics.rmse(np.full_like(predicted, mean), truth),
-        "mae": metrics.mae(predicted, truth),
-        f"rated_precision@{k}": metrics.precision_at_k(valid.user_ids, predicted, truth, k, threshold),
-        f"rated_recall@{k}": metrics.recall_at_k(valid.user_ids, predicted, truth, k, threshold),
-        f"rated_ndcg@{k}": metrics.ndcg_at_k(valid.user_ids, predicted, truth, k, threshold),
-        "rated_users": len(np.unique(valid.user_ids)),
-    }
-    if train is not None:
-        out.update(ranking_metrics(result, train, valid, k))
+    """`collab.training.scoring.evaluate_result`: RMSE and MAE beside predicting the mean (`train`'s, else
+    `valid`'s own), the "rated" ranking metrics and, given `train`, the catalogue ones beside popularity;
+    both on any vocabulary (matched to the model by label)."""
+    out = evaluate_result(result, valid, train, k)
+    out.pop("n_scored", None)
+    out.pop("n_unknown", None)
     return out
 
 
@@ -122,28 +141,28 @@ PROTOCOL_WORDS = {"catalogue": "all unseen items ranked", "rated": "held-out ite
 
 
 def labelled_metrics(scores: dict[str, float], n_pairs: int) -> list[tuple[str, float]]:
-    """(label, value) rows for a table: each metric named with its protocol and what it scored, its baseline below it."""
+    """(label, value) rows for a table: each metric named with its protocol and what it scored, its baseline below it.
+
+    Plain `ndcg@10`, ... are the catalogue protocol ("all unseen items ranked"), `rated_*` the held-out
+    re-ranking; `*_users` and `popularity_*` are shown in the rows they qualify."""
     rows: list[tuple[str, float]] = []
     for name, value in scores.items():
-        if name.endswith("_users") or name.startswith("popularity_"):
+        if name.endswith("_users") or name.startswith("popularity_") or name == "global_mean_rmse":
             continue
-        protocol = name.split("_", 1)[0]
         if name in ("rmse", "mae"):
             rows.append((f"{name} ({n_pairs:,} pairs)", value))
             if name == "rmse" and "global_mean_rmse" in scores:
                 rows.append(("  baseline: rmse of predicting the mean", scores["global_mean_rmse"]))
-        elif name == "global_mean_rmse":
             continue
-        elif protocol in PROTOCOL_WORDS:
-            users = int(scores.get(f"{protocol}_users", 0))
-            shown = (
-                f" ({users:,} users, {PROTOCOL_WORDS[protocol]})"
-                if users
-                else f" ({PROTOCOL_WORDS[protocol]})"
-            )
-            rows.append((name + shown, value))
-            if f"popularity_{name}" in scores:
-                rows.append(("  baseline: popularity", scores[f"popularity_{name}"]))
-        else:
+        if "@" not in name:
             rows.append((name, value))
+            continue
+        protocol = "rated" if name.startswith("rated_") else "catalogue"
+        users = int(scores.get("rated_users" if protocol == "rated" else "ranked_users", 0))
+        shown = (
+            f" ({users:,} users, {PROTOCOL_WORDS[protocol]})" if users else f" ({PROTOCOL_WORDS[protocol]})"
+        )
+        rows.append((name + shown, value))
+        if f"popularity_{name}" in scores:
+            rows.append(("  baseline: popularity", scores[f"popularity_{name}"]))
     return rows

@@ -213,7 +213,9 @@ def predict_all(result: TrainResult, user_ids: np.ndarray, n_items: int) -> np.n
 
 
 def recommend_for_user(result: TrainResult, seen_in: Ratings, user_id: int, n: int = 10) -> Recommendations:
-    """Top-`n` items that `user_id` has not rated in `seen_in`, with the bias and dot-product parts."""
+    """Top-`n` items that `user_id` (the model's index) has not rated in `seen_in`, with the bias and
+    dot-product parts; `seen_in` from any read is matched to the model by label."""
+    seen_in, _ = on_model_vocabulary(result, seen_in)
     n_items = len(result.item_labels)
     scores = predict_all(result, np.array([user_id]), n_items)[0]
     dot = None
@@ -252,10 +254,15 @@ def recommend_for_new_user(
 
 
 def ranking_quality_of(
-    result: TrainResult, train: Ratings, valid: Ratings, k: int = 10, protocol: Protocol = "rated"
+    result: TrainResult, train: Ratings, valid: Ratings, k: int = 10, protocol: Protocol = "catalogue"
 ) -> RankingQuality:
-    """Ranking quality of a trained model against popularity on the validation set; an item is relevant
-    when rated in the top quarter of the training ratings' scale (`metrics.relevant_threshold`: 4 on 1-5)."""
+    """Ranking quality of a trained model against popularity on the validation set, under `protocol`
+    (`collab.evaluate.ranking`: "catalogue", every unseen item ranked, the default; "rated", each user's
+    held-out items re-ranked); an item is relevant when rated in the top quarter of the training
+    ratings' scale (`metrics.relevant_threshold`: 4 on 1-5). `train` and `valid` from any read are
+    matched to the model by label."""
+    train, _ = on_model_vocabulary(result, train)
+    valid, _ = on_model_vocabulary(result, valid)
     threshold = relevant_threshold(train.rating_values)  # (distinct values, kept with the split)
     popularity = popularity_scores(train.item_ids, train.n_items)
     if protocol == "rated":
@@ -300,8 +307,11 @@ def model_mismatch(result: TrainResult, ratings: Ratings) -> str | None:
 
 
 def predictions_csv(result: TrainResult, valid: Ratings) -> str:
-    """The validation set with the model's predictions, as CSV text (user, item, title, rating, predicted)."""
+    """The validation set with the model's predictions, as CSV text (user, item, title, rating, predicted);
+    `valid` from any read is matched to the model by label (pairs it does not know are left out)."""
     import pandas as pd
+
+    valid, _ = on_model_vocabulary(result, valid)
 
     predicted = np.asarray(result.predict_ids(valid.user_ids, valid.item_ids), dtype=np.float64)
     frame = pd.DataFrame(
@@ -442,6 +452,14 @@ def recommend_new_user(
         raise ValueError("rated is empty: give at least one {item label: rating}")
     if not np.isfinite(values).all():
         raise ValueError("every rating in rated must be a number")
+    low, high = (float(v) for v in result.y_range)
+    outside = (values < low) | (values > high)
+    if outside.any():
+        first = int(np.flatnonzero(outside)[0])
+        raise ValueError(
+            f"rated gives {labels[first]!r} the rating {values[first]:g}, outside {low:g} to {high:g}, the "
+            f"scale this model predicts on (its training ratings' range): give ratings on that scale"
+        )
     item_ids = result._index("item", labels)  # noqa: SLF001
     fit = fold_in_user(result, item_ids, values)
     recs = recommend_for_new_user(result, fit, item_ids, n)
@@ -478,6 +496,14 @@ def _block_scorer(result: TrainResult) -> Callable[[np.ndarray], np.ndarray]:
     return score
 
 
+def on_model_vocabulary(result: TrainResult, ratings: Ratings) -> tuple[Ratings, int]:
+    """`collab.training.scoring.on_model_vocabulary`: `ratings` on the model's ids by label, and how many
+    of its ratings the model does not know (left out)."""
+    from collab.training.scoring import on_model_vocabulary as onto
+
+    return onto(result, ratings)
+
+
 def _check_n(n: object) -> None:
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"n must be a positive integer, got {n!r}")
@@ -511,34 +537,18 @@ class _Rated:
 
 def _rated_matrix(result: TrainResult, ratings: Ratings) -> _Rated:
     """The pairs rated in `ratings`, on the model's vocabulary (matched by label text)."""
-    import pandas as pd
-
-    if np.array_equal(ratings.user_labels, result.user_labels) and np.array_equal(
-        ratings.item_labels, result.item_labels
-    ):
-        users, items = ratings.user_ids, ratings.item_ids
-    else:
-        user_map = pd.Index(np.asarray(result.user_labels).astype(str)).get_indexer(
-            np.asarray(ratings.user_labels).astype(str)
-        )
-        item_map = pd.Index(np.asarray(result.item_labels).astype(str)).get_indexer(
-            np.asarray(ratings.item_labels).astype(str)
-        )
-        users, items = user_map[ratings.user_ids], item_map[ratings.item_ids]
-        known = (users >= 0) & (items >= 0)
-        users, items = users[known], items[known]
-    return _Rated(
-        np.asarray(users, dtype=np.int64), np.asarray(items, dtype=np.int64), len(result.user_labels)
-    )
+    mapped, _ = on_model_vocabulary(result, ratings)
+    return _Rated(mapped.user_ids, mapped.item_ids, len(result.user_labels))
 
 
 def _titles(result: TrainResult, ratings: Ratings | None) -> np.ndarray:
-    """One display name per model item: the title from `ratings` where it has one, else the label."""
+    """One title per model item from `ratings` (None where it has none, every item without `ratings` or
+    titles: the `title` column never repeats the id as if it were a title)."""
     labels = np.asarray(result.item_labels).astype(str)
     if ratings is None or ratings.titles is None:
-        return labels.astype(object)
+        return np.full(len(labels), None, dtype=object)
     import pandas as pd
 
     where = pd.Index(np.asarray(ratings.item_labels).astype(str)).get_indexer(labels)
     names = np.asarray(ratings.item_display_names()).astype(object)
-    return np.where(where >= 0, names[np.maximum(where, 0)], labels.astype(object))
+    return np.where(where >= 0, names[np.maximum(where, 0)], None)

@@ -33,8 +33,8 @@ from collab.data.values import (
 )
 
 MAX_RATINGS = 30_000_000  # rows; more than this is refused before it is parsed in full
-SplitMethod = Literal["random", "by_time", "by_user"]
-SPLIT_METHODS: tuple[str, ...] = ("random", "by_time", "by_user")
+SplitMethod = Literal["random", "by_time", "by_user", "leave_one_out", "leave_last_n"]
+SPLIT_METHODS: tuple[str, ...] = ("random", "by_time", "by_user", "leave_one_out", "leave_last_n")
 
 
 def _thumbs_example(column: pd.Series) -> str:
@@ -438,15 +438,26 @@ class Ratings:
             warnings=(),
         )
 
-    def split(self, valid_pct: float = 0.2, seed: int = 42, method: SplitMethod = "random") -> Split:
-        """Split into train and valid; valid rows whose user or item is absent from train are dropped.
+    def split(
+        self, valid_pct: float = 0.2, seed: int = 42, method: SplitMethod = "random", *, n_last: int = 1
+    ) -> Split:
+        """Split into train and valid; valid rows whose user or item is absent from train are dropped
+        (cold start), and the `Split` counts both (`n_held_out` before, `valid.n_ratings` after; `notes`).
 
         - "random": a seeded random `valid_pct` of all ratings.
         - "by_time": the latest `valid_pct` of ratings by timestamp (one global cutoff, ties by row
-          order), the honest "predict the future" split; needs timestamps.
+          order), the honest "predict the future" split; needs timestamps. Users and items first seen
+          after the cut are cold start: often most of what it holds out (its notes say how much).
         - "by_user": a seeded random `valid_pct` of each user's ratings (rounded; every user keeps
           at least one rating in train).
+        - "leave_one_out": each user's latest rating (by timestamp, ties by row order; a seeded random
+          one without timestamps), the protocol of NCF and most top-N papers; `valid_pct` is not used.
+        - "leave_last_n": each user's `n_last` latest ratings by timestamp (per user, not one global
+          cut, so no user is cold start); needs timestamps; `valid_pct` is not used.
+        Both per-user protocols leave a user with too few ratings at least one in train.
         """
+        if method in ("leave_one_out", "leave_last_n"):
+            return self._leave_last(1 if method == "leave_one_out" else n_last, seed, method)
         if not 0.0 < valid_pct < 1.0:
             raise ValueError(f"valid_pct must be between 0 and 1 (exclusive), got {valid_pct}")
         if method not in SPLIT_METHODS:
@@ -473,6 +484,32 @@ class Ratings:
             share = np.minimum(np.floor(counts * valid_pct + 0.5), counts - 1)
             is_valid[order] = rank < share[self.user_ids[order]]
 
+        return self._split_at(is_valid, method, valid_pct, seed)
+
+    def _leave_last(self, n_last: int, seed: int, method: str) -> Split:
+        """Hold out each user's `n_last` latest ratings (see `split`)."""
+        if isinstance(n_last, bool) or not isinstance(n_last, int) or n_last < 1:
+            raise ValueError(f"n_last must be a positive integer, got {n_last!r}")
+        if self.timestamps is None and method == "leave_last_n":
+            raise DataError(
+                f"{self.name} has no timestamps, so there is no 'last' rating per user. "
+                "Use method='leave_one_out' (a random rating per user without timestamps) or 'by_user'."
+            )
+        n = self.n_ratings
+        when = self.timestamps if self.timestamps is not None else np.random.default_rng(seed).random(n)
+        order = np.lexsort(
+            (-np.arange(n), -np.asarray(when, dtype=np.float64), self.user_ids)
+        )  # latest first
+        counts = np.bincount(self.user_ids, minlength=self.n_users)
+        starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        rank = np.arange(n) - starts[self.user_ids[order]]  # 0 = the user's latest
+        held = np.minimum(n_last, np.maximum(counts - 1, 0))  # every user keeps one rating in train
+        is_valid = np.zeros(n, dtype=bool)
+        is_valid[order] = rank < held[self.user_ids[order]]
+        return self._split_at(is_valid, method, 0.0, seed)
+
+    def _split_at(self, is_valid: np.ndarray, method: str, valid_pct: float, seed: int) -> Split:
+        """The split holding out `is_valid`, its cold-start rows dropped and counted."""
         train = self.subset(~is_valid)
         seen_user = np.bincount(train.user_ids, minlength=self.n_users) > 0
         seen_item = np.bincount(train.item_ids, minlength=self.n_items) > 0
@@ -547,12 +584,16 @@ class Split:
 
     @property
     def notes(self) -> tuple[str, ...]:
-        """What the split had to drop, and, when that is most of what it held out, the fix."""
+        """How many ratings the split held out and kept (always one line), what it had to drop, and, when
+        that is most of what it held out, the fix."""
         if not self.n_dropped:
-            return ()
+            return (
+                f"{self.method} split: {self.n_held_out:,} ratings held out, all {self.valid.n_ratings:,} "
+                "scored (none dropped as cold start).",
+            )
         held = self.n_held_out
         note = (
-            f"{self.n_dropped:,} of {held:,} held-out ratings were dropped (cold start: their user or item "
+            f"{self.method} split: {self.n_dropped:,} of {held:,} held-out ratings were dropped (cold start: their user or item "
             f"has no rating left in training); {self.valid.n_ratings:,} are scored."
         )
         if 2 * self.n_dropped <= held:

@@ -48,6 +48,13 @@ class Input:
         self.notes: tuple[str, ...] = ()  # what reading the bytes did (a UTF-16 file transcoded)
         if isinstance(source, str | os.PathLike):
             self.path = os.fspath(source)
+            if os.path.isdir(self.path):
+                raise DataError(
+                    f"{self.path} is a folder, not a ratings file. Give the file inside it (e.g. "
+                    f"{Path(self.path) / 'ratings.csv'}), or load_movielens_dir for a MovieLens folder; the "
+                    "command line (collab train) and collab.training.distributed.read_any read a folder of "
+                    "part files (part-*.parquet, *.csv)."
+                )
             if not os.path.isfile(self.path):
                 raise DataError(f"no such file: {self.path}. Check the path.")
             self.size = os.path.getsize(self.path)

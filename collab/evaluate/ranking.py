@@ -1,5 +1,19 @@
 """Ranking quality of scores against held-out ratings, beside the popularity baseline, under a named
-protocol: each user's validation items ("rated"), or every item the user has not rated ("catalogue")."""
+protocol. The one implementation of the ranking measures (precision, recall, NDCG, hit rate, MAP, MRR at k)
+for the rating models, the implicit models, `cross_validate`, the command line and the Recommend page.
+
+- "catalogue" (the default meaning of plain `precision@k`, `recall@k`, `ndcg@k`, `hit_rate@k`, `map@k`,
+  `mrr@k` everywhere): for each validation user with a relevant held-out item, every item the user has
+  not rated in training is ranked and the top k compared with the user's relevant held-out items (as
+  cornac, implicit, RecBole and the papers rank). The pairs scored: n_users x n_items, training pairs
+  excluded.
+- "rated" (`rated_precision@k`, ...): each user's own held-out items re-ranked among themselves, which
+  says only how the model orders what the user did rate; several times higher than the catalogue numbers
+  and not comparable with published ones.
+
+An item is relevant when its held-out rating is at least `threshold` (the top quarter of the scale:
+`collab.evaluate.metrics.relevant_threshold`; every held-out interaction for the implicit models).
+"""
 
 from __future__ import annotations
 
@@ -22,8 +36,8 @@ def popularity_scores(item_ids: np.ndarray, n_items: int) -> np.ndarray:
 
 Protocol = Literal["rated", "catalogue"]
 PROTOCOLS: dict[str, str] = {
-    "rated": "rank each user's validation items (as the Train page's metrics)",
-    "catalogue": "rank every item the user has not rated in training",
+    "catalogue": "rank every item the user has not rated in training (precision@k, ...)",
+    "rated": "re-rank only each user's held-out items (rated_precision@k, ...)",
 }
 
 
@@ -34,7 +48,7 @@ class RankingQuality:
     k: int
     protocol: str  # a key of PROTOCOLS
     n_users: int  # validation users the means are over
-    model: dict[str, float]  # "precision", "recall", "ndcg"
+    model: dict[str, float]  # "precision", "recall", "ndcg" (+ "hit_rate", "map", "mrr" for "catalogue")
     popularity: dict[str, float]
     threshold: float = RELEVANT_RATING  # an item is relevant when rated at least this
 
@@ -68,23 +82,47 @@ def rated_ranking_quality(
 
 
 def ranking_metrics(ranked: np.ndarray, relevant: list[np.ndarray], k: int) -> dict[str, float]:
-    """Mean precision@k, recall@k, NDCG@k and hit rate@k (share with a hit) of ranked lists (rows of `ranked`) against relevant item sets."""
-    precision, recall, ndcg, hit_rate = [], [], [], []
-    discounts = 1.0 / np.log2(np.arange(2, k + 2))  # (k,)
-    for row, rel in zip(ranked, relevant, strict=True):
-        hits = np.isin(row[:k], rel)  # (k,)
-        n_hits = int(hits.sum())
-        hit_rate.append(float(n_hits > 0))
-        precision.append(n_hits / k)
-        recall.append(n_hits / len(rel))
-        ideal = discounts[: min(len(rel), k)].sum()
-        ndcg.append(float((hits * discounts[: len(hits)]).sum() / ideal))
-    return {
-        "precision": float(np.mean(precision)) if precision else float("nan"),
-        "recall": float(np.mean(recall)) if recall else float("nan"),
-        "ndcg": float(np.mean(ndcg)) if ndcg else float("nan"),
-        "hit_rate": float(np.mean(hit_rate)) if hit_rate else float("nan"),
+    """Means over users of precision, recall, NDCG, hit rate, MAP and MRR at k of ranked lists against
+    relevant item sets, with no loop per user.
+
+    `ranked`: (n_users, <= k) item indices, best first (one row per user); `relevant`: one array of
+    relevant item indices per row (non-empty). Per user, with hits = relevant items in the top k:
+    - precision@k = hits / k; recall@k = hits / relevant items; hit_rate@k = 1 if any hit;
+    - ndcg@k = sum of 1 / log2(rank + 1) over hits / its best value with min(relevant, k) hits
+      (binary gains, rank 1-based);
+    - map@k = sum over hits of precision at that hit's rank / min(relevant, k) (the "AP@k" of
+      Microsoft Recommenders and cornac);
+    - mrr@k = 1 / rank of the first hit, 0 with none in the top k.
+    NaN for every measure when there are no rows.
+    """
+    names = ("precision", "recall", "ndcg", "hit_rate", "map", "mrr")
+    ranked = np.asarray(ranked, dtype=np.int64)[:, :k] if np.ndim(ranked) == 2 else np.zeros((0, k), np.int64)
+    if len(ranked) == 0:
+        return {name: float("nan") for name in names}
+    n_rows, width = ranked.shape
+    lengths = np.array([len(r) for r in relevant], dtype=np.int64)  # (n_rows,)
+    if len(lengths) != n_rows:
+        raise ValueError(f"ranked has {n_rows} rows but relevant has {len(lengths)} sets")
+    rel_items = np.concatenate(relevant).astype(np.int64) if n_rows else np.zeros(0, dtype=np.int64)
+    span = int(max(ranked.max(initial=0), rel_items.max(initial=0))) + 1
+    rel_codes = np.repeat(np.arange(n_rows, dtype=np.int64), lengths) * span + rel_items
+    hits = np.isin(np.arange(n_rows, dtype=np.int64)[:, None] * span + ranked, rel_codes)  # (n_rows, width)
+    n_hits = hits.sum(axis=1)
+    rank = np.arange(1, width + 1)  # (width,) 1-based
+    discounts = 1.0 / np.log2(rank + 1.0)
+    capped = np.minimum(lengths, k)  # relevant items a perfect top k could hold
+    ideal = np.concatenate(([0.0], np.cumsum(1.0 / np.log2(np.arange(1, k + 1) + 1.0))))[capped]
+    precision_at = np.cumsum(hits, axis=1) / rank  # (n_rows, width) precision at each rank
+    first = np.where(hits.any(axis=1), hits.argmax(axis=1) + 1, 0)
+    per_user = {
+        "precision": n_hits / k,
+        "recall": n_hits / lengths,
+        "ndcg": (hits * discounts).sum(axis=1) / ideal,
+        "hit_rate": (n_hits > 0).astype(np.float64),
+        "map": (precision_at * hits).sum(axis=1) / capped,
+        "mrr": np.where(first > 0, 1.0 / np.maximum(first, 1), 0.0),
     }
+    return {name: float(np.mean(per_user[name])) for name in names}
 
 
 def catalogue_ranking_quality(
@@ -95,9 +133,12 @@ def catalogue_ranking_quality(
     threshold: float = RELEVANT_RATING,
     max_users: int | None = None,
 ) -> RankingQuality:
-    """Precision/recall/NDCG@k of top-k unseen lists vs the popularity baseline; relevant = valid ratings >= threshold.
+    """The catalogue protocol: `ranking_metrics` of each user's top k among the items they did not rate
+    in `train`, for the model and the popularity baseline; relevant = `valid` ratings >= threshold.
 
-    `score_users(user_ids) -> (len(user_ids), n_items)` gives the model's predicted ratings.
+    `score_users(user_ids) -> (len(user_ids), n_items)` gives the model's scores (predicted ratings).
+    Users are those with a relevant `valid` item, at most `max_users` of them (the first by index).
+    `train` and `valid` share one vocabulary (as `Ratings.split` gives them).
     """
     relevant_mask = valid.ratings >= threshold
     users = np.unique(valid.user_ids[relevant_mask])

@@ -206,6 +206,41 @@ def _check_int(name: str, value: object, low: int, high: int) -> None:
         raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
 
 
+# the command line's short flags, accepted as keyword names too: TrainConfig(factors=64) is n_factors=64
+ALIASES = {"factors": "n_factors", "bs": "batch_size", "wd": "weight_decay", "accum": "accum_steps"}
+
+
+def _accept_aliases(cls: type) -> type:
+    """Let `cls(...)` take the command line's names (`ALIASES`) and say which field an unknown keyword
+    probably meant, instead of Python's bare "unexpected keyword argument"."""
+    import difflib
+    import functools
+
+    init = cls.__init__
+    names = [f for f in cls.__dataclass_fields__]  # type: ignore[attr-defined]
+
+    @functools.wraps(init)
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        for alias, field_name in ALIASES.items():
+            if alias in kwargs:
+                if field_name in kwargs:
+                    raise TypeError(
+                        f"TrainConfig got both {alias}= and {field_name}= (the same field); give one"
+                    )
+                kwargs[field_name] = kwargs.pop(alias)
+        unknown = [key for key in kwargs if key not in names]
+        if unknown:
+            near = difflib.get_close_matches(unknown[0], names, n=1)
+            hint = f"; did you mean {near[0]}=?" if near else f"; its fields: {', '.join(names)}"
+            raise TypeError(f"TrainConfig has no field {unknown[0]!r}{hint}")
+        init(self, *args, **kwargs)
+
+    cls.__init__ = __init__  # type: ignore[method-assign]
+    return cls
+
+
+_accept_aliases(TrainConfig)
+
 PRESETS: dict[str, TrainConfig] = {
     "default": TrainConfig(),
     # smaller batches, more factors, longer: tuned on u1 (dense AdamW, as tuned)

@@ -26,17 +26,17 @@ def cross_validate(
     """Train `config` (None: `TrainConfig()`) on each of `kfold(ratings, k, seed)` and score its fold.
 
     Returns one row per fold: fold, rmse, mae, global_mean_rmse (the baseline that predicts the
-    training mean), the ranking metrics of `collab.training.scoring.ranking_metrics` under both
-    protocols beside popularity's (catalogue_ndcg@10: top 10 of every item the user has not rated;
-    rated_ndcg@10: each user's held-out items re-ranked; catalogue_users, rated_users), n_train,
-    n_valid (the pairs RMSE scored), n_dropped, seconds. Take
+    training mean), the ranking metrics of `train` under both protocols beside popularity's
+    (`ndcg@10`, `precision@10`, `recall@10`, `hit_rate@10`, `map@10`, `mrr@10`: top 10 of every item the
+    user has not rated in the fold's training part, `popularity_ndcg@10`, ..., `ranked_users`;
+    `rated_ndcg@10`, ...: each user's held-out items re-ranked, `rated_users`; see
+    `collab.evaluate.ranking`), n_train, n_valid (the pairs RMSE scored), n_dropped, seconds. Take
     `.mean()` / `.std()` of a column for the summary. `progress=True` shows each fold's progress bar.
     """
     import pandas as pd
 
     from collab.training.config import TrainConfig
     from collab.training.loop import train
-    from collab.training.scoring import ranking_metrics
 
     config = TrainConfig() if config is None else config
     rows = []
@@ -47,7 +47,6 @@ def cross_validate(
             {
                 "fold": fold.index,
                 **{name: value for name, value in result.metrics.items() if name != "valid_loss"},
-                **(ranking_metrics(result, fold.train, fold.valid) if fold.valid.n_ratings else {}),
                 "n_train": fold.train.n_ratings,
                 "n_valid": fold.valid.n_ratings,
                 "n_dropped": fold.n_dropped,

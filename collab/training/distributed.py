@@ -29,6 +29,7 @@ import contextlib
 import logging
 import math
 import os
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -101,13 +102,43 @@ def init(backend: str = "auto", device: str = "auto", timeout_s: float = 1800.0)
     return World(rank, world_size, local_rank, backend)
 
 
-def shutdown() -> None:
-    """Leave the process group (if this process joined one), all processes together: one that
-    leaves while another still works (rank 0 writing the model) can abort in gloo's teardown."""
-    if dist.is_available() and dist.is_initialized():
-        with contextlib.suppress(RuntimeError):  # a peer that already failed
-            dist.barrier()
+_CONFIRMED = {"done": False}  # every process passed shutdown's barrier: `finish` may skip gloo's teardown
+
+
+def shutdown() -> bool:
+    """Leave the process group (if this process joined one), all processes together.
+
+    First a barrier: every process confirms its work is done (rank 0 has written the model). Then, under
+    a launcher with the gloo backend, the group is *not* destroyed: gloo's teardown of its I/O threads
+    aborts a process (`terminate called without an active exception`, about one 2-process run in 30)
+    when its peer closed the connection first, a non-zero exit after the work is done. `finish(code)`
+    then ends the process without that teardown. Returns whether the group was left for `finish`. A
+    failed barrier (a peer already gone) or another backend destroys the group as usual."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return False
+    try:
+        dist.barrier()
+    except RuntimeError:  # a peer that already failed: nothing to confirm, tear down as usual
         dist.destroy_process_group()
+        return False
+    if launched() and dist.get_backend() == "gloo":
+        _CONFIRMED["done"] = True
+        return True
+    dist.destroy_process_group()
+    return False
+
+
+def finish(code: int) -> int:
+    """`code`, or, after `shutdown` confirmed every process's work under a launcher, end this process
+    now with `code` (output flushed, `os._exit`): no destructor of the gloo group runs, so no peer can
+    read the teardown as a failure. Call it last, with the exit code (the command line does)."""
+    if not _CONFIRMED["done"]:
+        return code
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
 
 
 def _comm_device(world: World) -> torch.device:
@@ -392,6 +423,7 @@ def train_parallel(
     result = train_one(train, valid, config, on_epoch, on_batch, stop_event, sync=sync)
     result = replace(
         result,
+        processes=world.world_size,
         optimizer=f"{result.optimizer}, {world.world_size} processes ({world.backend}"
         + (
             (", touched rows all-gather" if sync.comm == "rows" else ", whole-table all-reduce")
@@ -423,7 +455,13 @@ def train_parallel(
     else:
         train_mean = float(np.mean(train.ratings))
     if world.is_main:
-        metrics = _final_metrics(result.model, train_mean, full_valid, relevant_threshold(train.ratings))
+        metrics = _final_metrics(  # the catalogue protocol needs every training pair: not a share's
+            result.model,
+            train_mean,
+            full_valid,
+            relevant_threshold(train.ratings),
+            None if sharded else train,
+        )
     box = [metrics]
     dist.broadcast_object_list(box, src=0)
     result = replace(result, metrics=box[0], seconds=max(sync.sum([result.seconds])[0] / world.world_size, 0))
@@ -476,9 +514,12 @@ def list_parts(folder: Path) -> list[Path]:
     )
     parts = [p for p in files if p.name.startswith("part-")] or files
     if not parts:
+        held = sorted(p.name for p in folder.iterdir())
+        shown = ", ".join(held[:5]) + (f" and {len(held) - 5} more" if len(held) > 5 else "")
         raise DataError(
-            f"the folder {str(folder)!r} has no part files (part-*.parquet, *.parquet, *.csv, *.tsv, *.dat); "
-            "give a ratings file or a folder of parts"
+            f"{str(folder)!r} is a folder, read as a folder of part files, but it has no part files (part-*.parquet, "
+            f"*.parquet, *.csv, *.tsv, *.dat; it holds {shown or 'nothing'}); give the ratings file inside "
+            "it, or a folder of parts"
         )
     return parts
 
@@ -615,6 +656,11 @@ def split_shard(world: World, ratings: Ratings, valid_pct: float, seed: int, met
         raise ValueError(f"valid_pct must be between 0 and 1 (exclusive), got {valid_pct}")
     if method not in SPLIT_METHODS:
         raise ValueError(f"split must be one of {', '.join(SPLIT_METHODS)}; got {method!r}")
+    if method not in ("random", "by_time", "by_user"):  # a user's ratings may lie in several parts
+        raise ValueError(
+            f"the {method} split needs each user's ratings together: with a folder of parts on several "
+            "processes, use random, by_time or by_user (or train from one file)"
+        )
     rng = np.random.default_rng([seed, world.rank])
     n = ratings.n_ratings
     n_valid = int(round(n * valid_pct))

@@ -9,8 +9,9 @@ item that is neither one of the user's training positives nor one of the user's 
   micro-batches of `batch_size` whose summed losses are divided by the step's size, so gradient
   accumulation equals one big batch; Adam, the learning rate times `lr_decay` after each epoch.
 
-The result's metrics rank the whole catalogue of each validation user's unseen items (NDCG, hit rate,
-precision, recall at 10) beside popularity on the same protocol; implicit models have no RMSE.
+The result's metrics rank the whole catalogue of each validation user's unseen items (`ndcg@10`, `hit_rate@10`,
+`precision@10`, `recall@10`, `map@10`, `mrr@10`: `collab.evaluate.ranking`) beside popularity on the same
+protocol (`popularity_ndcg@10`, ...); implicit models have no RMSE.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from collab.models.registry import build_model
 from collab.training.config import TrainConfig
 from collab.training.device import resolve_device
 from collab.training.result import EpochStats, TrainResult
+from collab.training.scoring import CATALOGUE_MEASURES
 
 TOP_K = 10
 BIAS_L2 = 0.01  # per-example L2 on the item biases (tuned beside l2 = 0.02 on ML-100K u1)
@@ -258,9 +260,8 @@ def ranking_metrics(model: ImplicitMF, train: Ratings, valid: Ratings) -> dict[s
         lambda ids: catalogue_scores(model, ids), train, valid, k=TOP_K, threshold=-math.inf
     )
     out: dict[str, float] = {}
-    for name in ("ndcg", "hit_rate", "precision", "recall"):
-        out[f"catalogue_{name}@{TOP_K}"] = quality.model[name]
-    for name in ("ndcg", "hit_rate", "precision", "recall"):
-        out[f"popularity_catalogue_{name}@{TOP_K}"] = quality.popularity[name]
+    for name in CATALOGUE_MEASURES:  # the catalogue protocol: the plain names, as for the rating models
+        out[f"{name}@{TOP_K}"] = quality.model[name]
+        out[f"popularity_{name}@{TOP_K}"] = quality.popularity[name]
     out["ranked_users"] = float(quality.n_users)
     return out

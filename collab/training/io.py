@@ -82,6 +82,9 @@ def save_result(result: TrainResult, path: str | Path) -> Path:
         "stopped_early": bool(result.stopped_early),
         "optimizer": result.optimizer,
         "dataset": result.dataset,
+        # one optimizer step's ratings over every process: processes x batch_size x accum_steps
+        "processes": int(getattr(result, "processes", 1)),
+        "effective_batch": int(getattr(result, "processes", 1)) * result.config.effective_batch,
         "checksum": _checksum(tensors),
     }
     save_file(tensors, str(path), metadata={METADATA_KEY: json.dumps(metadata)})
@@ -207,6 +210,7 @@ def read_result_fields(path: str | Path) -> dict[str, Any]:
             sparse=bool(args["sparse"]),
             optimizer=str(metadata.get("optimizer", "")),
             dataset=str(metadata.get("dataset", "")),
+            processes=_processes(metadata.get("processes", 1)),
         )
     except ModelFileError:
         raise
@@ -219,3 +223,10 @@ def read_result_fields(path: str | Path) -> dict[str, Any]:
     if not all(math.isfinite(float(t.float().abs().max())) for t in tensors.values() if t.numel()):
         raise ModelFileError(f"{path.name}: the model has non-finite weights")
     return fields
+
+
+def _processes(value: object) -> int:
+    """The saved process count (1 for files written before it was recorded)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1_000_000:
+        raise ModelFileError(f"invalid model metadata: processes must be a positive integer, got {value!r}")
+    return value

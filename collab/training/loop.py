@@ -39,7 +39,8 @@ from collab.training.optim import (
     schedule,
     set_schedule,
 )
-from collab.training.result import EVAL_CHUNK, EpochStats, TrainResult
+from collab.training.result import EVAL_CHUNK, EpochStats, TrainResult, predict_tensor
+from collab.training.scoring import catalogue_metrics, onto_vocabulary, rated_metrics
 
 if TYPE_CHECKING:
     from collab.training.distributed import GradSync
@@ -47,6 +48,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TOP_K = 10
+# users x items scored for train()'s catalogue ranking metrics (about a second on a CPU); past it, the
+# first users by index are ranked and `ranked_users` says how many
+TRAIN_RANKED_CELLS = 20_000_000
 
 
 def data_y_range(ratings: np.ndarray) -> tuple[float, float]:
@@ -181,8 +185,7 @@ def _as_ratings(
     if isinstance(valid, pd.DataFrame):
         valid = _onto_vocabulary(train, read_ratings(valid, name="valid", implicit=implicit), notes)
     elif isinstance(valid, Ratings):
-        if not _same_vocabulary(train, valid):
-            valid = _onto_vocabulary(train, valid, notes)
+        valid = _onto_vocabulary(train, valid, notes)
     elif valid is not None:
         raise TypeError(f"valid must be Ratings, a pandas DataFrame or None, got {type(valid).__name__}")
     return train, valid
@@ -192,43 +195,22 @@ def on_train_vocabulary(train: Ratings, valid: Ratings) -> tuple[Ratings, tuple[
     """`valid` on `train`'s vocabulary (renumbered by label unless already shared) and the notes
     saying how many of its ratings were left out for an unseen user or item."""
     notes: list[str] = []
-    return (valid if _same_vocabulary(train, valid) else _onto_vocabulary(train, valid, notes)), tuple(notes)
-
-
-def _same_vocabulary(train: Ratings, valid: Ratings) -> bool:
-    """Whether index i means the same user (and item) in both: true of the two sides of a `split`."""
-    return all(
-        a is b or (len(a) == len(b) and np.array_equal(np.asarray(a).astype(str), np.asarray(b).astype(str)))
-        for a, b in ((train.user_labels, valid.user_labels), (train.item_labels, valid.item_labels))
-    )
+    return _onto_vocabulary(train, valid, notes), tuple(notes)
 
 
 def _onto_vocabulary(train: Ratings, read: Ratings, notes: list[str]) -> Ratings:
-    """`read`'s ratings renumbered by label onto `train`'s users and items; rows that `train` has no
-    index for are dropped and counted in `notes` (two separately read files number their ids apart)."""
-
-    def lookup(known: np.ndarray, labels: np.ndarray) -> np.ndarray:
-        return pd.Index(np.asarray(known).astype(str)).get_indexer(np.asarray(labels).astype(str))
-
-    users = lookup(train.user_labels, read.user_labels)[read.user_ids]
-    items = lookup(train.item_labels, read.item_labels)[read.item_ids]
-    known = (users >= 0) & (items >= 0)
-    if not known.all():
+    """`read`'s ratings renumbered by label onto `train`'s users and items (`scoring.onto_vocabulary`);
+    rows that `train` has no index for are dropped and counted in `notes` (two separately read files
+    number their ids apart)."""
+    mapped, n_left_out = onto_vocabulary(train.user_labels, train.item_labels, read)
+    if n_left_out:
         notes.append(
-            f"{int((~known).sum()):,} of {read.n_ratings:,} validation ratings were left out: their "
+            f"{n_left_out:,} of {read.n_ratings:,} validation ratings were left out: their "
             "user or item has no rating in the training set, so no model could know them."
         )
-    return replace(
-        train,
-        user_ids=users[known],
-        item_ids=items[known],
-        ratings=read.ratings[known],
-        timestamps=read.timestamps[known] if read.timestamps is not None else None,
-        name="valid",
-        fingerprint="",
-        notes=(),
-        warnings=(),
-    )
+    if mapped is read:
+        return read
+    return replace(mapped, titles=train.titles, genres=train.genres, name="valid")
 
 
 class _ProgressBar:
@@ -388,7 +370,7 @@ def train_impl(
 
     model = model.cpu().eval()
     train_mean = float(np.mean(train.ratings)) if train.n_ratings else math.nan
-    final = _final_metrics(model, train_mean, valid, metrics.relevant_threshold(train.ratings))
+    final = _final_metrics(model, train_mean, valid, metrics.relevant_threshold(train.ratings), train)
     return TrainResult(
         model=model,
         config=config,
@@ -554,9 +536,17 @@ def rating_values_of(ratings: np.ndarray) -> tuple[float, ...]:
 
 
 def _final_metrics(
-    model: CollabModel, train_mean: float, valid: Ratings | None, threshold: float
+    model: CollabModel,
+    train_mean: float,
+    valid: Ratings | None,
+    threshold: float,
+    train: Ratings | None = None,
 ) -> dict[str, float]:
-    """RMSE, MAE, loss and ranking metrics on the validation set, plus baselines; {} without one, nan if empty."""
+    """RMSE, MAE, loss, baselines and ranking metrics on the validation set; {} without one, nan if empty.
+
+    Ranking (`collab.training.scoring`): given the whole training set `train`, the catalogue protocol's
+    `precision@10`, `recall@10`, `ndcg@10`, `hit_rate@10`, `map@10`, `mrr@10` (every unseen item ranked)
+    beside `popularity_*`; always the "rated" protocol's `rated_*@10` (held-out items re-ranked)."""
     if valid is None:  # nothing to score: no validation metrics at all (train() notes it), not nan
         return {}
     out: dict[str, float] = {"global_mean_rmse": math.nan}
@@ -565,16 +555,26 @@ def _final_metrics(
     users, items, ratings = to_tensors(valid, torch.device("cpu"))
     valid_loss, predicted_t = evaluate(model, users, items, ratings)
     predicted, truth = predicted_t.numpy(), ratings.numpy()
-    mean = train_mean
-    return {
+    out = {
         "rmse": metrics.rmse(predicted, truth),
         "mae": metrics.mae(predicted, truth),
         "valid_loss": valid_loss,
-        # "rated": each user's held-out items re-ranked, not the catalogue (see collab.evaluate.ranking)
-        f"rated_precision@{TOP_K}": metrics.precision_at_k(
-            valid.user_ids, predicted, truth, TOP_K, threshold
-        ),
-        f"rated_recall@{TOP_K}": metrics.recall_at_k(valid.user_ids, predicted, truth, TOP_K, threshold),
-        f"rated_ndcg@{TOP_K}": metrics.ndcg_at_k(valid.user_ids, predicted, truth, TOP_K, threshold),
-        "global_mean_rmse": metrics.rmse(np.full_like(truth, mean), truth),
+        "global_mean_rmse": metrics.rmse(np.full_like(truth, train_mean), truth),
     }
+    if train is not None:
+
+        def predict_ids(user_ids: np.ndarray, item_ids: np.ndarray) -> np.ndarray:
+            return predict_tensor(model, torch.as_tensor(user_ids), torch.as_tensor(item_ids)).numpy()
+
+        out.update(
+            catalogue_metrics(predict_ids, train.n_items, train, valid, TOP_K, threshold, TRAIN_RANKED_CELLS)
+        )
+        out.update(rated_metrics(predicted, train, valid, TOP_K, threshold))
+    else:  # a share of the training set (sharded processes): only the held-out items can be re-ranked
+        for name, fn in (
+            ("precision", metrics.precision_at_k),
+            ("recall", metrics.recall_at_k),
+            ("ndcg", metrics.ndcg_at_k),
+        ):
+            out[f"rated_{name}@{TOP_K}"] = fn(valid.user_ids, predicted, truth, TOP_K, threshold)
+    return out

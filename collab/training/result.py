@@ -4,6 +4,7 @@ Saving and loading go through `collab.training.io` (safetensors + JSON metadata,
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,20 +55,27 @@ class TrainResult:
     sparse: bool = False
     optimizer: str = ""  # how it was trained, e.g. "AdamW (compiled)" or "L-BFGS, full batch"
     dataset: str = ""  # fingerprint of the whole dataset it was trained on, when the caller knows it
+    processes: int = 1  # data-parallel processes: one step saw processes x config.effective_batch ratings
     notes: tuple[str, ...] = ()  # what the run had to work around, e.g. compiled kernels unavailable
     _lookup: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
 
     def __repr__(self) -> str:
         """One line for a notebook: the model, its size and its validation RMSE (not every label)."""
-        rmse, ndcg = self.metrics.get("rmse"), self.metrics.get("catalogue_ndcg@10")
+        rmse, ndcg = self.metrics.get("rmse"), self.metrics.get("ndcg@10")
         scored = "not scored (no validation set)" if rmse is None else f"valid RMSE {rmse:.4f}"
-        if ndcg is not None:
-            scored = f"catalogue NDCG@10 {ndcg:.4f} (popularity {self.metrics['popularity_catalogue_ndcg@10']:.4f})"
+        if ndcg is not None:  # the catalogue protocol: every unseen item ranked
+            ranked = f"NDCG@10 {ndcg:.4f} (popularity {self.metrics.get('popularity_ndcg@10', math.nan):.4f})"
+            scored = ranked if rmse is None else f"{scored}, {ranked}"
         return (
             f"TrainResult({self.config.describe()}; "
             f"{len(self.user_labels):,} users x {len(self.item_labels):,} items; "
             f"{scored}; {self.seconds:.2f} s on {self.device})"
         )
+
+    @property
+    def effective_batch(self) -> int:
+        """Ratings behind one optimizer step over every process: processes x batch_size x accum_steps."""
+        return self.processes * self.config.effective_batch
 
     def _index(self, kind: str, labels: Sequence[Any]) -> np.ndarray:
         vocab = self.user_labels if kind == "user" else self.item_labels
@@ -84,14 +92,29 @@ class TrainResult:
         return np.array([lookup[label] for label in wanted], dtype=np.int64)
 
     def predict(self, user_labels: Sequence[Any], item_labels: Sequence[Any]) -> np.ndarray:
-        """Predicted ratings for pairs of original labels; unknown labels raise UnknownLabelError."""
+        """Predicted ratings, (n,) float32, for n (user, item) pairs of original labels: `user_labels[i]`
+        with `item_labels[i]`. The two must have the same length (ValueError naming both lengths, never a
+        silent broadcast); unknown labels raise UnknownLabelError. For every item of a few users use
+        `collab.top_n`."""
+        user_labels, item_labels = _pairs(user_labels, item_labels, "labels")
         return self.predict_ids(self._index("user", user_labels), self._index("item", item_labels))
 
     def predict_ids(self, user_ids: np.ndarray, item_ids: np.ndarray) -> np.ndarray:
-        """Predicted ratings for pairs of integer ids, (n,) float32."""
+        """Predicted ratings for pairs of integer ids on this model's vocabulary, (n,) float32; the two
+        arrays must have the same length (ValueError otherwise)."""
+        user_ids, item_ids = _pairs(user_ids, item_ids, "ids")
         users = torch.as_tensor(np.asarray(user_ids, dtype=np.int64))
         items = torch.as_tensor(np.asarray(item_ids, dtype=np.int64))
         return predict_tensor(self.model, users, items).numpy()
+
+    def evaluate(self, valid: Any, train: Any = None, k: int = 10) -> dict[str, float]:
+        """This model scored on the `Ratings` `valid` (any read: matched to the model by label, unknown
+        pairs left out and counted in `n_unknown`): rmse, mae, global_mean_rmse, the ranking metrics of
+        `collab.training.scoring.evaluate_result` (the catalogue protocol's need `train`, the training
+        ratings, to leave out what each user already rated)."""
+        from collab.training.scoring import evaluate_result
+
+        return evaluate_result(self, valid, train, k)
 
     def user_factors(self) -> np.ndarray:
         """User embedding matrix, (n_users, k); the bias-only model has none (k = 0)."""
@@ -112,6 +135,18 @@ class TrainResult:
     def save(self, path: str | Path) -> Path:
         """Write a safetensors file (tensors plus JSON metadata); `collab.load` reads it back."""
         return save_result(self, path)
+
+
+def _pairs(users: Any, items: Any, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """Users and items as two 1-D arrays of one length (pairs), or ValueError saying what differs."""
+    users, items = np.asarray(users), np.asarray(items)
+    if users.ndim != 1 or items.ndim != 1 or len(users) != len(items):
+        raise ValueError(
+            f"predict scores (user, item) pairs: give two lists of {what} of one length; got shapes "
+            f"{users.shape} and {items.shape}. For every item of a user, use collab.top_n(result, user) or "
+            "repeat the user once per item"
+        )
+    return users, items
 
 
 def load(path: str | Path) -> TrainResult:

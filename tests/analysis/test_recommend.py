@@ -120,6 +120,18 @@ def test_ranking_metrics_by_hand() -> None:
     assert found["recall"] == pytest.approx((1 / 2 + 2 / 4) / 2)
     ndcg_first = (1 / np.log2(3)) / (1 + 1 / np.log2(3))
     assert found["ndcg"] == pytest.approx((ndcg_first + 1.0) / 2)
+    assert found["hit_rate"] == 1.0
+    # AP@2: row 0 hits at rank 2 (precision 1/2) over min(2 relevant, 2); row 1 hits at 1 and 2
+    assert found["map"] == pytest.approx((0.5 / 2 + (1 + 1) / 2) / 2)
+    assert found["mrr"] == pytest.approx((1 / 2 + 1) / 2)  # first hit at rank 2, then rank 1
+
+
+def test_ranking_metrics_count_no_hit_as_zero_and_need_one_set_per_row() -> None:
+    found = ranking_metrics(np.array([[1, 2, 3]]), [np.array([9])], k=3)
+    assert found == {"precision": 0.0, "recall": 0.0, "ndcg": 0.0, "hit_rate": 0.0, "map": 0.0, "mrr": 0.0}
+    assert all(np.isnan(v) for v in ranking_metrics(np.zeros((0, 3)), [], k=3).values())
+    with pytest.raises(ValueError, match="1 rows but relevant has 2"):
+        ranking_metrics(np.array([[1, 2]]), [np.array([1]), np.array([2])], k=2)
 
 
 def test_catalogue_ranking_of_an_oracle_beats_popularity() -> None:
@@ -141,8 +153,8 @@ def test_catalogue_ranking_of_an_oracle_beats_popularity() -> None:
 
     quality = catalogue_ranking_quality(oracle, train, valid, k=1)
     assert quality.n_users == 6  # user 6 has no relevant (>= 4) validation item
-    assert quality.model == {"precision": 1.0, "recall": 1.0, "ndcg": 1.0, "hit_rate": 1.0}
-    assert quality.popularity == {"precision": 0.0, "recall": 0.0, "ndcg": 0.0, "hit_rate": 0.0}
+    assert quality.model == dict.fromkeys(("precision", "recall", "ndcg", "hit_rate", "map", "mrr"), 1.0)
+    assert quality.popularity == dict.fromkeys(("precision", "recall", "ndcg", "hit_rate", "map", "mrr"), 0.0)
 
 
 def test_rated_ranking_ranks_each_users_validation_items() -> None:
@@ -176,7 +188,11 @@ def test_model_mismatch_names_what_differs() -> None:
 
 def test_predictions_csv_has_labels_titles_and_predictions() -> None:
     valid = make_ratings([1, 0], [2, 0], [4.0, 2.0], n_users=2, n_items=3)
-    stub = SimpleNamespace(predict_ids=lambda users, items: users + items / 10)
+    stub = SimpleNamespace(
+        predict_ids=lambda users, items: users + items / 10,
+        user_labels=valid.user_labels,
+        item_labels=valid.item_labels,
+    )
     lines = predictions_csv(stub, valid).splitlines()
     assert lines[0] == "user,item,title,rating,predicted"
     assert lines[1] == "u1,i2,Title 2,4.0,1.2"
@@ -227,6 +243,9 @@ def test_ranking_quality_of_the_demo_model_beats_popularity(demo_model) -> None:
 
     ratings, train_set, result = demo_model
     valid_set = ratings.split(valid_pct=0.2, seed=42).valid
-    quality = ranking_quality_of(result, train_set, valid_set, k=10)
+    quality = ranking_quality_of(result, train_set, valid_set, k=10, protocol="rated")
     assert quality.model["ndcg"] > quality.popularity["ndcg"]
     assert quality.model["precision"] == pytest.approx(result.metrics["rated_precision@10"], abs=1e-9)
+    catalogue = ranking_quality_of(result, train_set, valid_set, k=10)  # the default protocol
+    assert catalogue.protocol == "catalogue"
+    assert catalogue.model["ndcg"] == pytest.approx(result.metrics["ndcg@10"], abs=1e-9)

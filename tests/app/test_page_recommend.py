@@ -117,12 +117,16 @@ def test_cold_start_can_add_searched_items(with_model):
 def test_ranking_quality_against_popularity_with_selectable_k(with_model):
     app = with_model
     (spec,) = [s for s in charts(app) if any(t.get("name") == "popularity" for t in s["data"])]
-    assert list(spec["data"][0]["x"]) == ["precision@10", "recall@10", "ndcg@10"]
+    # the whole catalogue by default, the protocol of result.metrics' plain names
+    names = ["precision@10", "recall@10", "ndcg@10", "hit_rate@10", "map@10", "mrr@10"]
+    assert list(spec["data"][0]["x"]) == names
+    assert "did not rate in training (the protocol of published results)" in texts(app)
     app.slider(key="rec_k").set_value(5).run()
-    app.radio(key="rec_protocol").set_value("catalogue").run()
+    app.radio(key="rec_protocol").set_value("rated").run()
     assert not app.exception, app.exception
     (spec,) = [s for s in charts(app) if any(t.get("name") == "popularity" for t in s["data"])]
-    assert spec["data"][0]["x"][0] == "precision@5"
+    assert list(spec["data"][0]["x"]) == ["precision@5", "recall@5", "ndcg@5"]
+    assert "not comparable with published ones" in texts(app)
 
 
 def test_downloaded_model_bytes_load_back(tiny_model, tmp_path: Path):
