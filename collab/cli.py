@@ -33,16 +33,8 @@ from collab.data.errors import Arg, Message
 from collab.data.ratings import SPLIT_METHODS, Ratings
 from collab.data.values import IMPLICIT_TRANSFORMS
 from collab.models.implicit import IMPLICIT_MODELS
-from collab.training.config import (
-    DEVICES,
-    IMPLICIT_DEFAULTS,
-    MODEL_DEFAULTS,
-    MODEL_LABELS,
-    ROW_STATES,
-    SCHEDULES,
-    SPARSE_MODES,
-    TrainConfig,
-)
+from collab.training import config as config_defaults
+from collab.training.config import DEVICES, MODEL_LABELS, ROW_STATES, SCHEDULES, SPARSE_MODES, TrainConfig
 
 if TYPE_CHECKING:
     from collab.training.result import TrainResult
@@ -105,14 +97,9 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
         elif isinstance(default, tuple):
             group.add_argument(*names, nargs="+", type=int, metavar="N", default=list(default), **common)
         else:
-            if field.name in MODEL_DEFAULTS:  # None: the model's own default (TrainConfig resolves it)
-                kind = type(MODEL_DEFAULTS[field.name])
-                per_model = ", ".join(f"{m} {d[field.name]}" for m, d in IMPLICIT_DEFAULTS.items())
-                common["help"] += f" (default {MODEL_DEFAULTS[field.name]}; {per_model})"
-            else:
-                kind = type(default)
-                common["help"] += f" (default {default})"
+            kind = type(config_defaults.MODEL_DEFAULTS.get(field.name, default))  # None: per model
             metavar = "N" if kind is int else "X" if kind is float else field.name.upper()
+            common["help"] += f" (default {config_defaults.default_phrase(field.name)})"
             group.add_argument(*names, type=kind, metavar=metavar, default=default, **common)
 
 

@@ -209,6 +209,14 @@ def model_defaults(model: str) -> dict[str, Any]:
     return {**MODEL_DEFAULTS, **IMPLICIT_DEFAULTS.get(model, {})}
 
 
+def default_phrase(name: str) -> str:
+    """A field's default in words: "5; bpr 120, bce 60" for the model-dependent knobs."""
+    if name not in MODEL_DEFAULTS:
+        return str(TrainConfig.__dataclass_fields__[name].default)
+    per_model = ", ".join(f"{model} {values[name]}" for model, values in IMPLICIT_DEFAULTS.items())
+    return f"{MODEL_DEFAULTS[name]}; {per_model}"
+
+
 def _is_number(value: object) -> bool:
     """A real number, not a bool (True is an int to Python, but lr=True is a mistake), not NaN."""
     return isinstance(value, int | float) and not isinstance(value, bool) and value == value
