@@ -108,3 +108,21 @@ def test_the_recommend_page_says_a_rating_model_ranks(app, tiny_model):
     app.switch_page("app_pages/recommend.py").run()
     assert not app.exception, app.exception
     assert "Ranked by the current model, **Dot product + biases**: the predicted rating" in texts(app)
+
+
+def test_the_playgrounds_bce_trains_a_recommender_past_popularity(app):
+    app.switch_page("app_pages/loss_playground.py").run()
+    assert not app.exception, app.exception
+    examples = next(df.value for df in app.dataframe if "p = sigmoid(logit)" in df.value.columns)
+    assert sorted(examples["label"]) == [0, 0, 0, 1, 1, 1]
+    assert "Untrained" in texts(app)
+    before = float(next(m.value for m in app.metric if m.label.startswith("NDCG@10")))
+    app.button(key="loss_bce_rec_five").click().run()
+    assert not app.exception, app.exception
+    after = float(next(m.value for m in app.metric if m.label.startswith("NDCG@10")))
+    assert after > before
+    assert "ranks better than popularity" in texts(app)
+    examples = next(df.value for df in app.dataframe if "p = sigmoid(logit)" in df.value.columns)
+    shown = texts(app)
+    mean = examples["loss"].mean()
+    assert f"Mean of the losses: {mean:.4f}"[:-1] in shown  # the table's mean is the one the caption checks
