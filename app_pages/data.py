@@ -21,5 +21,7 @@ with st.container(border=True):
         data_view.upload_source()
 
 st.header(f"Loaded: {text.md(state.dataset_source())}")
-implicit_view.seen_it_panel(state.ratings())
+seen_it = implicit_view.seen_it_panel(state.ratings())
+if seen_it is not None:
+    data_view.use(seen_it, f"{state.dataset_source()} as “seen it”")
 data_view.summary_panel(state.ratings())

@@ -17,7 +17,11 @@ elif implicit_view.is_implicit(result):  # a ranking model: scores, popularity b
 
     st.subheader("Recommendations for a user", anchor=False)
     implicit_view.ranked_by(result)
-    implicit_view.user_section(result, ratings)
+    cols = st.columns([2, 1])
+    user = widgets.user_picker("User", ratings, "rec_user", where=cols[0])
+    implicit_view.user_section(
+        result, ratings, user, int(cols[1].number_input("How many", 1, 50, 10, key="rec_n"))
+    )
 
     st.subheader("More like this", anchor=False)
     view.similar_section(result, ratings)

@@ -72,27 +72,26 @@ def as_interactions(ratings: Ratings) -> Ratings:
     )
 
 
-def seen_it_panel(ratings: Ratings) -> None:
-    """On the Data page, under the loaded set: it is already interactions, or turn it into them."""
+def seen_it_panel(ratings: Ratings) -> Ratings | None:
+    """On the Data page, under the loaded set: it is already interactions, or a button turns it into them
+    (the interactions returned when pressed, for the page to load)."""
     with st.container(border=True):
         if is_interactions(ratings):
             st.markdown(
                 "**Implicit feedback:** every value is 1, so these are interactions (“seen it”). Train a "
                 "ranking model on **Train** (BPR or binary cross-entropy)."
             )
-            return
+            return None
         st.markdown("**Implicit feedback:** use these ratings as “seen it” instead")
         st.caption(
             "Drops the stars and keeps who rated what: each rating becomes one interaction, the data most "
             "recommenders in production learn from. Then the ranking models (BPR, binary cross-entropy with "
             "sampled negatives) apply, scored against popularity."
         )
-        if st.button(
+        pressed = st.button(
             "Use as “seen it” (implicit feedback)", key="data_seen_it", icon=":material/visibility:"
-        ):
-            from ui import data_view
-
-            data_view.use(as_interactions(ratings), f"{state.dataset_source()} as “seen it”")
+        )
+    return as_interactions(ratings) if pressed else None
 
 
 # ---- Train page -------------------------------------------------------------------------------------
@@ -287,13 +286,9 @@ def ranked_by(result: TrainResult) -> None:
         )
 
 
-def user_section(result: TrainResult, ratings: Ratings) -> None:
-    """Top-N unseen items by the ranking model, beside what popularity would recommend the same user."""
-    from ui import widgets
-
-    cols = st.columns([2, 1])
-    user = widgets.user_picker("User", ratings, "rec_user", where=cols[0])
-    n = int(cols[1].number_input("How many", 1, 50, 10, key="rec_n"))
+def user_section(result: TrainResult, ratings: Ratings, user: int, n: int) -> None:
+    """Top-`n` unseen items for `user` (an index) by the ranking model, beside what popularity would
+    recommend the same user, and what the user has seen."""
     names = emb.item_names(ratings)
     counts = np.bincount(ratings.item_ids, minlength=ratings.n_items)
     recs = rec.recommend_for_user(result, ratings, user, n=n)
