@@ -28,14 +28,21 @@ def _choose(page: Page, label: str, option: str) -> None:
 
 
 def shots(page: Page, name: str) -> None:
-    """The page as it is now at each size: full-page PNGs test-artifacts/implicit-NAME-SIZE.png (the
-    device scale changes only in a new context, so each size renders the same session's page anew)."""
+    """The page as it is now at each size: full-page PNGs test-artifacts/implicit-NAME-SIZE.png. (A device
+    scale of 1.5 needs a new browser context, i.e. a new session; the layout in CSS pixels is the same,
+    so 853x480 is shot at scale 1.)"""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     viewport = page.viewport_size
     for size, (width, height, _scale) in SIZES.items():
         page.set_viewport_size({"width": width, "height": height})
         page.wait_for_timeout(700)
-        page.screenshot(path=str(ARTIFACTS / f"implicit-{name}-{size}.png"), full_page=False)
+        tall = page.evaluate(  # Streamlit scrolls inside its main block: grow the viewport to show it all
+            "() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
+            " return m ? m.scrollHeight : document.body.scrollHeight; }"
+        )
+        page.set_viewport_size({"width": width, "height": max(height, min(int(tall) + 40, 8000))})
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(ARTIFACTS / f"implicit-{name}-{size}.png"))
     page.set_viewport_size(viewport)
 
 
