@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import data_view, state, text
+from ui import data_view, implicit_view, state, text
 
 SOURCES = {"demo": "Built-in demo set", "movielens": "MovieLens", "upload": "Upload a file"}
 
@@ -21,4 +21,7 @@ with st.container(border=True):
         data_view.upload_source()
 
 st.header(f"Loaded: {text.md(state.dataset_source())}")
+seen_it = implicit_view.seen_it_panel(state.ratings())
+if seen_it is not None:
+    data_view.use(seen_it, f"{state.dataset_source()} as “seen it”")
 data_view.summary_panel(state.ratings())

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import loss_view, multitarget_view
+from ui import bce_recommender_view, loss_view, multitarget_view
 from ui.show_code import show_code
 
 st.title(":material/functions: Loss playground")
@@ -24,6 +24,7 @@ with multiclass:
     loss_view.multiclass_section()
 with binary:
     loss_view.binary_section()
+    bce_recommender_view.recommender_section()  # the same BCE training a recommender
 with multilabel:
     loss_view.multilabel_section()
 with two_heads:

@@ -33,6 +33,7 @@ from collab.data.errors import Arg, Message
 from collab.data.ratings import SPLIT_METHODS, Ratings
 from collab.data.values import IMPLICIT_TRANSFORMS
 from collab.models.implicit import IMPLICIT_MODELS
+from collab.training import config as config_defaults
 from collab.training.config import DEVICES, MODEL_LABELS, ROW_STATES, SCHEDULES, SPARSE_MODES, TrainConfig
 
 if TYPE_CHECKING:
@@ -96,9 +97,9 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
         elif isinstance(default, tuple):
             group.add_argument(*names, nargs="+", type=int, metavar="N", default=list(default), **common)
         else:
-            kind = type(default)
+            kind = type(config_defaults.MODEL_DEFAULTS.get(field.name, default))  # None: per model
             metavar = "N" if kind is int else "X" if kind is float else field.name.upper()
-            common["help"] += f" (default {default})"
+            common["help"] += f" (default {config_defaults.default_phrase(field.name)})"
             group.add_argument(*names, type=kind, metavar=metavar, default=default, **common)
 
 

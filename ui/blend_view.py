@@ -11,6 +11,7 @@ import streamlit as st
 
 from collab.data import Split
 from collab.models.autorec import check_size
+from collab.models.implicit import IMPLICIT_MODELS
 from collab.training.config import MODEL_LABELS, PRESETS, TrainConfig
 from ui import cached, state, text
 
@@ -67,7 +68,7 @@ def blend_section(current: TrainConfig) -> None:
 
     st.markdown(BLEND_INTRO)
     models = st.multiselect(
-        "Models to blend", list(MODEL_LABELS), default=["autorec", "dot"], format_func=MODEL_LABELS.get,
+        "Models to blend", [m for m in MODEL_LABELS if m not in IMPLICIT_MODELS], default=["autorec", "dot"], format_func=MODEL_LABELS.get,
         key="train_blend_models", max_selections=4,
     )  # fmt: skip
     configs = [member_config(model, current) for model in models]

@@ -92,7 +92,12 @@ LAYOUTS = {
     "json": "JSON lines",
     "parquet": "Parquet",
 }
-COUNTS = {"keep": "keep the values", "log1p": "log(1 + count)", "scale": "scale to 1-5 (log)"}
+COUNTS = {
+    "keep": "keep the values",
+    "log1p": "log(1 + count)",
+    "scale": "scale to 1-5 (log)",
+    "binary": "seen it: each row an interaction (ranking models)",
+}
 AUTO_ID = "auto: the column matching the ratings' item ids"
 
 
@@ -387,8 +392,13 @@ def value_options(sniff) -> tuple[list[float], str | None]:
         list(COUNTS),
         format_func=COUNTS.get,
         key="data_counts",
-        help="For play counts, clicks or hours: the lesson's models predict ratings, so transform counts first.",
+        help="For play counts, clicks or hours: the lesson's models predict ratings, so transform counts first; "
+        "or read each row as “seen it” (an interaction, whatever its value) for the ranking models.",
     )
+    if counts == "binary":
+        from ui import implicit_view
+
+        implicit_view.binary_reason()
     return codes, None if counts == "keep" else counts
 
 
@@ -472,7 +482,8 @@ def column_mapping(columns: list[str], detected: dict[str, str | None]) -> dict[
     cols = st.columns(4)
     mapping: dict[str, str | None] = {}
     for col, (role, label) in zip(cols, ROLE_BOXES.items(), strict=True):
-        options = ([NONE] if role == "timestamp" else []) + [str(c) for c in columns]
+        # (none) for the rating too: an interactions file (read as "seen it") has no rating column
+        options = ([NONE] if role in ("timestamp", "rating") else []) + [str(c) for c in columns]
         guess = detected.get(role)
         index = options.index(str(guess)) if guess is not None and str(guess) in options else 0
         choice = col.selectbox(

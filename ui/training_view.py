@@ -14,9 +14,10 @@ import streamlit as st
 
 from collab.data import guards
 from collab.evaluate.metrics import OVERFIT_RISE, find_overfit_epoch
+from collab.models.implicit import IMPLICIT_MODELS
 from collab.plots import training as training_plots
 from collab.training.config import MODEL_LABELS, TrainConfig, auto_epochs
-from ui import cached, state, text
+from ui import cached, implicit_view, state, text
 from ui.messages import say
 from ui.pool import Job, TrainingCancelled, TrainingPool
 
@@ -79,7 +80,8 @@ class LiveProgress:
             stats.epoch / stats.epochs,
             text=(
                 f"{self.label}: epoch {stats.epoch}/{stats.epochs} · train loss {stats.train_loss:.4f} · "
-                f"valid loss {stats.valid_loss:.4f} · about {left:.1f} s left"
+                + ("" if math.isnan(stats.valid_loss) else f"valid loss {stats.valid_loss:.4f} · ")
+                + f"about {left:.1f} s left"
             ),
         )
         now = time.perf_counter()
@@ -160,8 +162,8 @@ def record(result: TrainResult, from_cache: bool, source: str = "Train") -> None
         state.RunRecord(
             model=MODEL_LABELS[config.model],
             summary=config.describe(data.n_users, data.n_items),
-            rmse=float(result.metrics["rmse"]),
-            mae=float(result.metrics["mae"]),
+            rmse=float(result.metrics.get("rmse", math.nan)),  # none for the ranking models
+            mae=float(result.metrics.get("mae", math.nan)),
             seconds=0.0 if from_cache else float(result.seconds),
             cached=from_cache,
             dataset=state.dataset_source(),
@@ -250,6 +252,9 @@ def others_under_way(config: TrainConfig) -> None:
 def results_panel(result: TrainResult, knobs: TrainConfig | None = None) -> None:
     """Which model this is, its loss curves, metrics and the overfitting marker. When the knobs (`knobs`)
     show other settings than the current model's, say so: the panel always describes the model it shows."""
+    if result.config.model in IMPLICIT_MODELS:  # ranking metrics beside popularity, no RMSE
+        implicit_view.results_panel(result)
+        return
     data = state.ratings()
     st.markdown(f"**Current model:** {result.config.describe(data.n_users, data.n_items)}")
     if knobs is not None and dataclasses.replace(knobs, device=result.config.device) != dataclasses.replace(
@@ -472,6 +477,8 @@ def cost_panel(config: TrainConfig) -> bool:
     if problem:
         st.error(problem, icon=":material/block:")
         return False
+    if config.model in IMPLICIT_MODELS:
+        return implicit_view.cost_panel(config)
     try:
         memory = estimate_memory(config, data.n_users, data.n_items)
     except ValueError as error:  # e.g. the autoencoder on a table too big for its dense output
@@ -536,6 +543,8 @@ def cost_panel(config: TrainConfig) -> bool:
 
 def sweep_section(config: TrainConfig) -> None:
     """Train the same settings at several weight decays and overlay their validation curves."""
+    if implicit_view.not_for_ranking("The weight-decay sweep"):
+        return
     if config.model == "autorec":
         st.info(
             "The sweep compares weight decays of the models trained in batches; the autoencoder's L2 penalty "
@@ -603,6 +612,8 @@ def accumulation_lab(config: TrainConfig) -> None:
     """k micro-batches of b versus one batch of k*b: same gradient, different memory and time."""
     from collab.training.accumulation import compare_accumulation
 
+    if implicit_view.not_for_ranking("The gradient-accumulation lab"):
+        return
     if config.model == "autorec":
         st.info(
             "The autoencoder trains on every rating at once (full batch), so there is nothing to accumulate. "

@@ -26,6 +26,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
+from collab.models.implicit import IMPLICIT_MODELS
 from collab.training.config import MODEL_LABELS, PRESETS, TrainConfig
 from ui import state, text
 
@@ -220,6 +221,8 @@ def params_for(
     params |= {k.param: _fmt(getattr(split, k.field)) for k in SPLIT_KNOBS}
     params["model"] = config.model
     listed = AUTOREC_KNOBS if config.model == "autorec" else BATCH_KNOBS
+    if config.model in IMPLICIT_MODELS:  # the ranking models' knobs do not travel: their tuned defaults
+        listed = ()
     for knob in listed:
         value = _config_value(knob, config)
         if knob.param in OPTIONAL_PARAMS and value == _config_value(knob, _DEFAULT):

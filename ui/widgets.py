@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from collab.analysis import embeddings as emb
+from collab.models.implicit import IMPLICIT_MODELS
 from collab.training.config import MODEL_LABELS, TrainConfig, auto_epochs
 from ui import cached, state, url_state
 
@@ -114,6 +115,11 @@ def train_config_form(data: Ratings) -> TrainConfig:
         config = autorec_form()
         url_state.save(*TRAIN_KEYS, *AUTOREC_KEYS)
         return config
+    if model in IMPLICIT_MODELS:  # the ranking models' own knobs (ui/implicit_view.py)
+        from ui import implicit_view
+
+        url_state.save("train_model")
+        return implicit_view.implicit_form(model, data)
     # Seeded in the run that draws them, never in one that does not: a knob given its value while its
     # widget is away (the autoencoder's knobs shown instead) comes back drawn at its minimum in the browser
     # (1 factor, batch 8, lr 0.0001) while the server reads the seeded value, and the next rerun sends

@@ -30,13 +30,17 @@ class TrainConfig:
 
     model: str = "dot"
     n_factors: int = 64
-    epochs: int = 5
-    batch_size: int = 512
+    # None (the default) for the knobs of MODEL_DEFAULTS: the model's own default, set in __post_init__
+    # (never None afterwards); a value given is always kept, whatever it is
+    epochs: int = None  # type: ignore[assignment]
+    batch_size: int = None  # type: ignore[assignment]
     accum_steps: int = 1
-    lr: float = 0.01
+    lr: float = None  # type: ignore[assignment]
     weight_decay: float = 0.7
     decay_biases: bool = False
-    l2: float = 0.0  # dot model: L2 penalty per rating on the two factor rows (classic MF regularisation)
+    # dot model: L2 penalty per rating on the two factor rows (classic MF regularisation); implicit
+    # models: per example, on the rows it touches
+    l2: float = None  # type: ignore[assignment]
     y_range: tuple[float, float] | None = None  # None: from the data, min to max + 0.5
     schedule: str = "one_cycle"
     seed: int = 42
@@ -48,14 +52,15 @@ class TrainConfig:
     # optimizer state of the dot model's sparse tables: "adamw" two moments per weight (exact lazy
     # AdamW); "rowwise" one second moment per row, no momentum: a third of the memory traffic
     row_state: str = "adamw"
-    negatives: int = 1  # implicit models: sampled negatives per positive interaction
-    lr_decay: float = 1.0  # implicit models: lr multiplied by this after every epoch
+    negatives: int = None  # type: ignore[assignment]  # implicit models: sampled negatives per positive
+    lr_decay: float = None  # type: ignore[assignment]  # implicit models: lr x this after every epoch
 
     def __post_init__(self) -> None:
         if self.model not in MODEL_LABELS:
             raise ValueError(f"model must be one of {sorted(MODEL_LABELS)}, got {self.model!r}")
-        if self.model in IMPLICIT_MODELS:
-            _take_implicit_defaults(self)
+        for name, value in model_defaults(self.model).items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, value)
         _check_int("n_factors", self.n_factors, 1, 4096)
         _check_int("epochs", self.epochs, 1, 1000)
         _check_int("batch_size", self.batch_size, 1, 1 << 22)
@@ -180,20 +185,36 @@ class TrainConfig:
         return cls(**values)
 
 
-# The implicit models' own defaults (tuned on ML-100K u1 as interactions, compiled SGD path): a knob
-# left at TrainConfig's default (the dot model's) takes these, so TrainConfig(model="bpr") trains well
+# Knobs whose default depends on the model: TrainConfig's fields default to None and take these in
+# __post_init__, so TrainConfig(model="bpr") trains well and TrainConfig(model="bpr", epochs=5) trains
+# 5 epochs (a value the user gives is never replaced, even when it equals another model's default).
+# Rating models (tuned on MovieLens 100K u1):
+MODEL_DEFAULTS: dict[str, Any] = {
+    "epochs": 5,
+    "batch_size": 512,
+    "lr": 0.01,
+    "l2": 0.0,
+    "negatives": 1,
+    "lr_decay": 1.0,
+}
+# The implicit models (tuned on ML-100K u1 as interactions, compiled SGD path):
 IMPLICIT_DEFAULTS: dict[str, dict[str, Any]] = {
     "bpr": {"epochs": 120, "lr": 0.04, "l2": 0.02, "negatives": 1, "lr_decay": 0.98, "batch_size": 1024},
     "bce": {"epochs": 60, "lr": 0.03, "l2": 0.02, "negatives": 2, "lr_decay": 0.97, "batch_size": 1024},
 }
 
 
-def _take_implicit_defaults(config: TrainConfig) -> None:
-    """Set each knob of an implicit config that is still at the class default to the model's default."""
-    fields = TrainConfig.__dataclass_fields__
-    for name, value in IMPLICIT_DEFAULTS[config.model].items():
-        if getattr(config, name) == fields[name].default:
-            object.__setattr__(config, name, value)
+def model_defaults(model: str) -> dict[str, Any]:
+    """The defaults of the model-dependent knobs (MODEL_DEFAULTS' names) for `model`."""
+    return {**MODEL_DEFAULTS, **IMPLICIT_DEFAULTS.get(model, {})}
+
+
+def default_phrase(name: str) -> str:
+    """A field's default in words: "5; bpr 120, bce 60" for the model-dependent knobs."""
+    if name not in MODEL_DEFAULTS:
+        return str(TrainConfig.__dataclass_fields__[name].default)
+    per_model = ", ".join(f"{model} {values[name]}" for model, values in IMPLICIT_DEFAULTS.items())
+    return f"{MODEL_DEFAULTS[name]}; {per_model}"
 
 
 def _is_number(value: object) -> bool:

@@ -44,6 +44,7 @@ import torch.distributed as dist
 
 from collab.data.errors import DataError
 from collab.data.ratings import SPLIT_METHODS, Ratings, Split, label_order
+from collab.models.implicit import IMPLICIT_MODELS
 from collab.training.config import TrainConfig
 
 log = logging.getLogger(__name__)
@@ -412,6 +413,8 @@ def train_parallel(
             "the rating classifier learns one class per rating value seen in training; with a folder of "
             "parts on several processes, train it from one file (or on one process)"
         )
+    if config.model in IMPLICIT_MODELS:
+        return _train_parallel_implicit(world, train, valid, config, sharded, on_epoch, on_batch, stop_event)
     sync = GradSync(world, train.n_ratings, sharded, comm)
     full_valid = valid
     if sharded:
@@ -475,6 +478,38 @@ def train_parallel(
         sync.comm_seconds,
     )
     return result
+
+
+def _train_parallel_implicit(
+    world: World,
+    train: Ratings,
+    valid: Ratings | None,
+    config: TrainConfig,
+    sharded: bool,
+    on_epoch: Callable[[Any], bool | None] | None,
+    on_batch: Callable[[int, int], None] | None,
+    stop_event: Any,
+) -> Any:
+    """The implicit models data-parallel: every process holds the whole interactions and validation
+    set (negatives must avoid each user's positives and held-out items, all of them), steps are
+    shared as in `collab.training.implicit`; rank 0 ranks the catalogue and gives its metrics to all."""
+    from collab.training.loop import train_impl as train_one
+
+    if sharded:
+        raise ValueError(
+            f"the implicit models ({', '.join(IMPLICIT_MODELS)}) sample negatives from each user's whole "
+            "history; with a folder of parts on several processes, train them from one file"
+        )
+    sync = GradSync(world, train.n_ratings, False, "dense")
+    result = train_one(train, valid, config, on_epoch, on_batch, stop_event, sync=sync)
+    box = [result.metrics]
+    dist.broadcast_object_list(box, src=0)
+    return replace(
+        result,
+        metrics=box[0],
+        optimizer=f"{result.optimizer}, {world.world_size} processes ({world.backend})",
+        seconds=max(sync.sum([result.seconds])[0] / world.world_size, 0),
+    )
 
 
 def _global_y_range(sync: GradSync, train: Ratings) -> tuple[float, float]:

@@ -5,9 +5,13 @@ item that is neither one of the user's training positives nor one of the user's 
 (so nothing held out leaks into training as a "not interacted" signal). Two paths, same model:
 
 - compiled (CPU, numba, `collab.kernels`): one kernel call per epoch, plain SGD per example;
-- PyTorch (no numba, `COLLAB_KERNELS=0`, or a GPU): shuffled steps of `effective_batch` positives,
-  micro-batches of `batch_size` whose summed losses are divided by the step's size, so gradient
-  accumulation equals one big batch; Adam, the learning rate times `lr_decay` after each epoch.
+- PyTorch (no numba, `COLLAB_KERNELS=0`, a GPU, or several processes): shuffled steps of
+  `effective_batch` positives, micro-batches of `batch_size` whose summed losses are divided by the
+  step's size, so gradient accumulation equals one big batch; Adam, the learning rate times
+  `lr_decay` after each epoch. Data-parallel (`sync`, `collab.training.distributed`): every process
+  holds the whole data, draws the same shuffle and the same negatives for a step of
+  `effective_batch x world_size` positives, trains on its slice and the gradients are summed before
+  the update, so N processes make the same update as one process with the same global batch.
 
 The result's metrics rank the whole catalogue of each validation user's unseen items (`ndcg@10`, `hit_rate@10`,
 `precision@10`, `recall@10`, `map@10`, `mrr@10`: `collab.evaluate.ranking`) beside popularity on the same
@@ -21,6 +25,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -34,6 +39,9 @@ from collab.training.config import TrainConfig
 from collab.training.device import resolve_device
 from collab.training.result import EpochStats, TrainResult
 from collab.training.scoring import CATALOGUE_MEASURES
+
+if TYPE_CHECKING:
+    from collab.training.distributed import GradSync
 
 TOP_K = 10
 BIAS_L2 = 0.01  # per-example L2 on the item biases (tuned beside l2 = 0.02 on ML-100K u1)
@@ -94,11 +102,12 @@ def accumulate_pairs(
     batch_size: int,
     l2: float,
     bias_l2: float = BIAS_L2,
+    divisor: int | None = None,
 ) -> float:
     """Backward over one step's (user, positive, negatives) rows in micro-batches of `batch_size`; each
-    summed loss is divided by the step's size, so `.grad` is the step's mean-loss gradient. Returns the
-    summed loss."""
-    group_size = len(user_ids)
+    summed loss is divided by the step's size (`divisor`: the whole step's positives over every
+    process, default these rows), so `.grad` is the step's mean-loss gradient. Returns the summed loss."""
+    group_size = len(user_ids) if divisor is None else divisor
     total = 0.0
     for start in range(0, group_size, batch_size):
         micro = slice(start, start + batch_size)
@@ -122,13 +131,18 @@ def train_implicit(
     on_epoch: Callable[[EpochStats], bool | None] | None = None,
     on_batch: Callable[[int, int], None] | None = None,
     stop_event: threading.Event | None = None,
+    sync: GradSync | None = None,
 ) -> TrainResult:
-    """Train `config.model` ("bpr" or "bce") on `train`'s interactions; rank `valid` at the end."""
+    """Train `config.model` ("bpr" or "bce") on `train`'s interactions; rank `valid` at the end.
+
+    `sync`: this process is one of several, each holding the whole `train` and `valid` (read from one
+    file); the PyTorch path then combines every step's gradients (the metrics are computed on rank 0
+    only). Raises ValueError when a user has no item left to sample as a negative."""
     started = time.perf_counter()
     device = resolve_device(config.device)
     exclusions = Exclusions(train, valid)
     exclusions.check(train)
-    compiled = compiled_path(device)
+    compiled = sync is None and compiled_path(device)
     notes: list[str] = []
     if train.ratings.size and np.any(train.ratings != 1.0):
         notes.append(
@@ -141,7 +155,7 @@ def train_implicit(
         assert isinstance(model, ImplicitMF)
         epoch_fn = _compiled_epochs(model, train, exclusions, config) if compiled else None
         if epoch_fn is None:
-            epoch_fn = _torch_epochs(model, train, exclusions, config, device)
+            epoch_fn = _torch_epochs(model, train, exclusions, config, device, sync)
         history: list[EpochStats] = []
         stopped = False
         for epoch in range(1, config.epochs + 1):
@@ -160,11 +174,17 @@ def train_implicit(
             history.append(stats)
             if on_batch is not None:
                 on_batch(epoch, config.epochs)
-            if (on_epoch is not None and on_epoch(stats) is False) or (stop_event and stop_event.is_set()):
+            stop = (on_epoch is not None and on_epoch(stats) is False) or bool(
+                stop_event and stop_event.is_set()
+            )
+            if sync is not None:
+                stop = sync.any(stop)  # every process stops at the same epoch
+            if stop:
                 stopped = epoch < config.epochs
                 break
     model = model.cpu().eval()
-    metrics = ranking_metrics(model, train, valid) if valid is not None else {}
+    main = sync is None or sync.rank == 0
+    metrics = ranking_metrics(model, train, valid) if valid is not None and main else {}
     return TrainResult(
         model=model,
         config=config,
@@ -210,15 +230,22 @@ def _compiled_epochs(
 
 
 def _torch_epochs(
-    model: ImplicitMF, train: Ratings, exclusions: Exclusions, config: TrainConfig, device: torch.device
+    model: ImplicitMF,
+    train: Ratings,
+    exclusions: Exclusions,
+    config: TrainConfig,
+    device: torch.device,
+    sync: GradSync | None = None,
 ) -> Callable[[int], float]:
-    """epoch -> mean loss per positive, PyTorch steps of `effective_batch` positives with Adam."""
+    """epoch -> mean loss per positive, PyTorch steps of `effective_batch` positives (times the processes
+    with `sync`) with Adam."""
     generator = torch.Generator().manual_seed(config.seed)
     keys = torch.from_numpy(exclusions.keys)
     users_all = torch.from_numpy(train.user_ids)
     items_all = torch.from_numpy(train.item_ids)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    n, group = len(users_all), config.effective_batch
+    world, rank = (1, 0) if sync is None else (sync.world_size, sync.rank)
+    n, group = len(users_all), config.effective_batch * world
 
     def run(epoch: int) -> float:
         for param_group in optimizer.param_groups:
@@ -228,17 +255,26 @@ def _torch_epochs(
         for start in range(0, n, group):
             rows = order[start : start + group]
             users, positives = users_all[rows], items_all[rows]
+            # drawn for the whole step on every process (one generator state), so the negatives do not
+            # depend on how many processes share the step
             negatives = sample_negatives_torch(users, keys, exclusions.n_items, config.negatives, generator)
+            mine = torch.tensor_split(torch.arange(len(rows)), world)[rank]  # this process's slice
             total += accumulate_pairs(
                 model,
-                users.to(device),
-                positives.to(device),
-                negatives.to(device),
+                users[mine].to(device),
+                positives[mine].to(device),
+                negatives[mine].to(device),
                 config.batch_size,
                 config.l2,
+                divisor=len(rows),
             )
+            if sync is not None:
+                sync.local_rows = len(mine)
+                sync.reduce_grads(model)
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
+        if sync is not None:
+            total = sync.sum([total])[0]
         return total / max(n, 1)
 
     return run

@@ -270,9 +270,7 @@ def train_impl(
     if valid is not None and valid.n_ratings == 0 and sync is None:  # valid=None: train without validation
         raise empty_validation_error()
     if config.model in IMPLICIT_MODELS:
-        if sync is not None:
-            raise ValueError("the implicit models (bpr, bce) train on one process for now")
-        return train_implicit(train, valid, config, on_epoch, on_batch, stop_event)
+        return train_implicit(train, valid, config, on_epoch, on_batch, stop_event, sync)
     if sync is not None and config.model == "autorec":
         raise ValueError("the autoencoder trains full batch with L-BFGS; train it on one process")
     started = time.perf_counter()

@@ -52,8 +52,9 @@ def test_page_opens_with_every_section_and_agreement(page: AppTest) -> None:
     assert len(page.success) == 4  # multi-class, binary, multi-label and two heads each agree with PyTorch
     assert not page.error
     specs = charts(page)
-    # five step panels, temperature bars and curve, gradient, BCE curves, multi-label, two heads
-    assert len(specs) == 11
+    # five step panels, temperature bars and curve, gradient, BCE curves, the BCE recommender's ranking,
+    # multi-label, two heads
+    assert len(specs) == 12
     assert all([trace["type"] for trace in spec["data"]] == ["bar"] for spec in specs[:5])
     assert all(spec["data"][0]["orientation"] == "h" for spec in specs[:5])  # labels on their own rows
     assert "sum" in page.table[0].value.index

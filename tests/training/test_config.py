@@ -85,3 +85,30 @@ def test_knobs_a_model_ignores_do_not_make_a_different_config() -> None:
     assert TrainConfig(model="dot", n_factors=11).without_unused() != TrainConfig(model="dot", n_factors=13)
     assert TrainConfig(model="nn", hidden=(8,)).without_unused().hidden == (8,)
     assert TrainConfig(model="autorec", n_factors=300).without_unused().n_factors == 300
+
+
+def test_a_value_given_is_kept_even_when_it_equals_another_models_default() -> None:
+    """TrainConfig(model="bpr", epochs=5) trained 120 epochs: 5 was the dot model's default, and the
+    implicit model replaced every knob still equal to it. The model-dependent knobs now default to
+    None and take the model's default only when left out."""
+    from collab.training.config import IMPLICIT_DEFAULTS, MODEL_DEFAULTS
+
+    for model, defaults in IMPLICIT_DEFAULTS.items():
+        assert TrainConfig(model=model).epochs == defaults["epochs"] != MODEL_DEFAULTS["epochs"]
+        given = TrainConfig(model=model, **MODEL_DEFAULTS)  # every knob at the dot model's default
+        assert {name: getattr(given, name) for name in MODEL_DEFAULTS} == MODEL_DEFAULTS
+        assert TrainConfig.from_dict(given.to_dict()) == given
+        assert TrainConfig(model=model) == TrainConfig(model=model, **defaults)  # one cache key
+    assert {name: getattr(TrainConfig(), name) for name in MODEL_DEFAULTS} == MODEL_DEFAULTS
+    assert TrainConfig(model="bpr", epochs=5).epochs == 5 and TrainConfig(model="bce", lr=0.01).lr == 0.01
+
+
+def test_cli_options_keep_the_models_defaults_and_the_users_values() -> None:
+    from collab.cli import build_parser, config_from_args
+
+    parser = build_parser()
+    bpr = config_from_args(parser.parse_args(["train", "x.csv", "--model", "bpr"]))
+    assert bpr == TrainConfig(model="bpr")
+    five = config_from_args(parser.parse_args(["train", "x.csv", "--model", "bpr", "--epochs", "5"]))
+    assert five.epochs == 5 and five.lr == TrainConfig(model="bpr").lr
+    assert config_from_args(parser.parse_args(["train", "x.csv"])) == TrainConfig()

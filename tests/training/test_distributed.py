@@ -40,6 +40,9 @@ CONFIGS: dict[str, dict] = {
     "bias": {"model": "bias"},
     "classifier": {"model": "classifier"},
 }
+# the implicit models (every rating taken as an interaction), PyTorch path with Adam: the negatives of a
+# step are drawn for the whole step, so 2 processes see the same ones as 1 process
+IMPLICIT_CONFIGS: dict[str, dict] = {"bpr": {"model": "bpr", "negatives": 2}, "bce": {"model": "bce"}}
 BASE = {"n_factors": 8, "epochs": 2, "batch_size": 32, "lr": 0.02, "weight_decay": 0.1, "seed": 3}
 
 
@@ -62,7 +65,8 @@ def ratings():
 def config_for(name: str, **changes):
     from collab.training.config import TrainConfig
 
-    fields = {**BASE, **{k: v for k, v in CONFIGS[name].items() if k != "comm"}, **changes}
+    own = CONFIGS[name] if name in CONFIGS else IMPLICIT_CONFIGS[name]
+    fields = {**BASE, **{k: v for k, v in own.items() if k != "comm"}, **changes}
     return TrainConfig(**fields)
 
 
@@ -115,6 +119,18 @@ def _worker(out: str) -> None:
                 },
                 Path(out) / f"{name}.pt",
             )
+    for name in IMPLICIT_CONFIGS:
+        result = distributed.train_parallel(world, split.train, split.valid, config_for(name))
+        if world.is_main:
+            torch.save(
+                {
+                    "state": result.model.state_dict(),
+                    "train_loss": [h.train_loss for h in result.history],
+                    "metrics": result.metrics,
+                    "optimizer": result.optimizer,
+                },
+                Path(out) / f"{name}.pt",
+            )
     distributed.shutdown()
     distributed.finish(0)
 
@@ -155,6 +171,30 @@ def test_two_processes_equal_one_process_with_the_same_global_batch(two_process_
                 moved_two = (saved["state"][key] != value).any(1)
                 assert torch.equal(moved_one, moved_two), key
                 assert 0 < int(moved_two.sum()) <= len(value)
+
+
+@pytest.mark.parametrize("name", list(IMPLICIT_CONFIGS))
+def test_two_processes_train_the_implicit_losses_as_one_process_with_the_same_global_batch(
+    two_process_runs, name, monkeypatch
+):
+    """BPR and BCE with sampled negatives: 2 gloo processes of batch B equal 1 process of batch B with
+    2 accumulation steps (the PyTorch path: the compiled SGD kernels have no place to sync)."""
+    from collab.training.loop import train
+
+    monkeypatch.setenv("COLLAB_KERNELS", "0")
+    saved = torch.load(two_process_runs / f"{name}.pt", weights_only=False)
+    split = ratings().split(0.2, seed=0)
+    one = train(split.train, split.valid, replace(config_for(name), accum_steps=2))
+    assert one.optimizer == "Adam" and saved["optimizer"] == "Adam, 2 processes (gloo)"
+    for key, value in one.model.state_dict().items():
+        torch.testing.assert_close(saved["state"][key], value, rtol=1e-4, atol=2e-5, msg=f"{name}: {key}")
+    np.testing.assert_allclose(saved["train_loss"], [h.train_loss for h in one.history], rtol=1e-4)
+    assert saved["metrics"]["catalogue_ndcg@10"] == pytest.approx(one.metrics["catalogue_ndcg@10"], rel=1e-4)
+    half = split.train.subset(np.arange(0, split.train.n_ratings, 2))  # a rank's share, no sync
+    alone = train(half, split.valid, config_for(name))
+    assert not torch.allclose(
+        saved["state"]["user_factors.weight"], alone.model.user_factors.weight, atol=1e-4
+    )
 
 
 @pytest.mark.parametrize("name", ["dot-dense", "dot-rows"])

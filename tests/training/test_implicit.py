@@ -119,3 +119,31 @@ def test_save_load_round_trip(tmp_path) -> None:
     np.testing.assert_array_equal(
         loaded.predict(["u0"] * 3, ["i0", "i1", "i2"]), result.predict(["u0"] * 3, ["i0", "i1", "i2"])
     )
+
+
+def test_top_n_ranks_bpr_by_its_scores_as_it_ranks_a_rating_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`top_n(result, users, n=10, ratings=r)`: the same frame for bpr as for the dot model (columns,
+    rows per user, seen items left out, best first); bpr's order is its catalogue scores' order."""
+    from collab.training.implicit import catalogue_scores
+
+    tr, va = _planted()
+    users = ["u0", "u5", "u17"]
+    dot = train(tr, va, TrainConfig(n_factors=8, epochs=2))
+    bpr = train(tr, va, TrainConfig(model="bpr", n_factors=8, epochs=10))
+    as_dot, as_bpr = (collab.top_n(r, users, n=10, ratings=tr) for r in (dot, bpr))
+    assert list(as_bpr.columns) == list(as_dot.columns)
+    assert (
+        as_bpr.groupby("user").size().to_dict()
+        == as_dot.groupby("user").size().to_dict()
+        == dict.fromkeys(users, 10)
+    )
+    seen = _dense(tr)
+    for user, rows in as_bpr.groupby("user"):
+        u = int(user[1:])
+        scores = catalogue_scores(bpr.model, np.array([u]))[0]
+        scores[seen[u]] = -np.inf
+        expected = [f"i{i}" for i in np.argsort(-scores, kind="stable")[:10]]
+        assert rows.sort_values("rank").item.tolist() == expected
+        assert np.all(np.diff(rows.sort_values("rank").score.to_numpy()) <= 0)
+    everyone = collab.top_n(bpr, n=3, ratings=tr)  # every user at once, as for rating models
+    assert len(everyone) == 3 * tr.n_users
