@@ -163,14 +163,17 @@ def map_chart(result: TrainResult, ratings: Ratings, choice: MapChoice) -> None:
     rows = emb.most_rated(counts, choice.n_shown)
     projection = emb.pca(factors[rows], n_components=3)
     names = (
-        emb.item_names(ratings) if table == "items" else np.char.add("user ", ratings.user_labels.astype(str))
+        emb.item_names(ratings)
+        if table == "items"
+        else np.asarray(["user " + label for label in ratings.user_labels.tolist()], dtype=object)
     )
     values, categorical = _colours(choice.colour, result, ratings, table, rows, choice.genre)
     highlight = None
     if choice.search:
         needle = choice.search.lower()
-        highlight = np.char.find(np.char.lower(names[rows].astype(str)), needle) >= 0
-        hits = int(np.count_nonzero(np.char.find(np.char.lower(names.astype(str)), needle) >= 0))
+        found_at = pd.Series(names, dtype=object).astype(str).str.lower().str.contains(needle, regex=False)
+        hits = int(found_at.sum())
+        highlight = found_at.to_numpy(dtype=bool)[rows]
         found = int(highlight.sum())
         capped = (
             f" Titles are written on the {plots.MAX_LABELS} most rated; hover a ring for the others."

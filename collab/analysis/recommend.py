@@ -14,6 +14,7 @@ import numpy as np
 
 from collab.analysis.embeddings import Metric, Neighbours, nearest_neighbours
 from collab.data import guards
+from collab.data.guards import as_text
 from collab.evaluate.metrics import relevant_threshold
 from collab.evaluate.ranking import (
     PROTOCOLS,
@@ -282,8 +283,8 @@ def model_mismatch(result: TrainResult, ratings: Ratings) -> str | None:
         ("users", result.user_labels, ratings.user_labels),
         ("items", result.item_labels, ratings.item_labels),
     ):
-        model_labels = np.asarray(model_labels).astype(str)
-        data_labels = np.asarray(data_labels).astype(str)
+        model_labels = as_text(model_labels)
+        data_labels = as_text(data_labels)
         if len(model_labels) != len(data_labels):
             return (
                 f"the model has {len(model_labels):,} {kind} but the dataset '{ratings.name}' has "
@@ -518,12 +519,8 @@ def _rated_matrix(result: TrainResult, ratings: Ratings) -> _Rated:
     ):
         users, items = ratings.user_ids, ratings.item_ids
     else:
-        user_map = pd.Index(np.asarray(result.user_labels).astype(str)).get_indexer(
-            np.asarray(ratings.user_labels).astype(str)
-        )
-        item_map = pd.Index(np.asarray(result.item_labels).astype(str)).get_indexer(
-            np.asarray(ratings.item_labels).astype(str)
-        )
+        user_map = pd.Index(as_text(result.user_labels)).get_indexer(as_text(ratings.user_labels))
+        item_map = pd.Index(as_text(result.item_labels)).get_indexer(as_text(ratings.item_labels))
         users, items = user_map[ratings.user_ids], item_map[ratings.item_ids]
         known = (users >= 0) & (items >= 0)
         users, items = users[known], items[known]
@@ -534,11 +531,11 @@ def _rated_matrix(result: TrainResult, ratings: Ratings) -> _Rated:
 
 def _titles(result: TrainResult, ratings: Ratings | None) -> np.ndarray:
     """One display name per model item: the title from `ratings` where it has one, else the label."""
-    labels = np.asarray(result.item_labels).astype(str)
+    labels = as_text(result.item_labels)
     if ratings is None or ratings.titles is None:
         return labels.astype(object)
     import pandas as pd
 
-    where = pd.Index(np.asarray(ratings.item_labels).astype(str)).get_indexer(labels)
+    where = pd.Index(as_text(ratings.item_labels)).get_indexer(labels)
     names = np.asarray(ratings.item_display_names()).astype(object)
     return np.where(where >= 0, names[np.maximum(where, 0)], labels.astype(object))

@@ -20,6 +20,7 @@ import pandas as pd
 import torch
 
 from collab import kernels
+from collab.data.guards import as_text
 from collab.data.ratings import Ratings, empty_validation_error
 from collab.data.read import read_ratings
 from collab.evaluate import metrics
@@ -198,7 +199,7 @@ def on_train_vocabulary(train: Ratings, valid: Ratings) -> tuple[Ratings, tuple[
 def _same_vocabulary(train: Ratings, valid: Ratings) -> bool:
     """Whether index i means the same user (and item) in both: true of the two sides of a `split`."""
     return all(
-        a is b or (len(a) == len(b) and np.array_equal(np.asarray(a).astype(str), np.asarray(b).astype(str)))
+        a is b or (len(a) == len(b) and np.array_equal(as_text(a), as_text(b)))
         for a, b in ((train.user_labels, valid.user_labels), (train.item_labels, valid.item_labels))
     )
 
@@ -208,7 +209,7 @@ def _onto_vocabulary(train: Ratings, read: Ratings, notes: list[str]) -> Ratings
     index for are dropped and counted in `notes` (two separately read files number their ids apart)."""
 
     def lookup(known: np.ndarray, labels: np.ndarray) -> np.ndarray:
-        return pd.Index(np.asarray(known).astype(str)).get_indexer(np.asarray(labels).astype(str))
+        return pd.Index(as_text(known)).get_indexer(as_text(labels))
 
     users = lookup(train.user_labels, read.user_labels)[read.user_ids]
     items = lookup(train.item_labels, read.item_labels)[read.item_ids]
