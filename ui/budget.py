@@ -175,3 +175,10 @@ def use_system_allocator_for_arrow() -> None:
         pa.set_memory_pool(pa.system_memory_pool())
     except (ImportError, AttributeError):  # pragma: no cover
         pass
+
+
+def training_peak_bytes(config: object, n_users: int, n_items: int, n_train_ratings: int) -> int:
+    """Placeholder: the estimate's total (calibrated below once measured)."""
+    from collab.training.memory import estimate_memory
+
+    return estimate_memory(config, n_users, n_items, n_train_ratings).total_bytes

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import os
 import sys
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any
@@ -251,11 +253,34 @@ def demo() -> Ratings:
     return demo_ratings(seed=0)
 
 
+_CONTENT_KEYS: weakref.WeakKeyDictionary[Ratings, str] = weakref.WeakKeyDictionary()
+
+
+def content_key(ratings: Ratings) -> str:
+    """A digest of everything a dataset shows beyond its ratings: its name, titles and genres (an items
+    file). The fingerprint covers ids, labels and ratings only (a model stays valid when titles change),
+    so a cache that hands out the dataset's parts (a split, its titles in downloads) keys by both: two
+    students with the same ratings and different items files each get their own titles."""
+    found = _CONTENT_KEYS.get(ratings)
+    if found is not None:
+        return found
+    digest = hashlib.sha256(ratings.name.encode("utf-8", "surrogatepass"))
+    for part in (ratings.titles, ratings.genres):
+        digest.update(b"\x00none" if part is None else b"\x00some")
+        if part is not None:
+            for value in part:
+                digest.update(repr(value).encode("utf-8", "surrogatepass") + b"\x1f")
+    key = digest.hexdigest()[:32]
+    _CONTENT_KEYS[ratings] = key
+    return key
+
+
 def split(_ratings: Ratings, fingerprint: str, params: Hashable) -> Split:
-    """`_ratings.split(...)` by `params`, cached by the dataset's fingerprint (and bounded by bytes)."""
+    """`_ratings.split(...)` by `params`, cached by the dataset's fingerprint and `content_key` (titles,
+    genres, name: a split carries them into pages and downloads), bounded by bytes."""
     janitor()
     value, _ = data_store().get_or_create(
-        ("split", fingerprint, params),
+        ("split", fingerprint, content_key(_ratings), params),
         lambda: _ratings.split(valid_pct=params.valid_pct, seed=params.seed, method=params.method),
         session_id(),
     )
