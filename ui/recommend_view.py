@@ -285,18 +285,24 @@ def load_uploaded(name: str, data: bytes) -> str | None:
 
     if len(data) > MAX_MODEL_MB * 1024 * 1024:
         return (
-            f"{text.md(name)} is {len(data) / 2**20:.0f} MB; a saved model may be at most {MAX_MODEL_MB} MB."
+            f"{text.md(name, limit=80)} is {len(data) / 2**20:.0f} MB; a saved model may be at most {MAX_MODEL_MB} MB."
         )
     with tempfile.TemporaryDirectory() as folder:
-        safe_name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(name).name).lstrip(".") or "model.safetensors"
+        # the name only labels the temporary copy: short and plain (a 300-character name is no file name)
+        safe_name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(name).name).lstrip(".")[-100:] or "model.safetensors"
         path = Path(folder) / safe_name
-        path.write_bytes(data)
         try:
+            path.write_bytes(data)
             loaded = load(path)
-        except (ValueError, OSError, KeyError, RuntimeError, MemoryError) as err:
-            return f"Could not load the model: {text.md(err)}"
+        except OSError:  # its text would name the server's temporary folder
+            return f"Could not load the model {text.md(name, limit=80)}: the server could not read it. Try again."
+        except (ValueError, KeyError, RuntimeError, MemoryError) as err:
+            return f"Could not load the model: {text.md(err, limit=600)}"
     mismatch = rec.model_mismatch(loaded, state.ratings())
-    if mismatch:
-        return f"{text.md(name)} does not fit the current dataset: {mismatch}. Load that dataset first, or train here."
+    if mismatch:  # it quotes the file's labels, fingerprint and dataset name: shown as text, never Markdown
+        return (
+            f"{text.md(name, limit=80)} does not fit the current dataset: {text.md(mismatch, limit=600)}. "
+            "Load that dataset first, or train here."
+        )
     state.set_result(loaded)
     return None
