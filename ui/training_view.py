@@ -16,7 +16,7 @@ from collab.data import guards
 from collab.evaluate.metrics import OVERFIT_RISE, find_overfit_epoch
 from collab.plots import training as training_plots
 from collab.training.config import MODEL_LABELS, TrainConfig, auto_epochs
-from ui import cached, state, text
+from ui import budget, cached, state, text
 from ui.messages import say
 from ui.pool import Job, TrainingCancelled, TrainingPool
 
@@ -462,6 +462,40 @@ def size_text(n_bytes: float) -> str:
     return f"{n_bytes / 2**20:,.2f} MB" if n_bytes >= 1000 * 2**10 else f"{n_bytes / 2**10:,.1f} KB"
 
 
+def memory_fits(config: TrainConfig, n_users: int, n_items: int, n_train: int) -> bool:
+    """Whether the measured model of this training's peak fits the server's share for one training; if not,
+    an error with the numbers and the largest setting that fits (a smaller model or dataset else)."""
+    limits = budget.current()
+    peak = budget.training_peak_bytes(config, n_users, n_items, n_train)
+    if peak <= limits.training_bytes:
+        return True
+    knob = "Hidden units" if config.model == "autorec" else "Factors"
+    step = 50 if config.model == "autorec" else 8
+    smaller = next(
+        (
+            size
+            for size in range(config.n_factors - step, 0, -step)
+            if limits.training_fits(dataclasses.replace(config, n_factors=size), n_users, n_items, n_train)
+        ),
+        None,
+    )
+    advice = (
+        f"Set **{knob}** to {smaller} or less"
+        if smaller
+        else "Choose the **Dot product** model or a smaller dataset"
+        if config.model != "dot"
+        else "Use a smaller dataset (a sample of the file)"
+    )
+    st.error(
+        f"**Train is off: this setting does not fit this server's memory.** Training it here peaks at about "
+        f"{peak / 2**20:,.0f} MB (measured on this model and data size), and one training may use "
+        f"{limits.training_bytes / 2**20:,.0f} MB of the {limits.memory_mb:,} MB budget. {advice}; or run it "
+        "with the collab library on a machine with more memory.",
+        icon=":material/block:",
+    )
+    return False
+
+
 def cost_panel(config: TrainConfig) -> bool:
     """Effective batch and memory estimate for the chosen settings (updates as the sliders move);
     False (with the reason shown) when this model cannot train on this dataset."""
@@ -476,6 +510,9 @@ def cost_panel(config: TrainConfig) -> bool:
         memory = estimate_memory(config, data.n_users, data.n_items)
     except ValueError as error:  # e.g. the autoencoder on a table too big for its dense output
         st.error(text.md(error), icon=":material/block:")
+        return False
+    n_train = state.split().train.n_ratings
+    if not memory_fits(config, data.n_users, data.n_items, n_train):
         return False
     if config.model == "autorec":
         cols = st.columns(4)
@@ -493,7 +530,6 @@ def cost_panel(config: TrainConfig) -> bool:
         )
         st.caption(f"About **{size_text(memory.total_bytes)}** in all while training.")
         return True
-    n_train = state.split().train.n_ratings
     steps = math.ceil(n_train / config.effective_batch) if n_train else 0
     cols = st.columns(5)
     cols[0].metric(
