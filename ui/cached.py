@@ -29,7 +29,7 @@ import numpy as np
 import streamlit as st
 
 from ui import budget
-from ui.pool import Job, TrainingCancelled, TrainingPool
+from ui.pool import Job, LineRefused, TrainingCancelled, TrainingPool
 
 if TYPE_CHECKING:
     from collab.data import Ratings, Split
@@ -420,13 +420,16 @@ def train(
     config: TrainConfig,
     on_epoch: Callable[[EpochStats], bool | None] | None = None,
     on_wait: Callable[[Job, TrainingPool], None] | None = None,
+    exclusive: bool = False,
 ) -> tuple[TrainResult, bool]:
     """Train `config` on the split through the pool, or return the stored model for the same data, split
     and config. Blocks the calling page; `on_epoch(stats)` and `on_wait(job, pool)` (first when the job is
     known, then while it is queued and once when it starts) run on the caller's thread, so they may draw.
 
     Returns the result and True when it came from the cache. Raises `TrainingCancelled` when every
-    session waiting for it cancelled, and whatever training raised.
+    session waiting for it cancelled, `LineRefused` for an `exclusive` submission (the Train page: one
+    training per session in the line, see ui/pool.py) while this session's own training runs, and
+    whatever training raised.
     """
     from collab.training.loop import train as train_model
 
@@ -446,7 +449,7 @@ def train(
 
     janitor()
     pool = training_pool()
-    job = pool.submit(key, run, session)
+    job = pool.submit(key, run, session, exclusive=exclusive)
     seen, shown_place, shown_at = 0, None, 0.0
     try:
         while True:
@@ -483,4 +486,14 @@ def cancel(job: Job) -> None:
     training_pool().cancel(job, session_id())
 
 
-__all__ = ["ByteStore", "ModelStore", "TrainingCancelled", "cancel", "my_jobs", "nbytes", "stored", "train"]
+__all__ = [
+    "ByteStore",
+    "LineRefused",
+    "ModelStore",
+    "TrainingCancelled",
+    "cancel",
+    "my_jobs",
+    "nbytes",
+    "stored",
+    "train",
+]

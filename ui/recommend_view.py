@@ -284,9 +284,7 @@ def load_uploaded(name: str, data: bytes) -> str | None:
     from collab.training.result import load
 
     if len(data) > MAX_MODEL_MB * 1024 * 1024:
-        return (
-            f"{text.md(name, limit=80)} is {len(data) / 2**20:.0f} MB; a saved model may be at most {MAX_MODEL_MB} MB."
-        )
+        return f"{text.md(name, limit=80)} is {len(data) / 2**20:.0f} MB; a saved model may be at most {MAX_MODEL_MB} MB."
     with tempfile.TemporaryDirectory() as folder:
         # the name only labels the temporary copy: short and plain (a 300-character name is no file name)
         safe_name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(name).name).lstrip(".")[-100:] or "model.safetensors"

@@ -18,7 +18,7 @@ from collab.plots import training as training_plots
 from collab.training.config import MODEL_LABELS, TrainConfig, auto_epochs
 from ui import budget, cached, state, text
 from ui.messages import say
-from ui.pool import Job, TrainingCancelled, TrainingPool
+from ui.pool import Job, LineRefused, TrainingCancelled, TrainingPool
 
 if TYPE_CHECKING:
     from collab.training.result import EpochStats, TrainResult
@@ -58,13 +58,20 @@ class LiveProgress:
                 help="Stop waiting for this training (it stops if nobody else waits); trainings already done stay cached.",
             )  # fmt: skip
         place, busy = pool.position(job), pool.snapshot()
+        others = len(job.sessions - {cached.session_id()})
+        shared = (
+            f" · shared with {others} other student{'s' if others > 1 else ''} who chose the same settings "
+            "(Cancel takes back only your interest)"
+            if others
+            else ""
+        )
         if place:
             self.bar.progress(
                 0.0,
                 text=(
                     f"{self.label}: waiting, number {place} in line ({busy['running']} training now on "
                     f"{busy['workers']} worker{'s' if busy['workers'] > 1 else ''}) · about "
-                    f"{pool.estimate(job):.0f} s until done"
+                    f"{pool.estimate(job):.0f} s until done{shared}"
                 ),
             )
 
@@ -128,22 +135,29 @@ def train_and_record(
 ) -> tuple[TrainResult, bool]:
     """Train (or fetch from the cache) on the current split, log the run, and (unless `make_current`
     is False, as in the sweep) make it the current model."""
-    result, from_cache = train_with_progress(config, label)
+    result, from_cache = train_with_progress(config, label, exclusive=make_current and source == "Train")
     if make_current:
         state.set_result(result, state.split_params())
     record(result, from_cache, source)
     return result, from_cache
 
 
-def train_with_progress(config: TrainConfig, label: str = "Training") -> tuple[TrainResult, bool]:
+def train_with_progress(
+    config: TrainConfig, label: str = "Training", exclusive: bool = False
+) -> tuple[TrainResult, bool]:
     """Train (or fetch from the cache) on the current split through the pool, with the live progress,
-    place in line and Cancel button; a Cancel says so and stops the page's run."""
+    place in line and Cancel button; a Cancel says so and stops the page's run. `exclusive` (the Train
+    button): this session's other queued training is replaced, and a click while its own runs is refused."""
     progress = LiveProgress(label, floor_for(config), loss_name(config))
     try:
         result, from_cache = cached.train(
             state.split(), state.ratings().fingerprint, state.split_params(), config,
-            on_epoch=progress, on_wait=progress.waiting,
+            on_epoch=progress, on_wait=progress.waiting, exclusive=exclusive,
         )  # fmt: skip
+    except LineRefused as refused:
+        progress.clear()
+        st.warning(f"**{label}: not started.** {str(refused).capitalize()}.", icon=":material/hourglass_top:")
+        st.stop()
     except TrainingCancelled:
         progress.clear()
         st.info(f"{label}: cancelled; trainings already done stay cached.", icon=":material/cancel:")
