@@ -255,7 +255,7 @@ def neighbours_section(result: TrainResult, ratings: Ratings) -> None:
         st.caption(f"Only {len(found.indices)} items have at least {min_count} ratings.")
     # a narrow panel: leave out the mean rating so the distances stay visible
     frame = widgets.neighbours_frame(found, ratings, stats).drop(columns="mean")
-    st.dataframe(text.table(frame), hide_index=True, column_config=NARROW, key="emb_neighbours_table")
+    widgets.table(st, frame, "emb_neighbours_table", "neighbours.csv", hide_index=True, column_config=NARROW)
 
 
 def bias_section(result: TrainResult, ratings: Ratings, stacked: bool = False) -> None:
@@ -293,12 +293,17 @@ def bias_section(result: TrainResult, ratings: Ratings, stacked: bool = False) -
 
     cols = [st.container(), st.container()] if stacked else st.columns(2)
     cols[0].markdown("**Lowest bias**: rated low even by people whose taste matches the item")
-    cols[0].dataframe(
-        text.table(frame(ranking.lowest)), hide_index=True, column_config=HALF, key="emb_bias_low"
+    widgets.table(
+        cols[0], frame(ranking.lowest), "emb_bias_low", "lowest_bias.csv", hide_index=True, column_config=HALF
     )
     cols[1].markdown("**Highest bias**: rated high even by people it does not fit")
-    cols[1].dataframe(
-        text.table(frame(ranking.highest)), hide_index=True, column_config=HALF, key="emb_bias_high"
+    widgets.table(
+        cols[1],
+        frame(ranking.highest),
+        "emb_bias_high",
+        "highest_bias.csv",
+        hide_index=True,
+        column_config=HALF,
     )
     keep = stats.counts >= min_count
     st.plotly_chart(

@@ -53,22 +53,19 @@ def user_recommendations_section(result: TrainResult, ratings: Ratings) -> None:
     recs = rec.recommend_for_user(result, ratings, user, n=int(n))
     left, right = st.columns([3, 2])  # the recommendations have four columns, the user's own list two
     left.markdown("**Recommended** (not yet rated)")
-    left.dataframe(
-        text.table(_recommendations_frame(recs, ratings)),
-        hide_index=True,
-        column_config=REC_COLUMNS,
-        key="rec_table",
-    )
+    widgets.table(
+        left, _recommendations_frame(recs, ratings), "rec_table", "recommendations.csv",
+        hide_index=True, column_config=REC_COLUMNS,
+    )  # fmt: skip
     mine = ratings.user_ids == user
     items, stars = ratings.item_ids[mine], ratings.ratings[mine]
     order = np.lexsort((items, -stars))[: int(n)]
     right.markdown("**Rated highest** by this user")
-    right.dataframe(
-        text.table(pd.DataFrame({"title": emb.item_names(ratings)[items[order]], "rating": stars[order]})),
-        hide_index=True,
+    widgets.table(
+        right, pd.DataFrame({"title": emb.item_names(ratings)[items[order]], "rating": stars[order]}),
+        "rec_user_top", "rated_highest.csv", hide_index=True,
         column_config={"title": REC_COLUMNS["title"], "rating": st.column_config.NumberColumn(width="small")},
-        key="rec_user_top",
-    )
+    )  # fmt: skip
     if rec.has_dot_product(result):
         st.caption(
             "predicted = squash(user·item + user bias + item bias) into the rating range; the table shows the "
@@ -87,12 +84,10 @@ def similar_section(result: TrainResult, ratings: Ratings) -> None:
     found = rec.similar_items(result.item_factors(), item, n=10, counts=stats.counts, min_count=min_count)
     if len(found.indices) < 10:
         st.caption(f"Only {len(found.indices)} items have at least {min_count} ratings.")
-    st.dataframe(
-        text.table(widgets.neighbours_frame(found, ratings, stats)),
-        hide_index=True,
-        column_config=widgets.COMPACT,
-        key="rec_similar_table",
-    )
+    widgets.table(
+        st, widgets.neighbours_frame(found, ratings, stats), "rec_similar_table", "more_like_this.csv",
+        hide_index=True, column_config=widgets.COMPACT,
+    )  # fmt: skip
 
 
 RATING_CHOICES = ["skip", 1, 2, 3, 4, 5]
@@ -154,12 +149,10 @@ def new_user_section(result: TrainResult, ratings: Ratings) -> None:
         f"**Recommended for you** from {len(given)} rating{'s' if len(given) != 1 else ''} "
         f"(fold-in and ranking took {1000 * seconds:.1f} ms)"
     )
-    st.dataframe(
-        text.table(_recommendations_frame(recs, ratings)),
-        hide_index=True,
-        column_config=REC_COLUMNS,
-        key="rec_new_table",
-    )
+    widgets.table(
+        st, _recommendations_frame(recs, ratings), "rec_new_table", "new_user_recommendations.csv",
+        hide_index=True, column_config=REC_COLUMNS,
+    )  # fmt: skip
     st.caption(
         f"Your fitted bias {fit.user_bias:+.3f}; the model now predicts "
         + ", ".join(f"{text.md(names[i])}: {p:.1f}" for i, p in zip(rated, fit.fitted, strict=True))
