@@ -194,15 +194,17 @@ def use_system_allocator_for_arrow() -> None:
 
 # A training's peak resident memory above the server's, from benchmarks.train_memory (a fresh process per
 # model, resident size sampled every 5 ms) and the measurements of issue 24. Batch models (dot, nn,
-# classifier, bias): `estimate_memory` plus ~260 bytes per training rating (the data as tensors, shuffles,
-# the evaluation pass) plus ~32 MiB: ML-100K dot 50 MiB, nn 60, classifier 43 (model 57, 60, 57; the
-# estimates alone said 5, 8, 5); the 17 MB short-line upload 462 (model 480). AutoRec: 2x its estimate
-# plus ~150 MiB and ~60 bytes a rating (L-BFGS's line search, the item-by-user matrix): ML-100K with 500
-# hidden units 284 MiB (estimate 89, model 333), ML-1M 1,288 (estimate 552, model 1,302), ML-1M with
-# 1,000 hidden units 1,870 (model ~2,300).
+# classifier, bias): `estimate_memory` plus ~3.6 more copies of the tables (users + items rows x factors
+# + 1 floats: gradient and update buffers; 0.95 KB a row at 64 factors), ~130 bytes per training rating (the data as tensors, shuffles, evaluation) and
+# ~40 MiB: ML-100K dot 50 MiB, nn 60, classifier 43 (model 57, 61, 57; the estimates alone said 5, 8, 5);
+# 7 MB of short lines (183k users, 60k items, 392k training ratings) ~450 (model 510); 17 MB (1.19M
+# ratings) 462 (model 623). AutoRec: 2x its estimate plus ~150 MiB and ~60 bytes a rating (L-BFGS's line
+# search, the item-by-user matrix): ML-100K with 500 hidden units 284 MiB (estimate 89, model 333), ML-1M
+# 1,288 (estimate 552, model 1,302), ML-1M with 1,000 hidden units 1,870 (model ~2,300).
 PEAK_SCALE = {"autorec": 2.0}  # else 1.0
-PEAK_PER_RATING = {"autorec": 60}  # else 260
-PEAK_FIXED = {"autorec": 150 * MIB}  # else 32 MiB
+PEAK_PER_RATING = {"autorec": 60}  # else 130
+PEAK_TABLE_COPIES = {"autorec": 0.0}  # else 3.6
+PEAK_FIXED = {"autorec": 150 * MIB}  # else 40 MiB
 
 
 def training_peak_bytes(config: object, n_users: int, n_items: int, n_train_ratings: int) -> int:
@@ -214,6 +216,7 @@ def training_peak_bytes(config: object, n_users: int, n_items: int, n_train_rati
     estimate = estimate_memory(config, n_users, n_items, n_train_ratings).total_bytes
     return int(
         PEAK_SCALE.get(model, 1.0) * estimate
-        + PEAK_PER_RATING.get(model, 260) * n_train_ratings
-        + PEAK_FIXED.get(model, 32 * MIB)
+        + PEAK_PER_RATING.get(model, 130) * n_train_ratings
+        + PEAK_TABLE_COPIES.get(model, 3.6) * 4 * (getattr(config, "n_factors", 0) + 1) * (n_users + n_items)
+        + PEAK_FIXED.get(model, 40 * MIB)
     )
