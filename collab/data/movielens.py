@@ -41,6 +41,9 @@ __all__ = [
 ]
 
 MOVIELENS_URL = "https://files.grouplens.org/datasets/movielens/"
+# The files we extract, uncompressed: ML-1M's ratings.dat is 24.6 MB, the largest; a zip declaring more is
+# refused before anything is extracted (a zip bomb whose MD5 matches a tampered mirror's checksum).
+MAX_MEMBER_BYTES = 64 * 10**6
 
 Progress = Callable[[int, int | None], None]  # (bytes_done, bytes_total or None)
 
@@ -331,7 +334,15 @@ def _zip_members(archive: zipfile.ZipFile, spec: MovieLensSpec, what: str) -> di
             f"{what} is not the {spec.title} archive: it lacks {', '.join(missing)} (it holds {found}). "
             f"Delete it and download {spec.folder}.zip again."
         )
-    return {f: by_name[f] for f in (spec.ratings_file, spec.items_file)}
+    members = {f: by_name[f] for f in (spec.ratings_file, spec.items_file)}
+    for file_name, info in members.items():
+        if info.file_size > MAX_MEMBER_BYTES:
+            raise DataError(
+                f"{what} is not the {spec.title} archive: its {file_name} unpacks to {info.file_size:,} bytes, "
+                f"more than the {MAX_MEMBER_BYTES:,} any MovieLens file takes. Delete it and download "
+                f"{spec.folder}.zip again from GroupLens."
+            )
+    return members
 
 
 def _check_zip(path: Path, spec: MovieLensSpec, what: str) -> None:

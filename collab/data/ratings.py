@@ -605,7 +605,8 @@ def _vocab(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
             present = np.zeros(high + 1, dtype=bool)
             present[ids] = True
             dense = np.cumsum(present) - 1
-            return dense[ids], np.flatnonzero(present).astype(str)
+            # as wide as the largest id's digits (astype(str) of int64 makes every label 21 characters)
+            return dense[ids], np.flatnonzero(present).astype(f"U{len(str(high))}")
     codes, uniques = pd.factorize(values)
     return _ordered(codes.astype(np.int64), _as_text(pd.Series(uniques)))
 

@@ -343,3 +343,19 @@ def test_no_writable_folder_anywhere_is_a_data_error_naming_both(
     message = str(caught.value)
     assert f"cannot write MovieLens to {default} nor to the temporary folder {tmp_path / 'tmp'}" in message
     assert "Read-only file system" in message and "COLLAB_DATA_DIR" in message
+
+
+def test_a_zip_that_unpacks_too_large_is_refused_before_extraction(tmp_path: Path) -> None:
+    """A zip that matches a tampered mirror's checksum can still unpack to 200 MB (peak 1,687 MiB): the
+    members' declared sizes are checked first, and nothing is extracted."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("ml-100k/u.data", b"0" * (65 * 10**6))
+        archive.writestr("ml-100k/u.item", b"1|Toy Story (1995)|||" + b"|0" * 19 + b"\n")
+    (tmp_path / "ml-100k.zip").write_bytes(buffer.getvalue())
+    with pytest.raises(DataError, match=r"its u\.data unpacks to 65,000,000 bytes"):
+        load_movielens("100k", cache_dir=tmp_path, base_url=closed_port_url())
+    assert not (tmp_path / "ml-100k" / "u.data").exists()
