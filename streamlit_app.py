@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import cached, sidebar, url_state
+from ui import cached, sidebar, url_state, widgets
 
 # the icon is a file served by the app itself: a `:material/...:` icon is fetched from fonts.gstatic.com
 # on every page load, which fails in a classroom without internet
@@ -26,6 +26,7 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
+widgets.hide_toolbar_downloads()  # tables' own CSV export runs formulas: ours are formula-safe (ui/widgets.py)
 status_slot = st.sidebar.container()
 url_state.restore()  # a fresh session takes its dataset, split and Train settings from the link
 url_state.show_notes()

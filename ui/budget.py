@@ -7,8 +7,10 @@ in the working directory. Everything else is derived from it here, so one number
 
 - `base_bytes`: what the server itself holds (Python, Streamlit, torch, numba, the demo set);
 - `cache_bytes`: trained models plus split and parsed-dataset caches, summed by array bytes;
-- `upload_bytes`: the largest upload accepted: reading it, splitting it and training the default
-  model on it (measured peak: `PEAK_PER_FILE_BYTE` times the file) fits in what the caches leave;
+- `upload_bytes`: the largest upload accepted: `STUDENTS_AT_ONCE` students each reading and holding one
+  (`HELD_PER_FILE_BYTE` times the file) while the training workers train the default model on theirs
+  (`TRAIN_PER_FILE_BYTE` each) fits in what the caches leave (measured on the worst case: short lines);
+- `training_fits`: whether one training's measured peak (`training_peak_bytes`) fits a worker's share;
 - `train_workers`: trainings run at once (cores minus one, at least one, and what memory allows).
 
 `memory_mb` is in MB of 2**20 bytes; upload sizes are in MB of 10**6 bytes, the unit of Streamlit's
@@ -37,12 +39,15 @@ UPLOAD_MB = 10**6  # Streamlit's upload megabyte
 # The server after every page has been served once (Python, Streamlit, torch, numba, plotly, the demo
 # set), measured by benchmarks.load on Linux: 540 MB resident.
 BASE_MB = 550
-# Peak resident memory over the server's own, per byte of an uploaded file, measured on a worst case
-# for its size (27 MB, 1M ratings of 200k users and 60k items: "user,item,rating,timestamp" lines):
-# read_ratings 4.4x (110 MiB; pyarrow on malloc; benchmarks.read_memory), then the split and the default
-# training with its 260k-row embedding tables and row-wise AdamW 18.4x (498 MiB). Plus the upload's own bytes.
-PEAK_PER_FILE_BYTE = 19.5
-BYTES_PER_RATING = 27  # file bytes of one "user,item,rating,timestamp" line: to say how many ratings
+# Resident memory per byte of an uploaded file, measured on the worst case for its size: short lines
+# ("123456,12345,4": 14 bytes a rating), 1.19M ratings of 200k users and 60k items in 17 MB. Reading
+# and holding it: 108 MiB (6.4x), plus Streamlit's copy of the upload (1x); the split and the default
+# training on top: 462 MiB (27.2x) (benchmarks.train_memory / issue 24; peak 858 MiB with a 288 MiB base).
+HELD_PER_FILE_BYTE = 7.5
+TRAIN_PER_FILE_BYTE = 28.0
+PEAK_PER_FILE_BYTE = HELD_PER_FILE_BYTE + TRAIN_PER_FILE_BYTE  # one student alone
+STUDENTS_AT_ONCE = 3  # students uploading the largest file at the same time must fit together
+BYTES_PER_RATING = 14  # file bytes of the shortest "user,item,rating" line: to say how many ratings
 TRAIN_JOB_MB = 120  # a training's working memory on the sets an upload can hold (model, optimizer, batches)
 CACHE_SHARE = 0.3  # of the memory above the base: models and parsed data kept for every session
 
@@ -75,7 +80,8 @@ class Budget:
     @property
     def upload_mb(self) -> int:
         """The largest upload, in Streamlit MB (10**6 bytes): `server.maxUploadSize` should say the same."""
-        return max(1, int((self.working_bytes - self.cache_bytes) / PEAK_PER_FILE_BYTE) // UPLOAD_MB)
+        per_byte = STUDENTS_AT_ONCE * HELD_PER_FILE_BYTE + self.train_workers * TRAIN_PER_FILE_BYTE
+        return max(1, int((self.working_bytes - self.cache_bytes) / per_byte) // UPLOAD_MB)
 
     @property
     def upload_bytes(self) -> int:
@@ -98,6 +104,15 @@ class Budget:
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
         by_memory = (self.working_bytes - self.cache_bytes) // (TRAIN_JOB_MB * MIB)
         return int(max(1, min(cores - 1, by_memory)))
+
+    @property
+    def training_bytes(self) -> int:
+        """What one training may use: the memory the caches leave, shared by the training workers."""
+        return int((self.working_bytes - self.cache_bytes) / self.train_workers)
+
+    def training_fits(self, config: object, n_users: int, n_items: int, n_train_ratings: int) -> bool:
+        """Whether `config`'s measured peak on this data fits `training_bytes`."""
+        return training_peak_bytes(config, n_users, n_items, n_train_ratings) <= self.training_bytes
 
     def check_upload(self, size: int, name: str = "the file") -> None:
         """Raise `DataError` (with the numbers and what to do instead) when `size` bytes is over the limit."""
@@ -175,3 +190,33 @@ def use_system_allocator_for_arrow() -> None:
         pa.set_memory_pool(pa.system_memory_pool())
     except (ImportError, AttributeError):  # pragma: no cover
         pass
+
+
+# A training's peak resident memory above the server's, from benchmarks.train_memory (a fresh process per
+# model, resident size sampled every 5 ms) and the measurements of issue 24. Batch models (dot, nn,
+# classifier, bias): `estimate_memory` plus ~3.6 more copies of the tables (users + items rows x factors
+# + 1 floats: gradient and update buffers; 0.95 KB a row at 64 factors), ~130 bytes per training rating (the data as tensors, shuffles, evaluation) and
+# ~40 MiB: ML-100K dot 50 MiB, nn 60, classifier 43 (model 57, 61, 57; the estimates alone said 5, 8, 5);
+# 7 MB of short lines (183k users, 60k items, 392k training ratings) ~450 (model 510); 17 MB (1.19M
+# ratings) 462 (model 623). AutoRec: 2x its estimate plus ~150 MiB and ~60 bytes a rating (L-BFGS's line
+# search, the item-by-user matrix): ML-100K with 500 hidden units 284 MiB (estimate 89, model 333), ML-1M
+# 1,288 (estimate 552, model 1,302), ML-1M with 1,000 hidden units 1,870 (model ~2,300).
+PEAK_SCALE = {"autorec": 2.0}  # else 1.0
+PEAK_PER_RATING = {"autorec": 60}  # else 130
+PEAK_TABLE_COPIES = {"autorec": 0.0}  # else 3.6
+PEAK_FIXED = {"autorec": 150 * MIB}  # else 40 MiB
+
+
+def training_peak_bytes(config: object, n_users: int, n_items: int, n_train_ratings: int) -> int:
+    """The measured model of one training's peak resident bytes (above the server's own) for `config`
+    (a `TrainConfig`) on n_users x n_items with `n_train_ratings` training ratings; see the constants."""
+    from collab.training.memory import estimate_memory
+
+    model = getattr(config, "model", "dot")
+    estimate = estimate_memory(config, n_users, n_items, n_train_ratings).total_bytes
+    return int(
+        PEAK_SCALE.get(model, 1.0) * estimate
+        + PEAK_PER_RATING.get(model, 130) * n_train_ratings
+        + PEAK_TABLE_COPIES.get(model, 3.6) * 4 * (getattr(config, "n_factors", 0) + 1) * (n_users + n_items)
+        + PEAK_FIXED.get(model, 40 * MIB)
+    )

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import os
 import sys
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any
@@ -27,7 +29,7 @@ import numpy as np
 import streamlit as st
 
 from ui import budget
-from ui.pool import Job, TrainingCancelled, TrainingPool
+from ui.pool import Job, LineRefused, TrainingCancelled, TrainingPool
 
 if TYPE_CHECKING:
     from collab.data import Ratings, Split
@@ -251,11 +253,34 @@ def demo() -> Ratings:
     return demo_ratings(seed=0)
 
 
+_CONTENT_KEYS: weakref.WeakKeyDictionary[Ratings, str] = weakref.WeakKeyDictionary()
+
+
+def content_key(ratings: Ratings) -> str:
+    """A digest of everything a dataset shows beyond its ratings: its name, titles and genres (an items
+    file). The fingerprint covers ids, labels and ratings only (a model stays valid when titles change),
+    so a cache that hands out the dataset's parts (a split, its titles in downloads) keys by both: two
+    students with the same ratings and different items files each get their own titles."""
+    found = _CONTENT_KEYS.get(ratings)
+    if found is not None:
+        return found
+    digest = hashlib.sha256(ratings.name.encode("utf-8", "surrogatepass"))
+    for part in (ratings.titles, ratings.genres):
+        digest.update(b"\x00none" if part is None else b"\x00some")
+        if part is not None:
+            for value in part:
+                digest.update(repr(value).encode("utf-8", "surrogatepass") + b"\x1f")
+    key = digest.hexdigest()[:32]
+    _CONTENT_KEYS[ratings] = key
+    return key
+
+
 def split(_ratings: Ratings, fingerprint: str, params: Hashable) -> Split:
-    """`_ratings.split(...)` by `params`, cached by the dataset's fingerprint (and bounded by bytes)."""
+    """`_ratings.split(...)` by `params`, cached by the dataset's fingerprint and `content_key` (titles,
+    genres, name: a split carries them into pages and downloads), bounded by bytes."""
     janitor()
     value, _ = data_store().get_or_create(
-        ("split", fingerprint, params),
+        ("split", fingerprint, content_key(_ratings), params),
         lambda: _ratings.split(valid_pct=params.valid_pct, seed=params.seed, method=params.method),
         session_id(),
     )
@@ -395,13 +420,16 @@ def train(
     config: TrainConfig,
     on_epoch: Callable[[EpochStats], bool | None] | None = None,
     on_wait: Callable[[Job, TrainingPool], None] | None = None,
+    exclusive: bool = False,
 ) -> tuple[TrainResult, bool]:
     """Train `config` on the split through the pool, or return the stored model for the same data, split
     and config. Blocks the calling page; `on_epoch(stats)` and `on_wait(job, pool)` (first when the job is
     known, then while it is queued and once when it starts) run on the caller's thread, so they may draw.
 
     Returns the result and True when it came from the cache. Raises `TrainingCancelled` when every
-    session waiting for it cancelled, and whatever training raised.
+    session waiting for it cancelled, `LineRefused` for an `exclusive` submission (the Train page: one
+    training per session in the line, see ui/pool.py) while this session's own training runs, and
+    whatever training raised.
     """
     from collab.training.loop import train as train_model
 
@@ -421,7 +449,7 @@ def train(
 
     janitor()
     pool = training_pool()
-    job = pool.submit(key, run, session)
+    job = pool.submit(key, run, session, exclusive=exclusive)
     seen, shown_place, shown_at = 0, None, 0.0
     try:
         while True:
@@ -458,4 +486,14 @@ def cancel(job: Job) -> None:
     training_pool().cancel(job, session_id())
 
 
-__all__ = ["ByteStore", "ModelStore", "TrainingCancelled", "cancel", "my_jobs", "nbytes", "stored", "train"]
+__all__ = [
+    "ByteStore",
+    "LineRefused",
+    "ModelStore",
+    "TrainingCancelled",
+    "cancel",
+    "my_jobs",
+    "nbytes",
+    "stored",
+    "train",
+]

@@ -372,7 +372,7 @@ def value_options(sniff) -> tuple[list[float], str | None]:
     chosen = cols[0].multiselect(
         "Not-rated values to drop",
         options,
-        format_func=lambda v: f"{float(v):g}",
+        format_func=_code_text,
         accept_new_options=True,
         key="data_not_rated",
         help="Rows whose rating is one of these codes are dropped when the file loads (read_ratings(not_rated=...)). "
@@ -384,7 +384,7 @@ def value_options(sniff) -> tuple[list[float], str | None]:
             codes.append(float(value))
         except ValueError:
             st.error(
-                f"**{value}** is not a number; type a not-rated code such as -1 or 99.",
+                f"**{text.md(value, limit=40)}** is not a number; type a not-rated code such as -1 or 99.",
                 icon=":material/error:",
             )
     counts = cols[1].selectbox(
@@ -400,6 +400,14 @@ def value_options(sniff) -> tuple[list[float], str | None]:
 
         implicit_view.binary_reason()
     return codes, None if counts == "keep" else counts
+
+
+def _code_text(value: object) -> str:
+    """A not-rated code as the box shows it: a number as 99, anything typed as it was typed (plain text)."""
+    try:
+        return f"{float(value):g}"
+    except (TypeError, ValueError):
+        return str(value)[:40]
 
 
 def items_id_choice(items_upload) -> str | None:

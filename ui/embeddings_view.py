@@ -163,14 +163,17 @@ def map_chart(result: TrainResult, ratings: Ratings, choice: MapChoice) -> None:
     rows = emb.most_rated(counts, choice.n_shown)
     projection = emb.pca(factors[rows], n_components=3)
     names = (
-        emb.item_names(ratings) if table == "items" else np.char.add("user ", ratings.user_labels.astype(str))
+        emb.item_names(ratings)
+        if table == "items"
+        else np.asarray(["user " + label for label in ratings.user_labels.tolist()], dtype=object)
     )
     values, categorical = _colours(choice.colour, result, ratings, table, rows, choice.genre)
     highlight = None
     if choice.search:
         needle = choice.search.lower()
-        highlight = np.char.find(np.char.lower(names[rows].astype(str)), needle) >= 0
-        hits = int(np.count_nonzero(np.char.find(np.char.lower(names.astype(str)), needle) >= 0))
+        found_at = pd.Series(names, dtype=object).astype(str).str.lower().str.contains(needle, regex=False)
+        hits = int(found_at.sum())
+        highlight = found_at.to_numpy(dtype=bool)[rows]
         found = int(highlight.sum())
         capped = (
             f" Titles are written on the {plots.MAX_LABELS} most rated; hover a ring for the others."
@@ -252,7 +255,7 @@ def neighbours_section(result: TrainResult, ratings: Ratings) -> None:
         st.caption(f"Only {len(found.indices)} items have at least {min_count} ratings.")
     # a narrow panel: leave out the mean rating so the distances stay visible
     frame = widgets.neighbours_frame(found, ratings, stats).drop(columns="mean")
-    st.dataframe(text.table(frame), hide_index=True, column_config=NARROW, key="emb_neighbours_table")
+    widgets.table(st, frame, "emb_neighbours_table", "neighbours.csv", hide_index=True, column_config=NARROW)
 
 
 def bias_section(result: TrainResult, ratings: Ratings, stacked: bool = False) -> None:
@@ -290,12 +293,17 @@ def bias_section(result: TrainResult, ratings: Ratings, stacked: bool = False) -
 
     cols = [st.container(), st.container()] if stacked else st.columns(2)
     cols[0].markdown("**Lowest bias**: rated low even by people whose taste matches the item")
-    cols[0].dataframe(
-        text.table(frame(ranking.lowest)), hide_index=True, column_config=HALF, key="emb_bias_low"
+    widgets.table(
+        cols[0], frame(ranking.lowest), "emb_bias_low", "lowest_bias.csv", hide_index=True, column_config=HALF
     )
     cols[1].markdown("**Highest bias**: rated high even by people it does not fit")
-    cols[1].dataframe(
-        text.table(frame(ranking.highest)), hide_index=True, column_config=HALF, key="emb_bias_high"
+    widgets.table(
+        cols[1],
+        frame(ranking.highest),
+        "emb_bias_high",
+        "highest_bias.csv",
+        hide_index=True,
+        column_config=HALF,
     )
     keep = stats.counts >= min_count
     st.plotly_chart(

@@ -209,16 +209,16 @@ def metrics_frame(result: TrainResult) -> pd.DataFrame:
     """The model's ranking metrics at 10 beside popularity's, one row per metric."""
     rows = []
     for name, label in METRICS.items():
-        ours = float(result.metrics.get(f"catalogue_{name}@10", math.nan))
-        popular = float(result.metrics.get(f"popularity_catalogue_{name}@10", math.nan))
+        ours = float(result.metrics.get(f"{name}@10", math.nan))
+        popular = float(result.metrics.get(f"popularity_{name}@10", math.nan))
         rows.append({"metric": label, "this model": round(ours, 4), "popularity": round(popular, 4)})
     return pd.DataFrame(rows)
 
 
 def verdict(result: TrainResult) -> str:
     """One sentence: does the model rank better than popularity (NDCG@10)?"""
-    ours = result.metrics.get("catalogue_ndcg@10", math.nan)
-    popular = result.metrics.get("popularity_catalogue_ndcg@10", math.nan)
+    ours = result.metrics.get("ndcg@10", math.nan)
+    popular = result.metrics.get("popularity_ndcg@10", math.nan)
     if math.isnan(ours) or math.isnan(popular):
         return "No ranking measure: the split left no validation user to rank for."
     if ours > popular:
@@ -237,8 +237,8 @@ def results_panel(result: TrainResult) -> None:
     data = state.ratings()
     st.markdown(f"**Current model:** {result.config.describe(data.n_users, data.n_items)}")
     cols = st.columns(3)
-    ndcg = result.metrics.get("catalogue_ndcg@10", math.nan)
-    popular = result.metrics.get("popularity_catalogue_ndcg@10", math.nan)
+    ndcg = result.metrics.get("ndcg@10", math.nan)
+    popular = result.metrics.get("popularity_ndcg@10", math.nan)
     cols[0].metric(
         "NDCG@10",
         f"{ndcg:.4f}",

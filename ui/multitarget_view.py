@@ -8,7 +8,7 @@ import streamlit as st
 
 from collab.lesson import losses, multitarget
 from collab.plots import lesson as lesson_plots
-from ui import state, text
+from ui import cached, state, text
 
 HEAD1 = pd.DataFrame({"class": ["1 star", "2", "3", "4", "5 stars"], "logit": [-1.0, 0.0, 1.5, 2.0, 0.5]})
 HEAD2 = pd.DataFrame({"class": ["not comedy", "comedy"], "logit": [0.3, 1.2]})
@@ -102,7 +102,7 @@ def two_target_section() -> None:
     epochs = cols[1].slider("Epochs", 1, 10, 4, key="lesson_mt_epochs")
     flags = np.array([genre in item_genres for item_genres in ratings.genres])
     shown = text.md(genre)  # a genre name comes from a data file: shown as text, never as Markdown
-    key = (ratings.fingerprint, state.split_params(), genre, int(epochs))
+    key = (ratings.fingerprint, cached.content_key(ratings), state.split_params(), genre, int(epochs))
     if st.button(
         "Train the two-target model", key="lesson_mt_train", icon=":material/play_arrow:", type="primary"
     ):

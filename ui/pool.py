@@ -1,9 +1,13 @@
-"""A bounded training pool: a few worker threads serve every session's trainings in order of arrival.
+"""A bounded training pool: a few worker threads serve every session's trainings, round-robin between sessions.
 
 One thread per click lets 30 students' trainings fight over 2 cores (each takes 30x longer and all
 their memory is held at once). Here a fixed number of workers (`Budget.train_workers`: cores minus
-one, within the memory budget) take jobs first come, first served; a waiting session sees its place
-in the line and an estimate, and can cancel. Jobs are keyed like the model store: a second session
+one, within the memory budget) take jobs in turns between sessions: the next job is the one whose
+session was served least recently (first come, first served among equals), so one session's twenty
+jobs (a sweep, or clicks) hold a classmate up by at most one job each turn. A submission marked
+`exclusive` (the Train page) keeps a session to one job in the line: it replaces the session's own
+queued job, or is refused (`LineRefused`, with the reason) while the session's own training runs. A
+waiting session sees its place in the serving order and an estimate, and can cancel. Jobs are keyed like the model store: a second session
 asking for the same (dataset, split, config) joins the job already queued instead of adding one.
 A job whose sessions have all cancelled or closed leaves the line (or stops at its next epoch).
 
@@ -29,6 +33,10 @@ FIRST_ESTIMATE_S = 2.0  # a training's expected seconds before any has finished 
 
 class TrainingCancelled(Exception):
     """Raised for a job whose every session cancelled or closed before it finished."""
+
+
+class LineRefused(Exception):
+    """An exclusive submission refused: the session's own training is running (the message says so)."""
 
 
 @dataclass(eq=False)
@@ -90,14 +98,19 @@ class TrainingPool:
         self._cond = threading.Condition()
         self._ids = itertools.count(1)
         self._mean_seconds = FIRST_ESTIMATE_S
+        self._served: dict[str, int] = {}  # session -> turn it was last served (round-robin)
         self._threads: list[threading.Thread] = []
         self._closed = False
 
     # ---- sessions' side ----
 
-    def submit(self, key: Hashable, run: Callable[[Job], Any], session: str) -> Job:
-        """The job for `key` (joined if queued or running, else added at the end of the line)."""
+    def submit(self, key: Hashable, run: Callable[[Job], Any], session: str, exclusive: bool = False) -> Job:
+        """The job for `key` (joined if queued or running, else added to the line). With `exclusive`, the
+        session's other jobs are let go first: queued ones it waits for alone leave the line, shared ones
+        keep going for the others; raises `LineRefused` while a job only it waits for is running."""
         with self._cond:
+            if exclusive:
+                self._leave_others(key, session)
             job = self._by_key.get(key)
             if job is not None and not job.finished:
                 job.sessions.add(session)
@@ -109,6 +122,19 @@ class TrainingPool:
             self._start_threads()
             self._cond.notify()
             return job
+
+    def _leave_others(self, key: Hashable, session: str) -> None:
+        mine = [job for job in [*self._running, *self._line] if session in job.sessions and job.key != key]
+        for job in mine:
+            if job.state == RUNNING and job.sessions == {session}:
+                raise LineRefused(
+                    "your previous training is still running; wait for it to finish or press its Cancel, "
+                    "then train these settings (one training per student at a time keeps the line fair)"
+                )
+        for job in mine:
+            job.sessions.discard(session)
+            if job.cancelled and job.state == QUEUED:
+                self._drop(job)
 
     def find(self, key: Hashable) -> Job | None:
         """The queued or running job for `key`, if there is one that somebody still waits for (a job every
@@ -149,15 +175,29 @@ class TrainingPool:
             )
 
     def position(self, job: Job) -> int:
-        """0 while running (or finished), else how many queued jobs are ahead of it plus one."""
+        """0 while running (or finished), else its place in the serving order (round-robin between
+        sessions, see `_pick`): how many queued jobs will start before it, plus one."""
         with self._cond:
             self._prune()
             if job.state != QUEUED:
                 return 0
-            for index, queued in enumerate(self._line):
-                if queued is job:
-                    return index + 1
+            line, served = list(self._line), dict(self._served)
+            place = 1
+            while line:
+                chosen = self._pick(line, served)
+                if chosen is job:
+                    return place
+                line.remove(chosen)
+                for session in chosen.sessions:
+                    served[session] = max(served.values(), default=0) + 1
+                place += 1
             return 0
+
+    @staticmethod
+    def _pick(line: list[Job] | collections.deque[Job], served: dict[str, int]) -> Job:
+        """The next job to start: the one whose most-waiting session was served least recently (a session
+        never served first), then the oldest."""
+        return min(line, key=lambda job: (min((served.get(s, 0) for s in job.sessions), default=0), job.id))
 
     def estimate(self, job: Job) -> float:
         """Seconds until `job` is done: a running job from its own pace (seconds per recorded epoch, when
@@ -226,11 +266,15 @@ class TrainingPool:
                 if self._closed:
                     return None
                 while self._line:
-                    job = self._line.popleft()
+                    job = self._pick(self._line, self._served)
+                    self._line.remove(job)
                     job.sessions = {s for s in job.sessions if self.is_waiting(s)}
                     if job.cancelled:
                         self._finish(job, CANCELLED, error=TrainingCancelled())
                         continue
+                    turn = max(self._served.values(), default=0) + 1
+                    for session in job.sessions:
+                        self._served[session] = turn
                     job.state, job.started = RUNNING, time.monotonic()
                     self._running.append(job)
                     return job

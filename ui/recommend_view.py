@@ -53,22 +53,19 @@ def user_recommendations_section(result: TrainResult, ratings: Ratings) -> None:
     recs = rec.recommend_for_user(result, ratings, user, n=int(n))
     left, right = st.columns([3, 2])  # the recommendations have four columns, the user's own list two
     left.markdown("**Recommended** (not yet rated)")
-    left.dataframe(
-        text.table(_recommendations_frame(recs, ratings)),
-        hide_index=True,
-        column_config=REC_COLUMNS,
-        key="rec_table",
-    )
+    widgets.table(
+        left, _recommendations_frame(recs, ratings), "rec_table", "recommendations.csv",
+        hide_index=True, column_config=REC_COLUMNS,
+    )  # fmt: skip
     mine = ratings.user_ids == user
     items, stars = ratings.item_ids[mine], ratings.ratings[mine]
     order = np.lexsort((items, -stars))[: int(n)]
     right.markdown("**Rated highest** by this user")
-    right.dataframe(
-        text.table(pd.DataFrame({"title": emb.item_names(ratings)[items[order]], "rating": stars[order]})),
-        hide_index=True,
+    widgets.table(
+        right, pd.DataFrame({"title": emb.item_names(ratings)[items[order]], "rating": stars[order]}),
+        "rec_user_top", "rated_highest.csv", hide_index=True,
         column_config={"title": REC_COLUMNS["title"], "rating": st.column_config.NumberColumn(width="small")},
-        key="rec_user_top",
-    )
+    )  # fmt: skip
     if rec.has_dot_product(result):
         st.caption(
             "predicted = squash(user·item + user bias + item bias) into the rating range; the table shows the "
@@ -87,12 +84,10 @@ def similar_section(result: TrainResult, ratings: Ratings) -> None:
     found = rec.similar_items(result.item_factors(), item, n=10, counts=stats.counts, min_count=min_count)
     if len(found.indices) < 10:
         st.caption(f"Only {len(found.indices)} items have at least {min_count} ratings.")
-    st.dataframe(
-        text.table(widgets.neighbours_frame(found, ratings, stats)),
-        hide_index=True,
-        column_config=widgets.COMPACT,
-        key="rec_similar_table",
-    )
+    widgets.table(
+        st, widgets.neighbours_frame(found, ratings, stats), "rec_similar_table", "more_like_this.csv",
+        hide_index=True, column_config=widgets.COMPACT,
+    )  # fmt: skip
 
 
 RATING_CHOICES = ["skip", 1, 2, 3, 4, 5]
@@ -154,12 +149,10 @@ def new_user_section(result: TrainResult, ratings: Ratings) -> None:
         f"**Recommended for you** from {len(given)} rating{'s' if len(given) != 1 else ''} "
         f"(fold-in and ranking took {1000 * seconds:.1f} ms)"
     )
-    st.dataframe(
-        text.table(_recommendations_frame(recs, ratings)),
-        hide_index=True,
-        column_config=REC_COLUMNS,
-        key="rec_new_table",
-    )
+    widgets.table(
+        st, _recommendations_frame(recs, ratings), "rec_new_table", "new_user_recommendations.csv",
+        hide_index=True, column_config=REC_COLUMNS,
+    )  # fmt: skip
     st.caption(
         f"Your fitted bias {fit.user_bias:+.3f}; the model now predicts "
         + ", ".join(f"{text.md(names[i])}: {p:.1f}" for i, p in zip(rated, fit.fitted, strict=True))
@@ -302,19 +295,23 @@ def load_uploaded(name: str, data: bytes) -> str | None:
     from collab.training.result import load
 
     if len(data) > MAX_MODEL_MB * 1024 * 1024:
-        return (
-            f"{text.md(name)} is {len(data) / 2**20:.0f} MB; a saved model may be at most {MAX_MODEL_MB} MB."
-        )
+        return f"{text.md(name, limit=80)} is {len(data) / 2**20:.0f} MB; a saved model may be at most {MAX_MODEL_MB} MB."
     with tempfile.TemporaryDirectory() as folder:
-        safe_name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(name).name).lstrip(".") or "model.safetensors"
+        # the name only labels the temporary copy: short and plain (a 300-character name is no file name)
+        safe_name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(name).name).lstrip(".")[-100:] or "model.safetensors"
         path = Path(folder) / safe_name
-        path.write_bytes(data)
         try:
+            path.write_bytes(data)
             loaded = load(path)
-        except (ValueError, OSError, KeyError, RuntimeError, MemoryError) as err:
-            return f"Could not load the model: {text.md(err)}"
+        except OSError:  # its text would name the server's temporary folder
+            return f"Could not load the model {text.md(name, limit=80)}: the server could not read it. Try again."
+        except (ValueError, KeyError, RuntimeError, MemoryError) as err:
+            return f"Could not load the model: {text.md(err, limit=600)}"
     mismatch = rec.model_mismatch(loaded, state.ratings())
-    if mismatch:
-        return f"{text.md(name)} does not fit the current dataset: {mismatch}. Load that dataset first, or train here."
+    if mismatch:  # it quotes the file's labels, fingerprint and dataset name: shown as text, never Markdown
+        return (
+            f"{text.md(name, limit=80)} does not fit the current dataset: {text.md(mismatch, limit=600)}. "
+            "Load that dataset first, or train here."
+        )
     state.set_result(loaded)
     return None

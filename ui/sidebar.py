@@ -29,8 +29,8 @@ def status(container: DeltaGenerator) -> None:
             score = (
                 f"valid RMSE **{result.metrics['rmse']:.4f}**"
                 if "rmse" in result.metrics
-                else f"NDCG@10 **{result.metrics.get('catalogue_ndcg@10', float('nan')):.4f}** (popularity "
-                f"{result.metrics.get('popularity_catalogue_ndcg@10', float('nan')):.4f})"
+                else f"NDCG@10 **{result.metrics.get('ndcg@10', float('nan')):.4f}** (popularity "
+                f"{result.metrics.get('popularity_ndcg@10', float('nan')):.4f})"
             )
             st.caption(f"{result.config.describe(data.n_users, data.n_items)}  \n{score}")
         st.markdown("**Device**")

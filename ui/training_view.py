@@ -17,9 +17,9 @@ from collab.evaluate.metrics import OVERFIT_RISE, find_overfit_epoch
 from collab.models.implicit import IMPLICIT_MODELS
 from collab.plots import training as training_plots
 from collab.training.config import MODEL_LABELS, TrainConfig, auto_epochs
-from ui import cached, implicit_view, state, text
+from ui import budget, cached, implicit_view, state, text
 from ui.messages import say
-from ui.pool import Job, TrainingCancelled, TrainingPool
+from ui.pool import Job, LineRefused, TrainingCancelled, TrainingPool
 
 if TYPE_CHECKING:
     from collab.training.result import EpochStats, TrainResult
@@ -59,13 +59,20 @@ class LiveProgress:
                 help="Stop waiting for this training (it stops if nobody else waits); trainings already done stay cached.",
             )  # fmt: skip
         place, busy = pool.position(job), pool.snapshot()
+        others = len(job.sessions - {cached.session_id()})
+        shared = (
+            f" · shared with {others} other student{'s' if others > 1 else ''} who chose the same settings "
+            "(Cancel takes back only your interest)"
+            if others
+            else ""
+        )
         if place:
             self.bar.progress(
                 0.0,
                 text=(
                     f"{self.label}: waiting, number {place} in line ({busy['running']} training now on "
                     f"{busy['workers']} worker{'s' if busy['workers'] > 1 else ''}) · about "
-                    f"{pool.estimate(job):.0f} s until done"
+                    f"{pool.estimate(job):.0f} s until done{shared}"
                 ),
             )
 
@@ -130,22 +137,29 @@ def train_and_record(
 ) -> tuple[TrainResult, bool]:
     """Train (or fetch from the cache) on the current split, log the run, and (unless `make_current`
     is False, as in the sweep) make it the current model."""
-    result, from_cache = train_with_progress(config, label)
+    result, from_cache = train_with_progress(config, label, exclusive=make_current and source == "Train")
     if make_current:
         state.set_result(result, state.split_params())
     record(result, from_cache, source)
     return result, from_cache
 
 
-def train_with_progress(config: TrainConfig, label: str = "Training") -> tuple[TrainResult, bool]:
+def train_with_progress(
+    config: TrainConfig, label: str = "Training", exclusive: bool = False
+) -> tuple[TrainResult, bool]:
     """Train (or fetch from the cache) on the current split through the pool, with the live progress,
-    place in line and Cancel button; a Cancel says so and stops the page's run."""
+    place in line and Cancel button; a Cancel says so and stops the page's run. `exclusive` (the Train
+    button): this session's other queued training is replaced, and a click while its own runs is refused."""
     progress = LiveProgress(label, floor_for(config), loss_name(config))
     try:
         result, from_cache = cached.train(
             state.split(), state.ratings().fingerprint, state.split_params(), config,
-            on_epoch=progress, on_wait=progress.waiting,
+            on_epoch=progress, on_wait=progress.waiting, exclusive=exclusive,
         )  # fmt: skip
+    except LineRefused as refused:
+        progress.clear()
+        st.warning(f"**{label}: not started.** {str(refused).capitalize()}.", icon=":material/hourglass_top:")
+        st.stop()
     except TrainingCancelled:
         progress.clear()
         st.info(f"{label}: cancelled; trainings already done stay cached.", icon=":material/cancel:")
@@ -467,6 +481,40 @@ def size_text(n_bytes: float) -> str:
     return f"{n_bytes / 2**20:,.2f} MB" if n_bytes >= 1000 * 2**10 else f"{n_bytes / 2**10:,.1f} KB"
 
 
+def memory_fits(config: TrainConfig, n_users: int, n_items: int, n_train: int) -> bool:
+    """Whether the measured model of this training's peak fits the server's share for one training; if not,
+    an error with the numbers and the largest setting that fits (a smaller model or dataset else)."""
+    limits = budget.current()
+    peak = budget.training_peak_bytes(config, n_users, n_items, n_train)
+    if peak <= limits.training_bytes:
+        return True
+    knob = "Hidden units" if config.model == "autorec" else "Factors"
+    step = 50 if config.model == "autorec" else 8
+    smaller = next(
+        (
+            size
+            for size in range(config.n_factors - step, 0, -step)
+            if limits.training_fits(dataclasses.replace(config, n_factors=size), n_users, n_items, n_train)
+        ),
+        None,
+    )
+    advice = (
+        f"Set **{knob}** to {smaller} or less"
+        if smaller
+        else "Choose the **Dot product** model or a smaller dataset"
+        if config.model != "dot"
+        else "Use a smaller dataset (a sample of the file)"
+    )
+    st.error(
+        f"**Train is off: this setting does not fit this server's memory.** Training it here peaks at about "
+        f"{peak / 2**20:,.0f} MB (measured on this model and data size), and one training may use "
+        f"{limits.training_bytes / 2**20:,.0f} MB of the {limits.memory_mb:,} MB budget. {advice}; or run it "
+        "with the collab library on a machine with more memory.",
+        icon=":material/block:",
+    )
+    return False
+
+
 def cost_panel(config: TrainConfig) -> bool:
     """Effective batch and memory estimate for the chosen settings (updates as the sliders move);
     False (with the reason shown) when this model cannot train on this dataset."""
@@ -484,6 +532,9 @@ def cost_panel(config: TrainConfig) -> bool:
     except ValueError as error:  # e.g. the autoencoder on a table too big for its dense output
         st.error(text.md(error), icon=":material/block:")
         return False
+    n_train = state.split().train.n_ratings
+    if not memory_fits(config, data.n_users, data.n_items, n_train):
+        return False
     if config.model == "autorec":
         cols = st.columns(4)
         cols[0].metric(
@@ -500,7 +551,6 @@ def cost_panel(config: TrainConfig) -> bool:
         )
         st.caption(f"About **{size_text(memory.total_bytes)}** in all while training.")
         return True
-    n_train = state.split().train.n_ratings
     steps = math.ceil(n_train / config.effective_batch) if n_train else 0
     cols = st.columns(5)
     cols[0].metric(

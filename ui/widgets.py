@@ -10,9 +10,10 @@ import pandas as pd
 import streamlit as st
 
 from collab.analysis import embeddings as emb
+from collab.data.guards import neutralise_formulas
 from collab.models.implicit import IMPLICIT_MODELS
 from collab.training.config import MODEL_LABELS, TrainConfig, auto_epochs
-from ui import cached, state, url_state
+from ui import cached, state, text, url_state
 
 if TYPE_CHECKING:
     from collab.data import Ratings
@@ -327,3 +328,25 @@ def neighbours_frame(found: emb.Neighbours, ratings: Ratings, stats: emb.ItemSta
     frame["ratings"] = stats.counts[found.indices]
     frame["mean"] = stats.mean_rating[found.indices].round(2)
     return frame
+
+
+# Streamlit's own "Download as CSV" in a table's toolbar exports cells as they are (=HYPERLINK(...), +cmd|...,
+# @SUM...) and cannot be told to escape: it is hidden (streamlit_app.py, `hide_toolbar_downloads`) and the
+# tables a student may want to keep get this formula-safe download instead.
+TOOLBAR_CSS = '<style>button[aria-label="Download as CSV"]{display:none !important}</style>'
+
+
+def hide_toolbar_downloads() -> None:
+    """Hide the tables' own CSV download button on this page (see `TOOLBAR_CSS`)."""
+    st.html(TOOLBAR_CSS)
+
+
+def table(where: Any, frame: pd.DataFrame, key: str, file_name: str, **options: Any) -> None:
+    """`frame` as a table in `where` (bidirectional controls shown, `text.table`) with a formula-safe CSV
+    download under it (`neutralise_formulas`: a cell starting =, +, -, @ gets a leading apostrophe)."""
+    where.dataframe(text.table(frame), key=key, **options)
+    where.download_button(
+        "CSV", lambda: neutralise_formulas(frame).to_csv(index=False), file_name=file_name, mime="text/csv",
+        key=f"{key}_csv", icon=":material/download:", type="tertiary",
+        help="This table as a CSV file; text that a spreadsheet would run as a formula starts with ' instead.",
+    )  # fmt: skip

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from collab.data.guards import safe_cell
+from collab.data.guards import as_text, safe_cell, text_array
 
 if TYPE_CHECKING:
     from collab.data.ratings import Ratings
@@ -344,8 +344,8 @@ def item_stats_of(ratings: Ratings) -> ItemStats:
 def item_names(ratings: Ratings) -> np.ndarray:
     """A readable name per item: the title when there is one, else the original label."""
     if ratings.titles is not None:
-        return np.asarray(ratings.titles, dtype=str)
-    return np.asarray(ratings.item_labels, dtype=str)
+        return as_text(ratings.titles)  # never n x the longest title (collab.data.guards.text_array)
+    return as_text(ratings.item_labels)
 
 
 def item_genre_names(ratings: Ratings) -> np.ndarray:
@@ -355,7 +355,7 @@ def item_genre_names(ratings: Ratings) -> np.ndarray:
         names = np.asarray(truth.genre_names, dtype=object)
         return names[np.asarray(truth.item_genre)].astype(str)
     if ratings.genres is not None:
-        return np.asarray([g[0] if len(g) else "unknown" for g in ratings.genres], dtype=str)
+        return text_array([g[0] if len(g) else "unknown" for g in ratings.genres])
     return np.full(ratings.n_items, "unknown")
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from collab.data.guards import as_text
 from collab.evaluate import metrics
 from collab.training.scoring import evaluate_result, on_model_vocabulary
 
@@ -134,7 +135,7 @@ def score(result: TrainResult, valid: Ratings, train: Ratings | None = None, k: 
 
 def _lookup(known: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Each label's index in `known`, or -1."""
-    return pd.Index(np.asarray(known).astype(str)).get_indexer(np.asarray(labels).astype(str))
+    return pd.Index(as_text(known)).get_indexer(as_text(labels))
 
 
 PROTOCOL_WORDS = {"catalogue": "all unseen items ranked", "rated": "held-out items only re-ranked"}

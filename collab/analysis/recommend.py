@@ -14,6 +14,7 @@ import numpy as np
 
 from collab.analysis.embeddings import Metric, Neighbours, nearest_neighbours
 from collab.data import guards
+from collab.data.guards import as_text
 from collab.evaluate.metrics import relevant_threshold
 from collab.evaluate.ranking import (
     PROTOCOLS,
@@ -289,8 +290,8 @@ def model_mismatch(result: TrainResult, ratings: Ratings) -> str | None:
         ("users", result.user_labels, ratings.user_labels),
         ("items", result.item_labels, ratings.item_labels),
     ):
-        model_labels = np.asarray(model_labels).astype(str)
-        data_labels = np.asarray(data_labels).astype(str)
+        model_labels = as_text(model_labels)
+        data_labels = as_text(data_labels)
         if len(model_labels) != len(data_labels):
             return (
                 f"the model has {len(model_labels):,} {kind} but the dataset '{ratings.name}' has "
@@ -544,11 +545,11 @@ def _rated_matrix(result: TrainResult, ratings: Ratings) -> _Rated:
 def _titles(result: TrainResult, ratings: Ratings | None) -> np.ndarray:
     """One title per model item from `ratings` (None where it has none, every item without `ratings` or
     titles: the `title` column never repeats the id as if it were a title)."""
-    labels = np.asarray(result.item_labels).astype(str)
+    labels = as_text(result.item_labels)
     if ratings is None or ratings.titles is None:
         return np.full(len(labels), None, dtype=object)
     import pandas as pd
 
-    where = pd.Index(np.asarray(ratings.item_labels).astype(str)).get_indexer(labels)
+    where = pd.Index(as_text(ratings.item_labels)).get_indexer(labels)
     names = np.asarray(ratings.item_display_names()).astype(object)
     return np.where(where >= 0, names[np.maximum(where, 0)], None)

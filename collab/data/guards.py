@@ -29,6 +29,54 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
+TEXT_WASTE = 2  # a fixed-width text array may take this many times its texts' own bytes, else object
+TEXT_SLACK_BYTES = 2**20  # and always this much (small arrays stay fixed-width)
+
+
+def text_array(values: object) -> np.ndarray:
+    """Texts (labels, titles) as a 1-d numpy array in which one long value costs its own length.
+
+    numpy's fixed-width text (`<U`) stores every entry as wide as the longest: 100,000 ids with one of
+    1,000 characters take 400 MB. Such arrays are stored as `object` arrays of `str` instead (each
+    value its own size); arrays whose width wastes little (the usual case) stay `<U`, which numpy's
+    string functions and fast comparisons need. An existing `<U` or `object` array is returned as it
+    is (an object array when it holds only `str`); anything else is converted with `str()` per value.
+    Memory: the texts once more, never `n x longest` beyond `TEXT_WASTE` times the texts.
+    """
+    if isinstance(values, np.ndarray) and values.dtype.kind == "U":
+        return values
+    if isinstance(values, np.ndarray) and values.dtype == object and values.ndim == 1 and _all_str(values):
+        texts = values
+    else:
+        import pandas as pd
+
+        series = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values, dtype=object))
+        texts = series.astype(str).to_numpy(dtype=object)
+    if len(texts) == 0:
+        return np.zeros(0, dtype="<U1")
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    fixed = len(texts) * int(lengths.max()) * 4
+    if fixed <= TEXT_WASTE * int(lengths.sum()) * 4 + TEXT_SLACK_BYTES:
+        return texts.astype(str)
+    return texts
+
+
+def as_text(values: object) -> np.ndarray:
+    """`values` as text for matching or display without widening: `<U` and `object` arrays as they are,
+    anything else through `text_array`. Use instead of `np.asarray(x).astype(str)` on labels and titles."""
+    if (
+        isinstance(values, np.ndarray)
+        and values.ndim == 1
+        and (values.dtype.kind == "U" or (values.dtype == object and _all_str(values)))
+    ):
+        return values
+    return text_array(values)
+
+
+def _all_str(values: np.ndarray) -> bool:
+    return all(type(value) is str for value in values)
+
+
 def visible_controls(text: str) -> str:
     """`text` with each bidirectional control character written as its code point, e.g. "[U+202E]"."""
     return BIDI_CONTROLS.sub(lambda m: f"[U+{ord(m.group()):04X}]", text)

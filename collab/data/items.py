@@ -158,8 +158,11 @@ def _read_items(
         )
     labels = frame["item"].astype(str).str.strip()  # the id's text, as ratings labels keep it
     out = pd.DataFrame(
-        {"title": frame["title"].fillna("").astype(str).str.strip().to_numpy(), "genres": genres.to_numpy()},
-        index=pd.Index(labels.to_numpy(dtype=str), name="item"),
+        {
+            "title": frame["title"].fillna("").astype(str).str.strip().to_numpy(dtype=object),
+            "genres": genres.to_numpy(),
+        },
+        index=pd.Index(labels.to_numpy(dtype=object), name="item"),  # never n x the longest id (text_array)
     )
     out.attrs["notes"] = tuple(f"{file[0].upper()}{file[1:]}: {note}" for note in notes)
     return out
@@ -284,7 +287,7 @@ def _choose_id_column(
                 ", or load it with the ratings so the column whose ids match theirs is used.",
             )
         )
-    wanted = pd.Index(np.asarray(item_labels, dtype=str))
+    wanted = pd.Index(guards.as_text(np.asarray(item_labels, dtype=object)))
     matches = {
         c: int(wanted.isin(frame[c].dropna().astype(str).str.strip().to_numpy()).sum()) for c in candidates
     }

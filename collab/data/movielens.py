@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 import urllib.error
 import urllib.request
 import warnings
@@ -41,6 +42,13 @@ __all__ = [
 ]
 
 MOVIELENS_URL = "https://files.grouplens.org/datasets/movielens/"
+# The files we extract, uncompressed: ML-1M's ratings.dat is 24.6 MB, the largest; a zip declaring more is
+# refused before anything is extracted (a zip bomb whose MD5 matches a tampered mirror's checksum).
+MAX_MEMBER_BYTES = 64 * 10**6
+# A download's whole time, beside urllib's idle timeout (30 s between bytes): a server that trickles
+# 1 KiB every 2 s never trips the idle timeout and would hold every student asking for that dataset.
+# ML-1M (6 MB) takes seconds on any classroom link.
+DOWNLOAD_DEADLINE_S = 180.0
 
 Progress = Callable[[int, int | None], None]  # (bytes_done, bytes_total or None)
 
@@ -266,19 +274,26 @@ def _fetch(
     """Stream `url` into `out` (and `digest`); (bytes done, Content-Length or None). Network failures
     raise DataError; a failed write raises `_CacheWriteError`."""
     done, total = 0, None
+    deadline = time.monotonic() + DOWNLOAD_DEADLINE_S
     try:
         with urllib.request.urlopen(url, timeout=30) as response:
             length = response.headers.get("Content-Length")
             total = int(length) if length and length.isdigit() else None
             if progress is not None:
                 progress(0, total)
-            while chunk := response.read(1 << 16):
+            while chunk := response.read1(1 << 16):  # what has arrived: the deadline is checked per chunk
                 with _writing(folder):
                     out.write(chunk)
                 digest.update(chunk)
                 done += len(chunk)
                 if progress is not None:
                     progress(done, total)
+                if time.monotonic() > deadline:
+                    raise DataError(
+                        f"the download of {spec.title} from {url} is too slow: {done:,} of "
+                        f"{f'{total:,}' if total else 'unknown'} bytes after {DOWNLOAD_DEADLINE_S:.0f} s. "
+                        f"Try again later, or use the demo set. {manual}"
+                    )
     except urllib.error.HTTPError as error:
         raise DataError(
             f"could not download {spec.title}: {url} answered HTTP {error.code}. {manual}"
@@ -331,7 +346,15 @@ def _zip_members(archive: zipfile.ZipFile, spec: MovieLensSpec, what: str) -> di
             f"{what} is not the {spec.title} archive: it lacks {', '.join(missing)} (it holds {found}). "
             f"Delete it and download {spec.folder}.zip again."
         )
-    return {f: by_name[f] for f in (spec.ratings_file, spec.items_file)}
+    members = {f: by_name[f] for f in (spec.ratings_file, spec.items_file)}
+    for file_name, info in members.items():
+        if info.file_size > MAX_MEMBER_BYTES:
+            raise DataError(
+                f"{what} is not the {spec.title} archive: its {file_name} unpacks to {info.file_size:,} bytes, "
+                f"more than the {MAX_MEMBER_BYTES:,} any MovieLens file takes. Delete it and download "
+                f"{spec.folder}.zip again from GroupLens."
+            )
+    return members
 
 
 def _check_zip(path: Path, spec: MovieLensSpec, what: str) -> None:

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from collab.data.errors import Arg, DataError, Message
+from collab.data.guards import as_text, text_array
 from collab.data.values import (
     IMPLICIT_TRANSFORMS,
     Implicit,
@@ -63,6 +64,8 @@ class Ratings:
     user_ids: np.ndarray  # (n_ratings,) int64 in 0..n_users-1
     item_ids: np.ndarray  # (n_ratings,) int64 in 0..n_items-1
     ratings: np.ndarray  # (n_ratings,) float32
+    # Text arrays (labels, titles) are `<U`, or `object` arrays of str when one long value would make a
+    # fixed-width array cost n x longest (`collab.data.guards.text_array`): each value costs its own length.
     user_labels: np.ndarray  # (n_users,) str: the original id of user index i
     item_labels: np.ndarray  # (n_items,) str: the original id of item index i
     timestamps: np.ndarray | None = None  # (n_ratings,) int64 seconds, or None
@@ -81,8 +84,8 @@ class Ratings:
             object.__setattr__(self, name, np.ascontiguousarray(getattr(self, name), dtype=dtype))
         for name in ("user_labels", "item_labels", "titles"):
             value = getattr(self, name)
-            if value is not None and (not isinstance(value, np.ndarray) or value.dtype.kind != "U"):
-                object.__setattr__(self, name, np.asarray(value, dtype=str))
+            if value is not None:
+                object.__setattr__(self, name, text_array(value))
         if self.timestamps is not None:
             object.__setattr__(self, "timestamps", np.ascontiguousarray(self.timestamps, dtype=np.int64))
         n = len(self.ratings)
@@ -292,7 +295,7 @@ class Ratings:
         if title_col is not None:
             titles = np.full(len(item_labels), "", dtype=object)
             titles[item_ids[::-1]] = df[title_col].fillna("").astype(str).to_numpy()[::-1]  # first title wins
-            titles = titles.astype(str)
+            titles = text_array(titles)
 
         if counting:
             rating_values, count_note = _count_plays(user_ids, item_ids, len(item_labels), implicit)  # type: ignore[arg-type]
@@ -341,7 +344,7 @@ class Ratings:
         table = table[~index.duplicated(keep="first")]
         aligned = table.reindex(pd.Index(self.item_labels))
         known = aligned["title"].notna().to_numpy()
-        titles = aligned["title"].fillna("").astype(str).to_numpy().astype(str)
+        titles = text_array(aligned["title"].fillna("").astype(str).to_numpy(dtype=object))
         genres = None
         if "genres" in aligned.columns:
             genres = tuple(g if isinstance(g, tuple) else () for g in aligned["genres"].tolist())
@@ -697,7 +700,8 @@ def _vocab(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
             present = np.zeros(high + 1, dtype=bool)
             present[ids] = True
             dense = np.cumsum(present) - 1
-            return dense[ids], np.flatnonzero(present).astype(str)
+            # as wide as the largest id's digits (astype(str) of int64 makes every label 21 characters)
+            return dense[ids], np.flatnonzero(present).astype(f"U{len(str(high))}")
     codes, uniques = pd.factorize(values)
     return _ordered(codes.astype(np.int64), _as_text(pd.Series(uniques)))
 
@@ -706,12 +710,19 @@ def _as_text(values: pd.Series) -> np.ndarray:
     """Distinct id values as str: text unchanged, numbers (from a frame built in code) as written by str."""
     if pd.api.types.is_float_dtype(values.dtype) and np.all(values.to_numpy() == np.round(values.to_numpy())):
         values = values.astype(np.int64)
-    return np.asarray(values.astype(str), dtype=str)
+    return text_array(values.astype(str).to_numpy(dtype=object))
 
 
 def label_order(labels: np.ndarray) -> np.ndarray:
     """The vocabulary order of distinct labels: numeric when every label is a plain non-negative integer
     without leading zeros ("9" < "10"), else by text (code points: "007" < "10" < "9" < "B" < "a")."""
+    if labels.dtype == object:  # long labels kept as objects (text_array): the same order through pandas
+        text = pd.Series(labels, dtype=object)
+        lengths = text.str.len().to_numpy(dtype=np.int64)
+        plain = bool(text.str.isascii().all() and text.str.isdigit().all()) if labels.size else True
+        if plain and not (text.str.startswith("0").to_numpy(dtype=bool) & (lengths > 1)).any():
+            return np.lexsort((labels, lengths))
+        return np.argsort(labels, kind="stable")
     lengths = np.strings.str_len(labels)
     ascii_only = labels.size == 0 or labels.view(np.uint32).max() < 128  # isdigit alone accepts "²" and "٣"
     if (
@@ -725,7 +736,10 @@ def label_order(labels: np.ndarray) -> np.ndarray:
 
 def _ordered(codes: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Codes into `labels` (distinct) renumbered to `label_order`; surrounding spaces are dropped."""
-    stripped = np.strings.strip(labels)
+    if labels.dtype == object:
+        stripped = pd.Series(labels, dtype=object).str.strip().to_numpy(dtype=object)
+    else:
+        stripped = np.strings.strip(labels)
     if (stripped != labels).any():  # " 7" and "7" are one id: spaces around a field are layout, not text
         labels, merged = np.unique(stripped, return_inverse=True)
         codes = merged[codes]
@@ -776,7 +790,7 @@ def _pair_codes(user_ids: np.ndarray, item_ids: np.ndarray, n_items: int) -> np.
 
 
 def _lookup(index: pd.Index, labels: str | Sequence[str] | np.ndarray, kind: str) -> np.ndarray:
-    wanted = np.atleast_1d(np.asarray(labels, dtype=str))
+    wanted = as_text(np.atleast_1d(np.asarray(labels, dtype=object)))
     positions = index.get_indexer(wanted)
     unknown = positions < 0
     if unknown.any():

@@ -20,7 +20,7 @@ from collab.data.errors import Arg, DataError, Message
 # The largest upload the app accepts under its default 1 GB memory budget (ui/budget.py), in MB of 10**6
 # bytes, the unit of Streamlit's server.maxUploadSize. The library itself limits a file only when
 # `max_mb` is given: the server checks an upload against its budget before it parses it.
-MAX_UPLOAD_MB = 19
+MAX_UPLOAD_MB = 7  # three students at once each with the worst case of its size (short lines): issue 24
 
 Source = str | os.PathLike | bytes | IO[bytes] | IO[str]
 Column = str | int | Literal[False] | None  # a name, a 0-based position, False for "none", None to detect

@@ -44,9 +44,9 @@ def projection_fig(
     dims = xyz.shape[1]
     if dims not in (2, 3):
         raise ValueError(f"coords must have 2 or 3 columns, got {dims}")
-    names = np.asarray(literals(names), dtype=str)  # data: shown as written, never as plotly's HTML
+    names = np.asarray(literals(names), dtype=object)  # data: shown as written, never as plotly's HTML
     ids = np.arange(len(xyz)) if ids is None else np.asarray(ids)
-    extra = np.full(len(xyz), "") if hover_extra is None else np.asarray(literals(hover_extra), dtype=str)
+    extra = np.full(len(xyz), "") if hover_extra is None else np.asarray(literals(hover_extra), dtype=object)
     shown_label = literal(color_label)  # in hover text through `meta`: a "%{" in it is never a template
     scatter = go.Scatter3d if dims == 3 else go.Scatter
     size = 4 if dims == 3 else 8
@@ -59,7 +59,7 @@ def projection_fig(
         return found
 
     if categorical:
-        labels = np.asarray(color, dtype=str)
+        labels = np.asarray(color, dtype=object)
         for i, category in enumerate(sorted(set(labels.tolist()))):
             rows = np.flatnonzero(labels == category)
             fig.add_trace(
@@ -189,7 +189,7 @@ def recovery_fig(
 ) -> go.Figure:
     """Learned against planted item bias on the demo set, one colour per planted genre."""
     genre = np.asarray(genre, dtype=str)
-    names = np.asarray(literals(names), dtype=str)
+    names = np.asarray(literals(names), dtype=object)  # object: one long title costs its own length
     fig = go.Figure()
     for i, category in enumerate(sorted(set(genre.tolist()))):
         rows = np.flatnonzero(genre == category)

@@ -19,6 +19,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
+from collab.data.guards import text_array
 from collab.data.ratings import MAX_RATINGS
 from collab.models.registry import build_model
 from collab.training.config import TrainConfig
@@ -31,7 +32,6 @@ MAX_TABLE_ROWS = 50_000_000  # users or items
 MAX_RATING_VALUES = 1_000  # classes of the rating classifier
 MAX_HISTORY = 100_000  # epochs
 MAX_LABEL_CHARS = 1024  # a user or item label (the reader's bound on one field, collab.data.guards)
-MAX_LABEL_ARRAY_BYTES = 256 * 2**20  # numpy keeps labels fixed-width: count x longest x 4 bytes
 FORMAT = "collab-lab-model"
 FORMAT_VERSION = 1
 METADATA_KEY = "collab_lab"
@@ -131,21 +131,37 @@ def _declared_sizes(args: dict[str, Any], metadata: dict[str, Any]) -> tuple[int
 
 
 def _labels(values: object, name: str) -> np.ndarray:
-    """A label list from the metadata as numpy text, its size bounded before the array exists: numpy
-    stores every label as wide as the longest, so one 400,000-character label among 600 would cost
-    ~1 GB from a 430 KB file."""
+    """A label list from the metadata as numpy text, each label checked (text, at most `MAX_LABEL_CHARS`)
+    before any array exists, and stored by `text_array`: one long label costs its own length, never
+    count x longest (65,536 labels with one of 1,024 characters were 256 MB as a fixed-width array)."""
     if not isinstance(values, list):
         raise ValueError(f"{name} must be a list")
-    texts = [str(x) for x in values]
-    longest = max(map(len, texts), default=0)
-    if longest > MAX_LABEL_CHARS:
-        raise ValueError(f"{name} holds a label of {longest:,} characters, more than {MAX_LABEL_CHARS:,}")
-    if len(texts) * max(longest, 1) * 4 > MAX_LABEL_ARRAY_BYTES:
-        raise ValueError(
-            f"{name} would take {len(texts) * longest * 4 / 2**20:,.0f} MB as an array, more than "
-            f"{MAX_LABEL_ARRAY_BYTES / 2**20:.0f} MB"
-        )
-    return np.array(texts)
+    for index, value in enumerate(values):
+        if not isinstance(value, str | int):
+            raise ValueError(f"{name}[{index}] is {type(value).__name__}, not a text label")
+        if isinstance(value, str) and len(value) > MAX_LABEL_CHARS:
+            raise ValueError(
+                f"{name}[{index}] is a label of {len(value):,} characters, more than {MAX_LABEL_CHARS:,}"
+            )
+    return text_array(np.asarray([str(x) for x in values], dtype=object))
+
+
+def _finite_range(values: object) -> tuple[float, float]:
+    """`y_range` from the metadata: two finite numbers, low below high (a NaN range predicts NaN everywhere
+    and an inverted one maps every score onto the wrong end), checked like the tensors are."""
+    if not isinstance(values, list) or len(values) != 2:
+        raise ValueError(f"y_range must be a list of two numbers, not {values!r:.80}")
+    low, high = (_number(v, "y_range") for v in values)
+    if not low < high:
+        raise ValueError(f"y_range is ({low:g}, {high:g}): the low end must be below the high end")
+    return low, high
+
+
+def _number(value: object, name: str) -> float:
+    """A finite float from the metadata (bools and text refused)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(float(value)):
+        raise ValueError(f"{name} holds {value!r:.40}, not a finite number")
+    return float(value)
 
 
 def _check_shapes(name: str, build: tuple, tensors: dict[str, torch.Tensor]) -> None:
@@ -187,14 +203,22 @@ def read_result_fields(path: str | Path) -> dict[str, Any]:
         item_labels = _labels(metadata["item_labels"], "item_labels")
         if len(user_labels) != args["n_users"] or len(item_labels) != args["n_items"]:
             raise ValueError("label counts do not match the model's table sizes")
-        y_range = (float(args["y_range"][0]), float(args["y_range"][1]))
+        y_range = _finite_range(args["y_range"])
         sizes = _declared_sizes(args, metadata)
+        values = args["rating_values"]
+        if values is not None:
+            args["rating_values"] = [_number(v, "rating_values") for v in values]
         build = (config, *sizes[:2], y_range, args["rating_values"], bool(args["sparse"]), sizes[2])
         _check_shapes(path.name, build, tensors)  # before anything is allocated at the declared sizes
         model = build_model(*build)
         model.load_state_dict(tensors, strict=True)
         history = [dict(stats) for stats in metadata["history"]]
-        metrics = {str(k): float(v) for k, v in metadata["metrics"].items()}
+        metrics = {
+            str(k)[:100]: float(v) for k, v in metadata["metrics"].items()
+        }  # nan: a metric not computed
+        seconds = _number(metadata["seconds"], "seconds")
+        if seconds < 0:
+            raise ValueError(f"seconds is {seconds:g}, not a duration")
         fields = dict(
             model=model.eval(),
             config=config,
@@ -203,7 +227,7 @@ def read_result_fields(path: str | Path) -> dict[str, Any]:
             y_range=y_range,
             history=history,
             metrics=metrics,
-            seconds=float(metadata["seconds"]),
+            seconds=seconds,
             device=str(metadata["device"]),
             best_epoch=int(metadata["best_epoch"]),
             stopped_early=bool(metadata["stopped_early"]),

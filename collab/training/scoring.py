@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from collab.data.guards import as_text, text_array
 from collab.evaluate.metrics import relevant_threshold
 from collab.evaluate.ranking import catalogue_ranking_quality, popularity_scores, rated_ranking_quality
 
@@ -98,7 +99,7 @@ def ranking_metrics(
 def same_vocabulary(user_labels: np.ndarray, item_labels: np.ndarray, ratings: Ratings) -> bool:
     """Whether index i means the same user (and item) in `ratings` as in these labels."""
     return all(
-        a is b or (len(a) == len(b) and np.array_equal(np.asarray(a).astype(str), np.asarray(b).astype(str)))
+        a is b or (len(a) == len(b) and np.array_equal(as_text(a), as_text(b)))
         for a, b in ((user_labels, ratings.user_labels), (item_labels, ratings.item_labels))
     )
 
@@ -121,7 +122,7 @@ def onto_vocabulary(
         if ratings.titles is not None:
             old = np.asarray(ratings.titles).astype(object)
             titles = np.where(back >= 0, old[np.maximum(back, 0)], np.asarray(item_labels).astype(object))
-            titles = titles.astype(str)
+            titles = text_array(titles)
         if ratings.genres is not None:
             genres = tuple(ratings.genres[b] if b >= 0 else () for b in back)
     mapped = replace(
@@ -151,7 +152,7 @@ def on_model_vocabulary(result: TrainResult, ratings: Ratings) -> tuple[Ratings,
 
 def _lookup(known: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Each label's index in `known`, or -1 (labels compared as text)."""
-    return pd.Index(np.asarray(known).astype(str)).get_indexer(np.asarray(labels).astype(str))
+    return pd.Index(as_text(known)).get_indexer(as_text(labels))
 
 
 def evaluate_result(

@@ -315,3 +315,31 @@ def test_a_new_user_rates_on_the_datasets_own_scale(app, scale, expected):
     radios[0].set_value(expected[-1]).run()
     assert not app.exception, app.exception
     assert "Recommended for you" in texts(app)
+
+
+def test_a_model_files_text_is_inert_in_the_mismatch_error(app, tiny_model, tmp_path: Path):
+    """The mismatch error quotes the file's labels and fingerprint: a Markdown image, a link or U+202E in
+    them shows as text (an image loaded, a fake link appeared, the message read backwards)."""
+    import dataclasses
+
+    hostile = "![x](http://127.0.0.1:9/pixel.png) [Download the fixed model here](http://127.0.0.1:9/)\u202e"
+    labels = np.array([hostile, *tiny_model.item_labels[1:]], dtype=object)
+    forged = dataclasses.replace(tiny_model, item_labels=labels, dataset="")
+    data = forged.save(tmp_path / "forged.safetensors").read_bytes()
+    app.switch_page(PAGE).run()
+    upload(app, "forged.safetensors", data)
+    assert not app.exception, app.exception
+    (error,) = [e.value for e in app.error]
+    assert "does not fit the current dataset" in error
+    import re
+
+    assert not re.search(r"(?<!\\)!(?<!\\)\[|(?<!\\)\]\(", error), "an image or a link stays Markdown"
+    assert "\u202e" not in error and "U+202E" in error
+
+
+def test_a_long_model_file_name_gives_a_message_not_a_traceback(app, model_file):
+    app.switch_page(PAGE).run()
+    upload(app, "m" * 300 + ".safetensors", model_file)
+    assert not app.exception, app.exception
+    assert not any("/tmp" in e.value for e in app.error)
+    assert "Loaded the model" in texts(app)

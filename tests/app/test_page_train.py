@@ -374,3 +374,25 @@ def test_the_blend_is_refused_with_the_reason_on_too_few_ratings(app):
     assert not app.exception, app.exception
     assert "Too few training ratings to blend 2 models" in texts(app)
     assert app.button(key="train_blend_button").disabled
+
+
+def test_a_setting_over_the_memory_budget_turns_train_off_with_a_smaller_one(app, monkeypatch):
+    """Train is off, with the measured peak, the budget and the largest hidden size that fits, when the
+    measured model of a training's peak is over one training's share (AutoRec on ML-1M: 1,288 MiB)."""
+    from ui import budget
+
+    share = budget.current().training_bytes
+    # a peak proportional to the hidden units: 500 is 1.4x the share, 350 the largest multiple of 50 under it
+    monkeypatch.setattr(
+        budget, "training_peak_bytes", lambda config, *sizes: int(share * config.n_factors / 360)
+    )
+    app.switch_page("app_pages/train.py").run()
+    app.selectbox(key="train_model").set_value("autorec").run()
+    app.slider(key="train_autorec_hidden").set_value(500).run()
+    assert not app.exception, app.exception
+    errors = " ".join(e.value for e in app.error)
+    assert "Train is off" in errors and "Hidden units** to 350 or less" in errors
+    assert app.button(key="train_button").disabled
+    app.slider(key="train_autorec_hidden").set_value(350).run()
+    assert "Train is off" not in " ".join(e.value for e in app.error)
+    assert not app.button(key="train_button").disabled

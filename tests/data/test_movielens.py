@@ -8,6 +8,7 @@ import os
 import socket
 import tempfile
 import threading
+import time
 import zipfile
 from collections import Counter
 from collections.abc import Iterator
@@ -75,6 +76,7 @@ class Server:
                     "/corrupted/": DAMAGED_ZIP,
                     "/nosum/": GOOD_ZIP,
                     "/garbledsum/": GOOD_ZIP,
+                    "/slow/": GOOD_ZIP,
                 }
                 folder = self.path.rsplit("/", 1)[0] + "/"
                 sums = {folder: md5_line(body) for folder, body in bodies.items()}
@@ -94,6 +96,15 @@ class Server:
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
+                if folder == "/slow/" and self.path.endswith(".zip"):  # a trickle: 1 KiB every 0.2 s
+                    for start in range(0, len(body), 1024):
+                        try:
+                            self.wfile.write(body[start : start + 1024])
+                            self.wfile.flush()
+                        except OSError:
+                            return
+                        time.sleep(0.2)
+                    return
                 if folder == "/truncated/" and self.path.endswith(".zip"):
                     self.wfile.write(body[: len(body) // 2])
                     self.close_connection = True
@@ -343,3 +354,31 @@ def test_no_writable_folder_anywhere_is_a_data_error_naming_both(
     message = str(caught.value)
     assert f"cannot write MovieLens to {default} nor to the temporary folder {tmp_path / 'tmp'}" in message
     assert "Read-only file system" in message and "COLLAB_DATA_DIR" in message
+
+
+def test_a_zip_that_unpacks_too_large_is_refused_before_extraction(tmp_path: Path) -> None:
+    """A zip that matches a tampered mirror's checksum can still unpack to 200 MB (peak 1,687 MiB): the
+    members' declared sizes are checked first, and nothing is extracted."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("ml-100k/u.data", b"0" * (65 * 10**6))
+        archive.writestr("ml-100k/u.item", b"1|Toy Story (1995)|||" + b"|0" * 19 + b"\n")
+    (tmp_path / "ml-100k.zip").write_bytes(buffer.getvalue())
+    with pytest.raises(DataError, match=r"its u\.data unpacks to 65,000,000 bytes"):
+        load_movielens("100k", cache_dir=tmp_path, base_url=closed_port_url())
+    assert not (tmp_path / "ml-100k" / "u.data").exists()
+
+
+def test_a_trickling_download_stops_at_its_deadline(server: Server, tmp_path: Path, monkeypatch) -> None:
+    """1 KiB at a time never trips the 30 s idle timeout; the whole download has a deadline too."""
+    from collab.data import movielens
+
+    monkeypatch.setattr(movielens, "DOWNLOAD_DEADLINE_S", 0.5)
+    started = time.monotonic()
+    with pytest.raises(DataError, match=r"is too slow: .* bytes after 0 s"):
+        load_movielens("100k", cache_dir=tmp_path, base_url=server.url + "/slow")
+    assert time.monotonic() - started < 5
+    assert leftovers(tmp_path) == []

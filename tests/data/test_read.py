@@ -396,7 +396,7 @@ def test_size_limits_are_exported_and_max_mb_refuses_before_parsing() -> None:
     from ui import budget
 
     # the app's default budget accepts exactly this (its Data page checks an upload before parsing it)
-    assert MAX_RATINGS >= 25_000_000 and MAX_UPLOAD_MB == budget.Budget().upload_mb >= 10
+    assert MAX_RATINGS >= 25_000_000 and MAX_UPLOAD_MB == budget.Budget().upload_mb >= 5
 
     class Upload(io.BytesIO):  # Streamlit's UploadedFile says its size; the body is never parsed
         size = 2 * 2**20 + 1

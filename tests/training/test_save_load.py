@@ -83,6 +83,43 @@ def test_tampered_metadata_is_rejected(results: dict, tmp_path: Path) -> None:
         collab.load(path)
 
 
+def _edit_metadata(path: Path, change) -> None:
+    header, body = _header_and_body(path)
+    meta = json.loads(header["__metadata__"]["collab_lab"])
+    change(meta)
+    header["__metadata__"]["collab_lab"] = json.dumps(meta)
+    _write(path, header, body)
+
+
+@pytest.mark.parametrize(
+    ("y_range", "match"),
+    [([float("nan"), 5.0], "not a finite number"), ([5.5, 0.5], "below the high end"), ([1, "5"], "finite")],
+)
+def test_a_nan_or_inverted_y_range_is_refused(results: dict, tmp_path: Path, y_range, match) -> None:
+    """The checksum covers the tensors only: the metadata's numbers are checked like them (a NaN range
+    loaded, predicted NaN everywhere and still showed its stored RMSE)."""
+    path = results["dot"].save(tmp_path / "model.safetensors")
+    _edit_metadata(path, lambda meta: meta["model_args"].__setitem__("y_range", y_range))
+    with pytest.raises(ModelFileError, match=match):
+        collab.load(path)
+
+
+def test_one_long_label_costs_its_own_length(results: dict, tmp_path: Path) -> None:
+    """65,536 labels with one of 1,024 characters were a 256 MB fixed-width array; now the labels are
+    stored each at its own size, and a label over the bound is refused naming its place."""
+    path = results["dot"].save(tmp_path / "model.safetensors")
+    loaded = collab.load(path)
+    labels = list(loaded.user_labels)
+    labels[-1] = "x" * 1024
+    _edit_metadata(path, lambda meta: meta.__setitem__("user_labels", labels))
+    wide = collab.load(path)
+    assert wide.user_labels[-1] == "x" * 1024  # stored through text_array (tests/data: its sizes)
+    labels[0] = "y" * 1025
+    _edit_metadata(path, lambda meta: meta.__setitem__("user_labels", labels))
+    with pytest.raises(ModelFileError, match=r"user_labels\[0\] is a label of 1,025 characters"):
+        collab.load(path)
+
+
 class _Exploit:
     def __reduce__(self) -> tuple:
         return (Path.touch, (Path(self.marker),))

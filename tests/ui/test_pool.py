@@ -302,3 +302,53 @@ def test_a_job_everybody_cancelled_is_not_found_to_be_followed_while_it_winds_do
     gate.set()
     assert job.wait(5)
     pool.close()
+
+
+def test_the_line_is_round_robin_between_sessions():
+    """One session's twenty jobs (a sweep, clicks) hold a classmate's job up by one turn, not twenty:
+    its place is 2 in line, the estimate says so, and it starts right after the spammer's next job."""
+    from ui.pool import TrainingPool as Pool
+
+    pool = Pool(workers=1)
+    gate, order = threading.Event(), []
+    busy = pool.submit("busy", _gate_job(order, "busy", gate), "spammer")
+    while busy.started is None:
+        time.sleep(0.01)
+    spam = [pool.submit(f"spam{i}", _gate_job(order, f"spam{i}"), "spammer") for i in range(20)]
+    mine = pool.submit("mine", _gate_job(order, "mine"), "bystander")
+    assert pool.position(mine) == 1  # the spammer was just served: the bystander's turn is next
+    assert pool.position(spam[0]) == 2 and pool.position(spam[1]) == 3
+    assert pool.estimate(mine) < pool.estimate(spam[1])
+    gate.set()
+    assert all(job.wait(5) for job in [mine, *spam])
+    assert order[:3] == ["busy", "mine", "spam0"]
+    pool.close()
+
+
+def test_an_exclusive_click_replaces_its_own_queued_job_and_is_refused_while_its_own_runs():
+    from ui.pool import LineRefused
+
+    pool = TrainingPool(workers=1)
+    gate, order = threading.Event(), []
+    other = pool.submit("other", _gate_job(order, "other", gate), "classmate")
+    while other.started is None:
+        time.sleep(0.01)
+    first = pool.submit("a", _gate_job(order, "a", gate), "s", exclusive=True)
+    second = pool.submit("b", _gate_job(order, "b", gate), "s", exclusive=True)  # replaces "a"
+    assert first.state == CANCELLED and pool.snapshot()["queued"] == 1
+    shared = pool.submit("c", _gate_job(order, "c"), "classmate")
+    pool.submit("c", _gate_job(order, "c"), "s", exclusive=True)  # joins the classmate's queued job
+    assert second.state == CANCELLED and shared.sessions == {"classmate", "s"}
+    pool.cancel(shared, "s")  # cancelling takes back only this session's interest
+    assert shared.sessions == {"classmate"} and shared.state != CANCELLED
+    gate.set()
+    assert other.wait(5) and shared.wait(5) and order == ["other", "c"]
+    slow_gate = threading.Event()
+    running = pool.submit("d", _gate_job(order, "d", slow_gate), "s", exclusive=True)
+    while running.started is None:
+        time.sleep(0.01)
+    with pytest.raises(LineRefused, match="still running"):
+        pool.submit("e", _gate_job(order, "e"), "s", exclusive=True)
+    pool.submit("e", _gate_job(order, "e"), "s")  # a sweep's jobs are not exclusive
+    slow_gate.set()
+    pool.close()
