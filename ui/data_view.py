@@ -32,7 +32,7 @@ def use(ratings: Ratings, source: str) -> None:
 
 def demo_source() -> None:
     st.markdown(
-        "About 600 users and 400 films in eight genres, with tastes planted by us: because the true model "
+        "About 2,000 users and 400 films in eight genres, with tastes planted by us: because the true model "
         "is known, the app can show how close training gets to the best possible error."
     )
     if st.button("Use the demo set", key="data_use_demo", icon=":material/science:"):
