@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from collab.evaluate.metrics import OVERFIT_RISE, find_overfit_epoch
 from collab.lesson import losses
 from collab.plots import data as data_plots
 from collab.plots import lesson as lesson_plots
@@ -21,7 +22,7 @@ from collab.plots import losses as loss_plots
 from collab.training.config import MODEL_LABELS, TrainConfig
 from collab.training.memory import MemoryEstimate, estimate_memory
 from ui import embeddings_view, multitarget_view, state, text, training_view
-from ui.lesson import beyond_view, spreadsheet_view
+from ui.lesson import beyond_view, lecture_view, spreadsheet_view
 from ui.lesson.common import intro, lesson_config, lesson_model, try_this
 from ui.show_code import show_code
 
@@ -105,8 +106,33 @@ def train_step() -> None:
         training_view.results_panel(result)
     st.markdown("**The weight-decay sweep** (the lesson's 0.1 and 0.01, none, and more: 0.3 and 1)")
     training_view.sweep_section(lesson_config())
+    _name_overfitting()
     try_this("run the sweep and read which curve turns up first: that one decays too little.")
     show_code("lesson_train")
+
+
+def _name_overfitting() -> None:
+    """Under the sweep's chart, in words: which weight decays overfit, from which epoch, and by how much."""
+    sweep = state.sweep()
+    if not sweep:
+        return
+    lines = []
+    for wd in sorted(sweep):
+        history = sweep[wd].history
+        epoch = find_overfit_epoch(history, tolerance=OVERFIT_RISE)
+        if epoch is not None:
+            valid = [h.valid_loss for h in history]
+            lines.append(
+                f"**wd {wd:g}: overfitting from epoch {epoch}**, validation loss {valid[-1] / valid[epoch - 1] - 1:+.1%} "
+                f"above its best ({valid[epoch - 1]:.4f} → {valid[-1]:.4f}) while the training loss kept falling."
+            )
+    if lines:
+        st.markdown("\n".join(f"- {line}" for line in lines))
+    else:
+        st.markdown(
+            f"No curve ends more than {OVERFIT_RISE:.0%} above its best validation loss: none of these decays overfits "
+            "in this many epochs."
+        )
 
 
 def memory_step() -> None:
@@ -337,4 +363,8 @@ STEPS: tuple[Step, ...] = (
     Step("A multi-target model", multitarget_step),
     Step("Softmax, cross-entropy, binary cross-entropy", loss_step),
     Step("Embeddings beyond users and items", beyond_step),
+    Step("Predictions out of range: y_range and sigmoid_range", lecture_view.range_step),
+    Step("Why a neural net needs a bias", lecture_view.bias_step),
+    Step("log_softmax + nll_loss = cross_entropy: don't take the log twice", lecture_view.log_step),
+    Step("`**kwargs`: passing keyword arguments on", lecture_view.kwargs_step),
 )
