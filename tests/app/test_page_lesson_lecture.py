@@ -8,7 +8,8 @@ import math
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app.conftest import charts, texts
+from tests.app.conftest import ENTRY, charts, texts
+from ui.state import RESULT
 from ui.lesson.steps import STEPS
 
 PAGE = "app_pages/lesson.py"
@@ -97,3 +98,50 @@ def test_weight_decay_sweep_names_the_demo_sets_overfitting_in_words(lesson: App
     rise = float(zero.split("validation loss +")[1].split("%")[0])
     assert rise > 5.0
     assert not any(line.startswith("- **wd 0.1:") for line in lines)  # the lesson's decay does not overfit
+
+
+def reopen(at: AppTest, page: str | None = None) -> AppTest:
+    """A reload: a new session from the URL the old one left (the model store is the server's, kept)."""
+    fresh = AppTest.from_file(ENTRY, default_timeout=120)
+    for key in at.query_params:
+        fresh.query_params[key] = at.query_params[key]
+    fresh.run()
+    assert not fresh.exception, fresh.exception
+    if page:
+        fresh.switch_page(page).run()
+        assert not fresh.exception, fresh.exception
+    return fresh
+
+
+def test_a_model_trained_on_a_lesson_step_survives_a_reload_and_reaches_embeddings(lesson: AppTest) -> None:
+    go_to(lesson, 3)
+    lesson.button(key="lesson_lookup_train").click().run()
+    assert not lesson.exception, lesson.exception
+    assert lesson.query_params["factors"] == "50" and lesson.query_params["wd"] == "0.1"
+    after = reopen(lesson, "app_pages/embeddings.py")
+    assert "no trained model" not in texts(after).lower()
+    assert after.session_state[RESULT].result.config.n_factors == 50
+    after.switch_page(PAGE).run()
+    go_to(after, 3)
+    assert "Using the current model" in texts(after)
+
+
+def nn_table(at: AppTest):
+    return next(df.value for df in at.dataframe if "valid RMSE" in df.value.columns)
+
+
+def test_the_three_model_table_resumes_after_leaving_mid_run(lesson: AppTest) -> None:
+    """Pressed, then the learner left before it finished (another page or step): coming back shows the table."""
+    from collab.data.demo import demo_ratings
+    from ui.state import SplitParams
+
+    lesson.session_state["lesson_compare_pending"] = (demo_ratings(seed=0).fingerprint, SplitParams())
+    lesson.query_params["step"] = str(number_of("The neural net"))
+    lesson.run(timeout=400)  # three trainings (about 30 s alone, minutes on a shared machine)
+    assert not lesson.exception, lesson.exception
+    assert "Picking up the comparison you started" in texts(lesson)
+    frame = nn_table(lesson)
+    assert list(frame["model"]) == ["Dot product", "Neural net", "Classifier"]
+    go_to(lesson, 1)
+    go_to(lesson, number_of("The neural net"))
+    assert "Picking up" not in texts(lesson) and nn_table(lesson).shape[0] == 3

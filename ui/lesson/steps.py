@@ -23,7 +23,7 @@ from collab.training.config import MODEL_LABELS, TrainConfig
 from collab.training.memory import MemoryEstimate, estimate_memory
 from ui import embeddings_view, multitarget_view, state, text, training_view
 from ui.lesson import beyond_view, lecture_view, spreadsheet_view
-from ui.lesson.common import intro, lesson_config, lesson_model, try_this
+from ui.lesson.common import intro, keep_in_url, lesson_config, lesson_model, try_this
 from ui.show_code import show_code
 
 PLAYGROUND = "app_pages/loss_playground.py"
@@ -100,7 +100,7 @@ def train_step() -> None:
     )
     if st.button("Train with the lesson's settings", key="lesson_train_button", icon=":material/play_arrow:",
                  type="primary"):  # fmt: skip
-        training_view.train_and_record(lesson_config(), label="Lesson settings")
+        keep_in_url(training_view.train_and_record(lesson_config(), label="Lesson settings")[0])
     result = state.result()
     if result is not None:
         training_view.results_panel(result)
@@ -217,6 +217,7 @@ def interpret_step() -> None:
 COMPARE_MODELS = ("dot", "nn", "classifier")
 SHORT_NAMES = {"dot": "Dot product", "nn": "Neural net", "classifier": "Classifier"}  # fit a projector
 COMPARE_KEY = "lesson_compare"  # (fingerprint, split params) -> {model: TrainResult}
+COMPARE_PENDING = "lesson_compare_pending"  # the key of a comparison pressed and not yet finished
 
 
 def nn_step() -> None:
@@ -240,10 +241,19 @@ def nn_step() -> None:
             "The validation set is empty (see the split on the Train page): there is nothing to compare on.",
             icon=":material/info:",
         )
-    if st.button(
+    pressed = st.button(
         f"Train the {'three' if len(models) == 3 else 'two'} models", key="lesson_nn_button",
         icon=":material/play_arrow:", type="primary", disabled=empty,
-    ):  # fmt: skip
+    )  # fmt: skip
+    kept = st.session_state.get(COMPARE_KEY)
+    # pressed before, left mid-run (another page, another step): resume, from the store or the line
+    resume = st.session_state.get(COMPARE_PENDING) == key and (kept is None or kept[0] != key)
+    if resume and not pressed:
+        st.caption(
+            "Picking up the comparison you started: finished models come from the store, the rest train."
+        )
+    if (pressed or resume) and not empty:
+        st.session_state[COMPARE_PENDING] = key
         found = {  # on the training pool: a class's clicks wait in line, each page shows its place
             model: training_view.train_with_progress(
                 TrainConfig(model=model, seed=seed), MODEL_LABELS[model]
@@ -251,6 +261,7 @@ def nn_step() -> None:
             for model in models
         }
         st.session_state[COMPARE_KEY] = (key, found)
+        st.session_state.pop(COMPARE_PENDING, None)
     kept = st.session_state.get(COMPARE_KEY)
     if kept is not None and kept[0] == key:
         found = kept[1]
