@@ -9,8 +9,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.app.conftest import ENTRY, charts, texts
-from ui.state import RESULT
 from ui.lesson.steps import STEPS
+from ui.state import RESULT
 
 PAGE = "app_pages/lesson.py"
 
@@ -80,7 +80,8 @@ def test_kwargs_step_forwards_the_options_and_show_the_code_names_kwargs(lesson:
     lesson.toggle(key="lesson_kwargs_norm").set_value(True).run()
     shown = texts(lesson)
     assert "kwargs = {'padding_idx': 0, 'max_norm': 1.0}" in shown
-    values = dict(zip(*(lesson.dataframe[0].value[c].tolist() for c in ("nn.Embedding attribute", "value"))))
+    frame = lesson.dataframe[0].value
+    values = dict(zip(frame["nn.Embedding attribute"], frame["value"], strict=True))
     assert values == {"padding_idx": "0", "max_norm": "1.0", "sparse": "False"}
     captions = "\n".join(c.value for c in lesson.caption)
     assert "`**kwargs` collects every keyword argument" in captions  # ui/show_code.py's note, at last shown

@@ -33,7 +33,9 @@ def _rise(history) -> float:
 
 def test_no_weight_decay_overfits_visibly_on_the_demo_set(sweep) -> None:
     history = sweep[0.0]
-    assert _rise(history) > 0.05, "wd 0 must end more than 5% above its best validation loss (over the 1% marker)"
+    assert _rise(history) > 0.05, (
+        "wd 0 must end more than 5% above its best validation loss (over the 1% marker)"
+    )
     epoch = find_overfit_epoch(history, tolerance=OVERFIT_RISE)
     assert epoch is not None and epoch < len(history)
     assert history[-1].train_loss < history[epoch - 1].train_loss  # training loss keeps falling meanwhile
