@@ -21,7 +21,10 @@ st.html(
       [data-testid="stMainBlockContainer"] { padding-top: 1.5rem; padding-left: 1.5rem; padding-right: 1.5rem; }
       [data-testid="stMainBlockContainer"] h1 { font-size: 1.9rem; padding-top: 0.25rem; }
     }
-    @media (max-width: 640px) { .js-plotly-plot .modebar-container { display: none; } }
+    @media (max-width: 640px) {
+      [data-testid="stMainBlockContainer"] { padding-top: 4rem; }  /* below the header and its sidebar button */
+      .js-plotly-plot .modebar-container { display: none; }
+    }
     </style>"""
 )
 
