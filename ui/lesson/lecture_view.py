@@ -108,11 +108,10 @@ def log_step() -> None:
     st.dataframe(
         pd.DataFrame(
             {
-                "what you compute": ["F.cross_entropy(logits, y)", "F.nll_loss(F.log_softmax(logits), y)",
-                                     "F.nll_loss(torch.log(F.log_softmax(logits)), y)  # log twice",
-                                     "F.nll_loss(F.softmax(logits), y)  # no log at all"],
+                "F. (PyTorch)": ["cross_entropy(x, y)", "nll_loss(log_softmax(x), y)",
+                                 "nll_loss(log(log_softmax(x)), y)", "nll_loss(softmax(x), y)"],
                 "loss": [table.cross_entropy, table.nll_of_log_softmax, table.nll_of_log_twice, table.nll_of_softmax],
-                "": ["the loss", "the same number", "NaN: the log of a negative number", "-p, not -log p"],
+                "": ["the loss", "the same", "log twice: NaN", "no log: -p"],
             }
         ),
         hide_index=True, key="lesson_log_table",
@@ -120,7 +119,8 @@ def log_step() -> None:
     )  # fmt: skip
     st.caption(
         f"Logits {LOGITS} for {', '.join(CLASSES)}; log_softmax gives "
-        f"{', '.join(f'{v:.4f}' for v in table.log_probs)}: all negative, so a second log is undefined."
+        f"{', '.join(f'{v:.4f}' for v in table.log_probs)}: all negative, so a second log is undefined (NaN); "
+        "`nll_loss` on plain probabilities returns minus the probability, not minus its log."
     )
     try_this("pick another right class: the first two rows stay equal, the third stays NaN.")
     show_code("lesson_log")
