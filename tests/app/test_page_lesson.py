@@ -21,7 +21,7 @@ def lesson(app: AppTest) -> AppTest:
 
 
 def step_title(at: AppTest) -> str:
-    return next(s.value for s in at.subheader if s.value.startswith("Step "))
+    return next(s.value for s in at.subheader if s.value.startswith("Step ")).replace("\\*", "*")
 
 
 def metric(at: AppTest, label: str) -> str:

@@ -75,7 +75,7 @@ def test_log_step_shows_nll_equals_cross_entropy_and_log_twice_is_nan(lesson: Ap
 
 
 def test_kwargs_step_forwards_the_options_and_show_the_code_names_kwargs(lesson: AppTest) -> None:
-    go_to(lesson, number_of("`**kwargs`"))
+    go_to(lesson, number_of("**kwargs"))
     lesson.toggle(key="lesson_kwargs_padding").set_value(True).run()
     lesson.toggle(key="lesson_kwargs_norm").set_value(True).run()
     shown = texts(lesson)

@@ -14,6 +14,7 @@ from ui.lesson.common import intro, try_this
 from ui.lesson.spreadsheet_view import SHEET_KEY
 from ui.show_code import show_code
 
+SHEET_STEPS = 1500  # each sheet stops here if it has not converged (about a quarter second each)
 Y_RANGE = (0.0, 5.5)  # fastbook's y_range: a little above 5, since a sigmoid never reaches its top
 
 
@@ -21,13 +22,23 @@ Y_RANGE = (0.0, 5.5)  # fastbook's y_range: a little above 5, since a sigmoid ne
 def _sheets(
     fingerprint: str, n_factors: int, seed: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
-    """The spreadsheet run to convergence without and with `sigmoid_range` (same start): predictions, losses."""
+    """The spreadsheet run to convergence (or SHEET_STEPS) without and with `sigmoid_range` (same start):
+    the table, both sheets' predictions and losses, and the steps each took."""
     table = state.ratings().crosstab(15, 15).to_numpy(dtype=float)
     plain = Spreadsheet(table, n_factors=n_factors, seed=seed)
-    plain.run_to_convergence(0.3, max_steps=1500)
+    plain_steps = plain.run_to_convergence(0.3, max_steps=SHEET_STEPS)
     squashed = Spreadsheet(table, n_factors=n_factors, seed=seed, y_range=Y_RANGE)
-    squashed.run_to_convergence(1.0, max_steps=1500)
-    return table, plain.predictions(), squashed.predictions(), plain.loss(), squashed.loss()
+    squashed_steps = squashed.run_to_convergence(1.0, max_steps=SHEET_STEPS)
+    steps = (plain_steps, squashed_steps)
+    return table, plain.predictions(), squashed.predictions(), plain.loss(), squashed.loss(), steps
+
+
+def _ran(steps: int) -> str:
+    return (
+        f"stopped at the {SHEET_STEPS:,}-step limit"
+        if steps >= SHEET_STEPS
+        else f"converged in {steps:,} steps"
+    )
 
 
 def range_step() -> None:
@@ -46,7 +57,7 @@ def range_step() -> None:
             f"Your spreadsheet in step 2 ({kept[1].steps:,} steps): predictions from {predictions.min():.2f} to "
             f"{predictions.max():.2f}, {lecture.out_of_range(predictions, 1, 5)} of {predictions.size} cells outside 1-5."
         )
-    table, plain, squashed, plain_loss, squashed_loss = _sheets(state.ratings().fingerprint, 5, 0)
+    table, plain, squashed, plain_loss, squashed_loss, steps = _sheets(state.ratings().fingerprint, 5, 0)
     if lead:
         st.markdown(lead)
     cols = st.columns(2)
@@ -58,7 +69,8 @@ def range_step() -> None:
     )  # fmt: skip
     st.plotly_chart(lesson_plots.range_figure(plain, squashed, 1.0, 5.0), key="lesson_range_fig")
     st.caption(
-        f"The same 15 × 15 sheet, k = 5, seed 0, run to convergence twice: plain from {plain.min():.2f} to "
+        f"The same 15 × 15 sheet, k = 5, seed 0, from the same start: {_ran(steps[0])} plain, {_ran(steps[1])} "
+        f"squashed. Plain from {plain.min():.2f} to "
         f"{plain.max():.2f} (MSE {plain_loss:.4f} on filled cells), squashed from {squashed.min():.2f} to "
         f"{squashed.max():.2f} (MSE {squashed_loss:.4f}). The Train page's models all squash this way "
         "(`TrainConfig.y_range`: the data's min to max + 0.5)."

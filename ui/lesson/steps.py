@@ -377,5 +377,5 @@ STEPS: tuple[Step, ...] = (
     Step("Predictions out of range: y_range and sigmoid_range", lecture_view.range_step),
     Step("Why a neural net needs a bias", lecture_view.bias_step),
     Step("log_softmax + nll_loss = cross_entropy: don't take the log twice", lecture_view.log_step),
-    Step("`**kwargs`: passing keyword arguments on", lecture_view.kwargs_step),
+    Step("**kwargs: passing keyword arguments on", lecture_view.kwargs_step),
 )
