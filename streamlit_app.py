@@ -10,6 +10,23 @@ from ui import cached, sidebar, url_state, widgets
 # on every page load, which fails in a classroom without internet
 FAVICON = str(Path(__file__).parent / "assets" / "favicon.png")
 st.set_page_config(page_title="Collab Lab", page_icon=FAVICON, layout="wide")
+# Projector and phone layout (issue 19). 1280 x 720: the title starts near the top (Streamlit leaves 6rem).
+# 150% zoom (853 x 480 CSS px): a narrower sidebar and a smaller title, so a step's first screen shows
+# more than the title. Phones: plotly's toolbar (download, zoom) hidden, as it covered the charts' titles.
+st.html(
+    """<style>
+    [data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }
+    @media (max-width: 1000px) {
+      section[data-testid="stSidebar"] { width: 200px !important; min-width: 0 !important; }
+      [data-testid="stMainBlockContainer"] { padding-top: 1.5rem; padding-left: 1.5rem; padding-right: 1.5rem; }
+      [data-testid="stMainBlockContainer"] h1 { font-size: 1.9rem; padding-top: 0.25rem; }
+    }
+    @media (max-width: 640px) {
+      [data-testid="stMainBlockContainer"] { padding-top: 4rem; }  /* below the header and its sidebar button */
+      .js-plotly-plot .modebar-container { display: none; }
+    }
+    </style>"""
+)
 
 PAGES = [
     st.Page("app_pages/home.py", title="Home", icon=":material/home:", url_path="home", default=True),

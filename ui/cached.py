@@ -287,6 +287,19 @@ def split(_ratings: Ratings, fingerprint: str, params: Hashable) -> Split:
     return value
 
 
+def keep_upload(ratings: Ratings, source: str) -> None:
+    """Hold an uploaded dataset in the byte-bounded data store under its fingerprint, so a reload (or a
+    link naming the fingerprint, on this server) finds it again; evicted like any other dataset when the
+    memory budget needs the room, and dropped a minute after the last session using it has closed."""
+    janitor()
+    data_store().put(("upload", ratings.fingerprint), (ratings, source), session_id())
+
+
+def kept_upload(fingerprint: str) -> tuple[Ratings, str] | None:
+    """The uploaded dataset (and its source line) held under `fingerprint`, or None once it is gone."""
+    return data_store().get(("upload", fingerprint), session_id())
+
+
 def movielens(name: str, progress: Callable[[int, int | None], None] | None = None) -> Ratings:
     """A MovieLens set parsed once per server and shared by its sessions (the zip is cached on disk by
     the core); `progress` sees the download when this call is the one that loads it."""

@@ -8,7 +8,7 @@ import streamlit as st
 
 from collab.data import DataError, Ratings
 from collab.plots import data as data_plots
-from ui import budget, cached, state, text
+from ui import budget, cached, state, text, url_state
 from ui.messages import say, sentence
 
 MOVIELENS = {
@@ -23,6 +23,8 @@ MAPPED_FILE = "data_mapped_file"  # the upload whose columns the mapping boxes s
 def use(ratings: Ratings, source: str) -> None:
     """Make `ratings` current and say so on the next run."""
     state.set_ratings(ratings, source)
+    if url_state.dataset_id() == url_state.DATA_UPLOAD:  # a reload finds it again (issue 19)
+        cached.keep_upload(ratings, source)
     budget.release_memory()  # the reader's and the old dataset's memory goes back to the system
     state.flash(
         f"Loaded {text.md(source)}: {ratings.n_ratings:,} ratings, {ratings.n_users:,} users, {ratings.n_items:,} items."
@@ -32,7 +34,7 @@ def use(ratings: Ratings, source: str) -> None:
 
 def demo_source() -> None:
     st.markdown(
-        "About 600 users and 400 films in eight genres, with tastes planted by us: because the true model "
+        "About 2,000 users and 400 films in eight genres, with tastes planted by us: because the true model "
         "is known, the app can show how close training gets to the best possible error."
     )
     if st.button("Use the demo set", key="data_use_demo", icon=":material/science:"):

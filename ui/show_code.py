@@ -15,7 +15,7 @@ import streamlit as st
 
 from collab.analysis import embeddings
 from collab.data import Ratings
-from collab.lesson import entity_embeddings, losses, multitarget, spreadsheet
+from collab.lesson import entity_embeddings, lecture, losses, multitarget, spreadsheet
 from collab.models.embedding import DotProductBias, EmbeddingNN, RatingClassifier
 from collab.training.accumulation import compare_accumulation
 from collab.training.loop import accumulate_group, train
@@ -74,6 +74,10 @@ TARGETS: dict[str, tuple[Callable[..., Any] | type, ...]] = {
         entity_embeddings.CategoryModel,
         entity_embeddings.train_category_embedding,
     ),  # fmt: skip
+    "lesson_range": (lecture.sigmoid_range, spreadsheet.predict),
+    "lesson_bias": (lecture.fit_zero_input,),
+    "lesson_log": (lecture.log_twice,),
+    "lesson_kwargs": (lecture.embedding_table,),
 }
 
 

@@ -123,7 +123,8 @@ SPLIT_KNOBS: tuple[Knob, ...] = (
     Knob("split", "train_split_method", "method", "Split", str, options=tuple(SPLIT_METHODS)),
     Knob("seed", "train_seed", "seed", "Seed", int, 0, 1_000_000, 1),
 )
-OWNED_PARAMS = ("data", "model", *{k.param for k in (*BATCH_KNOBS, *SPLIT_KNOBS)})
+UPLOAD_PARAM = "upload"  # an uploaded dataset's fingerprint: the server holds it for a reload or a link
+OWNED_PARAMS = ("data", UPLOAD_PARAM, "model", *{k.param for k in (*BATCH_KNOBS, *SPLIT_KNOBS)})
 
 
 def _config_value(knob: Knob, config: TrainConfig) -> Any:
@@ -334,6 +335,8 @@ def read_params(
         name = raw.removeprefix("movielens-")
         if raw == DATA_DEMO or (raw.startswith("movielens-") and name in MOVIELENS_NAMES):
             data = raw
+        elif raw == DATA_UPLOAD and params.get(UPLOAD_PARAM):
+            data = raw  # `restore` looks the fingerprint up in the server's store
         elif raw == DATA_UPLOAD:
             notes.append(
                 "The link was made on an uploaded file, and an uploaded file cannot travel in a link: "
@@ -370,8 +373,24 @@ def restore() -> None:
                 f"The link asks for MovieLens {text.md(name, QUOTE_LIMIT)}, which could not be loaded "
                 f"({text.md(error)}): this is the demo set."
             )
+    if data == DATA_UPLOAD:
+        _restore_upload(params[UPLOAD_PARAM], notes)
     st.session_state[NOTES] = notes
     serve_stored()
+
+
+def _restore_upload(fingerprint: str, notes: list[str]) -> None:
+    """The uploaded dataset the link names, while the server still holds it; a note when it does not."""
+    from ui import cached
+
+    found = cached.kept_upload(fingerprint.strip()) if fingerprint.strip().isalnum() else None
+    if found is None:
+        notes.append(
+            "The link names an uploaded file this server no longer holds (it restarted, or needed the memory): "
+            "this is the demo set. Upload the file again on the **Data** page."
+        )
+        return
+    state.set_ratings(*found)
 
 
 def serve_stored() -> None:
@@ -416,6 +435,8 @@ def sync(config: TrainConfig | None = None) -> dict[str, str]:
     """Write the current dataset, split and Train settings into the URL (only when they changed)."""
     auto = bool(knobs().get("train_epochs_auto", True))  # the box starts on (widgets.epochs_control)
     wanted = params_for(config or current_config(), state.split_params(), dataset_id(), auto_epochs=auto)
+    if wanted["data"] == DATA_UPLOAD:  # the server holds uploads by fingerprint (`cached.keep_upload`)
+        wanted = {"data": DATA_UPLOAD, UPLOAD_PARAM: state.ratings().fingerprint} | wanted
     current = {key: st.query_params[key] for key in st.query_params}
     if all(current.get(k) == v for k, v in wanted.items()) and not (
         set(current) & set(OWNED_PARAMS) - set(wanted)
@@ -448,7 +469,8 @@ def share_panel(config: TrainConfig) -> None:
         st.code(share_link(params), language=None, wrap_lines=True)
         if params["data"] == DATA_UPLOAD:
             st.warning(
-                "An uploaded file cannot travel in a link: whoever opens it gets these settings on the demo "
-                "set, and must upload the file themselves.",
+                "The uploaded file travels by its fingerprint, not its contents: the link opens it on this "
+                "server while the server holds it (a restart, or memory needed for other data, drops it; then "
+                "the link opens the demo set with a note, and the file must be uploaded again).",
                 icon=":material/cloud_off:",
             )

@@ -70,14 +70,20 @@ _DEMO_GENRES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 
 
 def demo_ratings(seed: int = 0) -> Ratings:
-    """A planted-structure set (600 users, 400 items, ~50k ratings in 8 named genres) with its ground truth.
+    """A planted-structure set (2,000 users, 400 items, ~76k ratings in 8 named genres) with its ground truth.
 
     rating = clip(round(global + user_bias + item_bias + user·item + noise), 1, 5), where items
     sit near their genre's axis and users have genre tastes; who rates what follows item
     popularity (a long tail), user activity, and taste (people watch what they like).
+
+    Sized so the lesson's weight-decay sweep shows overfitting offline, as MovieLens 100K does: many
+    users with few ratings (5 at least, 38 on average) and noise of 0.8 stars leave 50 factors without
+    weight decay enough room to learn the noise (validation loss about 7% above its best after 5 epochs
+    with fastbook's settings, where 0.1 stays within 1%); a good model still ends near 0.9 RMSE against
+    the mean's 1.08, close to MovieLens 100K's 0.91 against 1.12.
     """
     rng = np.random.default_rng(seed)
-    n_users, n_items, target_ratings, noise_std = 600, 400, 50_000, 0.5
+    n_users, n_items, target_ratings, noise_std = 2000, 400, 80_000, 0.8
     genre_names = tuple(_DEMO_GENRES)
     n_genres = len(genre_names)
 
@@ -97,8 +103,8 @@ def demo_ratings(seed: int = 0) -> Ratings:
 
     # Who rates what: each user rates their top-n items under Gumbel-perturbed log weights
     # (sampling without replacement, vectorised), weights = popularity x taste.
-    activity = rng.lognormal(0.0, 0.7, n_users)
-    n_rated = np.clip(np.round(activity * target_ratings / activity.sum()), 20, n_items // 2).astype(np.int64)
+    activity = rng.lognormal(0.0, 1.0, n_users)
+    n_rated = np.clip(np.round(activity * target_ratings / activity.sum()), 5, n_items // 2).astype(np.int64)
     keys = log_popularity[None, :] + 0.8 * interaction + rng.gumbel(size=(n_users, n_items))
     rank = np.argsort(np.argsort(-keys, axis=1), axis=1)  # (n_users, n_items) 0 = first choice
     user_ids, item_ids = np.nonzero(rank < n_rated[:, None])

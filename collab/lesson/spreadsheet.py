@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from collab.models.base import sigmoid_range
+
 __all__ = ["MAX_FACTORS", "SheetSnapshot", "Spreadsheet", "masked_mse", "predict", "sgd_step"]
 
 MAX_FACTORS = 20
@@ -38,6 +40,7 @@ class Spreadsheet:
         seed: int = 0,
         biases: bool = False,
         weight_decay: float = 0.0,
+        y_range: tuple[float, float] | None = None,
     ) -> None:
         values = np.asarray(table, dtype=np.float32)  # (n_users, n_items), NaN where not rated
         if values.ndim != 2 or values.size == 0:
@@ -54,6 +57,7 @@ class Spreadsheet:
         self.seed = int(seed)
         self.biases = bool(biases)
         self.weight_decay = float(weight_decay)
+        self.y_range = None if y_range is None else (float(y_range[0]), float(y_range[1]))
         generator = torch.Generator().manual_seed(self.seed)
         n_users, n_items = values.shape
         # uniform_ and zero_ fill the tensor in place (the trailing underscore); requires_grad_ after
@@ -174,10 +178,13 @@ class SheetSnapshot:
 
 
 def predict(sheet: Spreadsheet) -> torch.Tensor:
-    """Every cell's prediction: the dot product of its user's and its item's factors (+ both biases)."""
+    """Every cell's prediction: the dot product of its user's and its item's factors (+ both biases),
+    squashed into `y_range` by `sigmoid_range` when the sheet has one."""
     scores = sheet.user_factors @ sheet.item_factors.T  # (n_users, n_items)
     if sheet.biases:
         scores = scores + sheet.user_bias[:, None] + sheet.item_bias[None, :]
+    if sheet.y_range is not None:
+        scores = sigmoid_range(scores, *sheet.y_range)
     return scores
 
 

@@ -325,3 +325,27 @@ def category_map_figure(coords: np.ndarray, names: Sequence[str], counts: np.nda
     fig.update_xaxes(title="dimension 1", zeroline=True, range=list(ranges[0]))
     fig.update_yaxes(title="dimension 2", zeroline=True, range=list(ranges[1]))
     return _layout(fig, f"The learned {literal(what)} embedding (2-D)", height=440)
+
+
+def bias_figure(with_bias: Sequence[float], without_bias: Sequence[float], target: float) -> go.Figure:
+    """The output of a linear layer on an input of zeros, step by step, with and without a bias."""
+    steps = list(range(len(with_bias)))
+    fig = go.Figure()
+    fig.add_scatter(x=steps, y=list(with_bias), mode="lines", name="with a bias")
+    fig.add_scatter(x=steps, y=list(without_bias), mode="lines", name="without a bias", line={"dash": "dash"})
+    fig.add_hline(y=target, line={"dash": "dot", "color": "grey"}, annotation_text=f"target {target:g}")
+    fig.update_xaxes(title="gradient step")
+    fig.update_yaxes(title="output on (0, 0, 0)")
+    return _layout(fig, "A zero input: only a bias can move the output", height=300)
+
+
+def range_figure(raw: np.ndarray, squashed: np.ndarray, low: float, high: float) -> go.Figure:
+    """Every cell's prediction without and with sigmoid_range, sorted, against the rating scale."""
+    fig = go.Figure()
+    fig.add_scatter(y=np.sort(np.ravel(raw)), mode="markers", name="plain dot product", marker={"size": 5})
+    fig.add_scatter(y=np.sort(np.ravel(squashed)), mode="markers", name="sigmoid_range", marker={"size": 5})
+    for bound in (low, high):
+        fig.add_hline(y=bound, line={"dash": "dot", "color": "grey"})
+    fig.update_xaxes(title="cell (sorted by prediction)")
+    fig.update_yaxes(title="predicted rating")
+    return _layout(fig, "Every cell's prediction, sorted", height=320)

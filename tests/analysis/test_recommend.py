@@ -235,7 +235,8 @@ def test_fold_in_beats_popularity_for_every_planted_taste(demo_model) -> None:
         assert true_scores[recs.item_ids].mean() > true_scores[popular].mean(), truth.genre_names[genre]
         fold_share.append(np.mean(truth.item_genre[recs.item_ids] == genre))
         popular_share.append(np.mean(truth.item_genre[popular] == genre))
-    assert np.mean(fold_share) > np.mean(popular_share) + 0.25
+    # twice popularity's share of the genre (issue 19's noisier demo set: 0.8-star noise, many light raters)
+    assert np.mean(fold_share) >= 2 * np.mean(popular_share) > 0
 
 
 def test_ranking_quality_of_the_demo_model_beats_popularity(demo_model) -> None:

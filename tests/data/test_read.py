@@ -521,16 +521,18 @@ def test_demo_set_has_the_promised_shape_and_truth() -> None:
     start = time.perf_counter()
     ratings = demo_ratings(seed=0)
     assert time.perf_counter() - start < 0.5
-    assert (ratings.n_users, ratings.n_items) == (600, 400)
-    assert 40_000 <= ratings.n_ratings <= 60_000
+    assert (ratings.n_users, ratings.n_items) == (2000, 400)
+    assert 70_000 <= ratings.n_ratings <= 85_000
     summary = ratings.summary()
-    assert summary.per_item_counts.min() >= 1 and summary.per_user_counts.min() >= 20
+    # many light raters (issue 19: room to overfit, as in MovieLens), none with fewer than 5 ratings
+    assert summary.per_item_counts.min() >= 1 and summary.per_user_counts.min() >= 5
+    assert np.median(summary.per_user_counts) < 40
     assert set(ratings.rating_values.tolist()) == {1.0, 2.0, 3.0, 4.0, 5.0}
     counts = np.sort(summary.per_item_counts)[::-1]
     assert counts[:40].sum() > 3 * counts[-40:].sum() * 2  # a popularity skew
     truth = ratings.truth
     assert isinstance(truth, DemoTruth) and len(truth.genre_names) == 8
-    assert truth.user_factors.shape == (600, truth.item_factors.shape[1])
+    assert truth.user_factors.shape == (2000, truth.item_factors.shape[1])
     assert ratings.genres[0] == (truth.genre_names[truth.item_genre[0]],)
     assert len(set(ratings.titles.tolist())) == 400 and ratings.titles[0].startswith("The ")
     assert pd.Series(ratings.titles).str.fullmatch(r"The \w+ \w+ \(\d{4}\)").all()
@@ -542,7 +544,8 @@ def test_demo_oracle_rmse_is_the_true_models_error_and_beats_the_mean() -> None:
     predicted = truth.predict(ratings.user_ids, ratings.item_ids)
     assert truth.oracle_rmse == pytest.approx(np.sqrt(np.mean((predicted - ratings.ratings) ** 2)), rel=1e-5)
     baseline = np.sqrt(np.mean((ratings.ratings - ratings.ratings.mean()) ** 2))
-    assert truth.oracle_rmse < 0.75 * baseline
+    # noise of 0.8 stars (issue 19: so the lesson overfits offline) leaves the oracle near MovieLens's ratio
+    assert truth.oracle_rmse < 0.8 * baseline
 
 
 def test_demo_set_is_deterministic_per_seed() -> None:

@@ -174,7 +174,8 @@ def test_learns_the_planted_demo_set() -> None:
     train_set, valid_set = demo.split(valid_pct=0.2, seed=42)
     result = train(train_set, valid_set, TrainConfig(epochs=6, batch_size=512))
     baseline, oracle = result.metrics["global_mean_rmse"], demo.truth.oracle_rmse
-    assert result.metrics["rmse"] < 0.75 * baseline
+    # the demo's noise (0.8 stars, issue 19) puts even the true model at 0.75 of the mean's RMSE
+    assert result.metrics["rmse"] < 0.85 * baseline
     assert result.metrics["rmse"] < oracle + 0.12  # within 0.12 stars of the noise floor
     for key in ("mae", "valid_loss", "rated_precision@10", "rated_recall@10", "rated_ndcg@10"):
         assert 0 <= result.metrics[key] < 10

@@ -32,6 +32,14 @@ def try_this(text: str) -> None:
     st.info(f"**Try this:** {text}", icon=":material/lightbulb:")
 
 
+def keep_in_url(result: TrainResult) -> None:
+    """The Lesson's model becomes the Train settings in the URL, so a reload (or the link) gets it back from
+    the model store, on the Lesson and on Embeddings and Recommend (`url_state.restore` serves it)."""
+    from ui import url_state
+
+    url_state.set_knobs(url_state.config_knobs(result.config))
+
+
 def lesson_model(key: str) -> TrainResult | None:
     """The current model; without one, a button that trains the lesson's settings (about a second or two).
     Drawn in one container: what follows it (a step's tabs) keeps its place on the page whichever it shows."""
@@ -55,6 +63,7 @@ def _lesson_model(key: str) -> TrainResult | None:
     if clicked:
         offer.empty()
         result, _ = training_view.train_and_record(lesson_config(), label="Lesson model")
+        keep_in_url(result)
         st.caption(f"Trained: {result.config.describe()}.")
         return result
     return None

@@ -80,7 +80,7 @@ def current_step() -> int:
 
 def show_step(step: int) -> None:
     """The step's heading, its content, and Previous / Next again at the bottom."""
-    st.subheader(f"Step {_title(step)}", anchor=False)
+    st.subheader(f"Step {_title(step)}".replace("*", "\\*"), anchor=False)  # "**kwargs" is not bold
     STEPS[step - 1].render()
     st.divider()
     _buttons("bottom", step)

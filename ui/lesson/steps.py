@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from collab.evaluate.metrics import OVERFIT_RISE, find_overfit_epoch
 from collab.lesson import losses
 from collab.plots import data as data_plots
 from collab.plots import lesson as lesson_plots
@@ -21,8 +22,8 @@ from collab.plots import losses as loss_plots
 from collab.training.config import MODEL_LABELS, TrainConfig
 from collab.training.memory import MemoryEstimate, estimate_memory
 from ui import embeddings_view, multitarget_view, state, text, training_view
-from ui.lesson import beyond_view, spreadsheet_view
-from ui.lesson.common import intro, lesson_config, lesson_model, try_this
+from ui.lesson import beyond_view, lecture_view, spreadsheet_view
+from ui.lesson.common import intro, keep_in_url, lesson_config, lesson_model, try_this
 from ui.show_code import show_code
 
 PLAYGROUND = "app_pages/loss_playground.py"
@@ -99,14 +100,39 @@ def train_step() -> None:
     )
     if st.button("Train with the lesson's settings", key="lesson_train_button", icon=":material/play_arrow:",
                  type="primary"):  # fmt: skip
-        training_view.train_and_record(lesson_config(), label="Lesson settings")
+        keep_in_url(training_view.train_and_record(lesson_config(), label="Lesson settings")[0])
     result = state.result()
     if result is not None:
         training_view.results_panel(result)
     st.markdown("**The weight-decay sweep** (the lesson's 0.1 and 0.01, none, and more: 0.3 and 1)")
     training_view.sweep_section(lesson_config())
+    _name_overfitting()
     try_this("run the sweep and read which curve turns up first: that one decays too little.")
     show_code("lesson_train")
+
+
+def _name_overfitting() -> None:
+    """Under the sweep's chart, in words: which weight decays overfit, from which epoch, and by how much."""
+    sweep = state.sweep()
+    if not sweep:
+        return
+    lines = []
+    for wd in sorted(sweep):
+        history = sweep[wd].history
+        epoch = find_overfit_epoch(history, tolerance=OVERFIT_RISE)
+        if epoch is not None:
+            valid = [h.valid_loss for h in history]
+            lines.append(
+                f"**wd {wd:g}: overfitting from epoch {epoch}**, validation loss {valid[-1] / valid[epoch - 1] - 1:+.1%} "
+                f"above its best ({valid[epoch - 1]:.4f} → {valid[-1]:.4f}) while the training loss kept falling."
+            )
+    if lines:
+        st.markdown("\n".join(f"- {line}" for line in lines))
+    else:
+        st.markdown(
+            f"No curve ends more than {OVERFIT_RISE:.0%} above its best validation loss: none of these decays overfits "
+            "in this many epochs."
+        )
 
 
 def memory_step() -> None:
@@ -191,6 +217,7 @@ def interpret_step() -> None:
 COMPARE_MODELS = ("dot", "nn", "classifier")
 SHORT_NAMES = {"dot": "Dot product", "nn": "Neural net", "classifier": "Classifier"}  # fit a projector
 COMPARE_KEY = "lesson_compare"  # (fingerprint, split params) -> {model: TrainResult}
+COMPARE_PENDING = "lesson_compare_pending"  # the key of a comparison pressed and not yet finished
 
 
 def nn_step() -> None:
@@ -214,10 +241,19 @@ def nn_step() -> None:
             "The validation set is empty (see the split on the Train page): there is nothing to compare on.",
             icon=":material/info:",
         )
-    if st.button(
+    pressed = st.button(
         f"Train the {'three' if len(models) == 3 else 'two'} models", key="lesson_nn_button",
         icon=":material/play_arrow:", type="primary", disabled=empty,
-    ):  # fmt: skip
+    )  # fmt: skip
+    kept = st.session_state.get(COMPARE_KEY)
+    # pressed before, left mid-run (another page, another step): resume, from the store or the line
+    resume = st.session_state.get(COMPARE_PENDING) == key and (kept is None or kept[0] != key)
+    if resume and not pressed:
+        st.caption(
+            "Picking up the comparison you started: finished models come from the store, the rest train."
+        )
+    if (pressed or resume) and not empty:
+        st.session_state[COMPARE_PENDING] = key
         found = {  # on the training pool: a class's clicks wait in line, each page shows its place
             model: training_view.train_with_progress(
                 TrainConfig(model=model, seed=seed), MODEL_LABELS[model]
@@ -225,6 +261,7 @@ def nn_step() -> None:
             for model in models
         }
         st.session_state[COMPARE_KEY] = (key, found)
+        st.session_state.pop(COMPARE_PENDING, None)
     kept = st.session_state.get(COMPARE_KEY)
     if kept is not None and kept[0] == key:
         found = kept[1]
@@ -337,4 +374,8 @@ STEPS: tuple[Step, ...] = (
     Step("A multi-target model", multitarget_step),
     Step("Softmax, cross-entropy, binary cross-entropy", loss_step),
     Step("Embeddings beyond users and items", beyond_step),
+    Step("Predictions out of range: y_range and sigmoid_range", lecture_view.range_step),
+    Step("Why a neural net needs a bias", lecture_view.bias_step),
+    Step("log_softmax + nll_loss = cross_entropy: don't take the log twice", lecture_view.log_step),
+    Step("**kwargs: passing keyword arguments on", lecture_view.kwargs_step),
 )
