@@ -15,9 +15,9 @@ from collab.data.ratings import (
     Split,
     SplitMethod,
     empty_validation_error,
-    label_order,
 )
 from collab.data.values import IMPLICIT_TRANSFORMS, NOT_RATED_CODES, Implicit, check_ratings, transform_counts
+from collab.data.vocabulary import label_order
 
 __all__ = [
     "IMPLICIT_TRANSFORMS",

@@ -43,7 +43,8 @@ import torch
 import torch.distributed as dist
 
 from collab.data.errors import DataError
-from collab.data.ratings import SPLIT_METHODS, Ratings, Split, label_order
+from collab.data.ratings import SPLIT_METHODS, Ratings, Split
+from collab.data.vocabulary import label_order
 from collab.models.implicit import IMPLICIT_MODELS
 from collab.training.config import TrainConfig
 

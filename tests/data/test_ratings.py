@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from collab.data.errors import DataError
-from collab.data.ratings import Ratings, Split, label_order
+from collab.data.ratings import Ratings, Split
+from collab.data.vocabulary import label_order
 
 
 def frame(rows: list[tuple], columns: tuple[str, ...] = ("user", "item", "rating")) -> pd.DataFrame:
