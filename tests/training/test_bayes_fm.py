@@ -66,8 +66,8 @@ def test_it_beats_the_mean_and_the_days_help(result: collab.TrainResult) -> None
 
 def test_implicit_features_come_from_the_training_ratings_only() -> None:
     features = build_features(TRAIN)
-    row_ptr, cols, vals = features.csr
-    n_u, n_i = TRAIN.n_users, TRAIN.n_items
+    row_ptr, cols, _ = features.csr
+    n_u = TRAIN.n_users
     rated = set()
     for user in range(n_u):  # the user block's implicit part: exactly the items rated in TRAIN
         row = cols[row_ptr[user] : row_ptr[user + 1]]
