@@ -265,6 +265,6 @@ def train_bayes_fm(
         best_epoch=len(history),
         stopped_early=stopped,
         sparse=False,
-        optimizer=f"Gibbs sampling, {CHAINS} chains, burn-in {burn} sweeps, factors of every {thin}th sample kept",
+        optimizer=f"Gibbs sampling, {CHAINS} chains, burn-in {burn} sweeps, factors kept from 1 sample in {thin}",
         notes=tuple(notes),
     )
