@@ -2,6 +2,12 @@
 
 python -m benchmarks.accuracy [--data FOLDER] [--presets default,best] [--models dot,nn,bias,classifier,autorec]
                               [--splits u1,random] [--no-blend] [--threads N] [--json out.json]
+python -m benchmarks.accuracy --anchor [--folds 1,2,3,4,5] [--myfm-python PATH]
+
+`--anchor`: the best blend (BEST_BLEND) beside myFM's Bayesian FM with Rendle's timeSVD++ flipped features
+(rank 10, 512 samples; benchmarks/myfm_anchor.py) on the five predefined u-folds, run back to back per
+fold, one table with RMSE and seconds and their means. myFM runs in its own interpreter (`--myfm-python`,
+else $COLLAB_MYFM_PYTHON, else this one if it has myfm); where none has myfm its columns are skipped.
 
 The autoencoder has one tuned preset of its own (PRESETS["autorec"]), reported under "best"; the "best"
 preset's headline is the blend of the autoencoder and the tuned dot model (collab.training.blend.BEST_BLEND).
@@ -10,12 +16,19 @@ preset's headline is the blend of the autoencoder and the tuned dot model (colla
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
 import time
 from dataclasses import replace
 
+import numpy as np
 import torch
 
-from benchmarks.common import find_ml100k, machine, movielens_splits, print_table, write_json
+from benchmarks.common import _ratings, _read, find_ml100k, machine, movielens_splits, print_table, write_json
 from collab.data.ratings import Ratings
 from collab.training.blend import BEST_BLEND, train_blend
 from collab.training.config import MODEL_LABELS, PRESETS, TrainConfig
@@ -34,6 +47,65 @@ def model_preset(preset: str, model: str) -> TrainConfig | None:
     return replace(PRESETS[preset], model=model)
 
 
+def myfm_python(given: str | None) -> str | None:
+    """An interpreter that can import myfm, or None (the anchor is then skipped)."""
+    candidates = [given, os.environ.get("COLLAB_MYFM_PYTHON")]
+    for path in [c for c in candidates if c]:
+        probe = subprocess.run([path, "-c", "import myfm"], capture_output=True)
+        if probe.returncode == 0:
+            return path
+        print(f"  {path} cannot import myfm: {probe.stderr.decode().strip().splitlines()[-1:]}")
+    return sys.executable if importlib.util.find_spec("myfm") is not None else None
+
+
+def run_myfm(python: str, folder: str, fold: int) -> dict:
+    """One fold of benchmarks/myfm_anchor.py in `python`: {"rmse", "mae", "seconds"}."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "rows.json")
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        subprocess.run(
+            [python, "-m", "benchmarks.myfm_anchor", "--data", folder, "--folds", str(fold), "--json", out],
+            cwd=root, check=True, capture_output=True,
+        )  # fmt: skip
+        with open(out) as handle:
+            return json.load(handle)[0]
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages (how busy the shared cores were)."""
+    return ", ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def anchor(folder: str, folds: list[int], python: str | None) -> list[dict]:
+    """BEST_BLEND and myFM on each u-fold, back to back; rows plus a mean row."""
+    full = _read(find_ml100k(folder) / "u.data")
+    users = np.array(sorted(full["user"].unique(), key=int), dtype=str)
+    items = np.array(sorted(full["item"].unique(), key=int), dtype=str)
+    if python is None:
+        print("  myFM: no interpreter with myfm (pass --myfm-python); its columns are skipped")
+    rows = []
+    for fold in folds:
+        base = find_ml100k(folder)
+        train_set = _ratings(_read(base / f"u{fold}.base"), users, items, f"u{fold}.base")
+        test_set = _ratings(_read(base / f"u{fold}.test"), users, items, f"u{fold}.test")
+        row: dict = {"fold": f"u{fold}", "load before": load_average()}
+        started = time.perf_counter()
+        blend = train_blend(train_set, test_set, BEST_BLEND)
+        row.update({"ours RMSE": blend.metrics["rmse"], "ours s": time.perf_counter() - started})
+        if python is not None:
+            mine = run_myfm(python, str(base), fold)
+            row.update({"myFM RMSE": mine["rmse"], "myFM s": mine["seconds"]})
+            row["time ratio"] = row["ours s"] / row["myFM s"]
+        print(f"  {row}", flush=True)
+        rows.append(row)
+    mean = {"fold": "mean"}
+    for key in ("ours RMSE", "ours s", "myFM RMSE", "myFM s", "time ratio"):
+        values = [r[key] for r in rows if key in r]
+        if values:
+            mean[key] = float(np.mean(values))
+    return [*rows, mean]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", default=None, help="MovieLens 100K folder (u.data, u1.base, u1.test)")
@@ -45,9 +117,21 @@ def main() -> None:
     )
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: leave as is)")
     parser.add_argument("--json", default=None)
+    parser.add_argument("--anchor", action="store_true", help="BEST_BLEND beside myFM on the u-folds")
+    parser.add_argument("--folds", default="1,2,3,4,5", help="u-folds for --anchor")
+    parser.add_argument("--myfm-python", default=None, help="an interpreter with myfm installed")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.anchor:
+        rows = anchor(args.data, [int(f) for f in args.folds.split(",")], myfm_python(args.myfm_python))
+        print(
+            f"# best blend vs myFM timeSVD++ flipped (rank 10, 512 samples) on ML-100K u-folds; {machine()}"
+        )
+        print(f"- ours: {' + '.join(c.describe() for c in BEST_BLEND)}")
+        print_table(rows, ["fold", "ours RMSE", "ours s", "myFM RMSE", "myFM s", "time ratio", "load before"])
+        write_json(args.json, {"machine": machine(), "rows": rows})
+        return
     splits = splits_for(args.data)
     rows = []
     for split_name in args.splits.split(","):
@@ -79,7 +163,7 @@ def main() -> None:
                     {
                         "split": split_name,
                         "preset": "best",
-                        "model": "**Blend: autoencoder + dot product**",
+                        "model": "**Blend: " + " + ".join(MODEL_LABELS[c.model] for c in BEST_BLEND) + "**",
                         "RMSE": blend.metrics["rmse"],
                         "MAE": blend.metrics["mae"],
                         "NDCG@10": "",

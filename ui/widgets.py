@@ -121,6 +121,8 @@ def train_config_form(data: Ratings) -> TrainConfig:
 
         url_state.save("train_model")
         return implicit_view.implicit_form(model, data)
+    if model == "bfm":
+        return bfm_form(state.split().train.n_ratings)
     # Seeded in the run that draws them, never in one that does not: a knob given its value while its
     # widget is away (the autoencoder's knobs shown instead) comes back drawn at its minimum in the browser
     # (1 factor, batch 8, lr 0.0001) while the server reads the seeded value, and the next rerun sends
@@ -251,6 +253,27 @@ def autorec_form() -> TrainConfig:
         weight_decay=float(l2),
         seed=state.split_params().seed,
     )
+
+
+SECONDS_PER_RATING_SWEEP = 1.1e-6  # one chain, one core: measured on ML-100K u1 (2-core machine, loaded)
+
+
+def bfm_form(n_train: int) -> TrainConfig:
+    """The Bayesian factorization machine's knobs (rank, sweeps) and its time estimate; Gibbs sampling
+    has no batches, learning rate or weight decay (the priors are sampled too)."""
+    st.caption(
+        "Each rating is described by its user plus every item that user rated, its item plus every user "
+        "who rated it, and its day (training ratings only). Gibbs sampling draws two chains of models and "
+        "averages their predictions: no learning rate, no weight decay to tune."
+    )
+    cols = st.columns(2)
+    rank = cols[0].slider("Rank (factors)", 2, 32, 10, key="train_bfm_rank")
+    sweeps = cols[1].slider("Sweeps per chain", 16, 512, 128, step=16, key="train_bfm_sweeps")
+    st.caption(
+        f"About {sweeps * n_train * SECONDS_PER_RATING_SWEEP * rank / 10:,.0f} s for {n_train:,} ratings "
+        "(two chains on two cores; longer on a busy machine)."
+    )
+    return TrainConfig(model="bfm", n_factors=int(rank), epochs=int(sweeps), seed=state.split_params().seed)
 
 
 # --- What the Embeddings and Recommend pages share: the trained model, item and user pickers, neighbours ---

@@ -124,10 +124,11 @@ def _import_kernels() -> dict[str, Callable[..., Any]]:
     import numba.core.config
 
     numba.core.config.reload_config()  # NUMBA_CACHE_DIR may have changed since numba was imported
+    from collab.kernels import bayes_fm_numba as _bayes_kernels
     from collab.kernels import implicit_numba as _implicit_kernels
     from collab.kernels import numba_cpu as _numba_kernels
 
-    for module in (_numba_kernels, _implicit_kernels):
+    for module in (_numba_kernels, _implicit_kernels, _bayes_kernels):
         for value in vars(module).values():
             if hasattr(value, "_cache") and hasattr(value._cache, "save_overload"):
                 _tolerate_full_disk(value._cache)
@@ -139,11 +140,13 @@ def _import_kernels() -> dict[str, Callable[..., Any]]:
         "bpr_epoch": _implicit_kernels.bpr_epoch,
         "bce_epoch": _implicit_kernels.bce_epoch,
         "sample_negatives": _implicit_kernels.sample_negatives,
+        "bayes_fm_gibbs": _bayes_kernels.gibbs,
     }
 
 
 def implicit_kernel(name: str) -> Callable[..., Any]:
-    """A compiled implicit-model kernel ("bpr_epoch", "bce_epoch", "sample_negatives"); raises
+    """A compiled implicit-model kernel ("bpr_epoch", "bce_epoch", "sample_negatives") or the Bayesian
+    factorization machine's sampler ("bayes_fm_gibbs"); raises
     `KernelsUnavailable` where the kernels cannot be loaded (callers take the PyTorch path)."""
     return _compiled()[name]
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from collab.models.autorec import AutoRec
 from collab.models.base import DEFAULT_RATING_VALUES, DEFAULT_Y_RANGE, CollabModel
+from collab.models.bayes_fm import BayesFM
 from collab.models.embedding import BiasOnly, DotProductBias, EmbeddingNN, RatingClassifier
 from collab.models.implicit import ImplicitMF
 
@@ -45,6 +46,8 @@ BUILDERS: dict[str, Builder] = {
     ),
     # AutoRec keeps its training ratings: `n_ratings` sizes them (for loading; `train` sets them)
     "autorec": lambda s: AutoRec(s.n_users, s.n_items, s.config.n_factors, s.y_range, s.n_ratings),
+    # Bayesian FM: posterior means only (trained by collab.training.bayes_fm, not by gradients)
+    "bfm": lambda s: BayesFM(s.n_users, s.n_items, s.config.n_factors, s.config.epochs, s.y_range),
     # implicit feedback: one model, two losses (BPR, BCE with sampled negatives)
     "bpr": lambda s: ImplicitMF(s.n_users, s.n_items, s.config.n_factors, "bpr"),
     "bce": lambda s: ImplicitMF(s.n_users, s.n_items, s.config.n_factors, "bce"),

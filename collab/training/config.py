@@ -16,6 +16,7 @@ MODEL_LABELS: dict[str, str] = {
     "autorec": "Autoencoder (I-AutoRec)",
     "bpr": "BPR ranking (implicit feedback)",
     "bce": "Binary cross-entropy, sampled negatives (implicit feedback)",
+    "bfm": "Bayesian factorization machine (Gibbs sampling)",
 }
 
 SCHEDULES = ("one_cycle", "constant")
@@ -139,6 +140,11 @@ class TrainConfig:
                 f"{MODEL_LABELS[self.model]}, {self.n_factors} factors, {self.negatives} negative(s) per "
                 f"positive, {self.epochs} epochs, lr {self.lr:g}{decay}, L2 {self.l2:g}, seed {self.seed}"
             )
+        if self.model == "bfm":
+            return (
+                f"{MODEL_LABELS[self.model]}, rank {self.n_factors}, 2 chains x {self.epochs} sweeps, "
+                f"features: user + items rated, item + users who rated, day; seed {self.seed}"
+            )
         if self.model == "autorec":
             return (
                 f"{MODEL_LABELS[self.model]}, {self.n_factors} hidden units, {self.epochs} rounds of 10 L-BFGS "
@@ -157,7 +163,7 @@ class TrainConfig:
         hidden layer and dropout for every model but the neural net. Two configs that train the same
         model are then equal, so a cache keyed by them does not train it twice. (AutoRec reads
         `n_factors` as its hidden units and is left as it is.)"""
-        if self.model == "autorec":
+        if self.model in ("autorec", "bfm"):
             return self
         default = TrainConfig()
         changes: dict[str, Any] = {}
@@ -271,6 +277,9 @@ PRESETS: dict[str, TrainConfig] = {
     # I-AutoRec: n_factors = hidden units, epochs = rounds of 10 L-BFGS iterations, weight_decay = L2
     # per rating (the paper's lambda 150 / 80,000 ratings); batch size and lr do not apply (full batch)
     "autorec": TrainConfig(model="autorec", n_factors=500, epochs=15, weight_decay=0.002),
+    # Bayesian factorization machine: n_factors = rank, epochs = Gibbs sweeps per chain (two chains);
+    # "timeSVD++ flipped" features from the training ratings (collab.training.bayes_fm)
+    "bfm": TrainConfig(model="bfm", n_factors=10, epochs=256),
     # implicit feedback (read with implicit="binary"): the tuned defaults of IMPLICIT_DEFAULTS
     "bpr": TrainConfig(model="bpr"),
     "bce": TrainConfig(model="bce"),

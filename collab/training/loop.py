@@ -27,6 +27,7 @@ from collab.models.autorec import AutoRec, LbfgsRounds
 from collab.models.base import CollabModel
 from collab.models.implicit import IMPLICIT_MODELS
 from collab.models.registry import build_model
+from collab.training.bayes_fm import train_bayes_fm
 from collab.training.config import TrainConfig
 from collab.training.device import resolve_device, to_tensors, use_sparse
 from collab.training.implicit import train_implicit
@@ -271,6 +272,10 @@ def train_impl(
         raise empty_validation_error()
     if config.model in IMPLICIT_MODELS:
         return train_implicit(train, valid, config, on_epoch, on_batch, stop_event, sync)
+    if config.model == "bfm":
+        if sync is not None:
+            raise ValueError("the Bayesian factorization machine samples on one process")
+        return train_bayes_fm(train, valid, config, on_epoch, on_batch, stop_event)
     if sync is not None and config.model == "autorec":
         raise ValueError("the autoencoder trains full batch with L-BFGS; train it on one process")
     started = time.perf_counter()

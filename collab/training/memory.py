@@ -77,6 +77,22 @@ def estimate_memory(config: TrainConfig, n_users: int, n_items: int, n_ratings: 
     with torch.device("meta"):
         model = build_model(config, n_users, n_items, rating_values=DEFAULT_RATING_VALUES, sparse=sparse)
     n_parameters = sum(p.numel() for p in model.parameters())
+    if config.model == "bfm":  # Gibbs sampling: no gradients; per chain its kept samples and its state
+        from collab.models.bayes_fm import CHAINS, DAY_SLOTS, sample_plan
+
+        n_buffers = sum(b.numel() for b in model.buffers())
+        rows, features = n_users + n_items + DAY_SLOTS, 2 * (n_users + n_items) + DAY_SLOTS
+        per_chain = sample_plan(config.epochs)[2] * rows * config.n_factors * FLOAT_BYTES
+        per_chain += features * (config.n_factors + 1) * 8 + 8 * n_ratings  # w, v, residuals (float64)
+        return MemoryEstimate(
+            n_parameters=n_buffers,
+            parameter_bytes=n_buffers * FLOAT_BYTES,
+            gradient_bytes=0,
+            optimizer_bytes=CHAINS * per_chain,
+            activation_bytes=0,
+            data_bytes=n_ratings * 2 * 2 * (2 * INDEX_BYTES + 8) + n_ratings * 3 * INDEX_BYTES,  # CSR + CSC
+            sparse=False,
+        )
     if config.model == "autorec":  # full batch: every item's code, and their gradients
         decoded = 0 if kernels.available() else n_users  # without the compiled kernel: dense decoded columns
         return MemoryEstimate(

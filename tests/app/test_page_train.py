@@ -396,3 +396,16 @@ def test_a_setting_over_the_memory_budget_turns_train_off_with_a_smaller_one(app
     app.slider(key="train_autorec_hidden").set_value(350).run()
     assert "Train is off" not in " ".join(e.value for e in app.error)
     assert not app.button(key="train_button").disabled
+
+
+def test_the_bayesian_fm_has_its_own_knobs_an_estimate_and_trains(app):
+    app.switch_page("app_pages/train.py").run()
+    app.selectbox(key="train_model").set_value("bfm").run()
+    assert not app.exception, app.exception
+    keys = {s.key for s in app.slider}
+    assert {"train_bfm_rank", "train_bfm_sweeps"} <= keys and "train_lr" not in keys
+    assert "two chains on two cores" in texts(app)
+    app.slider(key="train_bfm_sweeps").set_value(16).run()
+    app.button(key="train_button").click().run()
+    assert not app.exception, app.exception
+    assert 0 < float({m.label: m.value for m in app.metric}["Validation RMSE"]) < 1.5

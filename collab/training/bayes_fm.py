@@ -1,0 +1,270 @@
+"""Train the Bayesian factorization machine (`TrainConfig(model="bfm")`) by Gibbs sampling.
+
+The features ("timeSVD++ flipped", Rendle, Zhang and Koren 2019) come from the *training* ratings
+only: a user's implicit feature is the set of items they rated in `train`, an item's the set of users
+who rated it in `train`, and the day slots are the training days; the validation ratings are only
+scored. `CHAINS` independent chains of `config.epochs` sweeps run side by side (numba releases the
+GIL), `config.n_factors` is the rank. The sampler is `collab.kernels.bayes_fm_numba.gibbs`; the
+predictor it fills is `collab.models.bayes_fm.BayesFM`.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from collab import kernels
+from collab.data.ratings import Ratings
+from collab.evaluate import metrics
+from collab.models.bayes_fm import CHAINS, DAY_SLOTS, SECONDS_PER_DAY, BayesFM, sample_plan
+from collab.training.config import TrainConfig
+from collab.training.result import EpochStats, TrainResult
+
+TOP_K = 10
+REPORTS = 8  # progress reports (EpochStats) per run
+N_GROUPS = 5  # prior groups: user ids, items rated, item ids, users who rated, days
+
+
+@dataclass(frozen=True)
+class Features:
+    """The block design of one training set (see `collab.kernels.bayes_fm_numba` for the layout)."""
+
+    row_map: np.ndarray  # (n_blocks, n_ratings) int64: each rating's row in each block
+    row_off: np.ndarray  # (n_blocks + 1,) int64
+    feat_off: np.ndarray  # (n_blocks + 1,) int64
+    csr: tuple[np.ndarray, np.ndarray, np.ndarray]  # row_ptr, feature, value
+    csc: tuple[np.ndarray, np.ndarray, np.ndarray]  # col_ptr, row, value
+    groups: np.ndarray  # (n_features,) int64 prior group of each feature
+    day_starts: np.ndarray  # (DAY_SLOTS,) int64 first day of each slot (int64 max: unused)
+    n_slots: int  # 0 without timestamps
+
+
+def day_starts_of(timestamps: np.ndarray) -> np.ndarray:
+    """Slot starts (days since 1970, UTC), (DAY_SLOTS,) int64: one slot per training day, or equal-count
+    bins of the rating days when there are more than DAY_SLOTS days; unused slots hold int64 max."""
+    days = np.asarray(timestamps, dtype=np.int64) // SECONDS_PER_DAY
+    unique = np.unique(days)
+    if len(unique) > DAY_SLOTS:
+        quantiles = np.quantile(days, np.linspace(0, 1, DAY_SLOTS, endpoint=False), method="lower")
+        unique = np.unique(quantiles.astype(np.int64))
+    starts = np.full(DAY_SLOTS, np.iinfo(np.int64).max, dtype=np.int64)
+    starts[: len(unique)] = unique
+    return starts
+
+
+def build_features(train: Ratings, use_days: bool = True) -> Features:
+    """The user block [one-hot | items rated / sqrt(count)], the item block [one-hot | users who rated /
+    sqrt(count)] and, with timestamps, the day block, all from `train` alone."""
+    n_u, n_i, n = train.n_users, train.n_items, train.n_ratings
+    users, items = train.user_ids.astype(np.int64), train.item_ids.astype(np.int64)
+    per_user = np.bincount(users, minlength=n_u)
+    per_item = np.bincount(items, minlength=n_i)
+    blocks = [  # (rows, features, row index, feature index, value, groups)
+        (n_u, n_u + n_i, np.r_[np.arange(n_u), users], np.r_[np.arange(n_u), n_u + items],
+         np.r_[np.ones(n_u), 1 / np.sqrt(per_user[users])], np.r_[np.zeros(n_u), np.ones(n_i)]),
+        (n_i, n_i + n_u, np.r_[np.arange(n_i), items], np.r_[np.arange(n_i), n_i + users],
+         np.r_[np.ones(n_i), 1 / np.sqrt(per_item[items])], np.r_[np.full(n_i, 2), np.full(n_u, 3)]),
+    ]  # fmt: skip
+    maps = [users, items]
+    starts = np.full(DAY_SLOTS, np.iinfo(np.int64).max, dtype=np.int64)
+    n_slots = 0
+    if use_days and train.timestamps is not None and n:
+        starts = day_starts_of(train.timestamps)
+        n_slots = DAY_SLOTS
+        slot = np.searchsorted(starts, train.timestamps // SECONDS_PER_DAY, side="right") - 1
+        eye = np.arange(DAY_SLOTS)
+        blocks.append((DAY_SLOTS, DAY_SLOTS, eye, eye, np.ones(DAY_SLOTS), np.full(DAY_SLOTS, 4)))
+        maps.append(slot.astype(np.int64))
+    row_off = np.r_[0, np.cumsum([b[0] for b in blocks])].astype(np.int64)
+    feat_off = np.r_[0, np.cumsum([b[1] for b in blocks])].astype(np.int64)
+    rows = np.concatenate([b[2] + row_off[k] for k, b in enumerate(blocks)]).astype(np.int64)
+    cols = np.concatenate([b[3] + feat_off[k] for k, b in enumerate(blocks)]).astype(np.int64)
+    vals = np.concatenate([b[4] for b in blocks]).astype(np.float64)
+    by_row = np.lexsort((cols, rows))
+    by_col = np.lexsort((rows, cols))
+    row_ptr = np.r_[0, np.cumsum(np.bincount(rows, minlength=row_off[-1]))].astype(np.int64)
+    col_ptr = np.r_[0, np.cumsum(np.bincount(cols, minlength=feat_off[-1]))].astype(np.int64)
+    return Features(
+        row_map=np.ascontiguousarray(np.stack([m + row_off[b] for b, m in enumerate(maps)]), dtype=np.int64),
+        row_off=row_off,
+        feat_off=feat_off,
+        csr=(row_ptr, cols[by_row], vals[by_row]),
+        csc=(col_ptr, rows[by_col], vals[by_col]),
+        groups=np.concatenate([b[5] for b in blocks]).astype(np.int64),
+        day_starts=starts,
+        n_slots=n_slots,
+    )
+
+
+class _Chain:
+    """One Gibbs chain's state and its running sums."""
+
+    def __init__(self, features: Features, rank: int, sweeps: int, y: np.ndarray, seed: int) -> None:
+        rng = np.random.default_rng(seed)
+        n_feat, n_rows = int(features.feat_off[-1]), int(features.row_off[-1])
+        self.seed = seed
+        self.w0 = np.array([float(np.mean(y))])
+        self.w = np.zeros(n_feat)
+        self.v = rng.normal(0.0, 0.1, (n_feat, rank))  # libFM's and myFM's initial spread
+        self.burn, self.thin, n_kept = sample_plan(sweeps)
+        self.bias_sum = np.zeros(n_rows + 1)
+        self.kept = np.zeros((n_kept, n_rows, rank), dtype=np.float32)
+        self.n_kept = 0
+        self.done = 0
+
+    def run(self, gibbs: Callable[..., int], features: Features, y: np.ndarray, sweeps: int) -> None:
+        f = features
+        self.n_kept = gibbs(
+            sweeps, self.done, self.burn, self.thin, self.seed * 7919 + self.done, y,
+            f.row_map, f.row_off, f.feat_off, *f.csr, *f.csc, f.groups, N_GROUPS,
+            self.w0, self.w, self.v, self.bias_sum, self.kept, self.n_kept,
+        )  # fmt: skip
+        self.done += sweeps
+
+    @property
+    def n_averaged(self) -> int:
+        return max(0, self.done - self.burn)
+
+
+def _fill(model: BayesFM, chains: list[_Chain], features: Features, n_u: int, n_i: int) -> None:
+    """Put the chains' posterior means into `model` (chains with no sample yet are left out)."""
+    ready = [c for c in chains if c.n_averaged > 0 and c.n_kept > 0]
+    if not ready:
+        return
+    bias = np.mean([c.bias_sum / c.n_averaged for c in ready], axis=0)
+    stacked = np.concatenate([c.kept[: c.n_kept] for c in ready])  # (samples, n_rows, rank)
+    wide = stacked.transpose(1, 0, 2).reshape(stacked.shape[1], -1) / math.sqrt(len(stacked))
+    width = model.user_factors.shape[1]
+    padded = np.zeros((wide.shape[0], width), dtype=np.float32)
+    padded[:, : wide.shape[1]] = wide
+    u0, i0 = int(features.row_off[0]), int(features.row_off[1])
+    with torch.no_grad():
+        model.global_bias.fill_(float(bias[-1]))
+        model.user_bias.copy_(torch.from_numpy(bias[u0 : u0 + n_u]))
+        model.item_bias.copy_(torch.from_numpy(bias[i0 : i0 + n_i]))
+        model.user_factors.copy_(torch.from_numpy(padded[u0 : u0 + n_u]))
+        model.item_factors.copy_(torch.from_numpy(padded[i0 : i0 + n_i]))
+        model.day_starts.copy_(torch.from_numpy(features.day_starts))
+        if features.n_slots:
+            d0 = int(features.row_off[2])
+            day_bias = bias[d0 : d0 + DAY_SLOTS]
+            day_factors = padded[d0 : d0 + DAY_SLOTS]
+            share = np.bincount(features.row_map[2] - d0, minlength=DAY_SLOTS) / features.row_map.shape[1]
+            model.day_bias.copy_(torch.from_numpy(day_bias))
+            model.day_factors.copy_(torch.from_numpy(day_factors))
+            model.mean_day_bias.fill_(float(share @ day_bias))
+            model.mean_day_factors.copy_(torch.from_numpy((share @ day_factors).astype(np.float32)))
+
+
+def predict_set(model: torch.nn.Module, ratings: Ratings) -> np.ndarray:
+    """Predicted ratings for every row of `ratings`, (n,) float32: on the rating's day when the model
+    has days and the rows have timestamps, else the model's plain forward."""
+    users = torch.as_tensor(ratings.user_ids, dtype=torch.int64)
+    items = torch.as_tensor(ratings.item_ids, dtype=torch.int64)
+    with torch.no_grad():
+        if isinstance(model, BayesFM) and ratings.timestamps is not None:
+            return model.predict_at(users, items, ratings.timestamps).numpy()
+        return model(users, items).float().numpy()
+
+
+def _scores(model: BayesFM, train_mean: float, valid: Ratings | None, threshold: float) -> dict[str, float]:
+    """The same metrics `train` reports, predicted on each rating's day."""
+    if valid is None:
+        return {}
+    if valid.n_ratings == 0:
+        return {"rmse": math.nan, "mae": math.nan, "valid_loss": math.nan, "global_mean_rmse": math.nan}
+    predicted, truth = predict_set(model, valid), valid.ratings.astype(np.float32)
+    rmse = metrics.rmse(predicted, truth)
+    return {
+        "rmse": rmse,
+        "mae": metrics.mae(predicted, truth),
+        "valid_loss": rmse**2,
+        f"rated_precision@{TOP_K}": metrics.precision_at_k(
+            valid.user_ids, predicted, truth, TOP_K, threshold
+        ),
+        f"rated_recall@{TOP_K}": metrics.recall_at_k(valid.user_ids, predicted, truth, TOP_K, threshold),
+        f"rated_ndcg@{TOP_K}": metrics.ndcg_at_k(valid.user_ids, predicted, truth, TOP_K, threshold),
+        "global_mean_rmse": metrics.rmse(np.full_like(truth, train_mean), truth),
+    }
+
+
+def train_bayes_fm(
+    train: Ratings,
+    valid: Ratings | None,
+    config: TrainConfig,
+    on_epoch: Callable[[EpochStats], bool | None] | None = None,
+    on_batch: Callable[[int, int], None] | None = None,
+    stop_event: threading.Event | None = None,
+) -> TrainResult:
+    """Sample `CHAINS` chains of `config.epochs` sweeps at rank `config.n_factors`; score `valid`.
+
+    Progress: `REPORTS` EpochStats over the run (epoch = sweeps done so far, epochs = sweeps), each with
+    the posterior mean so far on the training and validation ratings; `on_epoch` returning False or
+    `stop_event` stops after the current report (the samples so far are kept). Raises
+    `kernels.KernelsUnavailable` where numba cannot load (the sampler has no PyTorch path)."""
+    started = time.perf_counter()
+    gibbs = kernels.implicit_kernel("bayes_fm_gibbs")
+    features = build_features(train)
+    y = train.ratings.astype(np.float64)
+    low, high = float(np.min(train.ratings)), float(np.max(train.ratings))
+    y_range = config.y_range or (low, high)
+    model = BayesFM(train.n_users, train.n_items, config.n_factors, config.epochs, y_range)
+    seeds = np.random.SeedSequence(config.seed).generate_state(CHAINS)
+    chains = [_Chain(features, config.n_factors, config.epochs, y, int(s) % 2**31) for s in seeds]
+    burn, thin, _ = sample_plan(config.epochs)
+    step = thin * max(1, math.ceil(config.epochs / REPORTS / thin))
+    train_mean = float(np.mean(y))
+    history: list[EpochStats] = []
+    stopped = False
+    with ThreadPoolExecutor(CHAINS) as pool:
+        while chains[0].done < config.epochs:
+            tick = time.perf_counter()
+            sweeps = min(step, config.epochs - chains[0].done)
+            list(pool.map(lambda c, s=sweeps: c.run(gibbs, features, y, s), chains))
+            _fill(model, chains, features, train.n_users, train.n_items)
+            train_rmse = (
+                metrics.rmse(predict_set(model, train), train.ratings) if chains[0].n_averaged else math.nan
+            )
+            valid_rmse = math.nan
+            if valid is not None and valid.n_ratings and chains[0].n_averaged:
+                valid_rmse = metrics.rmse(predict_set(model, valid), valid.ratings)
+            seconds = time.perf_counter() - tick
+            stats = EpochStats(
+                chains[0].done, config.epochs, train_rmse**2, valid_rmse**2, valid_rmse, seconds,
+                train.n_ratings * sweeps * CHAINS / max(seconds, 1e-9),
+            )  # fmt: skip
+            history.append(stats)
+            if on_batch is not None:
+                on_batch(chains[0].done, config.epochs)
+            if (on_epoch is not None and on_epoch(stats) is False) or (
+                stop_event is not None and stop_event.is_set()
+            ):
+                stopped = chains[0].done < config.epochs
+                break
+    model.eval()
+    notes: list[str] = []
+    if features.n_slots == 0:
+        notes.append("No timestamps: the model has no day features (user and item features only).")
+    return TrainResult(
+        model=model,
+        config=config,
+        user_labels=np.asarray(train.user_labels),
+        item_labels=np.asarray(train.item_labels),
+        y_range=(float(y_range[0]), float(y_range[1])),
+        history=tuple(history),
+        metrics=_scores(model, train_mean, valid, metrics.relevant_threshold(train.ratings)),
+        seconds=time.perf_counter() - started,
+        device="cpu",
+        best_epoch=len(history),
+        stopped_early=stopped,
+        sparse=False,
+        optimizer=f"Gibbs sampling, {CHAINS} chains, burn-in {burn} sweeps, factors kept from 1 sample in {thin}",
+        notes=tuple(notes),
+    )

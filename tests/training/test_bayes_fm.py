@@ -1,0 +1,109 @@
+"""The Bayesian factorization machine: it learns, its implicit features come from the training ratings
+only, its day features are used where dates are given, and it survives a save/load round trip."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import collab
+from collab import kernels
+from collab.data.ratings import Ratings
+from collab.evaluate import metrics
+from collab.models.bayes_fm import SECONDS_PER_DAY, BayesFM
+from collab.training.bayes_fm import build_features, predict_set
+from collab.training.blend import train_blend
+from collab.training.config import PRESETS, TrainConfig
+from collab.training.loop import train
+
+pytestmark = pytest.mark.skipif(not kernels.usable(), reason="the Gibbs sampler needs numba")
+
+N_USERS, N_ITEMS, N_DAYS = 60, 40, 20
+
+
+def planted(seed: int = 0, n: int = 1500) -> tuple[Ratings, Ratings]:
+    """Rank-2 taste plus a day effect plus noise, rounded to 1-5 stars; an 80/20 split with timestamps."""
+    rng = np.random.default_rng(seed)
+    users, items = rng.normal(size=(N_USERS, 2)), rng.normal(size=(N_ITEMS, 2))
+    u, i = rng.integers(0, N_USERS, n), rng.integers(0, N_ITEMS, n)
+    pairs = np.unique(np.stack([u, i], 1), axis=0)
+    u, i = pairs[:, 0], pairs[:, 1]
+    day = rng.integers(0, N_DAYS, len(u))
+    score = 3 + (users[u] * items[i]).sum(1) + 0.8 * np.sin(day) + rng.normal(0, 0.3, len(u))
+    ratings = np.clip(np.round(score), 1, 5).astype(np.float32)
+    full = Ratings(
+        user_ids=u.astype(np.int64),
+        item_ids=i.astype(np.int64),
+        ratings=ratings,
+        user_labels=np.array([f"u{k}" for k in range(N_USERS)]),
+        item_labels=np.array([f"i{k}" for k in range(N_ITEMS)]),
+        timestamps=(10_000 + day).astype(np.int64) * SECONDS_PER_DAY
+        + rng.integers(0, SECONDS_PER_DAY, len(u)),
+    )
+    split = full.split(valid_pct=0.2, seed=seed)
+    return split.train, split.valid
+
+
+TRAIN, VALID = planted()
+CONFIG = TrainConfig(model="bfm", n_factors=4, epochs=48, seed=3)
+
+
+@pytest.fixture(scope="module")
+def result() -> collab.TrainResult:
+    return train(TRAIN, VALID, CONFIG)
+
+
+def test_it_beats_the_mean_and_the_days_help(result: collab.TrainResult) -> None:
+    mean_rmse = result.metrics["global_mean_rmse"]
+    assert result.metrics["rmse"] < 0.8 * mean_rmse
+    undated = metrics.rmse(result.predict_ids(VALID.user_ids, VALID.item_ids), VALID.ratings)
+    assert result.metrics["rmse"] < undated  # the planted day effect is only seen through the dates
+    assert len(result.history) >= 2 and result.history[-1].epoch == CONFIG.epochs
+
+
+def test_implicit_features_come_from_the_training_ratings_only() -> None:
+    features = build_features(TRAIN)
+    row_ptr, cols, _ = features.csr
+    n_u = TRAIN.n_users
+    rated = set()
+    for user in range(n_u):  # the user block's implicit part: exactly the items rated in TRAIN
+        row = cols[row_ptr[user] : row_ptr[user + 1]]
+        rated |= {(user, int(c) - n_u) for c in row if c >= n_u}
+    assert rated == set(zip(TRAIN.user_ids.tolist(), TRAIN.item_ids.tolist(), strict=True))
+    valid_pairs = set(zip(VALID.user_ids.tolist(), VALID.item_ids.tolist(), strict=True))
+    assert not rated & valid_pairs
+    # and the validation set changes nothing in the model: same seed, same numbers with or without it
+    other_valid = planted(seed=5)[1]
+    a = train(TRAIN, VALID, replace(CONFIG, epochs=16))
+    b = train(TRAIN, other_valid, replace(CONFIG, epochs=16))
+    np.testing.assert_array_equal(a.model.user_factors.numpy(), b.model.user_factors.numpy())
+    np.testing.assert_array_equal(a.model.item_bias.numpy(), b.model.item_bias.numpy())
+
+
+def test_save_and_load_round_trip(result: collab.TrainResult, tmp_path: Path) -> None:
+    path = result.save(tmp_path / "bfm.safetensors")
+    loaded = collab.load(path)
+    assert isinstance(loaded.model, BayesFM) and loaded.config == result.config
+    np.testing.assert_array_equal(
+        loaded.predict_ids(VALID.user_ids, VALID.item_ids), result.predict_ids(VALID.user_ids, VALID.item_ids)
+    )
+    np.testing.assert_array_equal(predict_set(loaded.model, VALID), predict_set(result.model, VALID))
+    assert loaded.metrics == result.metrics
+
+
+def test_a_blend_with_the_machine_scores_on_the_rating_days() -> None:
+    blend = train_blend(TRAIN, VALID, (replace(CONFIG, epochs=16), TrainConfig(n_factors=4, epochs=3)))
+    assert blend.metrics["rmse"] < metrics.rmse(np.full(VALID.n_ratings, TRAIN.ratings.mean()), VALID.ratings)
+
+
+def test_without_timestamps_it_still_trains() -> None:
+    plain = replace(TRAIN, timestamps=None)
+    result = train(plain, replace(VALID, timestamps=None), replace(CONFIG, epochs=16))
+    assert np.isfinite(result.metrics["rmse"]) and any("No timestamps" in n for n in result.notes)
+
+
+def test_the_preset_and_describe() -> None:
+    assert PRESETS["bfm"].model == "bfm" and "rank 10" in PRESETS["bfm"].describe()
