@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 import torch
@@ -47,7 +48,7 @@ def recommender_section() -> None:
     if cols[2].button("Start over", key="loss_bce_rec_reset", icon=":material/restart_alt:"):
         del st.session_state[KEY]
         rec = _recommender()
-    user = 0
+    user = int(np.bincount(rec.train.user_ids).argmax())  # the most active user: three picks are there to show
     table = rec.examples(user)
     left, right = st.columns([3, 2], gap="large")
     with left:

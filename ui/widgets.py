@@ -226,11 +226,54 @@ AUTOREC_L2 = url_state.AUTOREC_L2
 AUTOREC_KEYS = ("train_autorec_hidden", "train_autorec_l2", "train_autorec_rounds")
 
 
+AUTOREC_FITTED = "train_autorec_fitted_for"  # the dataset whose default Hidden units was checked
+
+
+def _fit_autorec_hidden() -> str | None:
+    """Once per dataset: when Hidden units is still at its default (the paper's 500) and that does not fit
+    this server's memory share for one training, start it at the largest multiple of 50 that does, and
+    say so. A value the user (or a link) chose is left alone: the memory check then explains it."""
+    from ui import budget
+
+    key = "train_autorec_hidden"
+    data = state.ratings()
+    if st.session_state.get(AUTOREC_FITTED) == data.fingerprint:
+        fitted = st.session_state.get(AUTOREC_FITTED + "_note")
+        return fitted[1] if fitted and st.session_state.get(key) == fitted[0] else None
+    st.session_state[AUTOREC_FITTED] = data.fingerprint
+    st.session_state[AUTOREC_FITTED + "_note"] = None
+    default = url_state.knob_defaults()[key]
+    if st.session_state.get(key) != default:
+        return None
+    limits, n_train = budget.current(), state.split().train.n_ratings
+
+    def fits(hidden: int) -> bool:
+        config = TrainConfig(model="autorec", n_factors=hidden)
+        try:
+            return limits.training_fits(config, data.n_users, data.n_items, n_train)
+        except ValueError:  # a table too big for AutoRec at any size: the cost panel says why
+            return True
+
+    if fits(default):
+        return None
+    smaller = next((size for size in range(default - 50, 0, -50) if fits(size)), None)
+    if smaller is None:
+        return None  # nothing fits: the memory check says what to do instead
+    st.session_state[key] = smaller
+    note = (
+        f"**Hidden units** starts at {smaller} on this dataset: the AutoRec paper's {default} does not fit "
+        f"this server's memory for one training ({limits.training_bytes / 2**20:,.0f} MB)."
+    )
+    st.session_state[AUTOREC_FITTED + "_note"] = (smaller, note)
+    return note
+
+
 def autorec_form() -> TrainConfig:
     """The autoencoder's own knobs: it trains full batch with L-BFGS, so batch, accumulation, learning
     rate and schedule do not apply."""
     for key in AUTOREC_KEYS:
         url_state.seed(key)
+    fitted = _fit_autorec_hidden()
     st.caption(
         "Each item is its column of ratings from every user; the network squeezes it into a short code and "
         "rebuilds the column, blanks included: the rebuilt blanks are the predictions. It trains on all "
@@ -246,6 +289,8 @@ def autorec_form() -> TrainConfig:
         key="train_autorec_l2", help="Weight decay on both layers; too little and it memorises the ratings.",
     )  # fmt: skip
     rounds = cols[2].slider("Rounds (10 L-BFGS iterations each)", 1, 30, key="train_autorec_rounds")
+    if fitted:
+        st.caption(fitted)
     return TrainConfig(
         model="autorec",
         n_factors=int(hidden),

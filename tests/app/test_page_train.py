@@ -92,7 +92,9 @@ def test_the_autoencoder_has_its_own_knobs_and_trains(app):
     keys = {s.key for s in app.slider} | {s.key for s in app.select_slider}
     assert {"train_autorec_hidden", "train_autorec_l2", "train_autorec_rounds"} <= keys
     assert "train_batch_size" not in keys and "train_lr" not in keys  # full batch, no learning rate
-    assert "L-BFGS history" in texts(app)
+    assert "L-BFGS history" in texts(app)  # the default fits: the memory check passed, the costs show
+    hidden = app.slider(key="train_autorec_hidden").value
+    assert hidden == 500 or f"**Hidden units** starts at {hidden} on this dataset" in texts(app)
     assert "nothing to accumulate" in texts(app) and "own scale" in texts(app)
     app.slider(key="train_autorec_hidden").set_value(50).run()
     app.slider(key="train_autorec_rounds").set_value(2).run()

@@ -76,8 +76,8 @@ def test_loss_playground_edit_a_logit_and_see_the_loss_change(browser_page: Page
     dismiss_page_not_found(page)
     expect(page.get_by_role("heading", name="Loss playground")).to_be_visible()
     expect(page.locator('[data-testid="stPlotlyChart"]')).to_have_count(
-        11, timeout=60_000
-    )  # 5 step bars, gradient, 2 temperature, BCE, multi-label, two heads
+        12, timeout=60_000
+    )  # 5 step bars, gradient, 2 temperature, BCE, the BCE recommender's NDCG, multi-label, two heads
     assert_no_exception(page)
     before = metric_value(page, LOSS_LABEL)
     assert before == "0.0573"
