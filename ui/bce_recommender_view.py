@@ -48,7 +48,8 @@ def recommender_section() -> None:
     if cols[2].button("Start over", key="loss_bce_rec_reset", icon=":material/restart_alt:"):
         del st.session_state[KEY]
         rec = _recommender()
-    user = int(np.bincount(rec.train.user_ids).argmax())  # the most active user: three picks are there to show
+    # the most active user: three of their picks are there to show
+    user = int(np.bincount(rec.train.user_ids).argmax())
     table = rec.examples(user)
     left, right = st.columns([3, 2], gap="large")
     with left:
