@@ -97,19 +97,12 @@ def seen_it_panel(ratings: Ratings) -> Ratings | None:
 # ---- Train page -------------------------------------------------------------------------------------
 
 LOSSES = {"bce": "Binary cross-entropy (the lecture's)", "bpr": "BPR (a positive above a negative)"}
-LEARNING_RATES = [0.005, 0.01, 0.02, 0.03, 0.04, 0.05, 0.1]
-L2S = [0.0, 0.005, 0.01, 0.02, 0.05, 0.1]
-LR_DECAYS = [0.9, 0.95, 0.97, 0.98, 0.99, 1.0]
-# widget key -> TrainConfig field
-KNOBS = {
-    "train_implicit_factors": "n_factors",
-    "train_implicit_epochs": "epochs",
-    "train_implicit_lr": "lr",
-    "train_implicit_l2": "l2",
-    "train_implicit_negatives": "negatives",
-    "train_implicit_lr_decay": "lr_decay",
-}
-SHOWN_FOR = "train_implicit_for"  # the model whose tuned defaults the knobs were set to
+LEARNING_RATES = list(url_state.IMPLICIT_LRS)
+L2S = list(url_state.IMPLICIT_L2S)
+LR_DECAYS = list(url_state.IMPLICIT_LR_DECAYS)
+# widget key -> TrainConfig field (the same knobs travel in a link: url_state.IMPLICIT_KNOBS)
+KNOBS = {knob.key: knob.field for knob in url_state.IMPLICIT_KNOBS}
+SHOWN_FOR = url_state.IMPLICIT_SHOWN_FOR  # the model whose tuned defaults the knobs were set to
 
 
 def _loss_moved() -> None:

@@ -116,6 +116,50 @@ AUTOREC_KNOBS: tuple[Knob, ...] = (
     Knob("epochs", "train_autorec_rounds", "epochs", "Rounds", int, 1, 30, 1),
     Knob("wd", "train_autorec_l2", "weight_decay", "L2 penalty per rating", float, options=AUTOREC_L2),
 )
+# the ranking models' knobs (BPR, BCE): their defaults are each model's tuned ones
+IMPLICIT_LRS = (0.005, 0.01, 0.02, 0.03, 0.04, 0.05, 0.1)
+IMPLICIT_L2S = (0.0, 0.005, 0.01, 0.02, 0.05, 0.1)
+IMPLICIT_LR_DECAYS = (0.9, 0.95, 0.97, 0.98, 0.99, 1.0)
+IMPLICIT_KNOBS: tuple[Knob, ...] = (
+    Knob("factors", "train_implicit_factors", "n_factors", "Latent factors", int, 1, 200, 1),
+    Knob("epochs", "train_implicit_epochs", "epochs", "Epochs", int, 1, 300, 1),
+    Knob("lr", "train_implicit_lr", "lr", "Learning rate", float, options=IMPLICIT_LRS),
+    Knob("l2", "train_implicit_l2", "l2", "L2 per example", float, options=IMPLICIT_L2S),
+    Knob("neg", "train_implicit_negatives", "negatives", "Negatives per positive", int, 1, 20, 1),
+    Knob("lr_decay", "train_implicit_lr_decay", "lr_decay", "Learning rate x per epoch", float,
+         options=IMPLICIT_LR_DECAYS),
+)  # fmt: skip
+# the Bayesian factorization machine's: rank and Gibbs sweeps per chain
+BFM_KNOBS: tuple[Knob, ...] = (
+    Knob("factors", "train_bfm_rank", "n_factors", "Rank (factors)", int, 2, 32, 1),
+    Knob("epochs", "train_bfm_sweeps", "epochs", "Sweeps per chain", int, 16, 512, 16),
+)
+_BFM = TrainConfig(model="bfm", n_factors=10, epochs=128)  # the Train page's starting point (fast enough)
+
+
+IMPLICIT_SHOWN_FOR = "train_implicit_for"  # the ranking model whose settings the knobs show
+
+
+def model_knobs(model: str) -> tuple[Knob, ...]:
+    """The Train page's knobs for `model` (each model family has its own form)."""
+    if model == "autorec":
+        return AUTOREC_KNOBS
+    if model == "bfm":
+        return BFM_KNOBS
+    return IMPLICIT_KNOBS if model in IMPLICIT_MODELS else BATCH_KNOBS
+
+
+def model_base(model: str) -> TrainConfig:
+    """The settings `model`'s knobs start from: its preset, or its tuned defaults."""
+    if model == "autorec":
+        return _AUTOREC
+    if model == "bfm":
+        return _BFM
+    return (
+        TrainConfig(model=model) if model in IMPLICIT_MODELS else dataclasses.replace(_DEFAULT, model=model)
+    )
+
+
 # the more-settings knobs go into a link only when they differ from the default
 OPTIONAL_PARAMS = ("schedule", "decay_biases", "hidden", "dropout")
 SPLIT_KNOBS: tuple[Knob, ...] = (
@@ -124,7 +168,9 @@ SPLIT_KNOBS: tuple[Knob, ...] = (
     Knob("seed", "train_seed", "seed", "Seed", int, 0, 1_000_000, 1),
 )
 UPLOAD_PARAM = "upload"  # an uploaded dataset's fingerprint: the server holds it for a reload or a link
-OWNED_PARAMS = ("data", UPLOAD_PARAM, "model", *{k.param for k in (*BATCH_KNOBS, *SPLIT_KNOBS)})
+OWNED_PARAMS = (
+    "data", UPLOAD_PARAM, "model", *{k.param for k in (*BATCH_KNOBS, *IMPLICIT_KNOBS, *SPLIT_KNOBS)}
+)  # fmt: skip
 
 
 def _config_value(knob: Knob, config: TrainConfig) -> Any:
@@ -137,6 +183,7 @@ def knob_defaults() -> dict[str, Any]:
     values: dict[str, Any] = {MODEL_KNOB.key: _DEFAULT.model}
     values |= {k.key: _config_value(k, _DEFAULT) for k in BATCH_KNOBS}
     values |= {k.key: _config_value(k, _AUTOREC) for k in AUTOREC_KNOBS}
+    values |= {k.key: _config_value(k, _BFM) for k in BFM_KNOBS}
     split = state.SplitParams()
     values |= {k.key: getattr(split, k.field) for k in SPLIT_KNOBS}
     values |= {"train_device": "auto", "train_amp": False}
@@ -167,15 +214,21 @@ def set_knobs(values: dict[str, Any]) -> None:
     """Set knobs from code (a preset, a link): the store and the live widget values both."""
     if "train_epochs" in values:  # epochs set from code are meant: not the "auto" epochs
         values = {**values, "train_epochs_auto": False}
+    model = values.get(MODEL_KNOB.key)
+    if model in IMPLICIT_MODELS:  # the ranking knobs show this model's tuned settings where not set
+        tuned = model_base(model)
+        values = {k.key: k.snap(_config_value(k, tuned)) for k in IMPLICIT_KNOBS} | values
     knobs().update(values)
     for key, value in values.items():
         st.session_state[key] = value
+    if model in IMPLICIT_MODELS:  # ... and the form must not reset them to the tuned ones again
+        st.session_state[IMPLICIT_SHOWN_FOR] = model
 
 
 def config_knobs(config: TrainConfig) -> dict[str, Any]:
     """The widget values that show `config` on the Train page."""
     values: dict[str, Any] = {MODEL_KNOB.key: config.model}
-    for knob in AUTOREC_KNOBS if config.model == "autorec" else BATCH_KNOBS:
+    for knob in model_knobs(config.model):
         values[knob.key] = knob.snap(_config_value(knob, config))
     return values
 
@@ -221,10 +274,7 @@ def params_for(
     params = {"data": data}
     params |= {k.param: _fmt(getattr(split, k.field)) for k in SPLIT_KNOBS}
     params["model"] = config.model
-    listed = AUTOREC_KNOBS if config.model == "autorec" else BATCH_KNOBS
-    if config.model in IMPLICIT_MODELS:  # the ranking models' knobs do not travel: their tuned defaults
-        listed = ()
-    for knob in listed:
+    for knob in model_knobs(config.model):
         value = _config_value(knob, config)
         if knob.param in OPTIONAL_PARAMS and value == _config_value(knob, _DEFAULT):
             continue
@@ -286,9 +336,9 @@ def read_params(
         else:
             model = raw.strip()
             values[MODEL_KNOB.key] = model
-    base = _AUTOREC if model == "autorec" else dataclasses.replace(_DEFAULT, model=model)
+    base = model_base(model)
     base_fields = {f.name: getattr(base, f.name) for f in dataclasses.fields(base)}
-    for knob in AUTOREC_KNOBS if model == "autorec" else BATCH_KNOBS:
+    for knob in model_knobs(model):
         if knob.param not in params:
             continue
         raw = params[knob.param]
@@ -419,8 +469,8 @@ def current_config() -> TrainConfig:
     """The Train settings the sticky knobs show (the defaults where a knob was never set)."""
     store = knob_defaults() | knobs()
     model = store[MODEL_KNOB.key]
-    listed = AUTOREC_KNOBS if model == "autorec" else BATCH_KNOBS
-    fields = {k.field: store[k.key] for k in listed}
+    base = model_base(model)
+    fields = {k.field: store.get(k.key, _config_value(k, base)) for k in model_knobs(model)}
     if "hidden" in fields:
         fields["hidden"] = (int(fields["hidden"]),)
     if "batch_size" in fields:

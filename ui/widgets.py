@@ -311,9 +311,12 @@ def bfm_form(n_train: int) -> TrainConfig:
         "who rated it, and its day (training ratings only). Gibbs sampling draws two chains of models and "
         "averages their predictions: no learning rate, no weight decay to tune."
     )
+    for knob in url_state.BFM_KNOBS:
+        url_state.seed(knob.key)
     cols = st.columns(2)
-    rank = cols[0].slider("Rank (factors)", 2, 32, 10, key="train_bfm_rank")
-    sweeps = cols[1].slider("Sweeps per chain", 16, 512, 128, step=16, key="train_bfm_sweeps")
+    rank = cols[0].slider("Rank (factors)", 2, 32, key="train_bfm_rank")
+    sweeps = cols[1].slider("Sweeps per chain", 16, 512, step=16, key="train_bfm_sweeps")
+    url_state.save(*(knob.key for knob in url_state.BFM_KNOBS))
     st.caption(
         f"About {sweeps * n_train * SECONDS_PER_RATING_SWEEP * rank / 10:,.0f} s for {n_train:,} ratings "
         "(two chains on two cores; longer on a busy machine)."

@@ -76,6 +76,39 @@ def test_the_autoencoders_knobs_travel_under_the_same_names():
     assert at.select_slider(key="train_autorec_l2").value == pytest.approx(0.005)
 
 
+def test_the_ranking_models_knobs_travel_and_a_change_reaches_the_url():
+    at = _open({"model": "bpr", "factors": "32", "epochs": "40", "neg": "3", "lr": "0.02", "l2": "0.01"})
+    assert "ignored" not in texts(at)
+    assert at.slider(key="train_implicit_factors").value == 32  # the link's, not BPR's tuned 64
+    assert at.slider(key="train_implicit_epochs").value == 40
+    assert at.slider(key="train_implicit_negatives").value == 3
+    assert at.select_slider(key="train_implicit_lr").value == pytest.approx(0.02)
+    assert at.select_slider(key="train_implicit_l2").value == pytest.approx(0.01)
+    at.slider(key="train_implicit_negatives").set_value(5).run()
+    assert not at.exception, at.exception
+    assert _qp(at)["neg"] == "5" and _qp(at)["model"] == "bpr" and _qp(at)["factors"] == "32"
+    fresh = _open(_qp(at))  # the address bar's link, in a new session
+    assert fresh.slider(key="train_implicit_negatives").value == 5
+    assert fresh.slider(key="train_implicit_factors").value == 32
+
+
+def test_a_bad_ranking_knob_in_a_link_is_ignored_with_a_note():
+    at = _open({"model": "bce", "neg": "50"}, page=None)
+    assert "Negatives per positive goes from 1 to 20" in texts(at)
+    at.switch_page("app_pages/train.py").run()
+    assert not at.exception, at.exception
+    assert at.slider(key="train_implicit_negatives").value == 2  # BCE's tuned default
+
+
+def test_the_bayesian_fms_knobs_travel():
+    at = _open({"model": "bfm", "factors": "8", "epochs": "64"})
+    assert "ignored" not in texts(at)
+    assert at.slider(key="train_bfm_rank").value == 8
+    assert at.slider(key="train_bfm_sweeps").value == 64
+    at.slider(key="train_bfm_sweeps").set_value(96).run()
+    assert _qp(at)["epochs"] == "96" and _qp(at)["model"] == "bfm"
+
+
 @pytest.mark.parametrize(
     ("param", "value", "words"),
     [
