@@ -11,19 +11,29 @@ from ui import cached, sidebar, url_state, widgets
 FAVICON = str(Path(__file__).parent / "assets" / "favicon.png")
 st.set_page_config(page_title="Collab Lab", page_icon=FAVICON, layout="wide")
 # Projector and phone layout (issue 19). 1280 x 720: the title starts near the top (Streamlit leaves 6rem).
-# 150% zoom (853 x 480 CSS px): a narrower sidebar and a smaller title, so a step's first screen shows
-# more than the title. Phones: plotly's toolbar (download, zoom) hidden, as it covered the charts' titles.
+# 150% zoom (853 x 480 CSS px): a 168 px sidebar with tighter padding (its labels still fit) and a smaller
+# title, so a step's first screen shows more than the title; the Train page's five memory metrics wrap to
+# 3 + 2, so no value is cut. Phones: plotly's toolbar (download, zoom) hidden, as it covered the charts'
+# titles; the spreadsheet's heatmap without in-cell numbers (15 columns of 16 px: they ran together; a tap
+# shows the value); tables in a smaller font, so the playground's step table keeps its loss column on screen.
 st.html(
     """<style>
     [data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }
     @media (max-width: 1000px) {
-      section[data-testid="stSidebar"] { width: 200px !important; min-width: 0 !important; }
-      [data-testid="stMainBlockContainer"] { padding-top: 1.5rem; padding-left: 1.5rem; padding-right: 1.5rem; }
+      section[data-testid="stSidebar"] { width: 168px !important; min-width: 0 !important; }
+      [data-testid="stSidebarContent"] { padding-left: 0.5rem; padding-right: 0.5rem; }
+      [data-testid="stSidebarNavLink"] { padding-left: 0.3rem; padding-right: 0.3rem; gap: 0.4rem; }
+      [data-testid="stSidebarNavLink"] span { font-size: 0.8rem; }
+      [data-testid="stMainBlockContainer"] { padding-top: 1.5rem; padding-left: 1.25rem; padding-right: 1.25rem; }
       [data-testid="stMainBlockContainer"] h1 { font-size: 1.9rem; padding-top: 0.25rem; }
+      .st-key-train_memory [data-testid="stHorizontalBlock"] { flex-wrap: wrap; row-gap: 0.75rem; }
+      .st-key-train_memory [data-testid="stColumn"] { flex: 1 1 30% !important; min-width: 30% !important; }
     }
     @media (max-width: 640px) {
       [data-testid="stMainBlockContainer"] { padding-top: 4rem; }  /* below the header and its sidebar button */
       .js-plotly-plot .modebar-container { display: none; }
+      .st-key-lesson_sheet_predictions g.heatmap-label { display: none; }
+      [data-testid="stTable"] th, [data-testid="stTable"] td { font-size: 0.75rem; padding: 0.3rem 0.25rem; }
     }
     </style>"""
 )

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import data_view, implicit_view, state, text
+from ui import data_view, implicit_view, state, text, url_state
 
 SOURCES = {"demo": "Built-in demo set", "movielens": "MovieLens", "upload": "Upload a file"}
 
@@ -12,7 +12,9 @@ if notice:
     st.success(notice, icon=":material/check_circle:")
 
 with st.container(border=True):
-    source = st.radio("Source", list(SOURCES), format_func=SOURCES.get, horizontal=True, key="data_source")
+    source = st.radio(
+        "Source", list(SOURCES), format_func=SOURCES.get, horizontal=True, key=url_state.DATA_SOURCE_KEY
+    )
     if source == "demo":
         data_view.demo_source()
     elif source == "movielens":

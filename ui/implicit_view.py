@@ -181,7 +181,7 @@ def cost_panel(config: TrainConfig) -> bool:
     )
     cols[1].metric("Parameters", f"{n_params:,}", help="user and item factors, one bias per item")
     size = n_params * 4
-    shown = f"{size / 2**20:.1f} MB" if size >= 2**20 else f"{size / 1024:.0f} KB"
+    shown = f"{size / 2**20:.1f} MiB" if size >= 2**20 else f"{size / 1024:.0f} KiB"
     cols[2].metric("Memory", shown, help="float32 tables; plain SGD keeps no state")
     st.caption(
         "Trained one example at a time by plain SGD in compiled code on the CPU (Adam in batches on a GPU): the "

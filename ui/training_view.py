@@ -476,9 +476,12 @@ def runs_table() -> None:
 
 
 def size_text(n_bytes: float) -> str:
-    """Bytes as KB or MB (binary units), at most five characters before the unit: 1,000 KB and up read as
-    MB (0.98 MB), so a metric's value is never cut off ("1,012.…")."""
-    return f"{n_bytes / 2**20:,.2f} MB" if n_bytes >= 1000 * 2**10 else f"{n_bytes / 2**10:,.1f} KB"
+    """Bytes in binary units, labelled as such (KiB = 1,024 bytes, MiB = 1,024 KiB), to three significant
+    digits: 1,000 KiB and up read as MiB (0.98 MiB), so a metric's value ("609 KiB", "1.19 MiB") fits one
+    of the Train page's five columns at 1280 px and is never cut off ("609.4 …")."""
+    value, unit = (n_bytes / 2**20, "MiB") if n_bytes >= 1000 * 2**10 else (n_bytes / 2**10, "KiB")
+    digits = 2 if value < 10 else 1 if value < 100 else 0
+    return f"{value:,.{digits}f} {unit}"
 
 
 def memory_fits(config: TrainConfig, n_users: int, n_items: int, n_train: int) -> bool:
@@ -535,8 +538,10 @@ def cost_panel(config: TrainConfig) -> bool:
     n_train = state.split().train.n_ratings
     if not memory_fits(config, data.n_users, data.n_items, n_train):
         return False
+    # keyed: under 1000 px (150% zoom) the app's CSS wraps these metrics 3 + 2, so no value is cut
+    memory_row = st.container(key="train_memory")
     if config.model == "autorec":
-        cols = st.columns(4)
+        cols = memory_row.columns(4)
         cols[0].metric(
             "Parameters", size_text(memory.parameter_bytes), help=f"{memory.n_parameters:,} numbers"
         )
@@ -552,7 +557,7 @@ def cost_panel(config: TrainConfig) -> bool:
         st.caption(f"About **{size_text(memory.total_bytes)}** in all while training.")
         return True
     steps = math.ceil(n_train / config.effective_batch) if n_train else 0
-    cols = st.columns(5)
+    cols = memory_row.columns(5)
     cols[0].metric(
         "Effective batch",
         f"{config.effective_batch:,}",

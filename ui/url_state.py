@@ -46,6 +46,7 @@ SPLIT_METHODS = {
 MOVIELENS_NAMES = ("100k", "latest-small", "1m")
 QUOTE_LIMIT = 80  # characters of a bad value quoted back from a link
 DATA_DEMO, DATA_UPLOAD = "demo", "upload"
+DATA_SOURCE_KEY = "data_source"  # the Data page's Source radio; its values are "demo", "movielens", "upload"
 
 
 @dataclass(frozen=True)
@@ -441,6 +442,8 @@ def _restore_upload(fingerprint: str, notes: list[str]) -> None:
         )
         return
     state.set_ratings(*found)
+    # the Data page's Source radio (app_pages/data.py) shows what is loaded, not its default, the demo set
+    st.session_state[DATA_SOURCE_KEY] = DATA_UPLOAD
 
 
 def serve_stored() -> None:

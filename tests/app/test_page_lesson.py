@@ -3,6 +3,8 @@ the weight-decay step, the three-model comparison, the two-target model and the 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -107,6 +109,10 @@ def test_spreadsheet_buttons_change_the_loss(lesson: AppTest) -> None:
     assert _mse(lesson) < without  # biases fit what factors alone could not
     runs = next(df.value for df in lesson.dataframe if "setting" in df.value.columns)
     assert len(runs) == 2
+    # each row says how its run ended: converged, or cut off at the step limit (then it is no lowest loss)
+    assert all(
+        re.match(r"(converged|stopped at the 3,000-step limit, not converged) \(", r) for r in runs["run"]
+    )
     lesson.button(key="lesson_sheet_reset").click().run()
     assert metric(lesson, "Gradient steps") == "0"
     assert _mse(lesson) == pytest.approx(start, rel=1e-5)  # same seed, same random start

@@ -66,6 +66,7 @@ def test_memory_estimate_grows_with_factors(app):
     app.slider(key="train_n_factors").set_value(150).run()
     after = {m.label: m.value for m in app.metric}["Parameters"]
     assert before != after
+    assert before.endswith((" KiB", " MiB")) and after.endswith((" KiB", " MiB"))  # binary units, named so
 
 
 def test_weight_decay_sweep_draws_one_curve_per_value(app):

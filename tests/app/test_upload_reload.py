@@ -38,6 +38,8 @@ def test_an_upload_survives_a_reload_and_its_link_opens_it(app: AppTest) -> None
     assert "Upload: my_ratings.csv" in _sidebar(after)
     assert "20 users" in _sidebar(after)
     assert "no longer holds" not in texts(after)
+    # the Data page's Source radio shows the upload, not the demo set
+    assert after.radio(key="data_source").value == "upload"
 
 
 def test_a_link_to_an_upload_the_server_no_longer_holds_says_so() -> None:

@@ -46,6 +46,8 @@ def test_an_upload_survives_a_reload(browser_page, app_url, tmp_path):
     expect(page.get_by_test_id("stSidebar").get_by_text("room_ratings.csv")).to_be_visible(timeout=60_000)
     assert f"{n_ratings:,} ratings" in sidebar_text(page) or f"{n_ratings:,}" in page.inner_text("body")
     assert "no longer holds" not in page.inner_text("body")
+    # the Source radio says what is loaded: the upload, not the demo set
+    expect(page.get_by_role("radio", name="Upload a file")).to_be_checked()
     assert_no_exception(page)
     shot(page, "reload-upload-1280x720", full=False)
 
