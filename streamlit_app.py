@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import cached, sidebar, url_state, widgets
+from ui import cached, sidebar, uploads, url_state, widgets
 
 # the icon is a file served by the app itself: a `:material/...:` icon is fetched from fonts.gstatic.com
 # on every page load, which fails in a classroom without internet
@@ -53,12 +53,14 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
+uploads.begin_run()  # Streamlit keeps every file PUT to a session; only what its uploaders hold stays (ui/uploads.py)
 widgets.hide_toolbar_downloads()  # tables' own CSV export runs formulas: ours are formula-safe (ui/widgets.py)
 status_slot = st.sidebar.container()
 url_state.restore()  # a fresh session takes its dataset, split and Train settings from the link
 url_state.show_notes()
 try:
     page.run()
+    uploads.end_run()  # the run finished: an uploader it did not draw (another page) holds nothing now
     url_state.sync()  # the URL holds this session's setup on every page, so a reload or a copy keeps it
 finally:
     # drawn after the page, so it shows what the page just did (a model trained, a dataset loaded);

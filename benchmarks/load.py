@@ -75,6 +75,8 @@ class Session:
             open_timeout=60,
         )
         self.widget_ids: dict[str, str] = {}  # user key -> widget id
+        self.session_id = ""  # the server's id for this tab (upload URLs name it)
+        self.texts: list[str] = []  # alert bodies of the last run (results, refusals)
 
     def rerun(
         self, page: str, states: list | None = None, until: tuple[str, ...] = ()
@@ -95,7 +97,10 @@ class Session:
             reply = ForwardMsg()
             reply.ParseFromString(self.ws.recv(timeout=600))
             kind = reply.WhichOneof("type")
-            if kind == "delta":
+            if kind == "new_session":
+                self.session_id = reply.new_session.initialize.session_id
+                self.texts = []
+            elif kind == "delta":
                 self._note(reply)
                 if until and seen != seen and self._holds(reply, until):  # nan: not seen yet
                     seen = time.perf_counter() - started
@@ -108,6 +113,8 @@ class Session:
         kind = element.WhichOneof("type")
         if kind is None:
             return
+        if kind == "alert":
+            self.texts.append(element.alert.body)
         widget = getattr(element, kind)
         widget_id = getattr(widget, "id", "")
         if isinstance(widget_id, str) and widget_id.startswith("$$ID-"):

@@ -10,7 +10,8 @@ in the working directory. Everything else is derived from it here, so one number
 - `upload_bytes`: the largest upload accepted: `STUDENTS_AT_ONCE` students each reading and holding one
   (`HELD_PER_FILE_BYTE` times the file) while the training workers train the default model on theirs
   (`TRAIN_PER_FILE_BYTE` each) fits in what the caches leave (measured on the worst case: short lines);
-- `training_fits`: whether one training's measured peak (`training_peak_bytes`) fits a worker's share;
+- `training_fits`: whether one training's measured peak (`training_peak_bytes`) fits a worker's share of
+  what the caches and `STUDENTS_AT_ONCE` held uploads leave (`training_bytes`);
 - `train_workers`: trainings run at once (cores minus one, at least one, and what memory allows).
 
 `memory_mb` is in MB of 2**20 bytes; upload sizes are in MB of 10**6 bytes, the unit of Streamlit's
@@ -106,9 +107,16 @@ class Budget:
         return int(max(1, min(cores - 1, by_memory)))
 
     @property
+    def held_upload_bytes(self) -> int:
+        """`STUDENTS_AT_ONCE` largest uploads read and held (with Streamlit's copies) at the same time."""
+        return int(STUDENTS_AT_ONCE * HELD_PER_FILE_BYTE * self.upload_bytes)
+
+    @property
     def training_bytes(self) -> int:
-        """What one training may use: the memory the caches leave, shared by the training workers."""
-        return int((self.working_bytes - self.cache_bytes) / self.train_workers)
+        """What one training may use: the memory the caches and the held uploads leave, shared by the
+        training workers. (Before issue 24's round 2 the held uploads were left out, so a file at the
+        limit whose default training was accepted could take three students' server over the budget.)"""
+        return int((self.working_bytes - self.cache_bytes - self.held_upload_bytes) / self.train_workers)
 
     def training_fits(self, config: object, n_users: int, n_items: int, n_train_ratings: int) -> bool:
         """Whether `config`'s measured peak on this data fits `training_bytes`."""

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import streamlit as st
 
-from ui import budget
+from ui import budget, uploads
 from ui.pool import Job, LineRefused, TrainingCancelled, TrainingPool
 
 if TYPE_CHECKING:
@@ -124,6 +124,17 @@ class _Entry:
     owners: set[str]
 
 
+class WaitTooLong(Exception):
+    """Another session's `create()` of the same key took longer than the caller would wait."""
+
+    def __init__(self, waited: float) -> None:
+        super().__init__(f"waited {waited:.0f} s")
+        self.waited = waited
+
+
+WAIT_STEP_SECONDS = 0.5  # how often a caller waiting on another session's create() hears about it
+
+
 class ByteStore:
     """An LRU bounded by the bytes of its values, with one lock per key so each value is made once.
 
@@ -167,18 +178,36 @@ class ByteStore:
                 self._key_locks.pop(evicted, None)
 
     def get_or_create(
-        self, key: Hashable, create: Callable[[], Any], owner: str = LOCAL_SESSION
+        self,
+        key: Hashable,
+        create: Callable[[], Any],
+        owner: str = LOCAL_SESSION,
+        on_wait: Callable[[float], None] | None = None,
+        wait_limit: float | None = None,
     ) -> tuple[Any, bool]:
-        """The value for `key` and whether it came from the store; `create()` runs at most once at a time per key."""
+        """The value for `key` and whether it came from the store; `create()` runs at most once at a time per key.
+
+        While another caller creates it, `on_wait(seconds waited)` is called every `WAIT_STEP_SECONDS` (a page
+        redraws its note there, which is where Streamlit stops a script whose student left or clicked
+        elsewhere); past `wait_limit` seconds `WaitTooLong` is raised."""
         with self._lock:
             key_lock = self._key_locks.setdefault(key, threading.Lock())
-        with key_lock:
+        started = time.monotonic()
+        while not key_lock.acquire(timeout=WAIT_STEP_SECONDS if on_wait or wait_limit else -1):
+            waited = time.monotonic() - started
+            if wait_limit is not None and waited > wait_limit:
+                raise WaitTooLong(waited)
+            if on_wait is not None:
+                on_wait(waited)
+        try:
             found = self.get(key, owner)
             if found is not None:
                 return found, True
             value = create()
             self.put(key, value, owner)
             return value, False
+        finally:
+            key_lock.release()
 
     def release_ended(self, alive: Callable[[str], bool]) -> int:
         """Drop entries whose sessions have all ended; how many were dropped."""
@@ -228,13 +257,16 @@ def training_pool() -> TrainingPool:
 
 @st.cache_resource(show_spinner=False)
 def janitor() -> threading.Thread:
-    """A thread that drops ended sessions' models and data and returns the memory to the system."""
+    """A thread that drops ended sessions' models and data, and uploads no widget holds (ui/uploads.py),
+    and returns the memory to the system."""
     stores = (model_store(), data_store())
 
     def sweep() -> None:
         while True:
             time.sleep(JANITOR_SECONDS)
-            if sum(store.release_ended(session_alive) for store in stores):
+            released = sum(store.release_ended(session_alive) for store in stores)
+            released += uploads.release_all(functools.partial(session_alive, grace=0.0))
+            if released:
                 budget.release_memory()
 
     thread = threading.Thread(target=sweep, name="cache-janitor", daemon=True)
@@ -300,14 +332,56 @@ def kept_upload(fingerprint: str) -> tuple[Ratings, str] | None:
     return data_store().get(("upload", fingerprint), session_id())
 
 
-def movielens(name: str, progress: Callable[[int, int | None], None] | None = None) -> Ratings:
+DOWNLOADS: dict[str, tuple[int, int | None]] = {}  # MovieLens name -> (bytes done, total) while it loads
+
+
+def movielens_wait_limit() -> float:
+    """How long a session waits for another's load of the same MovieLens set: the download's own
+    deadline, its checksum's, and a minute to connect, extract and parse."""
+    from collab.data import movielens as ml
+
+    return ml.DOWNLOAD_DEADLINE_S + ml.CHECKSUM_DEADLINE_S + 60.0
+
+
+def movielens(
+    name: str,
+    progress: Callable[[int, int | None], None] | None = None,
+    on_wait: Callable[[float, tuple[int, int | None] | None], None] | None = None,
+) -> Ratings:
     """A MovieLens set parsed once per server and shared by its sessions (the zip is cached on disk by
-    the core); `progress` sees the download when this call is the one that loads it."""
+    the core); `progress` sees the download when this call is the one that loads it. While another
+    session loads it, `on_wait(seconds waited, its (bytes done, total) or None)` is called twice a second
+    (the page redraws there, so its student can leave or cancel); past `movielens_wait_limit()` this
+    raises `DataError` saying so."""
+    from collab.data import DataError
     from collab.data.movielens import load_movielens
 
-    value, _ = data_store().get_or_create(
-        ("movielens", name), lambda: load_movielens(name, progress=progress), session_id()
-    )
+    def load() -> Ratings:
+        def shared_progress(done: int, total: int | None) -> None:
+            DOWNLOADS[name] = (done, total)
+            if progress is not None:
+                progress(done, total)
+
+        try:
+            return load_movielens(name, progress=shared_progress)
+        finally:
+            DOWNLOADS.pop(name, None)
+
+    limit = movielens_wait_limit()
+    try:
+        value, _ = data_store().get_or_create(
+            ("movielens", name),
+            load,
+            session_id(),
+            on_wait=None if on_wait is None else (lambda waited: on_wait(waited, DOWNLOADS.get(name))),
+            wait_limit=limit,
+        )
+    except WaitTooLong as waited:
+        raise DataError(
+            f"another session has been loading MovieLens {name} for over {waited.waited:.0f} s (the most this "
+            "page waits for it), so this page stopped waiting. Try again in a minute, or use the built-in "
+            "demo set."
+        ) from None
     return value
 
 

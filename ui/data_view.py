@@ -8,7 +8,7 @@ import streamlit as st
 
 from collab.data import DataError, Ratings
 from collab.plots import data as data_plots
-from ui import budget, cached, state, text, url_state
+from ui import budget, cached, state, text, uploads, url_state
 from ui.messages import say, sentence
 
 MOVIELENS = {
@@ -60,8 +60,9 @@ def movielens_source() -> None:
             size = f" of {total / 1e6:.1f} MB" if total else ""
             bar.progress(share, text=f"Downloading: {done / 1e6:.1f} MB{size}")
 
+        st.button("Stop waiting", key="data_stop_movielens", help="Only your wait stops; nothing else.")
         try:  # one parsed copy for every session of the server (byte-bounded, ui/cached.py)
-            ratings = cached.movielens(name, progress=progress)
+            ratings = cached.movielens(name, progress=progress, on_wait=movielens_wait(bar, name))
         except DataError as error:
             bar.empty()
             st.error(sentence("", error), icon=":material/error:")
@@ -72,6 +73,27 @@ def movielens_source() -> None:
             _download_address(name)
             return
         use(ratings, f"MovieLens {name}")
+
+
+def movielens_wait(bar, name: str):  # noqa: ANN001, ANN201 - a progress element; the callback
+    """The note a page shows while another session loads the same MovieLens set: their progress, how long
+    this page waits at most, and that leaving (or Stop waiting) is fine. Redrawing it is also where
+    Streamlit stops this page's wait when its student leaves or clicks."""
+    limit = cached.movielens_wait_limit()
+
+    def show(waited: float, download: tuple[int, int | None] | None) -> None:
+        done, total = download or (0, None)
+        size = f"{done / 1e6:.1f} of {total / 1e6:.1f} MB" if total else f"{done / 1e6:.1f} MB"
+        bar.progress(
+            min(done / total, 1.0) if total else 0.0,
+            text=(
+                f"Another student is loading {MOVIELENS[name].split(' (')[0]} ({size} so far): waiting for it, "
+                f"{waited:.0f} s of at most {limit:.0f} s. You can leave this page or press Stop waiting; "
+                "the download goes on for everyone."
+            ),
+        )
+
+    return show
 
 
 SEPARATORS = {
@@ -126,6 +148,8 @@ def upload_source() -> None:
         type=["csv", "tsv", "txt", "dat", "item"],
         key="data_items_upload",
     )
+    uploads.hold("data_upload", upload)  # any other file this session PUT is released (ui/uploads.py)
+    uploads.hold("data_items_upload", items_upload)
     if upload is None:
         st.caption(
             "Needs a user column, an item column and a numeric rating column; a timestamp is optional."

@@ -16,7 +16,7 @@ from collab.analysis import embeddings as emb
 from collab.analysis import recommend as rec
 from collab.evaluate import ranking
 from collab.plots import embeddings as plots
-from ui import state, text, widgets
+from ui import state, text, uploads, widgets
 
 if TYPE_CHECKING:
     from collab.data import Ratings
@@ -276,6 +276,7 @@ def upload_section() -> None:
         "Load a saved model", type=["safetensors"], key="rec_upload",
         help="A file saved from this app (Download → Trained model), for the same dataset.",
     )  # fmt: skip
+    uploads.hold("rec_upload", uploaded)  # any other file this session PUT is released (ui/uploads.py)
     if uploaded is None:
         return
     token = (uploaded.name, uploaded.size, getattr(uploaded, "file_id", ""))

@@ -412,18 +412,30 @@ def restore() -> None:
     state.set_split_params(split)
     if data is not None and data.startswith("movielens-"):
         from collab.data import DataError
+        from ui import cached
 
         name = data.removeprefix("movielens-")
+        note = st.empty()
+        limit = cached.movielens_wait_limit()
+
+        def waiting(waited: float, download: tuple[int, int | None] | None) -> None:
+            # redrawn twice a second: where Streamlit stops this wait when the student leaves or clicks
+            note.info(
+                f"Another student is loading MovieLens {text.md(name, QUOTE_LIMIT)} for the link: waiting "
+                f"{waited:.0f} s of at most {limit:.0f} s. You can open another page meanwhile.",
+                icon=":material/hourglass_top:",
+            )
+
         try:
             with st.spinner(f"Loading MovieLens {name} for the shared link…"):
-                from ui import cached
-
-                state.set_ratings(cached.movielens(name), f"MovieLens {name}")
+                state.set_ratings(cached.movielens(name, on_wait=waiting), f"MovieLens {name}")
         except DataError as error:
             notes.append(
                 f"The link asks for MovieLens {text.md(name, QUOTE_LIMIT)}, which could not be loaded "
                 f"({text.md(error)}): this is the demo set."
             )
+        finally:
+            note.empty()
     if data == DATA_UPLOAD:
         _restore_upload(params[UPLOAD_PARAM], notes)
     st.session_state[NOTES] = notes

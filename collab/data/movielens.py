@@ -49,6 +49,7 @@ MAX_MEMBER_BYTES = 64 * 10**6
 # 1 KiB every 2 s never trips the idle timeout and would hold every student asking for that dataset.
 # ML-1M (6 MB) takes seconds on any classroom link.
 DOWNLOAD_DEADLINE_S = 180.0
+CHECKSUM_DEADLINE_S = 30.0  # the 50-byte `<zip>.md5` beside it, read the same way
 
 Progress = Callable[[int, int | None], None]  # (bytes_done, bytes_total or None)
 
@@ -126,12 +127,12 @@ def load_movielens(
     chosen = cache_dir is not None or bool(os.environ.get("COLLAB_DATA_DIR"))
     fallback = Path(tempfile.gettempdir()) / "collab-lab"
     if _is_extracted(root / spec.folder, spec):
-        return load_movielens_dir(root / spec.folder)
+        return _load_cached(root, spec)
     if not chosen and _is_extracted(fallback / spec.folder, spec):  # an earlier call fell back
-        return _noted(load_movielens_dir(fallback / spec.folder), f"MovieLens is cached in {fallback}.")
+        return _noted(_load_cached(fallback, spec), f"MovieLens is cached in {fallback}.")
     try:
         _fill_cache(root, spec, url, progress, root)
-        return load_movielens_dir(root / spec.folder)
+        return _load_cached(root, spec)
     except _CacheWriteError as failure:
         if chosen:
             raise DataError(
@@ -151,7 +152,7 @@ def load_movielens(
             f"cannot write MovieLens to {root} nor to the temporary folder {failure.folder} "
             f"({failure.reason}). Free some disk space, or set COLLAB_DATA_DIR to a writable folder."
         ) from failure.error
-    return _noted(load_movielens_dir(fallback / spec.folder), note)
+    return _noted(_load_cached(fallback, spec), note)
 
 
 def movielens_url(name: str, base_url: str | None = None) -> str:
@@ -186,13 +187,57 @@ def _writing(folder: Path) -> Iterator[None]:
 
 def _fill_cache(root: Path, spec: MovieLensSpec, url: str, progress: Progress | None, zip_root: Path) -> None:
     """Extract the archive into root/<folder>, downloading it from `url` into `root` unless `zip_root`
-    holds it."""
+    holds it. A downloaded zip that fails extraction's checks is dropped (see `_drop_bad_cache`)."""
     zip_path = zip_root / f"{spec.folder}.zip"
     if not zip_path.is_file():
         zip_path = root / f"{spec.folder}.zip"
         if not zip_path.is_file():
             _download(url, zip_path, spec, progress)
-    _extract(zip_path, spec, root / spec.folder)
+    try:
+        _extract(zip_path, spec, root / spec.folder)
+    except DataError as error:
+        raise _drop_bad_cache(zip_path.parent, spec, error) from error
+
+
+def _load_cached(root: Path, spec: MovieLensSpec) -> Ratings:
+    """Parse root/<folder>; when it fails its checks, the extracted files (and the zip, when this module
+    downloaded it) are dropped, so the next call downloads again: a mirror fixed since then works."""
+    try:
+        return load_movielens_dir(root / spec.folder)
+    except DataError as error:
+        said = DataError(
+            f"the {spec.title} files in {root / spec.folder} are not MovieLens as expected: {error}"
+        )
+        raise _drop_bad_cache(root, spec, said) from error
+
+
+def _downloaded_mark(zip_path: Path) -> Path:
+    """Written beside a zip this module downloaded (its verified MD5, GroupLens' `<zip>.md5` layout): only
+    such a zip is deleted when it turns out bad; one put there by hand is the user's to replace."""
+    return zip_path.with_name(zip_path.name + ".md5")
+
+
+def _drop_bad_cache(root: Path, spec: MovieLensSpec, error: DataError) -> DataError:
+    """Delete the extracted files of `spec` under `root` and, if this module downloaded it, its zip; the
+    error to raise, saying what was dropped."""
+    folder = root / spec.folder
+    for name in (spec.ratings_file, spec.items_file):
+        with contextlib.suppress(OSError):
+            (folder / name).unlink()
+    with contextlib.suppress(OSError):
+        folder.rmdir()  # only when nothing else is in it
+    zip_path = root / f"{spec.folder}.zip"
+    mark = _downloaded_mark(zip_path)
+    if not mark.is_file():
+        return error  # a zip placed by hand stays (its message says to replace it); nothing else to drop
+    try:
+        zip_path.unlink(missing_ok=True)
+        mark.unlink()
+    except OSError:
+        return error
+    return DataError(
+        f"{error} The cached download of {spec.title} was deleted, so the next try downloads it again."
+    )
 
 
 def load_movielens_dir(path: str | os.PathLike, name: str | None = None) -> Ratings:
@@ -256,6 +301,7 @@ def _download(url: str, dest: Path, spec: MovieLensSpec, progress: Progress | No
             )
         _check_zip(Path(partial), spec, what=f"the file downloaded from {url}")
         with _writing(dest.parent):
+            _downloaded_mark(dest).write_text(f"MD5 ({dest.name}) = {expected_md5}\n")
             os.replace(partial, dest)
     finally:
         if os.path.exists(partial):
@@ -274,7 +320,7 @@ def _fetch(
     """Stream `url` into `out` (and `digest`); (bytes done, Content-Length or None). Network failures
     raise DataError; a failed write raises `_CacheWriteError`."""
     done, total = 0, None
-    deadline = time.monotonic() + DOWNLOAD_DEADLINE_S
+    deadline = time.monotonic() + DOWNLOAD_DEADLINE_S  # the checksum's fetch has its own (_published_md5)
     try:
         with urllib.request.urlopen(url, timeout=30) as response:
             length = response.headers.get("Content-Length")
@@ -316,9 +362,17 @@ _MD5 = re.compile(rb"\b([0-9a-fA-F]{32})\b")
 
 def _published_md5(url: str, spec: MovieLensSpec, manual: str) -> str:
     """The MD5 GroupLens publishes beside a zip (`<zip>.md5`, e.g. "MD5 (ml-100k.zip) = 0e33...")."""
+    deadline = time.monotonic() + CHECKSUM_DEADLINE_S
+    text = b""
     try:
         with urllib.request.urlopen(url, timeout=30) as response:
-            text = response.read(4096)
+            while len(text) < 4096 and (chunk := response.read1(4096 - len(text))):
+                text += chunk
+                if time.monotonic() > deadline:
+                    raise DataError(
+                        f"the checksum of {spec.title} from {url} is too slow: {len(text):,} bytes after "
+                        f"{CHECKSUM_DEADLINE_S:.0f} s. Try again later, or use the demo set. {manual}"
+                    )
     except urllib.error.HTTPError as error:
         raise DataError(
             f"could not download the checksum of {spec.title}: {url} answered HTTP {error.code}. {manual}"

@@ -47,6 +47,10 @@ GOOD_ZIP = build_zip(
     }
 )
 WRONG_ZIP = build_zip({"ml-latest-small/ratings.csv": b"userId,movieId,rating\n1,1,4\n"})
+# A valid zip whose u.data is not ratings: it passes the checksum and the CRCs, and fails to parse.
+BAD_CONTENT_ZIP = build_zip(
+    {"ml-100k/u.data": b"<html>mirror maintenance</html>\n" * 3, "ml-100k/u.item": U_ITEM.encode("latin-1")}
+)
 # Same size as the good zip, one byte of u.data changed after the CRC was computed.
 DAMAGED_ZIP = GOOD_ZIP.replace(b"881250953", b"881250954")
 
@@ -64,6 +68,8 @@ class Server:
     def __init__(self) -> None:
         self.hits: Counter[str] = Counter()
         hits = self.hits
+        self.mirror = {"/mirror/": BAD_CONTENT_ZIP}  # a mirror the test fixes by replacing its zip
+        mirror = self.mirror
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's name)
@@ -77,6 +83,8 @@ class Server:
                     "/nosum/": GOOD_ZIP,
                     "/garbledsum/": GOOD_ZIP,
                     "/slow/": GOOD_ZIP,
+                    "/slowsum/": GOOD_ZIP,
+                    **mirror,
                 }
                 folder = self.path.rsplit("/", 1)[0] + "/"
                 sums = {folder: md5_line(body) for folder, body in bodies.items()}
@@ -96,10 +104,12 @@ class Server:
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                if folder == "/slow/" and self.path.endswith(".zip"):  # a trickle: 1 KiB every 0.2 s
-                    for start in range(0, len(body), 1024):
+                trickle = (folder == "/slow/" and self.path.endswith(".zip")) or folder == "/slowsum/"
+                if trickle:  # 1 KiB (the zip) or 1 byte (the checksum) every 0.2 s
+                    step = 1 if self.path.endswith(".md5") else 1024
+                    for start in range(0, len(body), step):
                         try:
-                            self.wfile.write(body[start : start + 1024])
+                            self.wfile.write(body[start : start + step])
                             self.wfile.flush()
                         except OSError:
                             return
@@ -161,7 +171,14 @@ def test_download_verifies_extracts_parses_and_reports_progress(server: Server, 
     assert ratings.titles.tolist() == ["Toy Story (1995)", "Misérables, Les (1995)", "unknown"]
     assert ratings.genres[1] == ("Drama", "War") and ratings.genres[2] == ("unknown",)
     assert progress[0] == (0, len(GOOD_ZIP)) and progress[-1] == (len(GOOD_ZIP), len(GOOD_ZIP))
-    assert leftovers(tmp_path) == ["ml-100k", "ml-100k.zip", "ml-100k/u.data", "ml-100k/u.item"]
+    # the zip, the checksum it matched (marks it as downloaded here), the two files parsed
+    assert leftovers(tmp_path) == [
+        "ml-100k",
+        "ml-100k.zip",
+        "ml-100k.zip.md5",
+        "ml-100k/u.data",
+        "ml-100k/u.item",
+    ]
 
 
 def test_the_cache_is_used_the_second_time(server: Server, tmp_path: Path) -> None:
@@ -382,3 +399,40 @@ def test_a_trickling_download_stops_at_its_deadline(server: Server, tmp_path: Pa
         load_movielens("100k", cache_dir=tmp_path, base_url=server.url + "/slow")
     assert time.monotonic() - started < 5
     assert leftovers(tmp_path) == []
+
+
+def test_a_trickling_checksum_stops_at_its_deadline(server: Server, tmp_path: Path, monkeypatch) -> None:
+    """A checksum file sent a byte at a time is bounded too (it was read until 4,096 bytes had come)."""
+    monkeypatch.setattr(movielens, "CHECKSUM_DEADLINE_S", 0.5)
+    started = time.monotonic()
+    with pytest.raises(DataError, match=r"checksum of MovieLens 100K .* is too slow"):
+        load_movielens("100k", cache_dir=tmp_path, base_url=server.url + "/slowsum")
+    assert time.monotonic() - started < 5
+    assert leftovers(tmp_path) == []
+
+
+def test_a_bad_cached_download_is_dropped_so_a_fixed_mirror_works_next_time(
+    server: Server, tmp_path: Path
+) -> None:
+    """Issue 24: a download that passed its checksum but fails to parse stayed in the cache, and every later
+    try failed on it even after the mirror was fixed."""
+    url = f"{server.url}/mirror"
+    with pytest.raises(DataError, match="The cached download of MovieLens 100K was deleted") as caught:
+        load_movielens("100k", cache_dir=tmp_path, base_url=url)
+    assert f"the MovieLens 100K files in {tmp_path / 'ml-100k'} are not MovieLens as expected" in str(
+        caught.value
+    )
+    assert leftovers(tmp_path) == []
+    server.mirror["/mirror/"] = GOOD_ZIP  # the mirror is fixed (its checksum follows its zip)
+    assert load_movielens("100k", cache_dir=tmp_path, base_url=url).n_ratings == 5
+    assert server.hits["/mirror/ml-100k.zip"] == 2
+
+
+def test_a_bad_extracted_cache_is_dropped_but_a_zip_placed_by_hand_is_kept(tmp_path: Path) -> None:
+    (tmp_path / "ml-100k.zip").write_bytes(BAD_CONTENT_ZIP)
+    with pytest.raises(DataError) as caught:
+        load_movielens("100k", cache_dir=tmp_path, base_url=closed_port_url())
+    assert "deleted" not in str(caught.value)
+    assert leftovers(tmp_path) == ["ml-100k.zip"]  # the user's zip stays; nothing extracted from it does
+    (tmp_path / "ml-100k.zip").write_bytes(GOOD_ZIP)  # the user replaces it
+    assert load_movielens("100k", cache_dir=tmp_path, base_url=closed_port_url()).n_ratings == 5
