@@ -264,7 +264,8 @@ def mix(port: int, n: int, sampler: Sampler, limit_bytes: int) -> dict:
 
 def upload_peak(port: int, k: int, sampler: Sampler, limit_bytes: int, ids: tuple[int, int]) -> dict:
     sessions = [Tab(port) for _ in range(k)]
-    files = [largest_file(limit_bytes, seed=i, ids=ids) for i in range(k)]
+    # seeds new to this server in every round: a file an earlier round trained would come from the cache
+    files = [largest_file(limit_bytes, seed=100 * k + i, ids=ids) for i in range(k)]
     sampler.reset()
     outcomes: list[object] = [None] * k
     go = threading.Barrier(k)
