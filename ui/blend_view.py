@@ -40,7 +40,34 @@ def member_config(model: str, current: TrainConfig) -> TrainConfig:
     preset = (
         PRESETS["autorec"] if model == "autorec" else dataclasses.replace(PRESETS["default"], model=model)
     )
+    if model == "autorec":  # the paper's 500 hidden units, or the most that fit this server's memory
+        from ui.widgets import fits_hidden, largest_fitting_hidden
+
+        if not fits_hidden(preset.n_factors):
+            preset = dataclasses.replace(preset, n_factors=largest_fitting_hidden(preset.n_factors) or 50)
     return dataclasses.replace(preset, seed=current.seed)
+
+
+def memory_problem(configs: list[TrainConfig]) -> str | None:
+    """Why a member cannot train here: its measured peak is over one training's share of the server's
+    memory (each member trains on its own, twice), with the setting to change."""
+    from ui import budget
+
+    limits, data, n_train = budget.current(), state.ratings(), state.split().train.n_ratings
+    for config in configs:
+        try:
+            peak = budget.training_peak_bytes(config, data.n_users, data.n_items, n_train)
+        except ValueError:  # too big for the model at any size: data_problem or check_size says why
+            continue
+        if peak > limits.training_bytes:
+            knob = "Hidden units" if config.model == "autorec" else "Latent factors"
+            return (
+                f"**{MODEL_LABELS[config.model]}** as set here peaks at about {peak / 2**20:,.0f} MiB, over one "
+                f"training's share of this server's memory ({limits.training_bytes / 2**20:,.0f} MiB). Choose it "
+                f"as the **Model** on the form above with a smaller **{knob}** (the blend uses the settings "
+                "shown there), or leave it out of the blend."
+            )
+    return None
 
 
 def data_problem(configs: list[TrainConfig]) -> str | None:
@@ -81,7 +108,7 @@ def blend_section(current: TrainConfig) -> None:
             check_size(data.n_users, data.n_items)
         except ValueError as error:
             problem = str(error)
-    problem = problem or data_problem(configs)
+    problem = problem or data_problem(configs) or memory_problem(configs)
     if problem:
         st.info(problem, icon=":material/info:")
     if st.button(

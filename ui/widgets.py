@@ -230,6 +230,26 @@ AUTOREC_KEYS = ("train_autorec_hidden", "train_autorec_l2", "train_autorec_round
 AUTOREC_FITTED = "train_autorec_fitted_for"  # the dataset whose default Hidden units was checked
 
 
+def fits_hidden(hidden: int) -> bool:
+    """Whether the autoencoder with `hidden` units fits one training's share of this server's memory on
+    the current data (True for a table too big for AutoRec at any size: its own check says why)."""
+    from ui import budget
+
+    data = state.ratings()
+    config = TrainConfig(model="autorec", n_factors=hidden)
+    try:
+        return budget.current().training_fits(
+            config, data.n_users, data.n_items, state.split().train.n_ratings
+        )
+    except ValueError:
+        return True
+
+
+def largest_fitting_hidden(start: int) -> int | None:
+    """The largest multiple of 50 below `start` whose autoencoder fits (`fits_hidden`), or None."""
+    return next((size for size in range(start - 50, 0, -50) if fits_hidden(size)), None)
+
+
 def _fit_autorec_hidden() -> str | None:
     """Once per dataset: when Hidden units is still at its default (the paper's 500) and that does not fit
     this server's memory share for one training, start it at the largest multiple of 50 that does, and
@@ -246,24 +266,15 @@ def _fit_autorec_hidden() -> str | None:
     default = url_state.knob_defaults()[key]
     if st.session_state.get(key) != default:
         return None
-    limits, n_train = budget.current(), state.split().train.n_ratings
-
-    def fits(hidden: int) -> bool:
-        config = TrainConfig(model="autorec", n_factors=hidden)
-        try:
-            return limits.training_fits(config, data.n_users, data.n_items, n_train)
-        except ValueError:  # a table too big for AutoRec at any size: the cost panel says why
-            return True
-
-    if fits(default):
+    if fits_hidden(default):
         return None
-    smaller = next((size for size in range(default - 50, 0, -50) if fits(size)), None)
+    smaller = largest_fitting_hidden(default)
     if smaller is None:
         return None  # nothing fits: the memory check says what to do instead
     st.session_state[key] = smaller
     note = (
         f"**Hidden units** starts at {smaller} on this dataset: the AutoRec paper's {default} does not fit "
-        f"this server's memory for one training ({limits.training_bytes / 2**20:,.0f} MB)."
+        f"this server's memory for one training ({budget.current().training_bytes / 2**20:,.0f} MiB)."
     )
     st.session_state[AUTOREC_FITTED + "_note"] = (smaller, note)
     return note

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
+from collab.training.config import PRESETS
 from tests.app.conftest import charts, tab_places, texts
 
 
@@ -104,6 +107,27 @@ def test_the_autoencoder_has_its_own_knobs_and_trains(app):
     assert "Trained in" in texts(app)
     assert 0 < float({m.label: m.value for m in app.metric}["Validation RMSE"]) < 1.5
     assert "Autoencoder" in _runs(app)["model"].iloc[0]
+
+
+def test_blend_members_fit_the_servers_memory_or_the_button_says_why(app):
+    from ui import budget
+
+    app.switch_page("app_pages/train.py").run()
+    assert app.multiselect(key="train_blend_models").value == ["autorec", "dot"]
+    if not budget.current().training_fits(
+        PRESETS["autorec"], 2000, 400, 61_000
+    ):  # the demo set: the autoencoder member starts at the most hidden units that fit, not the paper's 500
+        assert not any("500 hidden units" in c.value for c in app.caption)
+        assert any("Autoencoder" in c.value and "hidden units" in c.value for c in app.caption)
+    assert not app.button(key="train_blend_button").disabled
+    app.selectbox(key="train_model").set_value("autorec").run()
+    app.slider(key="train_autorec_hidden").set_value(1000).run()  # chosen: the blend uses it as shown
+    assert not app.exception, app.exception
+    if not budget.current().training_fits(
+        dataclasses.replace(PRESETS["autorec"], n_factors=1000), 2000, 400, 61_000
+    ):
+        assert "over one training's share of this server's memory" in texts(app)
+        assert app.button(key="train_blend_button").disabled
 
 
 def test_blend_tab_trains_two_models_and_shows_the_weights(app):
