@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import streamlit as st
+import streamlit.components.v1 as components
 
 from ui import cached, sidebar, uploads, url_state, widgets
 
@@ -24,7 +25,7 @@ st.html(
       [data-testid="stSidebarContent"] { padding-left: 0.5rem; padding-right: 0.5rem; }
       [data-testid="stSidebarNavLink"] { padding-left: 0.3rem; padding-right: 0.3rem; gap: 0.4rem; }
       [data-testid="stSidebarNavLink"] span { font-size: 0.8rem; }
-      [data-testid="stMainBlockContainer"] { padding-top: 1.5rem; padding-left: 1.25rem; padding-right: 1.25rem; }
+      [data-testid="stMainBlockContainer"] { padding-top: 3.5rem; padding-left: 1.25rem; padding-right: 1.25rem; }
       [data-testid="stMainBlockContainer"] h1 { font-size: 1.9rem; padding-top: 0.25rem; }
       .st-key-train_memory [data-testid="stHorizontalBlock"] { flex-wrap: wrap; row-gap: 0.75rem; }
       .st-key-train_memory [data-testid="stColumn"] { flex: 1 1 30% !important; min-width: 30% !important; }
@@ -37,6 +38,28 @@ st.html(
     }
     </style>"""
 )
+
+# On a narrow window (a projector at 150% zoom is 853 CSS px wide) the sidebar starts collapsed, once per
+# browser tab, so a Lesson step gets the whole width; its button (top left) opens it again and the choice
+# stays. Streamlit's own "auto" state collapses only below 768 px. The script runs in the component's
+# same-origin frame and presses the sidebar's own collapse button.
+AUTO_COLLAPSE = """<script>
+(function () {
+  const host = window.parent, key = "collab-sidebar-auto-collapsed";
+  if (host.innerWidth > 1000 || host.innerWidth <= 640 || host.sessionStorage.getItem(key)) return;
+  let tries = 0;
+  const press = () => {
+    const sidebar = host.document.querySelector('section[data-testid="stSidebar"]');
+    const button = host.document.querySelector('[data-testid="stSidebarCollapseButton"] button');
+    if (sidebar && (sidebar.getAttribute("aria-expanded") === "false" || sidebar.dataset.collapsed === "true")) { host.sessionStorage.setItem(key, "1"); return; }
+    if (button) { button.click(); host.sessionStorage.setItem(key, "1"); return; }
+    if (++tries < 40) setTimeout(press, 100);
+  };
+  press();
+})();
+</script>"""
+with st.sidebar:
+    components.html(AUTO_COLLAPSE, height=0)
 
 PAGES = [
     st.Page("app_pages/home.py", title="Home", icon=":material/home:", url_path="home", default=True),

@@ -71,6 +71,12 @@ def test_walk_the_lesson_on_a_projector(browser, app_url: str) -> None:
     page.set_default_timeout(120_000)
     try:
         open_page(page, app_url, "lesson?step=1")
+        # a narrow window starts with the sidebar collapsed: the step gets (nearly) the whole width
+        expect(page.locator('section[data-testid="stSidebar"]')).to_have_attribute("data-collapsed", "true")
+        width = page.evaluate(
+            "() => document.querySelector('[data-testid=\"stMainBlockContainer\"]').getBoundingClientRect().width"
+        )
+        assert width >= 0.85 * PROJECTOR["viewport"]["width"], f"the step is {width:.0f} px of 853"
         timings: dict[str, float] = {}
         for number in range(1, len(STEPS) + 1):
             step_heading(page, number)
