@@ -103,12 +103,22 @@ def predictions_heatmap(
     return fig.update_layout(title_subtitle_text="blank cells in brackets")
 
 
-def sheet_loss_figure(history: Sequence[float]) -> go.Figure:
-    """MSE over the filled cells after each gradient step."""
+def sheet_loss_figure(history: Sequence[float], log_y: bool = False) -> go.Figure:
+    """MSE over the filled cells after each gradient step; `log_y` puts the loss on a log axis, where the slow
+    fall after the first few steps stays visible. Before any step the random start is one marked point."""
     steps = np.arange(len(history))
-    fig = go.Figure(go.Scatter(x=steps, y=list(history), mode="lines", line={"color": BLUE, "width": 3}))
+    fig = go.Figure(
+        go.Scatter(x=steps, y=list(history), mode="lines+markers" if len(history) == 1 else "lines",
+                   line={"color": BLUE, "width": 3}, marker={"size": 10})
+    )  # fmt: skip
     fig.update_xaxes(title="gradient steps")
-    fig.update_yaxes(title="MSE (filled cells)", rangemode="tozero")
+    if log_y:
+        fig.update_yaxes(title="MSE (filled cells, log scale)", type="log")
+    else:
+        fig.update_yaxes(title="MSE (filled cells)", rangemode="tozero")
+    if len(history) == 1:
+        fig.update_xaxes(range=[-0.5, 10])  # room for the steps to come, the start at the left
+        return _layout(fig, f"Loss: {history[-1]:.4f} at the random start (no step yet)", height=300)
     return _layout(fig, f"Loss: {history[-1]:.4f} after {len(history) - 1} steps", height=300)
 
 
