@@ -692,8 +692,9 @@ def accumulation_lab(config: TrainConfig, sliders_above: bool = False) -> None:
     if sliders_above:
         micro, steps = config.batch_size, config.accum_steps
         st.caption(
-            f"With the sliders above: **{steps} micro-batch{'es' if steps > 1 else ''} of {micro}** (batch size × "
-            f"accumulation steps) against **one batch of {steps * micro:,}**, the effective batch."
+            f"From the sliders above (batch size {micro}, {steps} accumulation step{'s' if steps > 1 else ''}): "
+            f"**{steps} micro-batch{'es' if steps > 1 else ''} of {micro}** against **one batch of "
+            f"{steps * micro:,}**, the effective batch."
         )
         if steps == 1:
             st.info(

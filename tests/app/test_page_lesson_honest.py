@@ -80,6 +80,10 @@ def test_runs_to_convergence_all_start_from_the_seeds_random_factors(lesson: App
     # counted from the random start, not on top of the first run's steps
     assert int(metric(lesson, "Gradient steps").value.replace(",", "")) == with_biases["steps"]
     assert with_biases["MSE"] < without["MSE"]
+    # how each ended, in the row: a run cut off by the step limit is not called converged
+    assert [("at the limit" if r["steps"] >= 3000 else "converged") for _, r in table.iterrows()] == list(
+        table["ended"]
+    )
     # the curve begins at the random start's loss, whichever run drew it
     assert curve(lesson)[0] == pytest.approx(start, abs=1e-4)
     # the same settings from the same start: the same run, the same number

@@ -25,7 +25,10 @@ def test_sheet_loss_at_the_start_is_one_drawn_point_and_log_axis_on_request() ->
     start = plots.sheet_loss_figure([7.6])
     assert start.data[0].mode == "lines+markers"  # a lone point on "lines" draws nothing
     assert start.layout.title.text == "Loss: 7.6000 at the random start (no step yet)"
-    assert plots.sheet_loss_figure([4.0, 2.0], log_y=True).layout.yaxis.type == "log"
+    log = plots.sheet_loss_figure([7.6, 0.16], log_y=True).layout.yaxis
+    assert log.type == "log"
+    # every tick written out: plotly's own log ticks label 20 and 50 as "2" and "5"
+    assert list(log.ticktext) == ["0.1", "0.2", "0.5", "1", "2", "5", "10"]
     assert plots.sheet_loss_figure([4.0, 2.0]).layout.yaxis.type is None  # linear, from zero
 
 

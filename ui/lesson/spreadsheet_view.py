@@ -19,7 +19,15 @@ RUNS_KEY = "lesson_sheet_runs"  # (start, {row: Run}): the table of runs to conv
 LEARNING_RATES = [0.01, 0.03, 0.1, 0.3, 1.0, 2.0]
 DECAYS = [0.0001, 0.001, 0.01, 0.1]
 _CURVE_KEYS = itertools.count()
-MAX_STEPS = 3000  # "run to convergence" stops here; press it again to go on
+MAX_STEPS = 3000  # "run to convergence" stops here
+WIDTHS = {
+    "biases": 64,
+    "wd": 50,
+    "lr": 40,
+    "MSE": 64,
+    "ended": 96,
+    "steps": 56,
+}  # px: 370 in all, a phone's width
 
 
 def _table() -> pd.DataFrame:
@@ -76,26 +84,25 @@ def _runs_table(sheet: Spreadsheet) -> None:
     st.markdown(
         f"**Run to convergence, every run from the same random start** (seed {sheet.seed}, k = {sheet.n_factors}):"
     )
-    st.dataframe(
+    st.dataframe(  # narrow columns: on a phone how each run ended stays on screen
         pd.DataFrame(
             {
                 "biases": ["with" if r.biases else "without" for r in rows.values()],
-                "weight decay": [f"{r.weight_decay:g}" if r.weight_decay else "none" for r in rows.values()],
+                "wd": [f"{r.weight_decay:g}" if r.weight_decay else "none" for r in rows.values()],
                 "lr": [f"{r.lr:g}" for r in rows.values()],
                 "MSE": [round(r.loss, 4) for r in rows.values()],
+                "ended": ["converged" if r.converged else "at the limit" for r in rows.values()],
                 "steps": [r.steps for r in rows.values()],
-                "run": [
-                    "converged" if r.converged else f"stopped at the {MAX_STEPS:,}-step limit, not converged"
-                    for r in rows.values()
-                ],
             }
         ),
         hide_index=True,
         key="lesson_sheet_runs_table",
+        column_config={name: st.column_config.Column(width=px) for name, px in WIDTHS.items()},
     )
     st.caption(
         "Each press starts again from the seed's random factors, so the rows differ only by their settings. "
-        "A new k or seed starts a new table. A run cut off at the step limit could still go lower."
+        f"A new k or seed starts a new table. A run that ended at the {MAX_STEPS:,}-step limit has not converged: "
+        "it could still go lower."
     )
 
 
