@@ -663,8 +663,11 @@ def use_sweep_member(wd: float) -> None:
     )
 
 
-def accumulation_lab(config: TrainConfig) -> None:
-    """k micro-batches of b versus one batch of k*b: same gradient, different memory and time."""
+def accumulation_lab(config: TrainConfig, sliders_above: bool = False) -> None:
+    """k micro-batches of b versus one batch of k*b: same gradient, different memory and time.
+
+    `sliders_above` (the Lesson's memory step): b and k are the config's batch size and accumulation steps,
+    set by the sliders above the lab, instead of the lab's own two sliders."""
     from collab.training.accumulation import compare_accumulation
 
     if implicit_view.not_for_ranking("The gradient-accumulation lab"):
@@ -686,12 +689,28 @@ def accumulation_lab(config: TrainConfig) -> None:
         "process a share of every step and adds their gradients before one update, the same update as one process "
         "with the whole batch."
     )
-    cols = st.columns(2)
-    micro = cols[0].select_slider(
-        "Micro-batch b", [8, 16, 32, 64, 128, 256, 512, 1024], 64, key="train_lab_micro"
-    )
-    steps = cols[1].select_slider("Micro-batches k", [1, 2, 4, 8, 16, 32], 8, key="train_lab_steps")
-    if st.button("Compare the gradients", key="train_lab_button", icon=":material/compare_arrows:"):
+    if sliders_above:
+        micro, steps = config.batch_size, config.accum_steps
+        st.caption(
+            f"From the sliders above (batch size {micro}, {steps} accumulation step{'s' if steps > 1 else ''}): "
+            f"**{steps} micro-batch{'es' if steps > 1 else ''} of {micro}** against **one batch of "
+            f"{steps * micro:,}**, the effective batch."
+        )
+        if steps == 1:
+            st.info(
+                "One accumulation step adds nothing up: set **Accumulation steps** above to 2 or more to compare.",
+                icon=":material/info:",
+            )
+    else:
+        cols = st.columns(2)
+        micro = cols[0].select_slider(
+            "Micro-batch b", [8, 16, 32, 64, 128, 256, 512, 1024], 64, key="train_lab_micro"
+        )
+        steps = cols[1].select_slider("Micro-batches k", [1, 2, 4, 8, 16, 32], 8, key="train_lab_steps")
+    if st.button(
+        "Compare the gradients", key="train_lab_button", icon=":material/compare_arrows:",
+        disabled=sliders_above and steps == 1,
+    ):  # fmt: skip
         data = state.ratings()
         check = compare_accumulation(state.split().train, config, data.n_users, data.n_items, micro, steps)
         cols = st.columns(3)
@@ -716,3 +735,8 @@ def accumulation_lab(config: TrainConfig) -> None:
             key="train_lab_table",
         )
         st.caption(f"Peak memory: {source}, on {check.device}. Differences around 1e-7 are float32 rounding.")
+        if (n_train := state.split().train.n_ratings) < steps * micro:
+            st.caption(
+                f"The training set has only {n_train:,} ratings: the big batch is all of them, and the last "
+                "micro-batch is short."
+            )

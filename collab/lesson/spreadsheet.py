@@ -97,6 +97,16 @@ class Spreadsheet:
         sheet.history = [sheet.loss()]
         return sheet
 
+    def restarted(self) -> Spreadsheet:
+        """A new sheet on the same table with the same k, seed, biases, weight decay and y_range: the same
+        random start this one had (the seed draws the same factors), before any step. Runs compared from it
+        differ only by their settings, not by where they began."""
+        table = torch.where(self.mask, self.ratings, torch.tensor(float("nan"))).numpy()
+        return Spreadsheet(
+            table, n_factors=self.n_factors, seed=self.seed, biases=self.biases,
+            weight_decay=self.weight_decay, y_range=self.y_range,
+        )  # fmt: skip
+
     def parameters(self) -> list[torch.Tensor]:
         """The tensors gradient descent changes: the two factor tables, and the biases when they are on."""
         tables = [self.user_factors, self.item_factors]

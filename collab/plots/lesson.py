@@ -103,13 +103,41 @@ def predictions_heatmap(
     return fig.update_layout(title_subtitle_text="blank cells in brackets")
 
 
-def sheet_loss_figure(history: Sequence[float]) -> go.Figure:
-    """MSE over the filled cells after each gradient step."""
+def sheet_loss_figure(history: Sequence[float], log_y: bool = False) -> go.Figure:
+    """MSE over the filled cells after each gradient step; `log_y` puts the loss on a log axis, where the slow
+    fall after the first few steps stays visible. Before any step the random start is one marked point."""
     steps = np.arange(len(history))
-    fig = go.Figure(go.Scatter(x=steps, y=list(history), mode="lines", line={"color": BLUE, "width": 3}))
+    fig = go.Figure(
+        go.Scatter(x=steps, y=list(history), mode="lines+markers" if len(history) == 1 else "lines",
+                   line={"color": BLUE, "width": 3}, marker={"size": 10})
+    )  # fmt: skip
     fig.update_xaxes(title="gradient steps")
-    fig.update_yaxes(title="MSE (filled cells)", rangemode="tozero")
+    if log_y:
+        ticks = log_ticks(history)
+        fig.update_yaxes(
+            title="MSE (filled cells, log scale)",
+            type="log",
+            tickvals=ticks,
+            ticktext=[f"{t:g}" for t in ticks],
+        )
+    else:
+        fig.update_yaxes(title="MSE (filled cells)", rangemode="tozero")
+    if len(history) == 1:
+        fig.update_xaxes(range=[-0.5, 10])  # room for the steps to come, the start at the left
+        return _layout(fig, f"Loss: {history[-1]:.4f} at the random start (no step yet)", height=300)
     return _layout(fig, f"Loss: {history[-1]:.4f} after {len(history) - 1} steps", height=300)
+
+
+def log_ticks(values: Sequence[float]) -> list[float]:
+    """1-2-5 ticks spanning the finite positive values, every one written out: plotly's own log ticks write
+    20 and 50 as "2" and "5", which a class reads as 2 and 5."""
+    finite = [v for v in values if np.isfinite(v) and v > 0]
+    if not finite:
+        return []
+    low, high = min(finite), max(finite)
+    decades = range(int(np.floor(np.log10(low))), int(np.ceil(np.log10(high))) + 1)
+    ticks = [m * 10.0**e for e in decades for m in (1, 2, 5)]
+    return [float(f"{t:.3g}") for t in ticks if low / 2 <= t <= high * 2]
 
 
 def two_head_figure(labels1: Sequence[str], labels2: Sequence[str], probs1: np.ndarray, probs2: np.ndarray,

@@ -96,3 +96,16 @@ def test_diverging_run_stops_and_bad_input_is_refused(crosstab: np.ndarray) -> N
         Spreadsheet(crosstab, 0)
     with pytest.raises(ValueError, match="no filled cells"):
         Spreadsheet(np.full((2, 2), NAN))
+
+
+def test_restarted_is_the_same_random_start_with_the_same_settings(crosstab: np.ndarray) -> None:
+    sheet = Spreadsheet(crosstab, n_factors=4, seed=3, weight_decay=0.01)
+    start = sheet.snapshot()
+    sheet.run(20, lr=0.3)
+    sheet.biases = True
+    fresh = sheet.restarted()
+    assert fresh.steps == 0 and fresh.history == [pytest.approx(start.loss)]
+    np.testing.assert_array_equal(fresh.user_factors.detach().numpy(), start.user_factors)
+    np.testing.assert_array_equal(fresh.item_factors.detach().numpy(), start.item_factors)
+    assert fresh.biases and fresh.weight_decay == 0.01 and not fresh.user_bias.detach().any()
+    torch.testing.assert_close(fresh.mask, sheet.mask)

@@ -21,6 +21,17 @@ def test_predictions_heatmap_brackets_blank_cells_and_loss_title_counts_steps() 
     assert plots.sheet_loss_figure([4.0, 2.0, 1.0]).layout.title.text == "Loss: 1.0000 after 2 steps"
 
 
+def test_sheet_loss_at_the_start_is_one_drawn_point_and_log_axis_on_request() -> None:
+    start = plots.sheet_loss_figure([7.6])
+    assert start.data[0].mode == "lines+markers"  # a lone point on "lines" draws nothing
+    assert start.layout.title.text == "Loss: 7.6000 at the random start (no step yet)"
+    log = plots.sheet_loss_figure([7.6, 0.16], log_y=True).layout.yaxis
+    assert log.type == "log"
+    # every tick written out: plotly's own log ticks label 20 and 50 as "2" and "5"
+    assert list(log.ticktext) == ["0.1", "0.2", "0.5", "1", "2", "5", "10"]
+    assert plots.sheet_loss_figure([4.0, 2.0]).layout.yaxis.type is None  # linear, from zero
+
+
 def test_category_map_sizes_by_count_and_keeps_every_name() -> None:
     fig = plots.category_map_figure(
         np.array([[0, 0], [1, 1.0]]), ["a very long category name", "b"], np.array([10, 40]), "x"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -14,11 +15,19 @@ from collab.plots import lesson as lesson_plots
 from ui import state
 
 SHEET_KEY = "lesson_sheet"  # (dataset fingerprint, Spreadsheet): the live sheet of this session
-RUNS_KEY = "lesson_sheet_runs"  # dict[str, tuple[float, str]]: lowest loss per setting and how that run ended
+RUNS_KEY = "lesson_sheet_runs"  # (start, {row: Run}): the table of runs to convergence, all from one start
 LEARNING_RATES = [0.01, 0.03, 0.1, 0.3, 1.0, 2.0]
 DECAYS = [0.0001, 0.001, 0.01, 0.1]
 _CURVE_KEYS = itertools.count()
-MAX_STEPS = 3000  # "run to convergence" stops here; press it again to go on
+MAX_STEPS = 3000  # "run to convergence" stops here
+WIDTHS = {
+    "biases": 64,
+    "wd": 50,
+    "lr": 40,
+    "MSE": 64,
+    "ended": 96,
+    "steps": 56,
+}  # px: 370 in all, a phone's width
 
 
 def _table() -> pd.DataFrame:
@@ -40,6 +49,63 @@ def _sheet(table: pd.DataFrame, n_factors: int, seed: int, reset: bool) -> Sprea
     return kept[1]
 
 
+@dataclass(frozen=True)
+class Run:
+    """One press of 'Run to convergence', from the seed's random start: its settings and how it ended."""
+
+    biases: bool
+    weight_decay: float
+    lr: float
+    loss: float
+    steps: int
+    converged: bool
+
+
+def _start(sheet: Spreadsheet) -> tuple[str, int, int]:
+    """Where a run to convergence begins: the data, k and the seed fix the random factors."""
+    return state.ratings().fingerprint, sheet.n_factors, sheet.seed
+
+
+def _record(sheet: Spreadsheet, lr: float, taken: int) -> None:
+    """The run's row in the table; a new start (data, k or seed) begins a new table."""
+    start, rows = st.session_state.get(RUNS_KEY, (None, {}))
+    if start != _start(sheet):
+        start, rows = _start(sheet), {}
+    run = Run(sheet.biases, sheet.weight_decay, float(lr), sheet.history[-1], sheet.steps, taken < MAX_STEPS)
+    rows[(run.biases, run.weight_decay, run.lr)] = run  # the same settings from the same start: the same run
+    st.session_state[RUNS_KEY] = (start, rows)
+
+
+def _runs_table(sheet: Spreadsheet) -> None:
+    """The runs to convergence side by side, every one from the same random factors, and how each ended."""
+    start, rows = st.session_state.get(RUNS_KEY, (None, {}))
+    if not rows or start != _start(sheet):
+        return
+    st.markdown(
+        f"**Run to convergence, every run from the same random start** (seed {sheet.seed}, k = {sheet.n_factors}):"
+    )
+    st.dataframe(  # narrow columns: on a phone how each run ended stays on screen
+        pd.DataFrame(
+            {
+                "biases": ["with" if r.biases else "without" for r in rows.values()],
+                "wd": [f"{r.weight_decay:g}" if r.weight_decay else "none" for r in rows.values()],
+                "lr": [f"{r.lr:g}" for r in rows.values()],
+                "MSE": [round(r.loss, 4) for r in rows.values()],
+                "ended": ["converged" if r.converged else "at the limit" for r in rows.values()],
+                "steps": [r.steps for r in rows.values()],
+            }
+        ),
+        hide_index=True,
+        key="lesson_sheet_runs_table",
+        column_config={name: st.column_config.Column(width=px) for name, px in WIDTHS.items()},
+    )
+    st.caption(
+        "Each press starts again from the seed's random factors, so the rows differ only by their settings. "
+        f"A new k or seed starts a new table. A run that ended at the {MAX_STEPS:,}-step limit has not converged: "
+        "it could still go lower."
+    )
+
+
 def _setting(sheet: Spreadsheet) -> str:
     decay = f"wd {sheet.weight_decay:g}" if sheet.weight_decay else "no weight decay"
     return f"k = {sheet.n_factors}, {'with' if sheet.biases else 'without'} biases, {decay}"
@@ -55,9 +121,13 @@ def sheet_section() -> None:
         "Learning rate", LEARNING_RATES, value=0.3, key="lesson_sheet_lr", format_func=lambda v: f"{v:g}"
     )
     seed = controls[2].number_input("Seed", 0, 9999, 0, key="lesson_sheet_seed")
-    toggles = st.columns(2)
+    toggles = st.columns(3)
     biases = toggles[0].toggle("User/item biases", False, key="lesson_sheet_biases")
     decay_on = toggles[1].toggle("Weight decay", False, key="lesson_sheet_wd_on")
+    log_axis = toggles[2].toggle(
+        "Log loss axis", True, key="lesson_sheet_log",
+        help="On a linear axis the first few steps fill the chart and the slow fall after them looks flat.",
+    )  # fmt: skip
     decay = 0.0
     decay_slot = st.container()  # shown or not, the tabs below keep their place on the page
     if decay_on:
@@ -71,8 +141,10 @@ def sheet_section() -> None:
         "Ten steps", key="lesson_sheet_ten", icon=":material/fast_forward:", width="stretch"
     )
     converge = second[0].button(
-        "Run to convergence", key="lesson_sheet_converge", icon=":material/play_arrow:", width="stretch"
-    )
+        "Run to convergence", key="lesson_sheet_converge", icon=":material/play_arrow:", width="stretch",
+        help="Starts again from the seed's random factors and steps until the loss stops falling: every run in "
+        "the table below starts from the same place.",
+    )  # fmt: skip
     reset = second[1].button(
         "Reset", key="lesson_sheet_reset", icon=":material/refresh:", width="stretch",
         help="New random factors from the seed (the same seed gives the same start).",
@@ -97,12 +169,16 @@ def sheet_section() -> None:
     elif ten:
         sheet.run(10, lr)
     elif converge:
+        # from the seed's random start, not from wherever the sheet is: runs compared in the table all begin
+        # at the same factors (a with-biases run after a converged one would otherwise start half-way there)
+        sheet = sheet.restarted()
+        st.session_state[SHEET_KEY] = (state.ratings().fingerprint, sheet)
         last_draw = [started]
 
         def redraw(current: Spreadsheet) -> None:  # the live curve, at most about three times a second
             if time.perf_counter() - last_draw[0] >= 0.3:
                 curve_slot.plotly_chart(
-                    lesson_plots.sheet_loss_figure(current.history),
+                    lesson_plots.sheet_loss_figure(current.history, log_y=log_axis),
                     key=f"lesson_sheet_live_{next(_CURVE_KEYS)}",
                 )
                 last_draw[0] = time.perf_counter()
@@ -111,21 +187,14 @@ def sheet_section() -> None:
     seconds = time.perf_counter() - started
     snap = sheet.snapshot()
     if converge:
-        runs = st.session_state.setdefault(RUNS_KEY, {})
-        best = runs.get(_setting(sheet), (np.inf, ""))[0]
-        if snap.loss < best:  # a lower loss (or the first run) replaces the row, with how it ended
-            ended = (
-                f"stopped at the {MAX_STEPS:,}-step limit, not converged"
-                if taken >= MAX_STEPS
-                else "converged"
-            )
-            runs[_setting(sheet)] = (snap.loss, f"{ended} ({snap.steps:,} steps in all)")
+        _record(sheet, lr, taken)
 
     with numbers.container():
         top, bottom = st.columns(2), st.columns(2)
         top[0].metric(
-            "MSE over filled cells", f"{snap.loss:.4f}", delta=f"{snap.loss - snap.history[0]:+.4f} since start",
-            delta_color="inverse",
+            "MSE over filled cells", f"{snap.loss:.4f}", delta_color="inverse",
+            # a change only once there is something to change from: at 0 steps no red "+0.0000"
+            delta=f"{snap.loss - snap.history[0]:+.4f} since start" if snap.steps else None,
         )  # fmt: skip
         top[1].metric("RMSE", f"{np.sqrt(snap.loss):.3f}", help="in stars: the typical miss on a filled cell")
         bottom[0].metric("Gradient steps", f"{snap.steps:,}")
@@ -136,7 +205,9 @@ def sheet_section() -> None:
             what = "Stepped"
             if converge:
                 what = (
-                    f"Stopped at the {MAX_STEPS:,}-step limit" if taken >= MAX_STEPS else "Ran to convergence"
+                    f"From the seed's random start: stopped at the {MAX_STEPS:,}-step limit"
+                    if taken >= MAX_STEPS
+                    else "From the seed's random start: ran to convergence"
                 )
             st.caption(f"{what} in {1000 * seconds:.0f} ms ({_setting(sheet)}).")
         if not np.isfinite(snap.loss):
@@ -144,7 +215,9 @@ def sheet_section() -> None:
                 "The loss blew up: the learning rate is too large for this sheet. Pick a smaller one and reset.",
                 icon=":material/error:",
             )
-    curve_slot.plotly_chart(lesson_plots.sheet_loss_figure(snap.history), key="lesson_sheet_loss")
+    curve_slot.plotly_chart(
+        lesson_plots.sheet_loss_figure(snap.history, log_y=log_axis), key="lesson_sheet_loss"
+    )
 
     users = [f"user {u}" for u in table.index]
     items = [str(i) for i in table.columns]
@@ -163,17 +236,4 @@ def sheet_section() -> None:
         lesson_plots.factor_heatmap(snap.item_factors, items, "Item factors", snap.item_bias),
         key="lesson_sheet_items",
     )
-    runs = st.session_state.get(RUNS_KEY)
-    if runs:
-        st.markdown("**Lowest loss reached by 'Run to convergence'**, per setting:")
-        st.dataframe(
-            pd.DataFrame(
-                {
-                    "setting": list(runs),
-                    "MSE": [round(loss, 4) for loss, _ in runs.values()],
-                    "run": [ended for _, ended in runs.values()],
-                }
-            ),
-            hide_index=True,
-            key="lesson_sheet_runs_table",
-        )
+    _runs_table(sheet)

@@ -24,6 +24,7 @@ from collab.training.memory import MemoryEstimate, estimate_memory
 from ui import embeddings_view, multitarget_view, state, text, training_view
 from ui.lesson import beyond_view, lecture_view, spreadsheet_view
 from ui.lesson.common import intro, keep_in_url, lesson_config, lesson_model, try_this
+from ui.lesson.compare_view import compare_with_current
 from ui.show_code import show_code
 
 PLAYGROUND = "app_pages/loss_playground.py"
@@ -74,7 +75,7 @@ def spreadsheet_step() -> None:
     try_this(
         "press **Run to convergence**, then switch on **User/item biases** and run again: the loss drops further, "
         "because a bias can say 'this user rates everything high' without spending a factor on it. The table "
-        "at the bottom keeps both numbers."
+        "at the bottom keeps both numbers, each run from the same random start."
     )
     show_code("lesson_spreadsheet")
 
@@ -181,9 +182,9 @@ def memory_step() -> None:
         f"{2 * config.n_factors}: every parameter also costs a gradient and two optimizer numbers."
     )
     st.markdown("**Gradient accumulation, proved**")
-    training_view.accumulation_lab(config)
-    try_this("double the factors and compare the two columns; then press **Compare the gradients**: the largest "
-             "difference is float rounding, not a different update.")  # fmt: skip
+    training_view.accumulation_lab(config, sliders_above=True)
+    try_this("double the factors and compare the two columns; then set **Accumulation steps** to 4 and press "
+             "**Compare the gradients**: the largest difference is float rounding, not a different update.")  # fmt: skip
     show_code("lesson_memory")
 
 
@@ -281,9 +282,8 @@ def nn_step() -> None:
             if "classifier" in found
             else ""
         )
-        st.markdown(
-            f"Lowest validation RMSE: **{MODEL_LABELS[best]}**.{versus} (The current model is unchanged.)"
-        )
+        st.markdown(f"Lowest validation RMSE: **{MODEL_LABELS[best]}**.{versus}")
+        compare_with_current(found)
     else:
         st.caption(
             "Trains the app's default settings for each model on the current split (a few seconds each)."
