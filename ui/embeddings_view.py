@@ -149,8 +149,9 @@ def map_controls(result: TrainResult, ratings: Ratings) -> MapChoice:
     )
 
 
-def map_chart(result: TrainResult, ratings: Ratings, choice: MapChoice) -> None:
-    """The PCA map of the chosen factors; a click on an item picks it for the neighbours panel."""
+def map_chart(result: TrainResult, ratings: Ratings, choice: MapChoice, label_most_rated: int = 0) -> None:
+    """The PCA map of the chosen factors; a click on an item picks it for the neighbours panel. Without a
+    title search, `label_most_rated` items (the most rated shown) get their title written on the map."""
     table = choice.table
     factors = result.item_factors() if table == "items" else result.user_factors()
     if factors.shape[1] < 2:
@@ -181,6 +182,8 @@ def map_chart(result: TrainResult, ratings: Ratings, choice: MapChoice) -> None:
             else ""
         )
         st.caption(f"{found} of {hits} matching titles are among the {choice.n_shown} shown.{capped}")
+    elif label_most_rated and table == "items":
+        highlight = np.arange(len(rows)) < label_most_rated  # rows come most rated first
     chart_key = f"emb_map_{table}_{choice.dims}d"
     selected = None
     if table == "items":
@@ -200,6 +203,7 @@ def map_chart(result: TrainResult, ratings: Ratings, choice: MapChoice) -> None:
         highlight=highlight,
         selected=selected,
         hover_extra=[f"{c:,} ratings" for c in counts[rows]],
+        max_labels=max(plots.MAX_LABELS, label_most_rated),
     )
     share = ", ".join(f"PC{i + 1} {100 * e:.1f}%" for i, e in enumerate(projection.explained))
     click = " Click a point to see its neighbours." if table == "items" and choice.dims == 2 else ""

@@ -1,4 +1,4 @@
-"""The multi-target model: the Loss playground's two-head tab and Lesson step 8's live two-target training."""
+"""The multi-target model: the Loss playground's two-head tab and Lesson step 11's live two-target training."""
 
 from __future__ import annotations
 

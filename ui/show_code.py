@@ -13,9 +13,10 @@ from typing import Any
 
 import streamlit as st
 
-from collab.analysis import embeddings
+from collab.analysis import embeddings, recommend
 from collab.data import Ratings
-from collab.lesson import entity_embeddings, lecture, losses, multitarget, spreadsheet
+from collab.lesson import entity_embeddings, feedback, from_scratch, lecture, losses, multitarget, spreadsheet
+from collab.models.base import embedding_size
 from collab.models.embedding import DotProductBias, EmbeddingNN, RatingClassifier
 from collab.training.accumulation import compare_accumulation
 from collab.training.loop import accumulate_group, train
@@ -61,8 +62,26 @@ TARGETS: dict[str, tuple[Callable[..., Any] | type, ...]] = {
     "lesson_lookup": (embeddings.one_hot_lookup,),
     "lesson_train": (DotProductBias, train),
     "lesson_memory": (estimate_memory, compare_accumulation),
-    "lesson_interpret": (embeddings.pca, embeddings.bias_ranking, embeddings.nearest_neighbours),
-    "lesson_nn": (EmbeddingNN, RatingClassifier),
+    "lesson_interpret": (
+        embeddings.pca,
+        embeddings.most_rated,
+        embeddings.bias_ranking,
+        embeddings.nearest_neighbours,
+    ),
+    "lesson_named": (from_scratch.named_dot,),
+    "lesson_scratch": (
+        from_scratch.create_params,
+        from_scratch.ScratchDotProductBias,
+        from_scratch.EmbeddingDotProductBias,
+        from_scratch.train_side_by_side,
+    ),
+    "lesson_bootstrap": (
+        feedback.new_user_table,
+        recommend.fold_in,
+        feedback.popularity_bias,
+        feedback.popularity_top_lists,
+    ),
+    "lesson_nn": (EmbeddingNN, RatingClassifier, embedding_size),
     "lesson_multitarget": (
         multitarget.two_head_loss,
         multitarget.TwoTargetModel,

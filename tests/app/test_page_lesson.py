@@ -26,6 +26,11 @@ def step_title(at: AppTest) -> str:
     return next(s.value for s in at.subheader if s.value.startswith("Step ")).replace("\\*", "*")
 
 
+def number_of(title_start: str) -> int:
+    """A step's number by the start of its title, so inserting a step moves no test."""
+    return next(i for i, step in enumerate(STEPS, 1) if step.title.startswith(title_start))
+
+
 def metric(at: AppTest, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
 
@@ -78,7 +83,7 @@ def test_a_step_that_does_not_exist_is_ignored_with_a_note(lesson: AppTest, bad:
 
 
 def test_markdown_in_the_step_of_a_link_is_shown_as_text(lesson: AppTest) -> None:
-    go_to(lesson, 2)
+    go_to(lesson, number_of("Latent factors by hand"))
     lesson.query_params["step"] = "![img](http://127.0.0.1:9/x.png)"
     lesson.run()
     note = next(w.value for w in lesson.warning if "ignored" in w.value)
@@ -90,7 +95,7 @@ def _mse(at: AppTest) -> float:
 
 
 def test_spreadsheet_buttons_change_the_loss(lesson: AppTest) -> None:
-    go_to(lesson, 2)
+    go_to(lesson, number_of("Latent factors by hand"))
     start = _mse(lesson)
     assert metric(lesson, "Gradient steps") == "0"
     lesson.button(key="lesson_sheet_step").click().run()
@@ -121,14 +126,14 @@ def test_spreadsheet_buttons_change_the_loss(lesson: AppTest) -> None:
 
 
 def test_lookup_step_trains_the_lesson_model_on_request(lesson: AppTest) -> None:
-    go_to(lesson, 3)
+    go_to(lesson, number_of("An embedding is a lookup"))
     lesson.button(key="lesson_lookup_train").click().run()
     assert not lesson.exception
     assert "identical" in texts(lesson)
 
 
 def test_three_models_compared_without_changing_the_current_model(lesson: AppTest) -> None:
-    go_to(lesson, 7)
+    go_to(lesson, number_of("The neural net"))
     lesson.button(key="lesson_nn_button").click().run()
     assert not lesson.exception, lesson.exception
     table = next(df.value for df in lesson.dataframe if "valid RMSE" in df.value.columns)
@@ -139,7 +144,7 @@ def test_three_models_compared_without_changing_the_current_model(lesson: AppTes
 
 
 def test_two_target_model_trains_and_shows_each_head(lesson: AppTest) -> None:
-    go_to(lesson, 8)
+    go_to(lesson, number_of("A multi-target model"))
     lesson.slider(key="lesson_mt_epochs").set_value(2).run()
     lesson.button(key="lesson_mt_train").click().run()
     assert not lesson.exception, lesson.exception
@@ -155,7 +160,7 @@ def test_two_target_model_trains_and_shows_each_head(lesson: AppTest) -> None:
 
 
 def test_category_embedding_is_learned_and_drawn(lesson: AppTest) -> None:
-    go_to(lesson, 10)
+    go_to(lesson, number_of("Embeddings beyond"))
     assert "same row" in texts(lesson)
     lesson.slider(key="lesson_cat_epochs").set_value(2).run()
     lesson.button(key="lesson_cat_train").click().run()
@@ -167,7 +172,7 @@ def test_category_embedding_is_learned_and_drawn(lesson: AppTest) -> None:
 
 
 def test_weight_decay_step_trains_and_sweeps(lesson: AppTest) -> None:
-    go_to(lesson, 4)
+    go_to(lesson, number_of("Train the real model"))
     lesson.button(key="lesson_train_button").click().run()
     assert not lesson.exception, lesson.exception
     assert float(metric(lesson, "Validation RMSE")) < 1.2
@@ -182,7 +187,7 @@ def test_home_links_into_the_lesson(app: AppTest) -> None:
 
 
 def test_loss_step_opens_the_playground_on_the_preset_that_proves_the_point(lesson: AppTest) -> None:
-    go_to(lesson, 9)
+    go_to(lesson, number_of("Softmax, cross-entropy"))
     lesson.button(key="lesson_loss_open_huge").click().run()
     assert not lesson.exception, lesson.exception
     assert lesson.title[0].value.endswith("Loss playground")
@@ -195,7 +200,7 @@ def test_show_code_shows_the_source_that_ran_with_the_underscore_note(lesson: Ap
 
     from collab.lesson.spreadsheet import sgd_step
 
-    go_to(lesson, 2)
+    go_to(lesson, number_of("Latent factors by hand"))
     assert any(code.value == inspect.getsource(sgd_step).rstrip("\n") for code in lesson.code)
     assert "trailing underscore" in "\n".join(c.value for c in lesson.caption)
 
@@ -208,7 +213,7 @@ def test_a_steps_tabs_keep_their_place_when_a_model_or_weight_decay_appears(less
     trained = tab_places(lesson)
     lesson.run()
     assert tab_places(lesson) == trained and len(trained) == 1
-    go_to(lesson, 2)
+    go_to(lesson, number_of("Latent factors by hand"))
     off = tab_places(lesson)
     lesson.toggle(key="lesson_sheet_wd_on").set_value(True).run()
     assert tab_places(lesson) == off and len(off) == 1
@@ -226,7 +231,7 @@ def test_the_comparison_leaves_the_classifier_out_of_continuous_ratings_with_the
     continuous = read_ratings(("user,joke,rating\n" + rows).encode())  # -10 to 10 in halves: 41 values
     lesson.session_state[state.DATASET] = continuous
     lesson.session_state[state.DATASET_SOURCE] = "Upload: jester.csv"
-    go_to(lesson, 7)
+    go_to(lesson, number_of("The neural net"))
     assert "not available for these ratings" in texts(lesson)
     button = lesson.button(key="lesson_nn_button")
     assert button.label == "Train the two models"

@@ -49,10 +49,10 @@ def test_range_step_counts_out_of_range_cells_and_squashes_them(lesson: AppTest)
 
 
 def test_range_step_leads_in_from_the_learners_own_spreadsheet(lesson: AppTest) -> None:
-    go_to(lesson, 2)
+    go_to(lesson, number_of("Latent factors by hand"))
     lesson.button(key="lesson_sheet_ten").click().run()
     go_to(lesson, number_of("Predictions out of range"))
-    assert "Your spreadsheet in step 2 (10 steps)" in texts(lesson)
+    assert "Your spreadsheet in step 3 (10 steps)" in texts(lesson)
 
 
 def test_bias_step_without_a_bias_stays_at_zero_and_with_one_reaches_the_target(lesson: AppTest) -> None:
@@ -115,7 +115,7 @@ def reopen(at: AppTest, page: str | None = None) -> AppTest:
 
 
 def test_a_model_trained_on_a_lesson_step_survives_a_reload_and_reaches_embeddings(lesson: AppTest) -> None:
-    go_to(lesson, 3)
+    go_to(lesson, number_of("An embedding is a lookup"))
     lesson.button(key="lesson_lookup_train").click().run()
     assert not lesson.exception, lesson.exception
     assert lesson.query_params["factors"] == "50" and lesson.query_params["wd"] == "0.1"
@@ -123,7 +123,7 @@ def test_a_model_trained_on_a_lesson_step_survives_a_reload_and_reaches_embeddin
     assert "no trained model" not in texts(after).lower()
     assert after.session_state[RESULT].result.config.n_factors == 50
     after.switch_page(PAGE).run()
-    go_to(after, 3)
+    go_to(after, number_of("An embedding is a lookup"))
     assert "Using the current model" in texts(after)
 
 

@@ -55,7 +55,7 @@ def test_an_upload_survives_a_reload(browser_page, app_url, tmp_path):
 def test_a_lesson_model_survives_a_reload(browser_page, app_url):
     page = browser_page
     page.set_viewport_size({"width": 1280, "height": 720})
-    open_page(page, app_url, "lesson?step=3")
+    open_page(page, app_url, "lesson?step=4")
     page.get_by_role("button", name="Train with the lesson's settings").click()
     expect(page.get_by_text("identical").first).to_be_visible(timeout=120_000)
     wait_idle(page)

@@ -1,4 +1,4 @@
-"""Lesson step 10: the same embedding layer for a sentence's tokens and for a categorical column."""
+"""Lesson step 13: the same embedding layer for a sentence's tokens and for a categorical column."""
 
 from __future__ import annotations
 

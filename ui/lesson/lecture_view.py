@@ -1,4 +1,4 @@
-"""Lesson steps 11-14: four lecture points, each live and short (sigmoid_range, a net's bias, log twice, **kwargs)."""
+"""Lesson steps 14-17: four lecture points, each live and short (sigmoid_range, a net's bias, log twice, **kwargs)."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def range_step() -> None:
     if kept is not None and kept[0] == state.ratings().fingerprint and kept[1].steps:
         predictions = kept[1].predictions()
         lead = (
-            f"Your spreadsheet in step 2 ({kept[1].steps:,} steps): predictions from {predictions.min():.2f} to "
+            f"Your spreadsheet in step 3 ({kept[1].steps:,} steps): predictions from {predictions.min():.2f} to "
             f"{predictions.max():.2f}, {lecture.out_of_range(predictions, 1, 5)} of {predictions.size} cells outside 1-5."
         )
     table, plain, squashed, plain_loss, squashed_loss, steps = _sheets(state.ratings().fingerprint, 5, 0)

@@ -1,4 +1,4 @@
-"""Lesson step 2: the lesson's spreadsheet, live. Widgets in, `collab.lesson.spreadsheet` steps, tables and figures out."""
+"""Lesson step 3: the lesson's spreadsheet, live. Widgets in, `collab.lesson.spreadsheet` steps, tables and figures out."""
 
 from __future__ import annotations
 

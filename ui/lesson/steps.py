@@ -22,7 +22,7 @@ from collab.plots import losses as loss_plots
 from collab.training.config import MODEL_LABELS, TrainConfig
 from collab.training.memory import MemoryEstimate, estimate_memory
 from ui import embeddings_view, multitarget_view, state, text, training_view
-from ui.lesson import beyond_view, lecture_view, spreadsheet_view
+from ui.lesson import beyond_view, chapter8_view, lecture_view, spreadsheet_view
 from ui.lesson.common import intro, keep_in_url, lesson_config, lesson_model, try_this
 from ui.lesson.compare_view import compare_with_current
 from ui.show_code import show_code
@@ -208,10 +208,19 @@ def interpret_step() -> None:
         with biases:
             embeddings_view.bias_section(result, ratings, stacked=True)
         with pca_map:
-            embeddings_view.map_chart(result, ratings, embeddings_view.map_controls(result, ratings))
+            choice = embeddings_view.map_controls(result, ratings)
+            labels = st.slider(
+                "Titles written on the most-rated films", 0, 30, 12, key="lesson_map_labels",
+                help="fastbook labels the map with film titles; a title search above replaces these labels.",
+            )  # fmt: skip
+            embeddings_view.map_chart(result, ratings, choice, label_most_rated=int(labels))
         with neighbours:
             embeddings_view.neighbours_section(result, ratings)
-    try_this("on the demo set, colour the map by planted genre: the genres the data was made from reappear.")
+    try_this(
+        "on the demo set, colour the map by planted genre: the genres the data was made from reappear, and the "
+        "labelled titles sit among their genre. Nobody told the model a genre: these are the named factors of "
+        "step 2, found without names."
+    )
     show_code("lesson_interpret")
 
 
@@ -288,6 +297,10 @@ def nn_step() -> None:
         st.caption(
             "Trains the app's default settings for each model on the current split (a few seconds each)."
         )
+    st.markdown(
+        "**How wide is each embedding?** The neural net sizes its own tables by fastai's rule of thumb:"
+    )
+    chapter8_view.size_rule_section()
     try_this("change the split seed on the Train page and train again: does the ranking hold?")
     show_code("lesson_nn")
 
@@ -365,11 +378,14 @@ def beyond_step() -> None:
 
 STEPS: tuple[Step, ...] = (
     Step("The data: a crosstab with blanks", data_step),
+    Step("Latent factors with names: a tiny dot product", chapter8_view.named_step),
     Step("Latent factors by hand: the spreadsheet, live", spreadsheet_step),
     Step("An embedding is a lookup", lookup_step),
     Step("Train the real model; weight decay", train_step),
+    Step("From scratch: nn.Parameter beside nn.Embedding", chapter8_view.scratch_step),
     Step("Batch size and memory", memory_step),
     Step("Interpreting the model", interpret_step),
+    Step("A new user, and feedback loops", chapter8_view.bootstrap_step),
     Step("The neural net, and what if we used cross-entropy?", nn_step),
     Step("A multi-target model", multitarget_step),
     Step("Softmax, cross-entropy, binary cross-entropy", loss_step),
