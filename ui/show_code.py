@@ -13,9 +13,9 @@ from typing import Any
 
 import streamlit as st
 
-from collab.analysis import embeddings, recommend
+from collab.analysis import embeddings, feedback, recommend
 from collab.data import Ratings
-from collab.lesson import entity_embeddings, feedback, from_scratch, lecture, losses, multitarget, spreadsheet
+from collab.lesson import entity_embeddings, from_scratch, lecture, losses, multitarget, spreadsheet
 from collab.models.base import embedding_size
 from collab.models.embedding import DotProductBias, EmbeddingNN, RatingClassifier
 from collab.training.accumulation import compare_accumulation

@@ -11,9 +11,10 @@ import pandas as pd
 import streamlit as st
 
 from collab.analysis import embeddings as emb
+from collab.analysis import feedback
 from collab.analysis import recommend as rec
 from collab.evaluate.ranking import RankingQuality, popularity_scores
-from collab.lesson import feedback, from_scratch
+from collab.lesson import from_scratch
 from collab.models.base import embedding_size
 from collab.plots import chapter8 as plots
 from ui import state, text

@@ -1,4 +1,4 @@
-"""collab.lesson.feedback: the popular items, the popularity baseline's lists, and the share of each kind of
+"""collab.analysis.feedback: the popular items, the popularity baseline's lists, and the share of each kind of
 top-k list going to the most-rated items (the numbers behind the Lesson's feedback-loop step)."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from collab.lesson import feedback
+from collab.analysis import feedback
 from collab.plots import chapter8 as plots
 
 
