@@ -90,3 +90,36 @@ def tab_places(at: AppTest) -> list[tuple[int, ...]]:
 
     walk(at.main, ())
     return places
+
+
+# --- the Lesson page (shared by the test_page_lesson*.py modules) ---
+
+LESSON_PAGE = "app_pages/lesson.py"
+
+
+@pytest.fixture
+def lesson(app: AppTest) -> AppTest:
+    """The app on the Lesson page (step 1)."""
+    app.switch_page(LESSON_PAGE).run()
+    assert not app.exception, app.exception
+    return app
+
+
+def number_of(title_start: str) -> int:
+    """The Lesson step whose title starts so (steps move when new ones are inserted)."""
+    from ui.lesson.steps import STEPS
+
+    return next(i for i, step in enumerate(STEPS, 1) if step.title.startswith(title_start))
+
+
+def go_to(at: AppTest, number: int) -> AppTest:
+    """Open Lesson step `number` through its deep link."""
+    at.query_params["step"] = str(number)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def metric(at: AppTest, label: str) -> str:
+    """The value of the metric labelled `label`."""
+    return next(m.value for m in at.metric if m.label == label)

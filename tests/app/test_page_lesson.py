@@ -15,13 +15,6 @@ from ui.lesson.steps import STEPS
 PAGE = "app_pages/lesson.py"
 
 
-@pytest.fixture
-def lesson(app: AppTest) -> AppTest:
-    app.switch_page(PAGE).run()
-    assert not app.exception, app.exception
-    return app
-
-
 def step_title(at: AppTest) -> str:
     return next(s.value for s in at.subheader if s.value.startswith("Step ")).replace("\\*", "*")
 

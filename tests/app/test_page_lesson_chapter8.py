@@ -6,35 +6,11 @@ from __future__ import annotations
 
 import inspect
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app.conftest import charts, texts
-from ui.lesson.steps import STEPS
+from tests.app.conftest import LESSON_PAGE, charts, go_to, metric, number_of, texts
 
-PAGE = "app_pages/lesson.py"
-
-
-def number_of(title_start: str) -> int:
-    return next(i for i, step in enumerate(STEPS, 1) if step.title.startswith(title_start))
-
-
-@pytest.fixture
-def lesson(app: AppTest) -> AppTest:
-    app.switch_page(PAGE).run()
-    assert not app.exception, app.exception
-    return app
-
-
-def go_to(at: AppTest, number: int) -> AppTest:
-    at.query_params["step"] = str(number)
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def metric(at: AppTest, label: str) -> str:
-    return next(m.value for m in at.metric if m.label == label)
+PAGE = LESSON_PAGE
 
 
 def frame_with(at: AppTest, column: str):

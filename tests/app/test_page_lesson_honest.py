@@ -17,13 +17,6 @@ from ui.lesson.steps import STEPS
 PAGE = "app_pages/lesson.py"
 
 
-@pytest.fixture
-def lesson(app: AppTest) -> AppTest:
-    app.switch_page(PAGE).run()
-    assert not app.exception, app.exception
-    return app
-
-
 def go_to(at: AppTest, render: Callable[[], None]) -> AppTest:
     """The step drawn by `render`, found by function, not by number (steps may be added before it)."""
     at.query_params["step"] = str(next(i for i, s in enumerate(STEPS, 1) if s.render is render))
