@@ -28,6 +28,7 @@ from collab.training.config import TrainConfig
 from collab.training.result import EpochStats, TrainResult
 
 TOP_K = 10
+RANKED_CELLS = 20_000_000  # users x items ranked for the catalogue metrics, as `train` ranks
 REPORTS = 8  # progress reports (EpochStats) per run
 N_GROUPS = 5  # prior groups: user ids, items rated, item ids, users who rated, days
 
@@ -174,24 +175,30 @@ def predict_set(model: torch.nn.Module, ratings: Ratings) -> np.ndarray:
         return model(users, items).float().numpy()
 
 
-def _scores(model: BayesFM, train_mean: float, valid: Ratings | None, threshold: float) -> dict[str, float]:
-    """The same metrics `train` reports, predicted on each rating's day."""
+def _scores(model: BayesFM, train_mean: float, train: Ratings, valid: Ratings | None) -> dict[str, float]:
+    """The same metrics `train` reports (RMSE on each rating's day; both ranking protocols beside
+    popularity, `collab.training.scoring`)."""
+    from collab.training.scoring import catalogue_metrics, rated_metrics
+
     if valid is None:
         return {}
     if valid.n_ratings == 0:
         return {"rmse": math.nan, "mae": math.nan, "valid_loss": math.nan, "global_mean_rmse": math.nan}
     predicted, truth = predict_set(model, valid), valid.ratings.astype(np.float32)
     rmse = metrics.rmse(predicted, truth)
+    threshold = metrics.relevant_threshold(train.ratings)
+
+    def predict_ids(user_ids: np.ndarray, item_ids: np.ndarray) -> np.ndarray:
+        with torch.no_grad():  # ranking has no day: the model's day-averaged prediction
+            return model(torch.as_tensor(user_ids), torch.as_tensor(item_ids)).float().numpy()
+
     return {
         "rmse": rmse,
         "mae": metrics.mae(predicted, truth),
         "valid_loss": rmse**2,
-        f"rated_precision@{TOP_K}": metrics.precision_at_k(
-            valid.user_ids, predicted, truth, TOP_K, threshold
-        ),
-        f"rated_recall@{TOP_K}": metrics.recall_at_k(valid.user_ids, predicted, truth, TOP_K, threshold),
-        f"rated_ndcg@{TOP_K}": metrics.ndcg_at_k(valid.user_ids, predicted, truth, TOP_K, threshold),
         "global_mean_rmse": metrics.rmse(np.full_like(truth, train_mean), truth),
+        **catalogue_metrics(predict_ids, train.n_items, train, valid, TOP_K, threshold, RANKED_CELLS),
+        **rated_metrics(predicted, train, valid, TOP_K, threshold),
     }
 
 
@@ -259,7 +266,7 @@ def train_bayes_fm(
         item_labels=np.asarray(train.item_labels),
         y_range=(float(y_range[0]), float(y_range[1])),
         history=tuple(history),
-        metrics=_scores(model, train_mean, valid, metrics.relevant_threshold(train.ratings)),
+        metrics=_scores(model, train_mean, train, valid),
         seconds=time.perf_counter() - started,
         device="cpu",
         best_epoch=len(history),

@@ -59,6 +59,10 @@ def result() -> collab.TrainResult:
 def test_it_beats_the_mean_and_the_days_help(result: collab.TrainResult) -> None:
     mean_rmse = result.metrics["global_mean_rmse"]
     assert result.metrics["rmse"] < 0.8 * mean_rmse
+    # both ranking protocols, as `train` reports them for the other rating models, beside popularity
+    for key in ("ndcg@10", "popularity_ndcg@10", "map@10", "rated_ndcg@10", "popularity_rated_ndcg@10"):
+        assert 0 <= result.metrics[key] <= 1, key
+    assert result.metrics["ranked_users"] > 0
     undated = metrics.rmse(result.predict_ids(VALID.user_ids, VALID.item_ids), VALID.ratings)
     assert result.metrics["rmse"] < undated  # the planted day effect is only seen through the dates
     assert len(result.history) >= 2 and result.history[-1].epoch == CONFIG.epochs
