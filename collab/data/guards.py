@@ -144,7 +144,8 @@ def _too_long(length: int, line: int, max_field: int) -> None:
     )
 
 
-def _is_number(text: str) -> bool:
+def is_float_text(text: str) -> bool:
+    """Whether `float(text)` reads it (4, -1, 3.5, 1e3, nan; not a decimal comma)."""
     try:
         float(text)
     except ValueError:
@@ -154,7 +155,7 @@ def _is_number(text: str) -> bool:
 
 def safe_cell(value: object) -> object:
     """`value`, or `"'" + value` when it is text a spreadsheet would run as a formula."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not _is_number(value):
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not is_float_text(value):
         return "'" + value
     return value
 

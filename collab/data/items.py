@@ -216,7 +216,8 @@ def _by_position(
                 i
                 for i in range(id_at + 1, max(map(len, cells)))
                 if not all(
-                    i < len(row) and (row[i].strip().lower() in _NULL or _is_number(row[i])) for row in cells
+                    i < len(row) and (row[i].strip().lower() in _NULL or guards.is_float_text(row[i]))
+                    for row in cells
                 )
             ),
             None,
@@ -249,14 +250,6 @@ def _by_position(
         f"{title_at + 1} as the title{' (latin-1 text)' if encoding == 'latin-1' else ''}."
     )
     return pd.DataFrame({"item": parts[id_at].str.strip(), "title": titles})
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _id_like(header: tuple[str, ...], title_cols: Sequence[str]) -> list[str]:
