@@ -123,3 +123,16 @@ def go_to(at: AppTest, number: int) -> AppTest:
 def metric(at: AppTest, label: str) -> str:
     """The value of the metric labelled `label`."""
     return next(m.value for m in at.metric if m.label == label)
+
+
+def open_with_params(params: dict[str, str], page: str | None = None) -> AppTest:
+    """A fresh session opened on a URL with these query params (a reload or a shared link), then `page`."""
+    at = AppTest.from_file(ENTRY, default_timeout=120)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, at.exception
+    if page:
+        at.switch_page(page).run()
+        assert not at.exception, at.exception
+    return at

@@ -5,24 +5,12 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from tests.app.conftest import ENTRY, texts
+from tests.app.conftest import open_with_params, texts
 from tests.app.test_page_data import GOOD_CSV
 
 
 def _sidebar(at: AppTest) -> str:
     return "\n".join(str(c.value) for c in at.sidebar.caption)
-
-
-def _reopen(params: dict[str, str], page: str | None = None) -> AppTest:
-    at = AppTest.from_file(ENTRY, default_timeout=120)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    if page:
-        at.switch_page(page).run()
-        assert not at.exception, at.exception
-    return at
 
 
 def test_an_upload_survives_a_reload_and_its_link_opens_it(app: AppTest) -> None:
@@ -34,7 +22,7 @@ def test_an_upload_survives_a_reload_and_its_link_opens_it(app: AppTest) -> None
     params = {key: app.query_params[key] for key in app.query_params}
     assert params["data"] == "upload" and len(params["upload"]) == 32  # the content fingerprint, no file name
     assert "my_ratings" not in "".join(params.values())
-    after = _reopen(params, "app_pages/data.py")
+    after = open_with_params(params, "app_pages/data.py")
     assert "Upload: my_ratings.csv" in _sidebar(after)
     assert "20 users" in _sidebar(after)
     assert "no longer holds" not in texts(after)
@@ -43,7 +31,7 @@ def test_an_upload_survives_a_reload_and_its_link_opens_it(app: AppTest) -> None
 
 
 def test_a_link_to_an_upload_the_server_no_longer_holds_says_so() -> None:
-    at = _reopen({"data": "upload", "upload": "0" * 32, "factors": "20"})
+    at = open_with_params({"data": "upload", "upload": "0" * 32, "factors": "20"})
     assert "no longer holds" in texts(at)
     assert "Built-in demo set" in _sidebar(at)
     at.switch_page("app_pages/train.py").run()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app.conftest import ENTRY, texts
+from tests.app.conftest import open_with_params, texts
 from ui import text
 
 
@@ -15,15 +15,7 @@ def _qp(at: AppTest) -> dict[str, str]:
 
 
 def _open(params: dict[str, str], page: str | None = "app_pages/train.py") -> AppTest:
-    at = AppTest.from_file(ENTRY, default_timeout=120)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    if page:
-        at.switch_page(page).run()
-        assert not at.exception, at.exception
-    return at
+    return open_with_params(params, page)
 
 
 def test_a_link_sets_the_knobs_and_the_split():
