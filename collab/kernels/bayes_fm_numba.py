@@ -57,6 +57,18 @@ def _draw_hyper(values, lo, hi, groups, n_groups, mu, lam):
 
 
 @jit
+def _open_rows(lo, hi, q_f, s_f, s1, s2, e0, e1, old_q, old_s):
+    """Zero rows lo..hi's sums and remember their factor values before this block's draws."""
+    for r in range(lo, hi):
+        s1[r] = 0.0
+        s2[r] = 0.0
+        e0[r] = 0.0
+        e1[r] = 0.0
+        old_q[r] = q_f[r]
+        old_s[r] = s_f[r]
+
+
+@jit
 def gibbs(
     n_iter,
     first,
@@ -81,6 +93,9 @@ def gibbs(
     bias_sum,
     kept,
     kept_start,
+    fit_sum,
+    extra_map,
+    extra_sum,
 ):
     """Run `n_iter` Gibbs sweeps (numbered first, first + 1, ... in the chain) in place on (w0[0], w,
     v); return the number of factor samples in `kept` afterwards.
@@ -90,7 +105,10 @@ def gibbs(
     chain continues exactly across calls). From sweep `n_burn` on, every sample adds to `bias_sum`
     (n_rows + 1,): per block row its linear part plus its own pairwise part (last entry: w0), and every
     `thin`-th sample's per-row factor sums go to `kept[k]` (max_kept, n_rows, rank) float32, from
-    k = kept_start while k < max_kept."""
+    k = kept_start while k < max_kept. From sweep `n_burn` on, every sample's prediction of each training
+    rating is added to `fit_sum` (n,), and of each extra rating to `extra_sum` (m,): `extra_map`
+    (n_blocks, m) int64 is their row in each block, -1 for none (that block's terms are left out),
+    so the running posterior means are known without building the predictor."""
     np.random.seed(seed)
     n = y.shape[0]
     n_blocks = row_map.shape[0]
@@ -137,6 +155,8 @@ def gibbs(
     old_q = np.zeros(n_rows)
     old_s = np.zeros(n_rows)
     delta = np.zeros(n_rows)
+    shift = np.zeros(n_rows)
+    const = np.zeros(n_rows)
     big_q = np.zeros(n)
     n_kept = kept_start
     for it in range(n_iter):
@@ -186,29 +206,25 @@ def gibbs(
                 lin[r] += delta[r]
             for i in range(n):
                 e[i] -= delta[row_map[b, i]]
-        # factors: one factor at a time, block by block
+        # factors: one factor at a time, block by block. Per factor, one pass over the ratings sums
+        # block 0's statistics; after block b's draws, one pass applies them to the residuals and sums
+        # block b + 1's statistics (the order of the plain two-pass form, fused), and a last pass applies
+        # the last block's.
         for f in range(rank):
+            _open_rows(row_off[0], row_off[1], q[f], s[f], s1, s2, e0, e1, old_q, old_s)
             for i in range(n):
                 total = 0.0
                 for b in range(n_blocks):
                     total += q[f, row_map[b, i]]
                 big_q[i] = total
+                r = row_map[0, i]
+                o = total - q[f, r]
+                s1[r] += o
+                s2[r] += o * o
+                e0[r] += e[i]
+                e1[r] += e[i] * o
             for b in range(n_blocks):
                 lo, hi = row_off[b], row_off[b + 1]
-                for r in range(lo, hi):
-                    s1[r] = 0.0
-                    s2[r] = 0.0
-                    e0[r] = 0.0
-                    e1[r] = 0.0
-                    old_q[r] = q[f, r]
-                    old_s[r] = s[f, r]
-                for i in range(n):
-                    r = row_map[b, i]
-                    o = big_q[i] - q[f, r]
-                    s1[r] += o
-                    s2[r] += o * o
-                    e0[r] += e[i]
-                    e1[r] += e[i] * o
                 for j in range(feat_off[b], feat_off[b + 1]):
                     h2 = 0.0
                     eh = 0.0
@@ -236,15 +252,47 @@ def gibbs(
                         x = row_val[k] * vt[f, row_col[k]]
                         square += x * x
                     s[f, r] = square
-                for i in range(n):
-                    r = row_map[b, i]
-                    o = big_q[i] - old_q[r]
-                    before = old_q[r] + o
-                    after = q[f, r] + o
-                    e[i] -= 0.5 * (after * after - before * before) - 0.5 * (s[f, r] - old_s[r])
-                    big_q[i] = after
+                    # a rating in row r: its sum of factor values moves by dq, so its prediction by
+                    # big_q * dq + dq^2 / 2 - (change of the row's own square terms) / 2
+                    dq = q[f, r] - old_q[r]
+                    shift[r] = dq
+                    const[r] = 0.5 * dq * dq - 0.5 * (square - old_s[r])
+                if b + 1 < n_blocks:
+                    _open_rows(row_off[b + 1], row_off[b + 2], q[f], s[f], s1, s2, e0, e1, old_q, old_s)
+                    for i in range(n):
+                        r = row_map[b, i]
+                        e[i] -= big_q[i] * shift[r] + const[r]
+                        big_q[i] += shift[r]
+                        r = row_map[b + 1, i]
+                        o = big_q[i] - q[f, r]
+                        s1[r] += o
+                        s2[r] += o * o
+                        e0[r] += e[i]
+                        e1[r] += e[i] * o
+                else:
+                    for i in range(n):
+                        r = row_map[b, i]
+                        e[i] -= big_q[i] * shift[r] + const[r]
         sweep = first + it
         if sweep >= n_burn:
+            for i in range(n):
+                fit_sum[i] += y[i] - e[i]
+            for i in range(extra_map.shape[1]):
+                pred = w0[0]
+                for b in range(n_blocks):
+                    r = extra_map[b, i]
+                    if r >= 0:
+                        pred += lin[r]
+                for f in range(rank):
+                    total = 0.0
+                    square = 0.0
+                    for b in range(n_blocks):
+                        r = extra_map[b, i]
+                        if r >= 0:
+                            total += q[f, r]
+                            square += s[f, r]
+                    pred += 0.5 * (total * total - square)
+                extra_sum[i] += pred
             bias_sum[n_rows] += w0[0]
             for r in range(n_rows):
                 own = lin[r]

@@ -107,18 +107,29 @@ def build_features(train: Ratings, use_days: bool = True) -> Features:
 class _Chain:
     """One Gibbs chain's state and its running sums."""
 
-    def __init__(self, features: Features, rank: int, sweeps: int, y: np.ndarray, seed: int) -> None:
+    def __init__(
+        self,
+        features: Features,
+        rank: int,
+        y: np.ndarray,
+        seed: int,
+        plan: tuple[int, int, int],
+        extra_rows: np.ndarray,
+    ) -> None:
         rng = np.random.default_rng(seed)
         n_feat, n_rows = int(features.feat_off[-1]), int(features.row_off[-1])
         self.seed = seed
         self.w0 = np.array([float(np.mean(y))])
         self.w = np.zeros(n_feat)
         self.v = rng.normal(0.0, 0.1, (n_feat, rank))  # libFM's and myFM's initial spread
-        self.burn, self.thin, n_kept = sample_plan(sweeps)
+        self.burn, self.thin, n_kept = plan
         self.bias_sum = np.zeros(n_rows + 1)
         self.kept = np.zeros((n_kept, n_rows, rank), dtype=np.float32)
         self.n_kept = 0
         self.done = 0
+        self.fit_sum = np.zeros(len(y))  # the training ratings' predictions, summed over samples
+        self.extra_sum = np.zeros(extra_rows.shape[1])  # the same for the validation ratings
+        self.extra_rows = extra_rows
 
     def run(self, gibbs: Callable[..., int], features: Features, y: np.ndarray, sweeps: int) -> None:
         f = features
@@ -126,12 +137,40 @@ class _Chain:
             sweeps, self.done, self.burn, self.thin, self.seed * 7919 + self.done, y,
             f.row_map, f.row_off, f.feat_off, *f.csr, *f.csc, f.groups, N_GROUPS,
             self.w0, self.w, self.v, self.bias_sum, self.kept, self.n_kept,
+            self.fit_sum, self.extra_rows, self.extra_sum,
         )  # fmt: skip
         self.done += sweeps
 
     @property
     def n_averaged(self) -> int:
         return max(0, self.done - self.burn)
+
+
+def extra_rows_of(features: Features, ratings: Ratings | None) -> np.ndarray:
+    """Each rating's row in each block of `features` (the training design), (n_blocks, n) int64: user and
+    item by id, the day by its slot; -1 where it has no day slot (before the first training day, or no
+    timestamps)."""
+    n_blocks = features.row_map.shape[0]
+    if ratings is None or ratings.n_ratings == 0:
+        return np.zeros((n_blocks, 0), dtype=np.int64)
+    rows = [
+        features.row_off[0] + ratings.user_ids.astype(np.int64),
+        features.row_off[1] + ratings.item_ids.astype(np.int64),
+    ]
+    if n_blocks > 2:
+        slot = np.full(ratings.n_ratings, -1, dtype=np.int64)
+        if ratings.timestamps is not None:
+            days = np.asarray(ratings.timestamps, dtype=np.int64) // SECONDS_PER_DAY
+            slot = np.searchsorted(features.day_starts, days, side="right") - 1
+        rows.append(np.where(slot >= 0, features.row_off[2] + slot, -1))
+    return np.ascontiguousarray(np.stack(rows), dtype=np.int64)
+
+
+def _running_rmse(chains: list[_Chain], sums: str, truth: np.ndarray, bounds: tuple[float, float]) -> float:
+    """RMSE of the chains' running posterior-mean predictions (`sums`: "fit_sum" or "extra_sum"), clipped
+    to the rating range as the model's are."""
+    mean = np.mean([getattr(c, sums) / c.n_averaged for c in chains], axis=0)
+    return metrics.rmse(np.clip(mean, *bounds), truth)
 
 
 def _fill(model: BayesFM, chains: list[_Chain], features: Features, n_u: int, n_i: int) -> None:
@@ -197,7 +236,16 @@ def _scores(model: BayesFM, train_mean: float, train: Ratings, valid: Ratings | 
         "mae": metrics.mae(predicted, truth),
         "valid_loss": rmse**2,
         "global_mean_rmse": metrics.rmse(np.full_like(truth, train_mean), truth),
-        **catalogue_metrics(predict_ids, train.n_items, train, valid, TOP_K, threshold, RANKED_CELLS),
+        **catalogue_metrics(
+            predict_ids,
+            train.n_items,
+            train,
+            valid,
+            TOP_K,
+            threshold,
+            RANKED_CELLS,
+            score_users=lambda users: model.score_users(torch.as_tensor(users)).numpy(),
+        ),  # fmt: skip
         **rated_metrics(predicted, train, valid, TOP_K, threshold),
     }
 
@@ -213,7 +261,9 @@ def train_bayes_fm(
     """Sample `CHAINS` chains of `config.epochs` sweeps at rank `config.n_factors`; score `valid`.
 
     Progress: `REPORTS` EpochStats over the run (epoch = sweeps done so far, epochs = sweeps), each with
-    the posterior mean so far on the training and validation ratings; `on_epoch` returning False or
+    the posterior mean so far on the training and validation ratings: over every sample after burn-in
+    (kept by the sampler, a validation rating with no training day slot without day terms), and at the
+    last report from the predictor, as the metrics are; `on_epoch` returning False or
     `stop_event` stops after the current report (the samples so far are kept). Raises
     `kernels.KernelsUnavailable` where numba cannot load (the sampler has no PyTorch path)."""
     started = time.perf_counter()
@@ -224,8 +274,11 @@ def train_bayes_fm(
     y_range = config.y_range or (low, high)
     model = BayesFM(train.n_users, train.n_items, config.n_factors, config.epochs, y_range)
     seeds = np.random.SeedSequence(config.seed).generate_state(CHAINS)
-    chains = [_Chain(features, config.n_factors, config.epochs, y, int(s) % 2**31) for s in seeds]
-    burn, thin, _ = sample_plan(config.epochs)
+    plan = sample_plan(config.epochs, train.n_users + train.n_items, config.n_factors)
+    extra = extra_rows_of(features, valid)
+    chains = [_Chain(features, config.n_factors, y, int(s) % 2**31, plan, extra) for s in seeds]
+    bounds = (float(y_range[0]), float(y_range[1]))
+    burn, thin, _ = plan
     step = thin * max(1, math.ceil(config.epochs / REPORTS / thin))
     train_mean = float(np.mean(y))
     history: list[EpochStats] = []
@@ -235,13 +288,16 @@ def train_bayes_fm(
             tick = time.perf_counter()
             sweeps = min(step, config.epochs - chains[0].done)
             list(pool.map(lambda c, s=sweeps: c.run(gibbs, features, y, s), chains))
-            _fill(model, chains, features, train.n_users, train.n_items)
-            train_rmse = (
-                metrics.rmse(predict_set(model, train), train.ratings) if chains[0].n_averaged else math.nan
-            )
-            valid_rmse = math.nan
-            if valid is not None and valid.n_ratings and chains[0].n_averaged:
-                valid_rmse = metrics.rmse(predict_set(model, valid), valid.ratings)
+            train_rmse = valid_rmse = math.nan
+            if chains[0].n_averaged and chains[0].done < config.epochs:  # the running posterior means
+                train_rmse = _running_rmse(chains, "fit_sum", train.ratings, bounds)
+                if valid is not None and valid.n_ratings:
+                    valid_rmse = _running_rmse(chains, "extra_sum", valid.ratings, bounds)
+            elif chains[0].n_averaged:  # the last report: the predictor itself, as the metrics are
+                _fill(model, chains, features, train.n_users, train.n_items)
+                train_rmse = metrics.rmse(predict_set(model, train), train.ratings)
+                if valid is not None and valid.n_ratings:
+                    valid_rmse = metrics.rmse(predict_set(model, valid), valid.ratings)
             seconds = time.perf_counter() - tick
             stats = EpochStats(
                 chains[0].done, config.epochs, train_rmse**2, valid_rmse**2, valid_rmse, seconds,
@@ -255,6 +311,8 @@ def train_bayes_fm(
             ):
                 stopped = chains[0].done < config.epochs
                 break
+    if stopped:
+        _fill(model, chains, features, train.n_users, train.n_items)
     model.eval()
     notes: list[str] = []
     if features.n_slots == 0:

@@ -82,7 +82,8 @@ def estimate_memory(config: TrainConfig, n_users: int, n_items: int, n_ratings: 
 
         n_buffers = sum(b.numel() for b in model.buffers())
         rows, features = n_users + n_items + DAY_SLOTS, 2 * (n_users + n_items) + DAY_SLOTS
-        per_chain = sample_plan(config.epochs)[2] * rows * config.n_factors * FLOAT_BYTES
+        kept = sample_plan(config.epochs, n_users + n_items, config.n_factors)[2]
+        per_chain = kept * rows * config.n_factors * FLOAT_BYTES
         per_chain += features * (config.n_factors + 1) * 8 + 8 * n_ratings  # w, v, residuals (float64)
         return MemoryEstimate(
             n_parameters=n_buffers,

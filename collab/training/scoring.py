@@ -38,23 +38,26 @@ def catalogue_metrics(
     k: int = 10,
     threshold: float | None = None,
     max_cells: int = MAX_CELLS,
+    score_users: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> dict[str, float]:
     """The catalogue protocol's `<measure>@k` and `popularity_<measure>@k`, plus `ranked_users`.
 
     `predict_ids(users, items) -> (n,)` scores pairs of model indices; `train` and `valid` are on that
     vocabulary. At most `max_cells // n_items` users are ranked (the first by index); `ranked_users` says
-    how many. `threshold`: relevant from this rating (default: the top quarter of `train`'s scale)."""
+    how many. `threshold`: relevant from this rating (default: the top quarter of `train`'s scale).
+    `score_users(users) -> (len(users), n_items)`, where given, scores whole rows at once (the same
+    numbers as `predict_ids` on every pair, faster)."""
     if threshold is None:
         threshold = relevant_threshold(train.ratings)
 
-    def score_users(users: np.ndarray) -> np.ndarray:
+    def by_pairs(users: np.ndarray) -> np.ndarray:
         user_col = np.repeat(np.asarray(users, dtype=np.int64), n_items)
         item_col = np.tile(np.arange(n_items, dtype=np.int64), len(users))
         scores = np.asarray(predict_ids(user_col, item_col), dtype=np.float64)
         return scores.reshape(len(users), n_items)  # (len(users), n_items)
 
     max_users = max(1, max_cells // max(n_items, 1))
-    quality = catalogue_ranking_quality(score_users, train, valid, k, threshold, max_users)
+    quality = catalogue_ranking_quality(score_users or by_pairs, train, valid, k, threshold, max_users)
     out: dict[str, float] = {}
     for name in CATALOGUE_MEASURES:
         out[f"{name}@{k}"] = quality.model[name]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 import collab
 from collab import kernels
@@ -111,3 +112,81 @@ def test_without_timestamps_it_still_trains() -> None:
 
 def test_the_preset_and_describe() -> None:
     assert PRESETS["bfm"].model == "bfm" and "rank 10" in PRESETS["bfm"].describe()
+
+
+def test_the_progress_points_are_the_running_posterior_means(result: collab.TrainResult) -> None:
+    # intermediate points come from the sampler's running sums, the last from the predictor: the same
+    # quantity (all samples after burn-in are kept at this size), so the curve ends on the metric
+    last = result.history[-1]
+    assert last.valid_rmse == pytest.approx(result.metrics["rmse"], abs=1e-6)
+    middle = [h.valid_rmse for h in result.history[1:-1]]
+    assert middle and all(np.isfinite(middle))
+    assert abs(middle[-1] - last.valid_rmse) < 0.05  # one report apart: close, not identical
+    assert all(h.train_loss < h.valid_loss for h in result.history[1:])
+
+
+def test_the_running_sums_match_the_predictor() -> None:
+    from collab.models.bayes_fm import sample_plan
+    from collab.training.bayes_fm import _Chain, extra_rows_of
+
+    features = build_features(TRAIN)
+    y = TRAIN.ratings.astype(np.float64)
+    plan = sample_plan(24, TRAIN.n_users + TRAIN.n_items, 3)
+    assert plan == (3, 1, 21)  # every sample after burn-in is kept at this size
+    extra = extra_rows_of(features, TRAIN)
+    chain = _Chain(features, 3, y, 11, plan, extra)
+    chain.run(kernels.implicit_kernel("bayes_fm_gibbs"), features, y, 24)
+    running_fit = chain.fit_sum / chain.n_averaged
+    running_extra = chain.extra_sum / chain.n_averaged  # the same ratings, scored from their rows
+    np.testing.assert_allclose(running_extra, running_fit, atol=1e-6)
+    import collab.models.bayes_fm as bm
+    from collab.training.bayes_fm import _fill
+
+    saved = bm.CHAINS
+    try:  # one chain fills a model as wide as one chain's samples
+        bm.CHAINS = 1
+        model = BayesFM(TRAIN.n_users, TRAIN.n_items, 3, 24, (1.0, 5.0))
+    finally:
+        bm.CHAINS = saved
+    _fill(model, [chain], features, TRAIN.n_users, TRAIN.n_items)
+    np.testing.assert_allclose(predict_set(model, TRAIN), np.clip(running_fit, 1, 5), atol=2e-4)
+
+
+def test_the_kept_samples_are_bounded_by_the_table_size() -> None:
+    from collab.models.bayes_fm import CHAINS, DAY_SLOTS, SAMPLE_CELLS, sample_plan
+
+    burn, thin, kept = sample_plan(128, 943 + 1682, 10)  # MovieLens 100K: every sample after burn-in
+    assert (burn, thin, kept) == (16, 1, 112)
+    for rows, sweeps in [(64_000, 256), (9_746, 512), (3, 16), (200_000, 16)]:
+        burn, thin, kept = sample_plan(sweeps, rows, 10)
+        assert kept >= 1 and burn + (kept - 1) * thin < sweeps
+        assert kept == 1 or CHAINS * kept * 10 * (rows + DAY_SLOTS) <= SAMPLE_CELLS
+
+
+def test_the_fast_paths_give_the_pairwise_numbers(result: collab.TrainResult) -> None:
+    import collab.models.bayes_fm as bm
+
+    model = result.model
+    users = torch.as_tensor(VALID.user_ids)
+    items = torch.as_tensor(VALID.item_ids)
+    whole = model.score_users(torch.arange(TRAIN.n_users))  # one matrix product
+    np.testing.assert_allclose(whole[users, items].numpy(), model(users, items).numpy(), atol=1e-5)
+    table = predict_set(model, VALID)
+    saved = bm.TABLE_CELLS
+    try:
+        bm.TABLE_CELLS = 0  # row by row
+        rows = predict_set(model, VALID)
+    finally:
+        bm.TABLE_CELLS = saved
+    np.testing.assert_allclose(table, rows, atol=1e-5)
+
+
+def test_a_rating_before_the_first_training_day_has_no_day_row() -> None:
+    from collab.training.bayes_fm import extra_rows_of
+
+    features = build_features(TRAIN)
+    early = replace(VALID, timestamps=np.zeros(VALID.n_ratings, dtype=np.int64))
+    rows = extra_rows_of(features, early)
+    assert rows.shape == (3, VALID.n_ratings) and (rows[2] == -1).all()
+    assert (rows[0] == VALID.user_ids).all() and (rows[1] == features.row_off[1] + VALID.item_ids).all()
+    assert extra_rows_of(features, replace(VALID, timestamps=None))[2].max() == -1
