@@ -10,12 +10,15 @@ retrains every member on all the training ratings and keeps the weights.
 from __future__ import annotations
 
 import math
+import queue
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+import torch
 
 from collab.data.ratings import Ratings
 from collab.evaluate import metrics
@@ -27,7 +30,10 @@ from collab.training.result import TrainResult
 # the most accurate recipe measured on MovieLens 100K u1: the Bayesian factorization machine (2 chains x
 # 128 sweeps, rank 10) and the autoencoder (0.8846, against 0.8964 for autoencoder + tuned dot model and
 # 0.8856 for myFM's timeSVD++ flipped, 512 samples; benchmarks/accuracy.py)
-BEST_BLEND: tuple[TrainConfig, ...] = (replace(PRESETS["bfm"], epochs=128), PRESETS["autorec"])
+BEST_BLEND: tuple[TrainConfig, ...] = (
+    replace(PRESETS["bfm"], epochs=128),
+    replace(PRESETS["autorec"], epochs=10),
+)
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,58 @@ def fit_weights(predictions: Sequence[np.ndarray], truth: np.ndarray) -> tuple[f
 MIN_HOLDOUT_PER_WEIGHT = 10  # held-out ratings per fitted number (the intercept and each weight)
 
 
+def _run_jobs(
+    jobs: list[tuple[str, int, TrainConfig, Callable[[], TrainResult]]],
+    parallel: bool,
+    on_member: Callable[[str, int, TrainResult], None] | None,
+) -> dict[tuple[str, int], TrainResult]:
+    """Run each (stage, index, config, run) job; {(stage, index): result}.
+
+    In parallel, two lanes run side by side: the Gibbs sampler's trainings (numba, its own random state
+    per chain) and the rest (PyTorch), each lane one training at a time. PyTorch trainings never run two at
+    once, because they seed and restore PyTorch's process-wide random generator (`train`'s fork_rng): two
+    at once would draw each other's numbers. While both lanes run, PyTorch uses one intra-op thread."""
+    lanes = [
+        [job for job in jobs if job[2].model in SAMPLER_MODELS],
+        [j for j in jobs if j[2].model not in SAMPLER_MODELS],
+    ]
+    done: dict[tuple[str, int], TrainResult] = {}
+    if not parallel or not all(lanes):
+        for stage, index, _, run in jobs:
+            done[stage, index] = run()
+            if on_member is not None:
+                on_member(stage, index, done[stage, index])
+        return done
+
+    def run_lane(lane: list[tuple[str, int, TrainConfig, Callable[[], TrainResult]]]) -> None:
+        for stage, index, _, run in lane:
+            finished.put((stage, index, run()))
+
+    finished: queue.Queue[tuple[str, int, TrainResult]] = queue.Queue()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with ThreadPoolExecutor(len(lanes)) as pool:
+            futures = [pool.submit(run_lane, lane) for lane in lanes]
+            while len(done) < len(jobs):
+                failed = [f for f in futures if f.done() and f.exception() is not None]
+                if failed:
+                    raise failed[0].exception()  # type: ignore[misc]
+                try:
+                    stage, index, result = finished.get(timeout=0.05)
+                except queue.Empty:
+                    continue
+                done[stage, index] = result
+                if on_member is not None:
+                    on_member(stage, index, result)
+    finally:
+        torch.set_num_threads(threads)
+    return done
+
+
+SAMPLER_MODELS = frozenset({"bfm"})  # trained without PyTorch's random generator (collab.training.bayes_fm)
+
+
 def min_train_ratings(n_members: int, holdout_pct: float = 0.1) -> int:
     """The fewest training ratings a blend of `n_members` can fit its weights on: its holdout
     (`holdout_pct` of them) must hold `MIN_HOLDOUT_PER_WEIGHT` ratings per fitted number."""
@@ -97,6 +155,7 @@ def train_blend(
     on_member: Callable[[str, int, TrainResult], None] | None = None,
     train_full: Callable[[TrainConfig], TrainResult] | None = None,
     train_holdout: Callable[[Ratings, TrainConfig], TrainResult] | None = None,
+    parallel: bool | None = None,
 ) -> BlendResult:
     """Train each config twice (on 1 - holdout_pct of `train_set`, then on all of it) and blend.
 
@@ -105,7 +164,15 @@ def train_blend(
     `on_member(stage, index, result)` runs after each training ("holdout" or "full"). `train_full(config)`
     replaces the second training (the app passes its model cache, so a model trained before is reused);
     it must train on `train_set` and score `valid_set`. `train_holdout(fit_part, config)` replaces the
-    first: it must train on `fit_part` with no validation set (the app runs it on its training pool)."""
+    first: it must train on `fit_part` with no validation set (the app runs it on its training pool).
+
+    `parallel` (default: True unless `train_full` or `train_holdout` is given): the trainings are
+    independent, so the Gibbs sampler's (`SAMPLER_MODELS`) run beside the PyTorch ones, with PyTorch's
+    intra-op threads set to one meanwhile (restored after; the setting is process-wide). On two cores this
+    is faster than one training at a time, and it stays fast when another process takes a core: PyTorch's
+    threads wait for each other at every operation, so a two-thread autoencoder training ran 7.5x slower
+    with one core busy (measured), one thread does not. Peak memory is that of two trainings. `on_member`
+    then runs as each training ends, in that order (on this thread). The same seeds give the same blend."""
     if len(configs) < 1:
         raise ValueError("a blend needs at least one model config")
     started = time.perf_counter()
@@ -119,20 +186,29 @@ def train_blend(
             f"at least {needed:,} (about {min_train_ratings(len(configs), holdout_pct):,} training ratings). "
             "Use the best model alone, or more data."
         )
-    held_out = []
-    for index, config in enumerate(configs):
-        result = train(fit_part, None, config) if train_holdout is None else train_holdout(fit_part, config)
-        held_out.append(predict_set(result.model, holdout))  # on each rating's day, for models with days
-        if on_member is not None:
-            on_member("holdout", index, result)
+    if parallel is None:
+        parallel = train_full is None and train_holdout is None
+    holdout_runs: list[Callable[[], TrainResult]] = [
+        (lambda c=config: train(fit_part, None, c))
+        if train_holdout is None
+        else (lambda c=config: train_holdout(fit_part, c))
+        for config in configs
+    ]
+    full_runs: list[Callable[[], TrainResult]] = [
+        (lambda c=config: train(train_set, valid_set, c))
+        if train_full is None
+        else (lambda c=config: train_full(c))
+        for config in configs
+    ]
+    jobs = [("holdout", i, configs[i], run) for i, run in enumerate(holdout_runs)] + [
+        ("full", i, configs[i], run) for i, run in enumerate(full_runs)
+    ]
+    done = _run_jobs(jobs, parallel, on_member)
+    held_out = [predict_set(done["holdout", i].model, holdout) for i in range(len(configs))]  # rating days
     intercept, weights = fit_weights(held_out, holdout.ratings)
     bounds = (float(np.min(train_set.ratings)), float(np.max(train_set.ratings)))
     holdout_rmse = metrics.rmse(_combine(held_out, intercept, weights, bounds), holdout.ratings)
-    members = []
-    for index, config in enumerate(configs):
-        members.append(train(train_set, valid_set, config) if train_full is None else train_full(config))
-        if on_member is not None:
-            on_member("full", index, members[-1])
+    members = [done["full", i] for i in range(len(configs))]
     scores: dict[str, float] = {"rmse": float("nan"), "mae": float("nan")}
     if valid_set is not None and valid_set.n_ratings:
         predicted = _combine(

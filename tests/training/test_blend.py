@@ -85,3 +85,51 @@ def test_a_blend_refuses_a_holdout_too_small_to_fit_its_weights():
     assert min_train_ratings(2, 0.1) == 30 * MIN_HOLDOUT_PER_WEIGHT > tiny.train.n_ratings
     with pytest.raises(ValueError, match=r"too few training ratings to blend 2 models: .* need at least 30"):
         train_blend(tiny.train, tiny.valid, configs)
+
+
+def test_in_parallel_the_same_blend_as_one_at_a_time() -> None:
+    import torch
+
+    from collab import kernels
+
+    if not kernels.usable():
+        pytest.skip("the Gibbs sampler needs numba")
+    configs = [small(epochs=4, batch_size=16), TrainConfig(model="bfm", n_factors=3, epochs=16)]
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # the parallel path trains on one thread: compare like with like
+    try:
+        stages: list[tuple[str, int]] = []
+        together = train_blend(
+            TRAIN, VALID, configs, holdout_pct=0.2, seed=3, parallel=True,
+            on_member=lambda stage, index, _: stages.append((stage, index)),
+        )  # fmt: skip
+        alone = train_blend(TRAIN, VALID, configs, holdout_pct=0.2, seed=3, parallel=False)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+    assert sorted(stages) == [("full", 0), ("full", 1), ("holdout", 0), ("holdout", 1)]
+    assert together.weights == alone.weights and together.intercept == alone.intercept
+    assert together.metrics["rmse"] == alone.metrics["rmse"]
+
+
+def test_a_parallel_blend_restores_the_thread_count_and_raises_a_member_error(monkeypatch) -> None:
+    import torch
+
+    from collab import kernels
+    from collab.training import blend as blend_module
+
+    if not kernels.usable():
+        pytest.skip("the Gibbs sampler needs numba")
+
+    def failing(train_set, valid_set, config):
+        if config.model == "dot":
+            raise ValueError("this member cannot train")
+        return train(train_set, valid_set, config)
+
+    monkeypatch.setattr(blend_module, "train", failing)
+    before = torch.get_num_threads()
+    with pytest.raises(ValueError, match="cannot train"):
+        train_blend(
+            TRAIN, VALID, [small(epochs=1), TrainConfig(model="bfm", n_factors=2, epochs=16)], holdout_pct=0.2
+        )
+    assert torch.get_num_threads() == before
