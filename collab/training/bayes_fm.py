@@ -179,11 +179,14 @@ def _fill(model: BayesFM, chains: list[_Chain], features: Features, n_u: int, n_
     if not ready:
         return
     bias = np.mean([c.bias_sum / c.n_averaged for c in ready], axis=0)
-    stacked = np.concatenate([c.kept[: c.n_kept] for c in ready])  # (samples, n_rows, rank)
-    wide = stacked.transpose(1, 0, 2).reshape(stacked.shape[1], -1) / math.sqrt(len(stacked))
-    width = model.user_factors.shape[1]
-    padded = np.zeros((wide.shape[0], width), dtype=np.float32)
-    padded[:, : wide.shape[1]] = wide
+    samples = sum(c.n_kept for c in ready)
+    n_rows, rank = ready[0].kept.shape[1:]
+    padded = np.zeros((n_rows, model.user_factors.shape[1]), dtype=np.float32)  # samples side by side
+    column = 0
+    for chain in ready:  # written in place: no stacked or transposed copy of the samples
+        for k in range(chain.n_kept):
+            np.multiply(chain.kept[k], 1 / math.sqrt(samples), out=padded[:, column : column + rank])
+            column += rank
     u0, i0 = int(features.row_off[0]), int(features.row_off[1])
     with torch.no_grad():
         model.global_bias.fill_(float(bias[-1]))
