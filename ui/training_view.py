@@ -224,14 +224,23 @@ def follow_pending(config: TrainConfig) -> TrainResult | None:
         return None
     if job.id in st.session_state.get(CANCELLED_JOBS, ()):  # cancelled here: following it would rejoin it
         return None
-    notice = st.empty()  # gone once the training has finished
+    notice = st.empty()  # replaced by the outcome once the training has finished
     notice.info(
-        "A training of these settings is under way (started before a reload, in another tab, or before you "
-        "left this page): following it.",
+        "A training of these settings is under way (started before a reload, in another tab, before you "
+        "left this page, or by another student with the same settings): following it.",
         icon=":material/sync:",
     )
-    result, _ = train_and_record(config)
-    notice.empty()
+    result, from_cache = train_and_record(config)
+    # the outcome a click on Train shows: a student whose click joined a training already under way (a
+    # classmate's with the same settings) otherwise saw the results appear with no word of where from
+    if from_cache:
+        notice.info("Loaded from cache: these settings were trained before.", icon=":material/bolt:")
+    else:
+        notice.success(
+            f"Trained in {result.seconds:.2f} s on {result.device} (the training of these settings that was "
+            "under way).",
+            icon=":material/check_circle:",
+        )
     return result
 
 
