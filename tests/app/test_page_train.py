@@ -459,6 +459,44 @@ def test_a_setting_over_the_memory_budget_turns_train_off_with_a_smaller_one(app
     assert not app.button(key="train_button").disabled
 
 
+def test_the_ranking_models_are_checked_against_the_memory_budget_too(app, monkeypatch):
+    """BPR and BCE skipped the memory check (their panel always let Train on): a setting over one training's
+    share turns Train off, naming the page's own knob (Latent factors) and the largest value that fits."""
+    from ui import budget
+
+    share = budget.current().training_bytes
+    monkeypatch.setattr(
+        budget, "training_peak_bytes", lambda config, *sizes: int(share * config.n_factors / 40.5)
+    )
+    app.switch_page("app_pages/train.py").run()
+    app.selectbox(key="train_model").set_value("bpr").run()
+    app.slider(key="train_implicit_factors").set_value(64).run()
+    assert not app.exception, app.exception
+    errors = " ".join(e.value for e in app.error)
+    assert "Train is off" in errors and "Latent factors** to 40 or less" in errors
+    assert app.button(key="train_button").disabled
+
+
+def test_a_model_whose_size_is_not_its_factors_is_pointed_to_the_dot_model(app, monkeypatch):
+    """The neural net sizes its own embeddings: no factor setting helps it, so the advice is the dot
+    model (named as the Model box names it) when that fits."""
+    from ui import budget
+
+    share = budget.current().training_bytes
+    monkeypatch.setattr(
+        budget,
+        "training_peak_bytes",
+        lambda config, *sizes: 2 * share if config.model == "nn" else share // 2,
+    )
+    app.switch_page("app_pages/train.py").run()
+    app.selectbox(key="train_model").set_value("nn").run()
+    errors = " ".join(e.value for e in app.error)
+    assert (
+        "Train is off" in errors and "Choose the **Dot product + biases** model (its default fits)" in errors
+    )
+    assert app.button(key="train_button").disabled
+
+
 def test_the_bayesian_fm_has_its_own_knobs_an_estimate_and_trains(app):
     app.switch_page("app_pages/train.py").run()
     app.selectbox(key="train_model").set_value("bfm").run()
