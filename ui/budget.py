@@ -14,8 +14,9 @@ in the working directory. Everything else is derived from it here, so one number
   what the caches and `STUDENTS_AT_ONCE` held uploads leave (`training_bytes`);
 - `train_workers`: trainings run at once (cores minus one, at least one, and what memory allows).
 
-`memory_mb` is in MB of 2**20 bytes; upload sizes are in MB of 10**6 bytes, the unit of Streamlit's
-`server.maxUploadSize`, so the browser's limit and ours are the same number of bytes.
+`memory_mb` is in MB of 2**20 bytes; upload sizes are in MB of 10**6 bytes, the unit in which the browser
+checks an uploader's `max_upload_size` (Streamlit's upload endpoint counts `server.maxUploadSize` in MiB,
+a little more: `ui.uploads` makes it follow this limit, and `check_upload` refuses what lies between).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ DEFAULT_MEMORY_MB = 1024
 MIN_MEMORY_MB = 512
 
 MIB = 2**20
-UPLOAD_MB = 10**6  # Streamlit's upload megabyte
+UPLOAD_MB = 10**6  # the browser's upload megabyte (Streamlit's endpoint counts 2**20)
 # The server after every page has been served once (Python, Streamlit, torch, numba, plotly, the demo
 # set), measured by benchmarks.load on Linux: 540 MB resident.
 BASE_MB = 550
@@ -80,7 +81,7 @@ class Budget:
 
     @property
     def upload_mb(self) -> int:
-        """The largest upload, in Streamlit MB (10**6 bytes): `server.maxUploadSize` should say the same."""
+        """The largest upload, in MB of 10**6 bytes: `server.maxUploadSize` says the same (`ui.uploads`)."""
         per_byte = STUDENTS_AT_ONCE * HELD_PER_FILE_BYTE + self.train_workers * TRAIN_PER_FILE_BYTE
         return max(1, int((self.working_bytes - self.cache_bytes) / per_byte) // UPLOAD_MB)
 
@@ -122,16 +123,32 @@ class Budget:
         """Whether `config`'s measured peak on this data fits `training_bytes`."""
         return training_peak_bytes(config, n_users, n_items, n_train_ratings) <= self.training_bytes
 
-    def check_upload(self, size: int, name: str = "the file") -> None:
-        """Raise `DataError` (with the numbers and what to do instead) when `size` bytes is over the limit."""
-        if size > self.upload_bytes:
+    def check_upload(
+        self, size: int, name: str = "the file", limit_mb: int | None = None, model: bool = False
+    ) -> None:
+        """Raise `DataError` (with the numbers and what to do instead) when `size` bytes is over the limit:
+        `limit_mb` (the uploaders' limit, `ui.uploads.limit_mb`) or else the budget's. `model`: a saved
+        model file (the advice names `collab.load`)."""
+        limit = self.upload_mb if limit_mb is None else limit_mb
+        if size <= limit * UPLOAD_MB:
+            return
+        why = (
+            f"this server's memory budget ({self.memory_mb:,} MB, from {self.source})"
+            if limit >= self.upload_mb
+            else "this server's upload setting (Streamlit's server.maxUploadSize)"
+        )
+        if model:
             raise DataError(
-                f"{name} is {size / UPLOAD_MB:,.1f} MB; this server's memory budget ({self.memory_mb:,} MB, "
-                f"from {self.source}) accepts uploads up to {self.upload_mb:,} MB, about "
-                f"{self.upload_ratings:,} ratings. Upload a sample of it, or use the collab library "
-                "(read_ratings(path) in Python) on a machine with more memory, or raise "
+                f"{name} is {size / UPLOAD_MB:,.1f} MB; {why} accepts files up to {limit:,} MB. Load the model "
+                "with the collab library (collab.load(path) in Python) on a machine with more memory, or raise "
                 f"{ENV_VAR} where the app runs on a bigger host."
             )
+        raise DataError(
+            f"{name} is {size / UPLOAD_MB:,.1f} MB; {why} accepts uploads up to {limit:,} MB, about "
+            f"{limit * UPLOAD_MB // BYTES_PER_RATING:,} ratings. Upload a sample of it, or use the collab "
+            "library (read_ratings(path) in Python) on a machine with more memory, or raise "
+            f"{ENV_VAR} where the app runs on a bigger host."
+        )
 
     def describe(self) -> str:
         return (

@@ -407,6 +407,7 @@ def server_start() -> None:
     dot model (`COLLAB_KERNELS=1`, unless the environment chose)."""
     if real_server():  # not AppTest, whose process runs other tests too
         budget.use_system_allocator_for_arrow()
+        uploads.follow_budget(budget.current().upload_mb)  # Streamlit's endpoint accepts what the budget does
         # a moment later: importing torch holds the GIL, and the first page is still being sent
         timer = threading.Timer(WARM_UP_DELAY_S, _warm_up)
         timer.daemon = True

@@ -131,15 +131,16 @@ def upload_source() -> None:
     from collab.data.sniff import sniff_ratings
 
     limits = budget.current()
+    limit = uploads.limit_mb(limits.upload_mb)  # the budget's, within Streamlit's endpoint (ui/uploads.py)
     upload = st.file_uploader(
         "Ratings file (CSV, TSV, '::'-separated, Netflix Prize blocks, a user x item matrix, JSON lines or Parquet)",
         type=["csv", "tsv", "txt", "dat", "data", "json", "jsonl", "parquet"],
         key="data_upload",
-        max_upload_size=limits.upload_mb,  # the browser refuses what the server's budget would (ui/budget.py)
+        max_upload_size=limit,  # the browser refuses what the server's budget would (ui/budget.py)
         help=(
-            f"Up to {limits.upload_mb:,} MB (about {limits.upload_ratings:,} ratings) on this server: its memory "
-            f"budget is {limits.memory_mb:,} MB. For bigger files use the collab library in Python "
-            "(read_ratings(path)) on a machine with more memory."
+            f"Up to {limit:,} MB (about {limit * budget.UPLOAD_MB // budget.BYTES_PER_RATING:,} ratings) on this "
+            f"server: its memory budget is {limits.memory_mb:,} MB. For bigger files use the collab library in "
+            "Python (read_ratings(path)) on a machine with more memory."
         ),
     )
     items_upload = st.file_uploader(
@@ -147,6 +148,8 @@ def upload_source() -> None:
         "and a title)",
         type=["csv", "tsv", "txt", "dat", "item"],
         key="data_items_upload",
+        max_upload_size=limit,  # the same limit as the ratings file: the browser says it before the upload
+        help=f"Up to {limit:,} MB on this server, as the ratings file.",
     )
     uploads.hold("data_upload", upload)  # any other file this session PUT is released (ui/uploads.py)
     uploads.hold("data_items_upload", items_upload)
@@ -156,9 +159,9 @@ def upload_source() -> None:
         )
         return
     try:  # before anything is parsed: the library reads what it is given, the server keeps to its budget
-        limits.check_upload(upload.size, text.md(upload.name))
+        limits.check_upload(upload.size, text.md(upload.name), limit)
         if items_upload is not None:
-            limits.check_upload(items_upload.size, text.md(items_upload.name))
+            limits.check_upload(items_upload.size, text.md(items_upload.name), limit)
     except DataError as error:
         st.error(say(error), icon=":material/error:")
         return

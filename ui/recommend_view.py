@@ -14,15 +14,14 @@ import streamlit as st
 
 from collab.analysis import embeddings as emb
 from collab.analysis import recommend as rec
+from collab.data import DataError
 from collab.evaluate import ranking
 from collab.plots import embeddings as plots
-from ui import state, text, uploads, widgets
+from ui import budget, state, text, uploads, widgets
 
 if TYPE_CHECKING:
     from collab.data import Ratings
     from collab.training.result import TrainResult
-
-MAX_MODEL_MB = 200
 
 
 # long titles are cut to a medium column (the full title shows on hover) so the scores stay on screen
@@ -272,9 +271,11 @@ def model_bytes(result: TrainResult) -> bytes:
 
 def upload_section() -> None:
     """Load a saved model; it must match the current dataset, and anything else gives a clear error."""
+    limit = uploads.limit_mb(budget.current().upload_mb)  # as the Data page's uploaders (ui/uploads.py)
     uploaded = st.file_uploader(
-        "Load a saved model", type=["safetensors"], key="rec_upload",
-        help="A file saved from this app (Download → Trained model), for the same dataset.",
+        "Load a saved model", type=["safetensors"], key="rec_upload", max_upload_size=limit,
+        help=f"A file saved from this app (Download → Trained model), for the same dataset; up to {limit:,} MB "
+        "on this server (bigger ones load with the collab library: collab.load(path)).",
     )  # fmt: skip
     uploads.hold("rec_upload", uploaded)  # any other file this session PUT is released (ui/uploads.py)
     if uploaded is None:
@@ -295,8 +296,13 @@ def load_uploaded(name: str, data: bytes) -> str | None:
     """Load model bytes and make them the current model; the error message, or None on success."""
     from collab.training.result import load
 
-    if len(data) > MAX_MODEL_MB * 1024 * 1024:
-        return f"{text.md(name, limit=80)} is {len(data) / 2**20:.0f} MB; a saved model may be at most {MAX_MODEL_MB} MB."
+    try:  # before anything is written or parsed: the same limit as every upload on this server
+        limits = budget.current()
+        limits.check_upload(
+            len(data), text.md(name, limit=80), uploads.limit_mb(limits.upload_mb), model=True
+        )
+    except DataError as error:
+        return str(error)
     with tempfile.TemporaryDirectory() as folder:
         # the name only labels the temporary copy: short and plain (a 300-character name is no file name)
         safe_name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(name).name).lstrip(".")[-100:] or "model.safetensors"

@@ -224,14 +224,23 @@ def follow_pending(config: TrainConfig) -> TrainResult | None:
         return None
     if job.id in st.session_state.get(CANCELLED_JOBS, ()):  # cancelled here: following it would rejoin it
         return None
-    notice = st.empty()  # gone once the training has finished
+    notice = st.empty()  # replaced by the outcome once the training has finished
     notice.info(
-        "A training of these settings is under way (started before a reload, in another tab, or before you "
-        "left this page): following it.",
+        "A training of these settings is under way (started before a reload, in another tab, before you "
+        "left this page, or by another student with the same settings): following it.",
         icon=":material/sync:",
     )
-    result, _ = train_and_record(config)
-    notice.empty()
+    result, from_cache = train_and_record(config)
+    # the outcome a click on Train shows: a student whose click joined a training already under way (a
+    # classmate's with the same settings) otherwise saw the results appear with no word of where from
+    if from_cache:
+        notice.info("Loaded from cache: these settings were trained before.", icon=":material/bolt:")
+    else:
+        notice.success(
+            f"Trained in {result.seconds:.2f} s on {result.device} (the training of these settings that was "
+            "under way).",
+            icon=":material/check_circle:",
+        )
     return result
 
 
@@ -491,21 +500,27 @@ def memory_fits(config: TrainConfig, n_users: int, n_items: int, n_train: int) -
     peak = budget.training_peak_bytes(config, n_users, n_items, n_train)
     if peak <= limits.training_bytes:
         return True
-    knob = "Hidden units" if config.model == "autorec" else "Factors"
-    step = 50 if config.model == "autorec" else 8
+    # the knob that sizes the model, as the page labels it, and its step (nn and bias: none; see below)
+    knob, step, low = {"autorec": ("Hidden units", 50, 50), "bfm": ("Rank (factors)", 1, 2)}.get(
+        config.model, ("Latent factors", 8, 1)
+    )
     smaller = next(
         (
             size
-            for size in range(config.n_factors - step, 0, -step)
-            if limits.training_fits(dataclasses.replace(config, n_factors=size), n_users, n_items, n_train)
+            for size in range(config.n_factors - step, low - 1, -step)
+            if config.model not in ("nn", "bias")  # their size does not come from the factors
+            and limits.training_fits(dataclasses.replace(config, n_factors=size), n_users, n_items, n_train)
         ),
         None,
+    )
+    dot_fits = config.model not in ("dot", "bias") and limits.training_fits(
+        TrainConfig(seed=config.seed), n_users, n_items, n_train
     )
     advice = (
         f"Set **{knob}** to {smaller} or less"
         if smaller
-        else "Choose the **Dot product** model or a smaller dataset"
-        if config.model != "dot"
+        else f"Choose the **{MODEL_LABELS['dot']}** model (its default fits)"
+        if dot_fits
         else "Use a smaller dataset (a sample of the file)"
     )
     st.error(
@@ -528,8 +543,9 @@ def cost_panel(config: TrainConfig) -> bool:
     if problem:
         st.error(problem, icon=":material/block:")
         return False
-    if config.model in IMPLICIT_MODELS:
-        return implicit_view.cost_panel(config)
+    if config.model in IMPLICIT_MODELS:  # checked against the budget like the others, then its own panel
+        n_train = state.split().train.n_ratings
+        return memory_fits(config, data.n_users, data.n_items, n_train) and implicit_view.cost_panel(config)
     try:
         memory = estimate_memory(config, data.n_users, data.n_items)
     except ValueError as error:  # e.g. the autoencoder on a table too big for its dense output

@@ -140,3 +140,34 @@ def release_all(alive: Callable[[str], bool] = lambda session: True) -> int:
         for key in [k for k in _arrived if k[0] in ended]:
             del _arrived[key]
     return removed
+
+
+# ---- the upload limit, the same on every side ---------------------------------------------------------
+# Streamlit 1.67 counts `server.maxUploadSize` two ways: its upload endpoint refuses a file over that many
+# MiB (2**20 bytes) whatever a widget says, while the browser checks a widget's `max_upload_size` in MB of
+# 10**6 bytes (2**20 on Windows). The budget's limit (ui/budget.py) is in MB of 10**6 bytes, the smallest of
+# these: a file the browser lets through and the endpoint accepts above it is refused by
+# `Budget.check_upload`, with the numbers, before it is parsed.
+SERVER_OPTION = "server.maxUploadSize"
+
+
+def follow_budget(limit_mb: int) -> None:
+    """At server start: make Streamlit's upload endpoint accept files of the budget's limit (`limit_mb`).
+    Its own setting (`.streamlit/config.toml`, the default 1 GB budget's 7) would otherwise refuse a bigger
+    host's files with a bare HTTP 413 after the browser had accepted them, and a larger setting would let
+    any session PUT files the budget never counted."""
+    from streamlit import config
+
+    try:
+        if int(config.get_option(SERVER_OPTION)) != limit_mb:
+            config.set_option(SERVER_OPTION, limit_mb, "the memory budget (ui/budget.py)")
+    except Exception:  # noqa: BLE001 - an internal API that moved: `limit_mb` below still keeps every side honest
+        pass
+
+
+def limit_mb(budget_mb: int) -> int:
+    """The limit every uploader states, passes to the browser and checks: the budget's `budget_mb`, never
+    more than Streamlit's upload endpoint accepts."""
+    import streamlit as st
+
+    return max(1, min(budget_mb, int(st.get_option(SERVER_OPTION))))

@@ -32,7 +32,10 @@ from ui import state, text
 
 KNOBS = "url_knobs"  # dict[widget key, value]: every sticky knob as last shown
 NOTES = "url_notes"  # list[str]: what the opening link asked for that could not be used
-RESTORED = "url_restored"  # True once this session has read its URL
+RESTORED = "url_restored"  # True once this session has taken everything from its URL (dataset loaded)
+# (data, upload fingerprint, notes): the link's dataset still to load, kept while a load is under way, so a
+# run stopped during it (the student moved on) takes it up again instead of forgetting the link
+LINK_PENDING = "url_link_pending"
 WRITTEN = "url_written"  # dict[str, str]: the params this module last wrote
 
 WEIGHT_DECAYS = [0.0, 0.001, 0.01, 0.1, 0.3, 0.7, 1.0, 3.0]
@@ -400,16 +403,28 @@ def read_params(
 
 
 def restore() -> None:
-    """Once per session, before the first page runs: take the dataset, split and knobs from the URL."""
+    """Once per session, before the first page runs: take the dataset, split and knobs from the URL.
+
+    The session counts as restored only once the link's dataset has loaded (or could not be, with a
+    note). A run stopped while it waits for a MovieLens set another session downloads (the student opened
+    another page, as the note says they may) leaves the dataset pending, and the next run takes up the
+    wait: marked restored first, the session had gone on with the demo set under the link's settings,
+    with no word, and its URL was rewritten to the demo set."""
     if st.session_state.get(RESTORED):
         return
-    st.session_state[RESTORED] = True
-    params = {key: st.query_params[key] for key in st.query_params if key in OWNED_PARAMS}
-    if not params:
-        return
-    values, split, data, notes = read_params(params)
-    set_knobs(values)
-    state.set_split_params(split)
+    pending = st.session_state.get(LINK_PENDING)
+    if pending is None:
+        params = {key: st.query_params[key] for key in st.query_params if key in OWNED_PARAMS}
+        if not params:
+            st.session_state[RESTORED] = True
+            return
+        values, split, data, notes = read_params(params)
+        set_knobs(values)
+        state.set_split_params(split)
+        pending = (data, params.get(UPLOAD_PARAM, ""), tuple(notes))
+        st.session_state[LINK_PENDING] = pending
+    data, upload, link_notes = pending
+    notes = list(link_notes)
     if data is not None and data.startswith("movielens-"):
         from collab.data import DataError
         from ui import cached
@@ -420,9 +435,11 @@ def restore() -> None:
 
         def waiting(waited: float, download: tuple[int, int | None] | None) -> None:
             # redrawn twice a second: where Streamlit stops this wait when the student leaves or clicks
+            # (the dataset stays pending: the next run, on whatever page, takes up the wait)
             note.info(
                 f"Another student is loading MovieLens {text.md(name, QUOTE_LIMIT)} for the link: waiting "
-                f"{waited:.0f} s of at most {limit:.0f} s. You can open another page meanwhile.",
+                f"{waited:.0f} s of at most {limit:.0f} s. You can open another page meanwhile: the link's "
+                "dataset loads there.",
                 icon=":material/hourglass_top:",
             )
 
@@ -437,8 +454,10 @@ def restore() -> None:
         finally:
             note.empty()
     if data == DATA_UPLOAD:
-        _restore_upload(params[UPLOAD_PARAM], notes)
+        _restore_upload(upload, notes)
     st.session_state[NOTES] = notes
+    st.session_state[RESTORED] = True
+    st.session_state.pop(LINK_PENDING, None)
     serve_stored()
 
 

@@ -18,7 +18,8 @@ from collab.data import guards
 from collab.data.errors import Arg, DataError, Message
 
 # The largest upload the app accepts under its default 1 GB memory budget (ui/budget.py), in MB of 10**6
-# bytes, the unit of Streamlit's server.maxUploadSize. The library itself limits a file only when
+# bytes (the browser's unit for an uploader's limit; Streamlit's endpoint counts server.maxUploadSize in
+# MiB, and the app refuses what lies between before parsing). The library itself limits a file only when
 # `max_mb` is given: the server checks an upload against its budget before it parses it.
 MAX_UPLOAD_MB = 7  # three students at once each with the worst case of its size (short lines): issue 24
 

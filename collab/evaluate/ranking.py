@@ -162,17 +162,19 @@ def catalogue_ranking_quality(
     relevant = [rel_items[a:b] for a, b in zip(starts, ends, strict=True)]
 
     popularity = popularity_scores(train.item_ids, n_items)
-    model_ranked, pop_ranked = [], []
+    width = min(k, n_items)
+    # the top lists are filled in place: small arrays kept from chunk to chunk among the chunks' megabytes
+    # of temporaries keep malloc from reusing or returning them (the process grew by tens of MiB)
+    model_top = np.empty((len(users), width), dtype=np.int64)  # (users, k)
+    pop_top = np.empty((len(users), width), dtype=np.int64)
     step = max(1, CHUNK_CELLS // max(n_items, 1))  # users per chunk: a few MB per temporary, any catalogue
     for start in range(0, len(users), step):
         chunk = users[start : start + step]
         block_seen = _seen_block(train_users, train_items, chunk, n_items)  # (chunk, n_items)
         scores = np.asarray(score_users(chunk), dtype=np.float64)  # (chunk, n_items)
-        model_ranked.append(top_k_rows(np.where(block_seen, -np.inf, scores), k))
+        model_top[start : start + len(chunk)] = top_k_rows(np.where(block_seen, -np.inf, scores), k)
         pop = np.where(block_seen, -np.inf, popularity[None, :])
-        pop_ranked.append(top_k_rows(pop, k))
-    model_top = np.vstack(model_ranked) if model_ranked else np.empty((0, k), dtype=np.int64)
-    pop_top = np.vstack(pop_ranked) if pop_ranked else np.empty((0, k), dtype=np.int64)
+        pop_top[start : start + len(chunk)] = top_k_rows(pop, k)
     return RankingQuality(
         k=k,
         protocol="catalogue",

@@ -71,16 +71,17 @@ def evaluate(
     was_training = model.training
     model.eval()
     loss_sum = torch.zeros((), device=ratings.device)
-    predictions = []
+    # filled in place, as in `predict_tensor` (chunk outputs kept in a list pin malloc's freed space)
+    predictions = torch.empty(len(users), dtype=torch.float32, device=ratings.device)
     for start in range(0, len(users), EVAL_CHUNK):
         chunk = slice(start, start + EVAL_CHUNK)
         with _autocast(users.device, amp):
             output = model(users[chunk], items[chunk])
         loss_sum += model.loss_sum(output, ratings[chunk])
-        predictions.append(model.output_to_ratings(output).float())
+        predictions[chunk] = model.output_to_ratings(output).float()
     model.train(was_training)
     mean_loss = loss_sum.item() / max(len(users), 1)
-    return mean_loss, torch.cat(predictions) if predictions else torch.zeros(0)
+    return mean_loss, predictions
 
 
 def _autocast(device: torch.device, amp: bool) -> Any:

@@ -285,11 +285,45 @@ def test_a_reloaded_page_follows_the_training_its_settings_started(app, monkeypa
     app.run()
     assert not app.exception, app.exception
     assert job.finished
-    assert "under way" not in texts(app)  # the "following it" notice goes once the training has finished
+    assert "following it" not in texts(app)  # the notice gives way to the outcome
+    assert f"Trained in {trained.seconds:.2f} s" in texts(app)
     assert "Set the knobs and press" not in texts(app)
     assert float({m.label: m.value for m in app.metric}["Validation RMSE"]) == pytest.approx(
         trained.metrics["rmse"], abs=1e-3
     )
+
+
+def test_a_click_that_joins_a_classmates_training_of_the_same_settings_says_it_trained(app, monkeypatch):
+    """Two students with the same ratings (different titles) share one training: the second one's click
+    joined the first one's job, and the page showed the results with no result text at all (the
+    adversarial benchmark's "twin A"). It says what a click says, and the run is in the table once."""
+    import threading
+
+    from collab.data.demo import demo_ratings
+    from collab.training.loop import train
+    from ui import cached
+
+    app.switch_page("app_pages/train.py").run()
+    asked = []
+    real_pending = cached.pending
+    monkeypatch.setattr(cached, "pending", lambda *key: asked.append(key) or real_pending(*key))
+    app.run()
+    fingerprint, params, config = asked[-1]
+    split = demo_ratings(seed=0).split(valid_pct=params.valid_pct, seed=params.seed, method=params.method)
+    trained = train(split.train, split.valid, config)
+    gate = threading.Event()
+
+    def run(job):  # the classmate's training of the same data, split and settings, still running
+        gate.wait(10)
+        return trained, False
+
+    job = cached.training_pool().submit((fingerprint, params, config), run, "a-classmates-session")
+    threading.Timer(1.0, gate.set).start()
+    app.button(key="train_button").click().run()
+    assert not app.exception, app.exception
+    assert job.finished
+    assert f"Trained in {trained.seconds:.2f} s" in texts(app) and "under way" in texts(app)
+    assert len(_runs(app)) == 1
 
 
 def test_the_blends_time_leaves_out_its_wait_in_line(app):
@@ -423,6 +457,44 @@ def test_a_setting_over_the_memory_budget_turns_train_off_with_a_smaller_one(app
     app.slider(key="train_autorec_hidden").set_value(350).run()
     assert "Train is off" not in " ".join(e.value for e in app.error)
     assert not app.button(key="train_button").disabled
+
+
+def test_the_ranking_models_are_checked_against_the_memory_budget_too(app, monkeypatch):
+    """BPR and BCE skipped the memory check (their panel always let Train on): a setting over one training's
+    share turns Train off, naming the page's own knob (Latent factors) and the largest value that fits."""
+    from ui import budget
+
+    share = budget.current().training_bytes
+    monkeypatch.setattr(
+        budget, "training_peak_bytes", lambda config, *sizes: int(share * config.n_factors / 40.5)
+    )
+    app.switch_page("app_pages/train.py").run()
+    app.selectbox(key="train_model").set_value("bpr").run()
+    app.slider(key="train_implicit_factors").set_value(64).run()
+    assert not app.exception, app.exception
+    errors = " ".join(e.value for e in app.error)
+    assert "Train is off" in errors and "Latent factors** to 40 or less" in errors
+    assert app.button(key="train_button").disabled
+
+
+def test_a_model_whose_size_is_not_its_factors_is_pointed_to_the_dot_model(app, monkeypatch):
+    """The neural net sizes its own embeddings: no factor setting helps it, so the advice is the dot
+    model (named as the Model box names it) when that fits."""
+    from ui import budget
+
+    share = budget.current().training_bytes
+    monkeypatch.setattr(
+        budget,
+        "training_peak_bytes",
+        lambda config, *sizes: 2 * share if config.model == "nn" else share // 2,
+    )
+    app.switch_page("app_pages/train.py").run()
+    app.selectbox(key="train_model").set_value("nn").run()
+    errors = " ".join(e.value for e in app.error)
+    assert (
+        "Train is off" in errors and "Choose the **Dot product + biases** model (its default fits)" in errors
+    )
+    assert app.button(key="train_button").disabled
 
 
 def test_the_bayesian_fm_has_its_own_knobs_an_estimate_and_trains(app):

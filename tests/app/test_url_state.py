@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app.conftest import open_with_params, texts
+from tests.app.conftest import ENTRY, open_with_params, texts
 from ui import text
 
 
@@ -143,6 +143,38 @@ def test_a_movielens_link_offline_falls_back_to_the_demo_set_with_a_note():
     at = _open({"data": "movielens-100k"}, page=None)
     assert "could not be loaded" in texts(at)
     assert "Built-in demo set" in "\n".join(str(c.value) for c in at.sidebar.caption)
+
+
+def test_a_movielens_link_whose_wait_is_interrupted_loads_it_on_the_next_run(monkeypatch):
+    """The session was marked restored before the link's MovieLens set had loaded: a student who opened
+    another page while another session downloaded it (the waiting note says they may) went on with the
+    demo set under the link's knobs, with no word. The wait is taken up again on the next run."""
+    from streamlit.runtime.scriptrunner_utils.exceptions import StopException
+
+    from collab.data.demo import demo_ratings
+    from ui import cached
+
+    calls = []
+
+    def movielens(name, progress=None, on_wait=None):  # noqa: ANN001, ANN202 - cached.movielens' signature
+        calls.append(name)
+        if len(calls) == 1:
+            raise StopException()  # what Streamlit raises in the waiting note when the student moves on
+        return demo_ratings(seed=5)
+
+    monkeypatch.setattr(cached, "movielens", movielens)
+    at = AppTest.from_file(ENTRY, default_timeout=120)
+    at.query_params["data"], at.query_params["factors"] = "movielens-100k", "20"
+    at.run()
+    assert calls == ["100k"]
+    at.switch_page("app_pages/train.py").run()
+    assert not at.exception, at.exception
+    assert calls == ["100k", "100k"]
+    assert "MovieLens 100k" in "\n".join(str(c.value) for c in at.sidebar.caption)
+    assert at.slider(key="train_n_factors").value == 20
+    assert _qp(at)["data"] == "movielens-100k"
+    at.run()
+    assert calls == ["100k", "100k"]  # restored once it has loaded
 
 
 def test_the_lessons_step_param_is_left_alone():

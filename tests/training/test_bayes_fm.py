@@ -190,3 +190,23 @@ def test_a_rating_before_the_first_training_day_has_no_day_row() -> None:
     assert rows.shape == (3, VALID.n_ratings) and (rows[2] == -1).all()
     assert (rows[0] == VALID.user_ids).all() and (rows[1] == features.row_off[1] + VALID.item_ids).all()
     assert extra_rows_of(features, replace(VALID, timestamps=None))[2].max() == -1
+
+
+def test_predictions_go_in_chunks_of_bounded_width_with_the_same_numbers(
+    result: collab.TrainResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A row of the machine's tables is chains x kept samples x rank wide (640 floats at rank 10), so the
+    catalogue ranking's 2^19 pairs gathered at once peaked at 3.9 GiB on MovieLens 100K: predictions go in
+    chunks whose gathered block stays within PREDICT_FLOATS, and give the same numbers."""
+    from collab.models import bayes_fm
+
+    assert bayes_fm.PREDICT_FLOATS * 4 <= 4 * 2**20  # a gathered block: at most 4 MiB
+    model = result.model
+    users, items = torch.as_tensor(VALID.user_ids), torch.as_tensor(VALID.item_ids)
+    whole, dated = model(users, items), model.predict_at(users, items, VALID.timestamps)
+    width = model.user_factors.shape[1]
+    monkeypatch.setattr(bayes_fm, "PREDICT_FLOATS", 9 * width)  # 9 pairs a chunk: many chunks, one short
+    monkeypatch.setattr(bayes_fm, "TABLE_CELLS", 0)  # row by row (not the whole-table product)
+    assert len(users) % 9
+    torch.testing.assert_close(model(users, items), whole)
+    torch.testing.assert_close(model.predict_at(users, items, VALID.timestamps), dated)
