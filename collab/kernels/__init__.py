@@ -21,6 +21,7 @@ runs); without numba, with `COLLAB_KERNELS=0`, or where numba finds no writable 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import os
@@ -120,10 +121,58 @@ def _compiled() -> dict[str, Callable[..., Any]]:
     raise KernelsUnavailable(_failure) from first
 
 
+def _content_cache_locator() -> type:
+    """A numba cache locator for this folder's kernels that files them by the kernel file's content, in
+    NUMBA_CACHE_DIR or the user's cache folder, instead of by the checkout's path: numba's own locators
+    file a checkout's kernels under its __pycache__ or a hash of its folder, so every fresh clone, CI run
+    or second checkout compiled the Gibbs sampler again (7 s; the whole best blend takes about 20 s)."""
+    import hashlib
+
+    import numba.core.caching
+    import numba.core.config
+    import platformdirs
+
+    here = os.path.dirname(os.path.abspath(__file__))
+
+    class ContentCacheLocator(numba.core.caching.UserProvidedCacheLocator):
+        def __init__(self, py_func: Any, py_file: str) -> None:
+            super().__init__(py_func, py_file)
+            base = numba.core.config.CACHE_DIR or os.path.join(
+                platformdirs.user_cache_dir("collab-lab"), "numba"
+            )
+            with open(py_file, "rb") as source:
+                digest = hashlib.sha256(source.read()).hexdigest()[:20]
+            stem = os.path.splitext(os.path.basename(py_file))[0]
+            self._cache_path = os.path.join(base, f"collab-kernels_{stem}_{digest}")
+
+        @classmethod
+        def from_function(cls, py_func: Any, py_file: str) -> Any:
+            if os.path.dirname(os.path.abspath(py_file)) != here:
+                return None
+            return numba.core.caching._SourceFileBackedLocatorMixin.from_function.__func__(
+                cls, py_func, py_file
+            )
+
+    return ContentCacheLocator
+
+
+def _use_content_cache() -> None:
+    """Put `_content_cache_locator`'s class first in numba's list (once; numba's own come after it, so a
+    folder it cannot write falls back to them)."""
+    import numba.core.caching
+
+    impl = getattr(numba.core.caching, "CacheImpl", None) or numba.core.caching._CacheImpl
+    classes = impl._locator_classes
+    if not any(getattr(c, "__name__", "") == "ContentCacheLocator" for c in classes):
+        classes.insert(0, _content_cache_locator())
+
+
 def _import_kernels() -> dict[str, Callable[..., Any]]:
     import numba.core.config
 
     numba.core.config.reload_config()  # NUMBA_CACHE_DIR may have changed since numba was imported
+    with contextlib.suppress(ImportError, AttributeError):  # other numba internals: its own locators work
+        _use_content_cache()
     from collab.kernels import bayes_fm_numba as _bayes_kernels
     from collab.kernels import implicit_numba as _implicit_kernels
     from collab.kernels import numba_cpu as _numba_kernels

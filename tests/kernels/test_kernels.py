@@ -141,3 +141,23 @@ def test_a_read_only_install_caches_compiled_code_in_the_user_cache(monkeypatch:
     assert set(compiled) >= {"dense_steps", "row_steps"}
     assert kernels.os.environ["NUMBA_CACHE_DIR"].endswith("numba")
     assert "collab-lab" in kernels.os.environ["NUMBA_CACHE_DIR"]
+
+
+def test_the_kernels_cache_is_filed_by_content_not_by_checkout(tmp_path) -> None:
+    """A fresh clone (another folder, same files) finds the kernels another checkout compiled."""
+    if not kernels.usable():
+        pytest.skip("numba is not usable here")
+    locator_class = kernels._content_cache_locator()
+
+    def probe() -> None:
+        return None
+
+    first, second, changed = tmp_path / "a" / "k.py", tmp_path / "b" / "k.py", tmp_path / "c" / "k.py"
+    for path, text in ((first, "x = 1\n"), (second, "x = 1\n"), (changed, "x = 2\n")):
+        path.parent.mkdir()
+        path.write_text(text)
+    paths = [locator_class(probe, str(p)).get_cache_path() for p in (first, second, changed)]
+    assert paths[0] == paths[1] != paths[2]
+    assert locator_class.from_function(probe, str(first)) is None  # only this package's kernels
+    gibbs = kernels.implicit_kernel("bayes_fm_gibbs")
+    assert type(gibbs._cache._impl._locator).__name__ == "ContentCacheLocator"
