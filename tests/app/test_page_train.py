@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -508,3 +509,43 @@ def test_the_bayesian_fm_has_its_own_knobs_an_estimate_and_trains(app):
     app.button(key="train_button").click().run()
     assert not app.exception, app.exception
     assert 0 < float({m.label: m.value for m in app.metric}["Validation RMSE"]) < 1.5
+
+
+def test_with_the_measured_model_a_small_server_turns_train_off_and_the_setting_it_names_fits(
+    app, monkeypatch
+):
+    """No stand-in numbers: on a 512 MB server (one training may use ~115 MiB) the rating classifier at 200
+    factors on the demo set is over its share; Train is off, and the factors the message names do fit."""
+    import re
+
+    from ui import budget
+
+    monkeypatch.setenv(budget.ENV_VAR, str(budget.MIN_MEMORY_MB))
+    app.switch_page("app_pages/train.py").run()
+    app.selectbox(key="train_model").set_value("classifier").run()
+    app.slider(key="train_n_factors").set_value(200).run()
+    assert not app.exception, app.exception
+    errors = " ".join(e.value for e in app.error)
+    assert "Train is off" in errors and app.button(key="train_button").disabled
+    (named,) = re.findall(r"Latent factors\*\* to (\d+) or less", errors)
+    app.slider(key="train_n_factors").set_value(int(named)).run()
+    assert "Train is off" not in " ".join(e.value for e in app.error)
+    assert not app.button(key="train_button").disabled
+
+
+ML_100K = Path("/work/shared/data/ml-100k/u.data")
+
+
+@pytest.mark.skipif(not ML_100K.exists(), reason="MovieLens 100K is not on this machine (/work/shared/data)")
+def test_the_default_preset_on_movielens_100k_fits_the_memory_budget_and_trains(app):
+    from collab.data.read import read_ratings
+    from ui import state
+
+    app.session_state[state.DATASET] = read_ratings(ML_100K)
+    app.session_state[state.DATASET_SOURCE] = "MovieLens 100k"
+    app.switch_page("app_pages/train.py").run()
+    assert not app.exception, app.exception
+    assert "Train is off" not in " ".join(e.value for e in app.error)
+    app.button(key="train_button").click().run()
+    assert not app.exception, app.exception
+    assert 0.8 < float({m.label: m.value for m in app.metric}["Validation RMSE"]) < 1.1
