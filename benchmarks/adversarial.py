@@ -1,16 +1,16 @@
 """Adversarial load: what bystanders feel while a few students push the server, and its peak memory.
 
-    python -m benchmarks.adversarial [--sessions 10] [--json out.json]
+    python -m benchmarks.adversarial [--bystanders 30] [--json out.json]
     python -m benchmarks.adversarial --upload-peak 1 3     # the largest upload, loaded and trained, k at once
 
 Starts `streamlit run` on 127.0.0.1 and opens websocket sessions as `benchmarks.load` does. The mix
-(`--sessions N`, N >= 5): one student clicks Train twenty times in 1.7 s, each time with other settings
-(factors 2-21); one uploads the largest file the budget accepts (short `user,item,rating` lines, the worst
-case per byte: 200k users, 60k items), loads it and trains the default model; two upload the same
-ratings with different items files (titles) and train; the other N - 4 are bystanders who click Train
-on the demo set (each its own number of factors) half a second after the others started. The table:
-bystanders' click-to-result p50/p95, how many finished, the spammer's and the uploader's outcomes,
-whether each twin's page showed its own titles, and the server's peak resident memory.
+(`--bystanders B`, or `--sessions N` for B = N - 4): one student clicks Train twenty times in 1.7 s, each
+time with other settings (factors 2-21); one uploads the largest file the budget accepts (short
+`user,item,rating` lines, the worst case per byte, with `--ids` distinct users and items: 50k x 14k), loads
+it and trains the default model; two upload the same ratings with different items files (titles) and
+train; B bystanders click Train on the demo set (each its own number of factors) half a second after the
+others started. The table: bystanders' click-to-result p50/p95, how many finished, the spammer's and the
+uploader's outcomes, whether each twin's page showed its own titles, and the server's peak resident memory.
 
 `--upload-peak K ...`: for each K, K students upload the largest file at the same moment, load it and
 train the default model on it; the server's peak resident memory (sampled every 0.1 s) for each K.
@@ -159,7 +159,8 @@ def upload_and_train(port: int, session: Session, files: dict[str, tuple[str, by
 
 
 def spam_train(session: Session, clicks: int = 20, within_s: float = 1.7) -> str:
-    """Twenty Train clicks with different factors as fast as a student can click; what the page said last."""
+    """Twenty Train clicks with different factors as fast as a student can click; what the page said in the
+    first run that finished (the clicks before it stopped their runs, as a browser's do)."""
     from streamlit.proto.BackMsg_pb2 import BackMsg
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
     from streamlit.proto.WidgetStates_pb2 import WidgetState
@@ -296,6 +297,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=10, help="sessions in the mix (at least 5)")
     parser.add_argument(
+        "--bystanders", type=int, help="bystanders in the mix (instead of --sessions: the issue's mix is 30)"
+    )
+    parser.add_argument(
         "--upload-peak", type=int, nargs="+", help="instead: K students with the largest upload"
     )
     parser.add_argument(
@@ -330,7 +334,8 @@ def main() -> None:
                 rows.append({**upload_peak(port, k, sampler, limit, tuple(args.ids)), "idle RSS (MiB)": idle})
                 print(json.dumps(rows[-1], default=str), flush=True)
             if not args.upload_peak:
-                rows.append({**mix(port, max(5, args.sessions), sampler, limit), "idle RSS (MiB)": idle})
+                n = 4 + args.bystanders if args.bystanders else args.sessions
+                rows.append({**mix(port, max(5, n), sampler, limit), "idle RSS (MiB)": idle})
                 print(json.dumps(rows[-1], default=str), flush=True)
         finally:
             stop_app(server)
