@@ -288,13 +288,19 @@ def catalogue_scores(model: ImplicitMF, user_ids: np.ndarray) -> np.ndarray:
     return scores.double().numpy()
 
 
+RANKED_CELLS = 20_000_000  # users x items ranked for the metrics, as `train` ranks for the rating models
+
+
 def ranking_metrics(model: ImplicitMF, train: Ratings, valid: Ratings) -> dict[str, float]:
-    """Whole-catalogue ranking of each validation user's unseen items at 10, model and popularity."""
+    """Whole-catalogue ranking of each validation user's unseen items at 10, model and popularity: at most
+    `RANKED_CELLS // n_items` users (the first by index; `ranked_users` says how many), so a file with
+    hundreds of thousands of users is scored in seconds, not minutes (207 s on 183k x 60k ids, uncapped)."""
     if valid.n_ratings == 0:
         return {}
     quality = catalogue_ranking_quality(
-        lambda ids: catalogue_scores(model, ids), train, valid, k=TOP_K, threshold=-math.inf
-    )
+        lambda ids: catalogue_scores(model, ids), train, valid, k=TOP_K, threshold=-math.inf,
+        max_users=max(1, RANKED_CELLS // max(train.n_items, 1)),
+    )  # fmt: skip
     out: dict[str, float] = {}
     for name in CATALOGUE_MEASURES:  # the catalogue protocol: the plain names, as for the rating models
         out[f"{name}@{TOP_K}"] = quality.model[name]

@@ -147,3 +147,13 @@ def test_top_n_ranks_bpr_by_its_scores_as_it_ranks_a_rating_model(monkeypatch: p
         assert np.all(np.diff(rows.sort_values("rank").score.to_numpy()) <= 0)
     everyone = collab.top_n(bpr, n=3, ratings=tr)  # every user at once, as for rating models
     assert len(everyone) == 3 * tr.n_users
+
+
+def test_the_ranking_metrics_rank_at_most_their_share_of_users(monkeypatch: pytest.MonkeyPatch) -> None:
+    from collab.training import implicit
+
+    tr, va = _planted()
+    config = TrainConfig(model="bpr", n_factors=4, epochs=2)
+    assert train(tr, va, config).metrics["ranked_users"] == 120  # every validation user
+    monkeypatch.setattr(implicit, "RANKED_CELLS", 25 * tr.n_items)  # a file with many users: 25 of them
+    assert train(tr, va, config).metrics["ranked_users"] == 25
