@@ -89,56 +89,47 @@ def fit_weights(predictions: Sequence[np.ndarray], truth: np.ndarray) -> tuple[f
 MIN_HOLDOUT_PER_WEIGHT = 10  # held-out ratings per fitted number (the intercept and each weight)
 
 
-def _run_jobs(
-    jobs: list[tuple[str, int, TrainConfig, Callable[[], TrainResult]]],
-    parallel: bool,
-    on_member: Callable[[str, int, TrainResult], None] | None,
-) -> dict[tuple[str, int], TrainResult]:
-    """Run each (stage, index, config, run) job; {(stage, index): result}.
+SAMPLER_MODELS = frozenset({"bfm"})  # trained without PyTorch's random generator (collab.training.bayes_fm)
+Job = tuple[str, int, TrainConfig, Callable[[], TrainResult]]  # (stage, index, config, run)
+
+
+def _run_jobs(jobs: list[Job], parallel: bool, finished: Callable[[str, int, TrainResult], None]) -> None:
+    """Run each job and hand its result to `finished(stage, index, result)` on this thread, as it ends.
 
     In parallel, two lanes run side by side: the Gibbs sampler's trainings (numba, its own random state
     per chain) and the rest (PyTorch), each lane one training at a time. PyTorch trainings never run two at
     once, because they seed and restore PyTorch's process-wide random generator (`train`'s fork_rng): two
     at once would draw each other's numbers. While both lanes run, PyTorch uses one intra-op thread."""
     lanes = [
-        [job for job in jobs if job[2].model in SAMPLER_MODELS],
+        [j for j in jobs if j[2].model in SAMPLER_MODELS],
         [j for j in jobs if j[2].model not in SAMPLER_MODELS],
     ]
-    done: dict[tuple[str, int], TrainResult] = {}
     if not parallel or not all(lanes):
         for stage, index, _, run in jobs:
-            done[stage, index] = run()
-            if on_member is not None:
-                on_member(stage, index, done[stage, index])
-        return done
+            finished(stage, index, run())
+        return
+    results: queue.Queue[tuple[str, int, TrainResult] | BaseException] = queue.Queue()
 
-    def run_lane(lane: list[tuple[str, int, TrainConfig, Callable[[], TrainResult]]]) -> None:
-        for stage, index, _, run in lane:
-            finished.put((stage, index, run()))
+    def run_lane(lane: list[Job]) -> None:
+        try:
+            for stage, index, _, run in lane:
+                results.put((stage, index, run()))
+        except BaseException as error:  # handed to the caller's thread, raised there
+            results.put(error)
 
-    finished: queue.Queue[tuple[str, int, TrainResult]] = queue.Queue()
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         with ThreadPoolExecutor(len(lanes)) as pool:
-            futures = [pool.submit(run_lane, lane) for lane in lanes]
-            while len(done) < len(jobs):
-                failed = [f for f in futures if f.done() and f.exception() is not None]
-                if failed:
-                    raise failed[0].exception()  # type: ignore[misc]
-                try:
-                    stage, index, result = finished.get(timeout=0.05)
-                except queue.Empty:
-                    continue
-                done[stage, index] = result
-                if on_member is not None:
-                    on_member(stage, index, result)
+            for lane in lanes:
+                pool.submit(run_lane, lane)
+            for _ in jobs:
+                item = results.get()
+                if isinstance(item, BaseException):
+                    raise item
+                finished(*item)
     finally:
         torch.set_num_threads(threads)
-    return done
-
-
-SAMPLER_MODELS = frozenset({"bfm"})  # trained without PyTorch's random generator (collab.training.bayes_fm)
 
 
 def min_train_ratings(n_members: int, holdout_pct: float = 0.1) -> int:
@@ -201,15 +192,26 @@ def train_blend(
         else (lambda c=config: train_full(c))
         for config in configs
     ]
-    jobs = [("holdout", i, configs[i], run) for i, run in enumerate(holdout_runs)] + [
+    jobs: list[Job] = [("holdout", i, configs[i], run) for i, run in enumerate(holdout_runs)] + [
         ("full", i, configs[i], run) for i, run in enumerate(full_runs)
     ]
-    done = _run_jobs(jobs, parallel, on_member)
-    held_out = [predict_set(done["holdout", i].model, holdout) for i in range(len(configs))]  # rating days
-    intercept, weights = fit_weights(held_out, holdout.ratings)
+    held_out: dict[int, np.ndarray] = {}
+    full: dict[int, TrainResult] = {}
+
+    def finished(stage: str, index: int, result: TrainResult) -> None:
+        if stage == "holdout":  # only its predictions are kept: the model is let go at once
+            held_out[index] = predict_set(result.model, holdout)  # on each rating's day, for models with days
+        else:
+            full[index] = result
+        if on_member is not None:
+            on_member(stage, index, result)
+
+    _run_jobs(jobs, parallel, finished)
+    held = [held_out[i] for i in range(len(configs))]
+    intercept, weights = fit_weights(held, holdout.ratings)
     bounds = (float(np.min(train_set.ratings)), float(np.max(train_set.ratings)))
-    holdout_rmse = metrics.rmse(_combine(held_out, intercept, weights, bounds), holdout.ratings)
-    members = [done["full", i] for i in range(len(configs))]
+    holdout_rmse = metrics.rmse(_combine(held, intercept, weights, bounds), holdout.ratings)
+    members = [full[i] for i in range(len(configs))]
     scores: dict[str, float] = {"rmse": float("nan"), "mae": float("nan")}
     if valid_set is not None and valid_set.n_ratings:
         predicted = _combine(

@@ -8,7 +8,7 @@ import math
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app.conftest import ENTRY, LESSON_PAGE, charts, go_to, metric, number_of, texts
+from tests.app.conftest import LESSON_PAGE, charts, go_to, metric, number_of, open_with_params, texts
 from ui.state import RESULT
 
 PAGE = LESSON_PAGE
@@ -80,15 +80,7 @@ def test_weight_decay_sweep_names_the_demo_sets_overfitting_in_words(lesson: App
 
 def reopen(at: AppTest, page: str | None = None) -> AppTest:
     """A reload: a new session from the URL the old one left (the model store is the server's, kept)."""
-    fresh = AppTest.from_file(ENTRY, default_timeout=120)
-    for key in at.query_params:
-        fresh.query_params[key] = at.query_params[key]
-    fresh.run()
-    assert not fresh.exception, fresh.exception
-    if page:
-        fresh.switch_page(page).run()
-        assert not fresh.exception, fresh.exception
-    return fresh
+    return open_with_params({key: at.query_params[key] for key in at.query_params}, page)
 
 
 def test_a_model_trained_on_a_lesson_step_survives_a_reload_and_reaches_embeddings(lesson: AppTest) -> None:
